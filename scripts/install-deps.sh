@@ -1,0 +1,20 @@
+#!/bin/sh
+# Installs the Debian packages locktrace needs, listed one a line in
+# scripts/deps/*.txt (one list per part of the project).  Installs only what
+# is missing, so it is cheap to run before every build.
+set -eu
+here=$(dirname "$0")
+want=$(cat "$here"/deps/*.txt | sed 's/#.*//' | tr -s ' \t' '\n' | sed '/^$/d' | sort -u)
+missing=""
+for p in $want; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "locktrace: installing Debian packages:$missing" >&2
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO=sudo; else
+    echo "locktrace: need root to run: apt-get install -y$missing" >&2; exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing
