@@ -1,0 +1,155 @@
+// `locktrace run [-o FILE] [--stack-depth N] -- PROGRAM ARGS...`
+// Runs PROGRAM with liblocktrace.so preloaded (found next to this executable),
+// forwards signals to it, and exits with its status.
+#include "commands.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <limits.h>
+#include <memory>
+#include <string>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace lt {
+
+namespace {
+
+struct RunOptions {
+    std::string output;
+    int stack_depth = -1;
+    std::vector<std::string> command;
+};
+
+volatile sig_atomic_t g_child = 0;
+
+// A signal typed at the terminal already reaches the whole foreground process
+// group, the child included: forward only what was sent to us alone (kill(1)).
+void forward_signal(int sig, siginfo_t* si, void*)
+{
+    if (si && si->si_code == SI_KERNEL) return;
+    if (g_child > 0) kill(g_child, sig);
+}
+
+std::string self_dir()
+{
+    char buf[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) return ".";
+    buf[n] = 0;
+    std::string s(buf);
+    size_t slash = s.rfind('/');
+    return slash == std::string::npos ? "." : s.substr(0, slash);
+}
+
+std::string basename_of(const std::string& p)
+{
+    size_t slash = p.rfind('/');
+    return slash == std::string::npos ? p : p.substr(slash + 1);
+}
+
+// The shim expands %p to the pid of the process writing the trace.
+std::string expand_pid(const std::string& pattern, pid_t pid)
+{
+    std::string out;
+    for (size_t i = 0; i < pattern.size(); i++) {
+        if (pattern[i] == '%' && i + 1 < pattern.size() && pattern[i + 1] == 'p') {
+            out += std::to_string(pid);
+            i++;
+        } else if (pattern[i] == '%' && i + 1 < pattern.size() && pattern[i + 1] == '%') {
+            out += '%';
+            i++;
+        } else {
+            out += pattern[i];
+        }
+    }
+    return out;
+}
+
+int run_program(const RunOptions& o)
+{
+    std::string lib = self_dir() + "/liblocktrace.so";
+    struct stat st;
+    if (stat(lib.c_str(), &st) != 0) {
+        fprintf(stderr, "locktrace: cannot find the recorder %s: %s\n", lib.c_str(), strerror(errno));
+        return 127;
+    }
+    std::string pattern = o.output.empty() ? "locktrace." + basename_of(o.command[0]) + ".%p.trace" : o.output;
+
+    std::string preload = lib;
+    if (const char* old = getenv("LD_PRELOAD"); old && *old) preload += std::string(":") + old;
+
+    struct sigaction sa {};
+    sa.sa_sigaction = forward_signal;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    const int forwarded[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP};
+    struct sigaction old_sa[4];
+    // Install before fork so that no signal falls between fork and the handler;
+    // the child resets them before exec.
+    for (int i = 0; i < 4; i++) sigaction(forwarded[i], &sa, &old_sa[i]);
+
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "locktrace: fork: %s\n", strerror(errno));
+        return 127;
+    }
+    if (pid == 0) {
+        for (int i = 0; i < 4; i++) sigaction(forwarded[i], &old_sa[i], nullptr);
+        setenv("LD_PRELOAD", preload.c_str(), 1);
+        setenv("LOCKTRACE_OUTPUT", pattern.c_str(), 1);
+        if (o.stack_depth >= 0) setenv("LOCKTRACE_STACK_DEPTH", std::to_string(o.stack_depth).c_str(), 1);
+        std::vector<char*> argv;
+        for (const std::string& a : o.command) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        execvp(argv[0], argv.data());
+        fprintf(stderr, "locktrace: cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    g_child = pid;
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            fprintf(stderr, "locktrace: waitpid: %s\n", strerror(errno));
+            return 127;
+        }
+    }
+    g_child = 0;
+    for (int i = 0; i < 4; i++) sigaction(forwarded[i], &old_sa[i], nullptr);
+
+    std::string path = expand_pid(pattern, pid);
+    int code;
+    if (WIFSIGNALED(status)) {
+        code = 128 + WTERMSIG(status);
+        fprintf(stderr, "locktrace: %s was killed by signal %d (%s)\n", o.command[0].c_str(), WTERMSIG(status),
+                strsignal(WTERMSIG(status)));
+    } else {
+        code = WEXITSTATUS(status);
+    }
+    if (access(path.c_str(), R_OK) == 0)
+        fprintf(stderr, "locktrace: trace written to %s\n", path.c_str());
+    else if (code != 127)
+        fprintf(stderr, "locktrace: no trace at %s (the program may not have used any lock, or tracing was off)\n",
+                path.c_str());
+    return code;
+}
+
+} // namespace
+
+CommandRun add_run_command(CLI::App& app)
+{
+    auto o = std::make_shared<RunOptions>();
+    CLI::App* sub = app.add_subcommand("run", "Run a program under the lock recorder (LD_PRELOAD)");
+    sub->add_option("-o,--output", o->output,
+                    "Trace file to write; %p is replaced by the pid (default locktrace.PROGRAM.%p.trace)");
+    sub->add_option("--stack-depth", o->stack_depth, "Return addresses recorded per event; 0 turns stacks off")
+        ->check(CLI::Range(0, 1024));
+    sub->add_option("command", o->command, "PROGRAM ARGS... (after --)")->required();
+    return [o] { return run_program(*o); };
+}
+
+} // namespace lt

@@ -1,0 +1,21 @@
+// One file per subcommand (cmd_*.cpp).  Each registers itself on the CLI11 app
+// and returns the function that runs it, which returns the process exit status.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace lt {
+
+using CommandRun = std::function<int()>;
+
+CommandRun add_run_command(CLI::App& app);
+CommandRun add_report_command(CLI::App& app);
+CommandRun add_timeline_command(CLI::App& app);
+CommandRun add_dump_command(CLI::App& app);
+
+// Exit status when the trace cannot be read (malformed, missing, ...).
+constexpr int kExitBadTrace = 2;
+
+} // namespace lt

@@ -1,0 +1,489 @@
+#include "model.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+namespace lt {
+
+namespace {
+
+bool has_lock_identity(uint8_t prim)
+{
+    return prim == LT_PRIM_MUTEX || prim == LT_PRIM_RWLOCK || prim == LT_PRIM_COND || prim == LT_PRIM_SEM ||
+           prim == LT_PRIM_FUTEX || prim == LT_PRIM_PROBE;
+}
+
+Mode event_mode(const Event& e)
+{
+    if (e.flags & LT_FL_READ) return kModeRead;
+    if (e.flags & LT_FL_WRITE) return kModeWrite;
+    if (e.prim == LT_PRIM_MUTEX || e.prim == LT_PRIM_PROBE) return kModeWrite;
+    return kModeNone;
+}
+
+// What the lock word recorded before the call says: was it taken?
+bool word_says_busy(const Event& e, Mode mode)
+{
+    uint32_t w = uint32_t(e.state[0]);
+    switch (e.prim) {
+    case LT_PRIM_MUTEX: return w != 0;                      // __lock
+    case LT_PRIM_RWLOCK: {                                   // __readers: glibc bit layout
+        bool wrlocked = w & 2u;
+        uint32_t readers = w >> 3;
+        return mode == kModeRead ? wrlocked : (wrlocked || readers != 0);
+    }
+    case LT_PRIM_SEM: return w == 0;                         // value
+    case LT_PRIM_FUTEX: return true;                         // a futex wait is contention by definition
+    default: return false;
+    }
+}
+
+struct PendingWait {
+    size_t lock;
+    size_t wait;   // index into locks[lock].waits
+};
+
+struct ThreadWork {
+    std::vector<PendingWait> open_waits;   // innermost last (signal handlers nest)
+    // The hold closed by this thread's last RELEASE, to reopen on RELEASE_FAILED.
+    size_t last_release_lock = SIZE_MAX, last_release_hold = SIZE_MAX;
+    bool exited = false;
+};
+
+struct LockWork {
+    std::vector<size_t> open_holds;        // indices into holds
+};
+
+} // namespace
+
+std::vector<size_t> Lock::holders_at_end() const
+{
+    std::vector<size_t> out;
+    for (size_t i = 0; i < holds.size(); i++)
+        if (holds[i].open()) out.push_back(i);
+    return out;
+}
+
+Model Model::build(Trace& trace)
+{
+    Model m;
+    m.trace = &trace;
+    m.events = trace.read_events();
+    if (m.events.size() >= kNoEvent)
+        throw TraceError(trace.path() + ": too many events for this decoder");
+
+    const auto& tinfo = trace.threads();
+    m.threads.resize(tinfo.size());
+    std::vector<ThreadWork> tw(tinfo.size());
+    for (uint32_t i = 0; i < tinfo.size(); i++) {
+        ThreadState& t = m.threads[i];
+        t.thread = i;
+        t.tid = tinfo[i].tid;
+        t.name = tinfo[i].name;
+        t.history_complete = tinfo[i].lost == 0 && tinfo[i].cut == 0;
+        t.ended_torn = tinfo[i].last_record_torn;
+        if (!t.history_complete) m.history_complete = false;
+    }
+    const lt_file_header& h = trace.header();
+    if (h.threads_dropped || h.threads_recycled) m.history_complete = false;
+
+    m.start_ns = h.start_monotonic_ns;
+    if (!m.events.empty() && (m.start_ns == 0 || m.start_ns > m.events.front().time_ns))
+        m.start_ns = m.events.front().time_ns;
+    m.end_ns = m.events.empty() ? m.start_ns : m.events.back().time_ns;
+    if (h.end_monotonic_ns > m.end_ns) m.end_ns = h.end_monotonic_ns;
+
+    std::vector<LockWork> lw;
+    size_t cached_lock = SIZE_MAX;
+    LockKey cached_key{0, 0};
+
+    for (EventIx ix = 0; ix < m.events.size(); ix++) {
+        const Event& e = m.events[ix];
+        if (e.thread >= tw.size()) continue;  // cannot happen: the reader sets it
+        ThreadWork& th = tw[e.thread];
+        m.threads[e.thread].last_event = ix;
+
+        if (e.type == LT_EV_THREAD_EXIT) th.exited = true;
+        if (!has_lock_identity(e.prim)) continue;
+
+        LockKey key{e.addr, e.prim};
+        size_t li;
+        if (cached_lock != SIZE_MAX && cached_key == key) {
+            li = cached_lock;
+        } else {
+            auto it = m.lock_index.find(key);
+            if (it == m.lock_index.end()) {
+                li = m.locks.size();
+                m.lock_index.emplace(key, li);
+                Lock l;
+                l.addr = e.addr;
+                l.prim = e.prim;
+                l.first_event = ix;
+                m.locks.push_back(std::move(l));
+                lw.emplace_back();
+            } else {
+                li = it->second;
+            }
+            cached_lock = li;
+            cached_key = key;
+        }
+        Lock& L = m.locks[li];
+        LockWork& W = lw[li];
+        L.events.push_back(ix);
+        L.last_event = ix;
+        const bool owned = L.has_owners();
+        Mode mode = event_mode(e);
+
+        auto close_wait = [&](WaitOutcome outcome) -> Wait* {
+            for (size_t k = th.open_waits.size(); k-- > 0;) {
+                if (th.open_waits[k].lock != li) continue;
+                Wait& w = L.waits[th.open_waits[k].wait];
+                th.open_waits.erase(th.open_waits.begin() + k);
+                w.end = ix;
+                w.end_ns = e.time_ns;
+                w.outcome = outcome;
+                uint64_t d = w.end_ns - std::min(w.end_ns, w.begin_ns);
+                L.stats.total_wait_ns += d;
+                if (d > L.stats.longest_wait_ns || L.stats.longest_wait == SIZE_MAX) {
+                    L.stats.longest_wait_ns = d;
+                    L.stats.longest_wait = size_t(&w - L.waits.data());
+                }
+                return &w;
+            }
+            return nullptr;
+        };
+
+        switch (e.type) {
+        case LT_EV_ATTEMPT:
+        case LT_EV_WAIT_BEGIN: {
+            if (e.type == LT_EV_ATTEMPT && (e.flags & LT_FL_TRY)) break;  // never blocks
+            Wait w{};
+            w.thread = e.thread;
+            w.mode = mode;
+            w.begin_ns = e.time_ns;
+            w.end_ns = kOpenEnd;
+            w.begin = ix;
+            w.end = kNoEvent;
+            w.outcome = WaitOutcome::still_waiting;
+            bool busy = false;
+            if (e.prim != LT_PRIM_COND) {
+                busy = word_says_busy(e, mode);
+                if (owned)
+                    for (size_t hi : W.open_holds) {
+                        const Hold& hd = L.holds[hi];
+                        if (hd.thread != e.thread && (mode != kModeRead || hd.mode != kModeRead)) busy = true;
+                    }
+            }
+            w.contended = busy;
+            th.open_waits.push_back({li, L.waits.size()});
+            L.waits.push_back(w);
+            break;
+        }
+        case LT_EV_ACQUIRED: {
+            Wait* w = close_wait(WaitOutcome::acquired);
+            if (w && w->contended) L.stats.contended++;
+            L.stats.acquisitions++;
+            if (mode == kModeRead) L.stats.read_acquisitions++;
+            if (owned) {
+                Hold hd{};
+                hd.thread = e.thread;
+                hd.mode = mode == kModeNone ? kModeWrite : mode;
+                hd.internal = e.flags & LT_FL_INTERNAL;
+                hd.begin_ns = e.time_ns;
+                hd.end_ns = kOpenEnd;
+                hd.acquired = ix;
+                hd.released = kNoEvent;
+                W.open_holds.push_back(L.holds.size());
+                L.holds.push_back(hd);
+            }
+            break;
+        }
+        case LT_EV_FAILED:
+            if (e.flags & LT_FL_TRY) L.stats.try_failures++;
+            else L.stats.failures++;
+            close_wait(e.result == ETIMEDOUT ? WaitOutcome::timedout : WaitOutcome::failed);
+            if (e.result == ETIMEDOUT) L.stats.timeouts++;
+            break;
+        case LT_EV_TIMEDOUT:
+            L.stats.timeouts++;
+            close_wait(WaitOutcome::timedout);
+            break;
+        case LT_EV_WAIT_END: {
+            WaitOutcome o = e.result >= 0 ? WaitOutcome::woken
+                            : (e.result == ETIMEDOUT || e.result == -ETIMEDOUT) ? WaitOutcome::timedout
+                                                                                : WaitOutcome::error;
+            // Positive errno values too (cond/sem waits report them that way).
+            if (e.prim != LT_PRIM_FUTEX && e.result > 0)
+                o = e.result == ETIMEDOUT ? WaitOutcome::timedout : WaitOutcome::error;
+            if (o == WaitOutcome::timedout) L.stats.timeouts++;
+            close_wait(o);
+            break;
+        }
+        case LT_EV_RELEASE: {
+            L.stats.releases++;
+            th.last_release_lock = SIZE_MAX;
+            if (!owned) break;
+            size_t found = SIZE_MAX;
+            for (size_t k = W.open_holds.size(); k-- > 0;) {
+                const Hold& hd = L.holds[W.open_holds[k]];
+                if (hd.thread != e.thread) continue;
+                if (mode != kModeNone && hd.mode != mode && e.prim == LT_PRIM_RWLOCK) {
+                    if (found == SIZE_MAX) found = k;  // mode unknown-ish: take it if nothing better
+                    continue;
+                }
+                found = k;
+                break;
+            }
+            if (found == SIZE_MAX) {
+                L.stats.unmatched_releases++;
+                L.unmatched_releases.push_back(L.events.size() - 1);
+                break;
+            }
+            size_t hi = W.open_holds[found];
+            W.open_holds.erase(W.open_holds.begin() + found);
+            Hold& hd = L.holds[hi];
+            hd.end_ns = e.time_ns;
+            hd.released = ix;
+            th.last_release_lock = li;
+            th.last_release_hold = hi;
+            break;
+        }
+        case LT_EV_RELEASE_FAILED:
+            // The unlock did not happen: the hold goes on.
+            if (th.last_release_lock == li && th.last_release_hold != SIZE_MAX) {
+                Hold& hd = L.holds[th.last_release_hold];
+                hd.end_ns = kOpenEnd;
+                hd.released = kNoEvent;
+                W.open_holds.push_back(th.last_release_hold);
+                th.last_release_lock = SIZE_MAX;
+            }
+            break;
+        case LT_EV_WAKE:
+        case LT_EV_REQUEUE:
+            L.stats.wakes++;
+            if (e.prim == LT_PRIM_FUTEX && e.result > 0) L.stats.woken += uint64_t(e.result);
+            break;
+        case LT_EV_INIT:
+            L.destroyed = false;
+            break;
+        case LT_EV_DESTROY:
+            L.destroyed = true;
+            break;
+        case LT_EV_DESTROY_FAILED:
+            L.destroyed = false;
+            break;
+        default:
+            break;
+        }
+    }
+
+    // Longest holds, counting holds still open up to the end of the trace.
+    for (Lock& L : m.locks) {
+        for (size_t i = 0; i < L.holds.size(); i++) {
+            const Hold& hd = L.holds[i];
+            uint64_t end = hd.open() ? m.end_ns : hd.end_ns;
+            uint64_t d = end - std::min(end, hd.begin_ns);
+            if (L.stats.longest_hold == SIZE_MAX || d > L.stats.longest_hold_ns) {
+                L.stats.longest_hold_ns = d;
+                L.stats.longest_hold = i;
+            }
+        }
+    }
+
+    // Thread states at the end of the trace.
+    for (uint32_t i = 0; i < m.threads.size(); i++) {
+        ThreadState& t = m.threads[i];
+        if (tw[i].exited || tinfo[i].exited()) {
+            t.status = ThreadStatus::exited;
+            continue;
+        }
+        if (!tw[i].open_waits.empty()) {
+            const PendingWait& pw = tw[i].open_waits.back();
+            const Lock& L = m.locks[pw.lock];
+            const Wait& w = L.waits[pw.wait];
+            t.status = ThreadStatus::blocked;
+            t.blocked_on = w.begin;
+            t.since_ns = w.begin_ns;
+            t.lock_addr = L.addr;
+            t.lock_prim = L.prim;
+            t.lock = pw.lock;
+        } else {
+            t.status = ThreadStatus::running;
+        }
+    }
+    return m;
+}
+
+const Lock* Model::find_lock(uint64_t addr, uint8_t prim) const
+{
+    auto it = lock_index.find(LockKey{addr, prim});
+    return it == lock_index.end() ? nullptr : &locks[it->second];
+}
+
+std::vector<const Lock*> Model::locks_at(uint64_t addr) const
+{
+    std::vector<const Lock*> out;
+    for (uint8_t p = LT_PRIM_MUTEX; p <= LT_PRIM_PROBE; p++)
+        if (const Lock* l = find_lock(addr, p)) out.push_back(l);
+    return out;
+}
+
+const ThreadState* Model::thread_by_tid(int32_t tid) const
+{
+    const ThreadState* found = nullptr;
+    for (const ThreadState& t : threads)
+        if (t.tid == tid) found = &t;  // the newest slot wins if a tid was reused
+    return found;
+}
+
+const char* mode_name(Mode m)
+{
+    switch (m) {
+    case kModeRead: return "read";
+    case kModeWrite: return "write";
+    default: return "-";
+    }
+}
+
+const char* outcome_name(WaitOutcome o)
+{
+    switch (o) {
+    case WaitOutcome::acquired: return "acquired";
+    case WaitOutcome::failed: return "failed";
+    case WaitOutcome::timedout: return "timed out";
+    case WaitOutcome::woken: return "woken";
+    case WaitOutcome::error: return "error";
+    case WaitOutcome::still_waiting: return "still waiting";
+    }
+    return "?";
+}
+
+bool is_blocking_before_event(const Event& e)
+{
+    if (e.type == LT_EV_WAIT_BEGIN) return true;
+    return e.type == LT_EV_ATTEMPT && !(e.flags & LT_FL_TRY) && has_lock_identity(e.prim);
+}
+
+namespace {
+
+std::string errname(int err)
+{
+    if (err < 0) err = -err;
+    const char* n = strerrorname_np(err);
+    if (n) return n;
+    return "errno " + std::to_string(err);
+}
+
+const char* acquire_op(const Event& e)
+{
+    bool tr = e.flags & LT_FL_TRY, tm = e.flags & LT_FL_TIMED;
+    switch (e.prim) {
+    case LT_PRIM_MUTEX: return tr ? "trylock" : tm ? "timedlock" : "lock";
+    case LT_PRIM_RWLOCK:
+        if (e.flags & LT_FL_READ) return tr ? "tryrdlock" : tm ? "timedrdlock" : "rdlock";
+        return tr ? "trywrlock" : tm ? "timedwrlock" : "wrlock";
+    case LT_PRIM_SEM: return tr ? "sem_trywait" : tm ? "sem_timedwait" : "sem_wait";
+    case LT_PRIM_PROBE: return "lock (probe)";
+    default: return "acquire";
+    }
+}
+
+const char* futex_op_name(uint32_t op)
+{
+    static const char* const names[] = {"WAIT",      "WAKE",          "FD",           "REQUEUE",   "CMP_REQUEUE",
+                                        "WAKE_OP",   "LOCK_PI",       "UNLOCK_PI",    "TRYLOCK_PI", "WAIT_BITSET",
+                                        "WAKE_BITSET", "WAIT_REQUEUE_PI", "CMP_REQUEUE_PI", "LOCK_PI2"};
+    uint32_t cmd = op & 127u;
+    return cmd < sizeof(names) / sizeof(names[0]) ? names[cmd] : "op?";
+}
+
+} // namespace
+
+std::string describe_event(const Event& e)
+{
+    char buf[320];
+    const char* prim = prim_name(e.prim);
+    const char* internal = (e.flags & LT_FL_INTERNAL) ? " (inside cond wait)" : "";
+    unsigned long long a = e.addr, a2 = e.addr2;
+    switch (e.type) {
+    case LT_EV_ATTEMPT:
+        snprintf(buf, sizeof buf, "%s attempt on %s 0x%llx%s", acquire_op(e), prim, a, internal);
+        break;
+    case LT_EV_ACQUIRED:
+        if (e.result)
+            snprintf(buf, sizeof buf, "%s acquired %s 0x%llx (%s)%s", acquire_op(e), prim, a,
+                     errname(e.result).c_str(), internal);
+        else
+            snprintf(buf, sizeof buf, "%s acquired %s 0x%llx%s", acquire_op(e), prim, a, internal);
+        break;
+    case LT_EV_FAILED:
+        snprintf(buf, sizeof buf, "%s failed on %s 0x%llx: %s", acquire_op(e), prim, a, errname(e.result).c_str());
+        break;
+    case LT_EV_TIMEDOUT:
+        snprintf(buf, sizeof buf, "%s timed out on %s 0x%llx", acquire_op(e), prim, a);
+        break;
+    case LT_EV_RELEASE:
+        if (e.prim == LT_PRIM_SEM)
+            snprintf(buf, sizeof buf, "sem_post on sem 0x%llx (value was %u)", a, unsigned(e.state[0]));
+        else
+            snprintf(buf, sizeof buf, "unlock of %s 0x%llx%s%s", prim, a,
+                     (e.flags & LT_FL_READ) ? " (read)" : (e.flags & LT_FL_WRITE) ? " (write)" : "", internal);
+        break;
+    case LT_EV_RELEASE_FAILED:
+        snprintf(buf, sizeof buf, "unlock of %s 0x%llx failed: %s", prim, a, errname(e.result).c_str());
+        break;
+    case LT_EV_INIT: snprintf(buf, sizeof buf, "init of %s 0x%llx (returned %d)", prim, a, e.result); break;
+    case LT_EV_DESTROY: snprintf(buf, sizeof buf, "destroy of %s 0x%llx", prim, a); break;
+    case LT_EV_DESTROY_FAILED:
+        snprintf(buf, sizeof buf, "destroy of %s 0x%llx failed: %s", prim, a, errname(e.result).c_str());
+        break;
+    case LT_EV_WAIT_BEGIN:
+        if (e.prim == LT_PRIM_FUTEX)
+            snprintf(buf, sizeof buf, "futex %s on 0x%llx (word %u, expected %u)", futex_op_name(e.arg), a,
+                     unsigned(e.state[0]), unsigned(e.state[1]));
+        else if (e.prim == LT_PRIM_COND)
+            snprintf(buf, sizeof buf, "%scond wait on cond 0x%llx with mutex 0x%llx",
+                     (e.flags & LT_FL_TIMED) ? "timed " : "", a, a2);
+        else
+            snprintf(buf, sizeof buf, "wait on %s 0x%llx", prim, a);
+        break;
+    case LT_EV_WAIT_END:
+        if (e.prim == LT_PRIM_FUTEX)
+            snprintf(buf, sizeof buf, "futex %s on 0x%llx returned %s", futex_op_name(e.arg), a,
+                     e.result >= 0 ? std::to_string(e.result).c_str() : errname(e.result).c_str());
+        else
+            snprintf(buf, sizeof buf, "wait on %s 0x%llx returned %s", prim, a,
+                     e.result == 0 ? "0" : errname(e.result).c_str());
+        break;
+    case LT_EV_WAKE:
+        if (e.prim == LT_PRIM_FUTEX)
+            snprintf(buf, sizeof buf, "futex %s on 0x%llx woke %d (asked %u)", futex_op_name(e.arg), a, e.result,
+                     unsigned(e.state[1]));
+        else if (e.prim == LT_PRIM_COND)
+            snprintf(buf, sizeof buf, "cond %s on 0x%llx", (e.flags & LT_FL_BROADCAST) ? "broadcast" : "signal", a);
+        else
+            snprintf(buf, sizeof buf, "wake on %s 0x%llx (result %d)", prim, a, e.result);
+        break;
+    case LT_EV_REQUEUE:
+        snprintf(buf, sizeof buf, "futex %s 0x%llx -> 0x%llx (woken+requeued %d)", futex_op_name(e.arg), a, a2,
+                 e.result);
+        break;
+    case LT_EV_CONSISTENT: snprintf(buf, sizeof buf, "mutex_consistent on 0x%llx (returned %d)", a, e.result); break;
+    case LT_EV_THREAD_START: snprintf(buf, sizeof buf, "thread %d started", e.result); break;
+    case LT_EV_THREAD_EXIT: snprintf(buf, sizeof buf, "thread %d exited", e.tid); break;
+    case LT_EV_FORK: snprintf(buf, sizeof buf, "fork (child pid %d)", e.result); break;
+    case LT_EV_EXEC: snprintf(buf, sizeof buf, "exec"); break;
+    case LT_EV_DLOPEN: snprintf(buf, sizeof buf, "dlopen/dlclose"); break;
+    case LT_EV_MARK:
+        snprintf(buf, sizeof buf, "mark (%s)",
+                 e.arg == LT_MARK_WATCHDOG ? "watchdog" : e.arg == LT_MARK_SNAPSHOT ? "snapshot" : "user");
+        break;
+    default: snprintf(buf, sizeof buf, "%s on %s 0x%llx", event_type_name(e.type), prim, a); break;
+    }
+    return buf;
+}
+
+} // namespace lt

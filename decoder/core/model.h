@@ -1,0 +1,152 @@
+// The model: what the recorded history says about every lock and thread.
+//
+// Built once from a Trace (Model::build).  Read by the report/timeline commands
+// and by the detectors in decoder/findings/.  Everything here is derived from the
+// events only: when the history has gaps (events lost to ring overwrite, threads
+// dropped or recycled), `history_complete` is false and owners are never invented.
+#pragma once
+
+#include "trace_reader.h"
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace lt {
+
+using EventIx = uint32_t;                     // index into Model::events
+constexpr EventIx kNoEvent = UINT32_MAX;
+constexpr uint64_t kOpenEnd = UINT64_MAX;     // interval still open at the end of the trace
+
+enum Mode : uint8_t { kModeNone = 0, kModeRead = 1, kModeWrite = 2 };
+
+// One interval during which a thread held a lock (mutex, rwlock, probe).
+struct Hold {
+    uint32_t thread;              // index into Model::threads
+    Mode mode;                    // read (shared) or write (exclusive)
+    bool internal;                // taken by libc inside a cond wait (LT_FL_INTERNAL)
+    uint64_t begin_ns;
+    uint64_t end_ns;              // kOpenEnd: still held at the end of the trace
+    EventIx acquired;             // the ACQUIRED event
+    EventIx released;             // the RELEASE event, or kNoEvent
+    bool open() const { return end_ns == kOpenEnd; }
+};
+
+enum class WaitOutcome : uint8_t {
+    acquired,     // ACQUIRED
+    failed,       // FAILED (result = errno)
+    timedout,     // TIMEDOUT, or WAIT_END with ETIMEDOUT
+    woken,        // WAIT_END with result 0 (or >= 0 for futex_waitv)
+    error,        // WAIT_END with another errno (EAGAIN, EINTR, ...)
+    still_waiting // no after-event: the thread was blocked when the trace ended
+};
+
+// One interval during which a thread waited: ATTEMPT of a blocking acquire ->
+// ACQUIRED/FAILED/TIMEDOUT, or WAIT_BEGIN -> WAIT_END.  Try variants are not waits.
+struct Wait {
+    uint32_t thread;
+    Mode mode;
+    uint64_t begin_ns;
+    uint64_t end_ns;              // kOpenEnd while still waiting
+    EventIx begin;                // ATTEMPT or WAIT_BEGIN
+    EventIx end;                  // the after-event, or kNoEvent
+    WaitOutcome outcome;
+    bool contended;               // another thread held it (history or lock word) when it began
+};
+
+struct LockKey {
+    uint64_t addr;
+    uint8_t prim;
+    bool operator==(const LockKey& o) const { return addr == o.addr && prim == o.prim; }
+};
+struct LockKeyHash {
+    size_t operator()(const LockKey& k) const { return std::hash<uint64_t>()(k.addr * 31 + k.prim); }
+};
+
+struct LockStats {
+    uint64_t acquisitions = 0;      // ACQUIRED (incl. try successes)
+    uint64_t read_acquisitions = 0;
+    uint64_t contended = 0;         // waits that were contended when they began
+    uint64_t try_failures = 0;      // FAILED with LT_FL_TRY (EBUSY)
+    uint64_t failures = 0;          // other FAILED
+    uint64_t timeouts = 0;
+    uint64_t releases = 0;
+    uint64_t unmatched_releases = 0;// RELEASE by a thread with no recorded hold
+    uint64_t wakes = 0;             // WAKE events (futex, cond signal/broadcast, sem_post is RELEASE)
+    uint64_t woken = 0;             // sum of futex wake results
+    uint64_t total_wait_ns = 0;
+    uint64_t longest_wait_ns = 0;
+    size_t longest_wait = SIZE_MAX; // index into Lock::waits
+    uint64_t longest_hold_ns = 0;
+    size_t longest_hold = SIZE_MAX; // index into Lock::holds
+};
+
+struct Lock {
+    uint64_t addr = 0;
+    uint8_t prim = LT_PRIM_NONE;
+    std::vector<EventIx> events;    // every event about this object, in time order
+    std::vector<Hold> holds;        // in order of acquisition (empty for futex/sem/cond)
+    std::vector<Wait> waits;        // in order of beginning
+    std::vector<size_t> unmatched_releases; // indices into events
+    LockStats stats;
+    EventIx first_event = kNoEvent, last_event = kNoEvent;
+    bool destroyed = false;         // a DESTROY without a DESTROY_FAILED after it
+    // Open holds at the end of the trace (indices into holds): the holders
+    // "per the recorded history".  Readers are the set of open read holds.
+    std::vector<size_t> holders_at_end() const;
+    bool has_owners() const { return prim == LT_PRIM_MUTEX || prim == LT_PRIM_RWLOCK || prim == LT_PRIM_PROBE; }
+};
+
+enum class ThreadStatus : uint8_t { exited, running, blocked };
+
+struct ThreadState {
+    uint32_t thread;                // index into Model::threads == Trace::threads()
+    int32_t tid;
+    std::string name;
+    ThreadStatus status = ThreadStatus::running;
+    EventIx last_event = kNoEvent;
+    // When blocked: the before-event with no after-event, and on what.
+    EventIx blocked_on = kNoEvent;
+    uint64_t since_ns = 0;
+    uint64_t lock_addr = 0;
+    uint8_t lock_prim = LT_PRIM_NONE;
+    size_t lock = SIZE_MAX;         // index into Model::locks
+    bool history_complete = true;   // no events of this thread were lost or cut
+    bool ended_torn = false;        // its newest record was torn (killed mid-write)
+};
+
+class Model {
+public:
+    // Reads every event of the trace and builds the model.  Throws TraceError.
+    static Model build(Trace& trace);
+
+    Trace* trace = nullptr;
+    std::vector<Event> events;              // all events, merged by time
+    std::vector<Lock> locks;                // in order of first appearance
+    std::vector<ThreadState> threads;       // same order as trace->threads()
+    uint64_t start_ns = 0;                  // header start_monotonic_ns (or first event)
+    uint64_t end_ns = 0;                    // last event time (or process end)
+    // False when any thread lost events to overwrite or truncation, or the
+    // shim dropped/recycled threads: holders may be unknown.
+    bool history_complete = true;
+
+    const Lock* find_lock(uint64_t addr, uint8_t prim) const;
+    // Every lock with that address (any primitive).
+    std::vector<const Lock*> locks_at(uint64_t addr) const;
+    const ThreadState* thread_by_tid(int32_t tid) const;
+    const std::vector<uint64_t>& stack(EventIx ev) const { return trace->stack(events[ev].stack_id); }
+    // Relative time for printing.
+    uint64_t rel(uint64_t t) const { return t >= start_ns ? t - start_ns : 0; }
+
+    std::unordered_map<LockKey, size_t, LockKeyHash> lock_index;
+};
+
+// Short human description of one event ("rdlock attempt", "unlock", "futex wake woke 1").
+std::string describe_event(const Event& e);
+const char* mode_name(Mode m);
+const char* outcome_name(WaitOutcome o);
+// True for an ATTEMPT that can block (not a try variant) or a WAIT_BEGIN.
+bool is_blocking_before_event(const Event& e);
+
+} // namespace lt

@@ -1,0 +1,465 @@
+#include "trace_reader.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdarg>
+#include <cstddef>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace lt {
+
+namespace {
+
+// Sanity limits: far above anything the shim writes, low enough that a hostile
+// header cannot make us allocate or loop without bound.
+constexpr uint32_t kMaxStackDepth = 1024;
+
+bool is_pow2(uint64_t v) { return v && !(v & (v - 1)); }
+
+// a + b * c without overflow; false if it overflows.
+bool span_end(uint64_t a, uint64_t b, uint64_t c, uint64_t* end)
+{
+    uint64_t prod;
+    if (__builtin_mul_overflow(b, c, &prod)) return false;
+    return !__builtin_add_overflow(a, prod, end);
+}
+
+std::string fmt(const char* f, ...) __attribute__((format(printf, 1, 2)));
+std::string fmt(const char* f, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(buf, sizeof buf, f, ap);
+    va_end(ap);
+    return buf;
+}
+
+std::string bounded_string(const char* p, size_t max)
+{
+    size_t n = strnlen(p, max);
+    return std::string(p, n);
+}
+
+uint64_t load_acquire(const void* p)
+{
+    return __atomic_load_n(static_cast<const uint64_t*>(p), __ATOMIC_ACQUIRE);
+}
+
+} // namespace
+
+Trace::Trace(const std::string& path) : path_(path)
+{
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0)
+        throw TraceError(path + ": cannot open: " + strerror(errno));
+    struct stat st;
+    if (fstat(fd_, &st) != 0) {
+        int e = errno;
+        ::close(fd_);
+        throw TraceError(path + ": cannot stat: " + strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ::close(fd_);
+        throw TraceError(path + ": not a regular file");
+    }
+    size_ = static_cast<uint64_t>(st.st_size);
+    if (size_ < LT_HEADER_SIZE) {
+        ::close(fd_);
+        throw TraceError(fmt("%s: not a locktrace trace: %llu bytes, shorter than the %u-byte header",
+                             path.c_str(), (unsigned long long)size_, LT_HEADER_SIZE));
+    }
+    void* m = mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd_, 0);
+    if (m == MAP_FAILED) {
+        int e = errno;
+        ::close(fd_);
+        throw TraceError(path + ": cannot map: " + strerror(e));
+    }
+    map_ = static_cast<const uint8_t*>(m);
+    try {
+        // The writer may still be changing the header: take one copy, check it,
+        // and use only the copy from here on.
+        memcpy(&hdr_, map_, sizeof hdr_);
+        validate_header();
+        read_threads();
+        read_modules();
+    } catch (...) {
+        munmap(const_cast<uint8_t*>(map_), size_);
+        ::close(fd_);
+        throw;
+    }
+    stacks_.resize(hdr_.stack_depth_max ? hdr_.stack_table_capacity + 1u : 1u);
+    stack_loaded_.assign(stacks_.size(), 0);
+}
+
+Trace::~Trace()
+{
+    if (map_) munmap(const_cast<uint8_t*>(map_), size_);
+    if (fd_ >= 0) ::close(fd_);
+}
+
+void Trace::validate_header()
+{
+    const char* p = path_.c_str();
+    if (hdr_.magic != LT_MAGIC) {
+        if (hdr_.magic == __builtin_bswap64(LT_MAGIC))
+            throw TraceError(fmt("%s: trace written on a machine of the other byte order", p));
+        throw TraceError(fmt("%s: not a locktrace trace (bad magic 0x%016llx)", p, (unsigned long long)hdr_.magic));
+    }
+    if (hdr_.version != LT_FORMAT_VERSION)
+        throw TraceError(fmt("%s: trace format version %u, this decoder reads version %u", p, hdr_.version,
+                             LT_FORMAT_VERSION));
+    if (hdr_.header_size != LT_HEADER_SIZE)
+        throw TraceError(fmt("%s: corrupt header: header_size %u, expected %u", p, hdr_.header_size, LT_HEADER_SIZE));
+    if (hdr_.event_size != sizeof(lt_event))
+        throw TraceError(fmt("%s: corrupt header: event_size %u, expected %zu", p, hdr_.event_size, sizeof(lt_event)));
+    if (hdr_.thread_entry_size != sizeof(lt_thread))
+        throw TraceError(fmt("%s: corrupt header: thread_entry_size %u, expected %zu", p, hdr_.thread_entry_size,
+                             sizeof(lt_thread)));
+    if (hdr_.module_entry_size != sizeof(lt_module))
+        throw TraceError(fmt("%s: corrupt header: module_entry_size %u, expected %zu", p, hdr_.module_entry_size,
+                             sizeof(lt_module)));
+    if (hdr_.stack_depth_max > kMaxStackDepth)
+        throw TraceError(fmt("%s: corrupt header: stack_depth_max %u (limit %u)", p, hdr_.stack_depth_max,
+                             kMaxStackDepth));
+    if (hdr_.stack_entry_size != sizeof(lt_stack_entry) + 8u * hdr_.stack_depth_max)
+        throw TraceError(fmt("%s: corrupt header: stack_entry_size %u does not match stack_depth_max %u", p,
+                             hdr_.stack_entry_size, hdr_.stack_depth_max));
+    if (hdr_.threads_used > hdr_.thread_table_capacity)
+        throw TraceError(fmt("%s: corrupt header: threads_used %u > thread_table_capacity %u", p, hdr_.threads_used,
+                             hdr_.thread_table_capacity));
+    if (hdr_.modules_used > hdr_.module_table_capacity)
+        throw TraceError(fmt("%s: corrupt header: modules_used %u > module_table_capacity %u", p, hdr_.modules_used,
+                             hdr_.module_table_capacity));
+    if (hdr_.marks_used > LT_MAX_MARKS)
+        throw TraceError(fmt("%s: corrupt header: marks_used %u > %u", p, hdr_.marks_used, LT_MAX_MARKS));
+    if (hdr_.cmdline_len > LT_CMDLINE_MAX)
+        throw TraceError(fmt("%s: corrupt header: cmdline_len %u > %u", p, hdr_.cmdline_len, LT_CMDLINE_MAX));
+    if (hdr_.stack_depth_max && !is_pow2(hdr_.stack_table_capacity))
+        throw TraceError(fmt("%s: corrupt header: stack_table_capacity %u is not a power of two", p,
+                             hdr_.stack_table_capacity));
+    if (hdr_.ring_capacity && !is_pow2(hdr_.ring_capacity))
+        throw TraceError(fmt("%s: corrupt header: ring_capacity %llu is not a power of two", p,
+                             (unsigned long long)hdr_.ring_capacity));
+
+    // The tables sit between the header and the rings, and must be whole in
+    // the file: they are written first, so a file cut inside them is unusable.
+    struct Region { const char* name; uint64_t off; uint64_t n; uint64_t size; };
+    const Region regions[] = {
+        {"thread table", hdr_.thread_table_offset, hdr_.thread_table_capacity, sizeof(lt_thread)},
+        {"module table", hdr_.module_table_offset, hdr_.module_table_capacity, sizeof(lt_module)},
+        {"stack table", hdr_.stack_table_offset, hdr_.stack_depth_max ? hdr_.stack_table_capacity : 0,
+         hdr_.stack_entry_size},
+    };
+    uint64_t ends[3];
+    for (int i = 0; i < 3; i++) {
+        const Region& r = regions[i];
+        if (r.n == 0) { ends[i] = r.off; continue; }
+        if (r.off < LT_HEADER_SIZE || r.off % 8)
+            throw TraceError(fmt("%s: corrupt header: %s offset %llu overlaps the header or is misaligned", p, r.name,
+                                 (unsigned long long)r.off));
+        if (!span_end(r.off, r.n, r.size, &ends[i]))
+            throw TraceError(fmt("%s: corrupt header: %s size overflows", p, r.name));
+        if (ends[i] > size_)
+            throw TraceError(fmt("%s: file truncated inside the %s (ends at %llu, file has %llu bytes)", p, r.name,
+                                 (unsigned long long)ends[i], (unsigned long long)size_));
+        if (ends[i] > hdr_.rings_offset)
+            throw TraceError(fmt("%s: corrupt header: %s runs into the rings (ends at %llu, rings at %llu)", p, r.name,
+                                 (unsigned long long)ends[i], (unsigned long long)hdr_.rings_offset));
+    }
+    for (int i = 0; i < 3; i++)
+        for (int j = i + 1; j < 3; j++) {
+            if (regions[i].n == 0 || regions[j].n == 0) continue;
+            if (regions[i].off < ends[j] && regions[j].off < ends[i])
+                throw TraceError(fmt("%s: corrupt header: %s and %s overlap", p, regions[i].name, regions[j].name));
+        }
+    if (hdr_.file_end < hdr_.rings_offset)
+        throw TraceError(fmt("%s: corrupt header: file_end %llu before rings_offset %llu", p,
+                             (unsigned long long)hdr_.file_end, (unsigned long long)hdr_.rings_offset));
+}
+
+void Trace::read_threads()
+{
+    const char* p = path_.c_str();
+    threads_.reserve(hdr_.threads_used);
+    for (uint32_t i = 0; i < hdr_.threads_used; i++) {
+        const uint8_t* ent = map_ + hdr_.thread_table_offset + uint64_t(i) * sizeof(lt_thread);
+        uint32_t state = __atomic_load_n(reinterpret_cast<const uint32_t*>(ent), __ATOMIC_ACQUIRE);
+        if (state != LT_SLOT_LIVE && state != LT_SLOT_EXITED)
+            continue; // empty, or being set up right now
+        lt_thread t;
+        memcpy(&t, ent, sizeof t);
+        t.state = state;
+        ThreadInfo ti;
+        ti.slot = i;
+        ti.tid = t.tid;
+        ti.state = t.state;
+        ti.generation = t.generation;
+        ti.name = bounded_string(t.name, LT_THREAD_NAME_MAX);
+        ti.start_ns = t.start_ns;
+        ti.end_ns = t.end_ns;
+        ti.pthread_self = t.pthread_self;
+        ti.ring_offset = t.ring_offset;
+        ti.ring_capacity = t.ring_capacity;
+        ti.head = __atomic_load_n(reinterpret_cast<const uint64_t*>(ent + offsetof(lt_thread, head)), __ATOMIC_ACQUIRE);
+        if (!is_pow2(ti.ring_capacity))
+            throw TraceError(fmt("%s: corrupt thread slot %u (tid %d): ring capacity %llu is not a power of two", p, i,
+                                 ti.tid, (unsigned long long)ti.ring_capacity));
+        uint64_t end;
+        if (!span_end(ti.ring_offset, ti.ring_capacity, sizeof(lt_event), &end))
+            throw TraceError(fmt("%s: corrupt thread slot %u (tid %d): ring size overflows", p, i, ti.tid));
+        if (ti.ring_offset < hdr_.rings_offset || ti.ring_offset % 8)
+            throw TraceError(fmt("%s: corrupt thread slot %u (tid %d): ring offset %llu outside the ring area", p, i,
+                                 ti.tid, (unsigned long long)ti.ring_offset));
+        if (end > hdr_.file_end && end > size_)
+            throw TraceError(fmt("%s: corrupt thread slot %u (tid %d): ring ends at %llu, past file_end %llu", p, i,
+                                 ti.tid, (unsigned long long)end, (unsigned long long)hdr_.file_end));
+        for (const ThreadInfo& o : threads_) {
+            uint64_t oend = o.ring_offset + o.ring_capacity * sizeof(lt_event);
+            if (ti.ring_offset < oend && o.ring_offset < end)
+                throw TraceError(fmt("%s: corrupt thread table: rings of slots %u and %u overlap", p, o.slot, i));
+        }
+        ti.first_index = ti.head > ti.ring_capacity ? ti.head - ti.ring_capacity : 0;
+        ti.lost = ti.first_index;
+        threads_.push_back(std::move(ti));
+    }
+}
+
+void Trace::read_modules()
+{
+    for (uint32_t i = 0; i < hdr_.modules_used; i++) {
+        const uint8_t* ent = map_ + hdr_.module_table_offset + uint64_t(i) * sizeof(lt_module);
+        uint32_t state = __atomic_load_n(reinterpret_cast<const uint32_t*>(ent), __ATOMIC_ACQUIRE);
+        if (state != LT_SLOT_READY)
+            continue;
+        lt_module m;
+        memcpy(&m, ent, sizeof m);
+        Module mod;
+        mod.path = bounded_string(m.path, LT_PATH_MAX);
+        mod.base = m.base;
+        mod.lo = m.lo;
+        mod.hi = m.hi;
+        mod.loaded_ns = m.loaded_ns;
+        if (m.build_id_len <= LT_BUILD_ID_MAX)
+            mod.build_id.assign(m.build_id, m.build_id + m.build_id_len);
+        modules_.push_back(std::move(mod));
+    }
+}
+
+std::vector<std::string> Trace::cmdline() const
+{
+    std::vector<std::string> out;
+    const char* c = hdr_.cmdline;
+    uint32_t n = std::min<uint32_t>(hdr_.cmdline_len, LT_CMDLINE_MAX);
+    uint32_t i = 0;
+    while (i < n) {
+        size_t len = strnlen(c + i, n - i);
+        out.emplace_back(c + i, len);
+        i += uint32_t(len) + 1;
+    }
+    return out;
+}
+
+std::string Trace::exe_path() const { return bounded_string(hdr_.exe_path, LT_PATH_MAX); }
+
+std::vector<lt_mark> Trace::marks() const
+{
+    return std::vector<lt_mark>(hdr_.marks, hdr_.marks + std::min<uint32_t>(hdr_.marks_used, LT_MAX_MARKS));
+}
+
+const std::vector<uint64_t>& Trace::stack(uint32_t stack_id) const
+{
+    static const std::vector<uint64_t> empty;
+    if (stack_id == 0 || stack_id >= stacks_.size())
+        return empty;
+    if (stack_loaded_[stack_id])
+        return stacks_[stack_id];
+    const uint8_t* ent = map_ + hdr_.stack_table_offset + uint64_t(stack_id - 1) * hdr_.stack_entry_size;
+    uint32_t state = __atomic_load_n(reinterpret_cast<const uint32_t*>(ent + offsetof(lt_stack_entry, state)),
+                                     __ATOMIC_ACQUIRE);
+    if (state != LT_SLOT_READY)
+        return empty; // not published (yet): do not cache, it may be ready later
+    lt_stack_entry se;
+    memcpy(&se, ent, sizeof se);
+    uint32_t depth = std::min(se.depth, hdr_.stack_depth_max);
+    std::vector<uint64_t>& pcs = stacks_[stack_id];
+    pcs.resize(depth);
+    memcpy(pcs.data(), ent + sizeof(lt_stack_entry), depth * sizeof(uint64_t));
+    stack_loaded_[stack_id] = 1;
+    return pcs;
+}
+
+namespace {
+
+// Walks one ring from its oldest record to its newest, copying each committed
+// record.  Seqlock-style: seq must equal index + 1 before and after the copy,
+// because the writer may be running.
+struct Cursor {
+    const uint8_t* ring;      // nullptr if the ring is entirely past the end of the file
+    uint64_t mask;
+    uint64_t index, end;      // [index, end)
+    uint64_t avail_slots;     // slots [0, avail_slots) lie inside the file
+    ThreadInfo* ti;
+    uint32_t thread;
+    Event cur;                // the record at `index - 1`, valid when has_cur
+
+    // Advances to the next committed record; false at the end of the ring.
+    bool next()
+    {
+        while (index < end) {
+            uint64_t i = index++;
+            uint64_t slot = i & mask;
+            if (slot >= avail_slots) { ti->cut++; continue; }
+            const uint8_t* rec = ring + slot * sizeof(lt_event);
+            uint64_t seq1 = load_acquire(rec);
+            if (seq1 != i + 1) { classify(i, seq1); continue; }
+            lt_event ev;
+            memcpy(&ev, rec, sizeof ev);
+            std::atomic_thread_fence(std::memory_order_acquire);
+            uint64_t seq2 = load_acquire(rec);
+            if (seq2 != i + 1) { classify(i, seq2); continue; }
+            cur.time_ns = ev.time_ns;
+            cur.addr = ev.addr;
+            cur.addr2 = ev.addr2;
+            cur.state[0] = ev.state[0];
+            cur.state[1] = ev.state[1];
+            cur.stack_id = ev.stack_id;
+            cur.type = ev.type;
+            cur.prim = ev.prim;
+            cur.flags = ev.flags;
+            cur.result = ev.result;
+            cur.arg = ev.arg;
+            cur.thread = thread;
+            cur.tid = ti->tid;
+            ti->decoded++;
+            if (!ti->first_time_ns) ti->first_time_ns = ev.time_ns;
+            ti->last_time_ns = ev.time_ns;
+            return true;
+        }
+        return false;
+    }
+
+    void classify(uint64_t i, uint64_t seq)
+    {
+        if (seq > i + 1) {
+            ti->lost++;           // overwritten by a newer lap while we were reading
+        } else {
+            ti->torn++;           // reserved, not (yet) committed
+            if (i + 1 == end) ti->last_record_torn = true;
+        }
+    }
+};
+
+} // namespace
+
+std::vector<Event> Trace::read_events()
+{
+    std::vector<Cursor> cursors;
+    cursors.reserve(threads_.size());
+    uint64_t total = 0;
+    for (uint32_t t = 0; t < threads_.size(); t++) {
+        ThreadInfo& ti = threads_[t];
+        ti.lost = ti.first_index;
+        ti.torn = ti.cut = ti.decoded = 0;
+        ti.last_record_torn = false;
+        Cursor c{};
+        c.mask = ti.ring_capacity - 1;
+        c.index = ti.first_index;
+        c.end = ti.head;
+        c.ti = &ti;
+        c.thread = t;
+        if (ti.ring_offset >= size_) {
+            c.ring = nullptr;
+            c.avail_slots = 0;
+        } else {
+            c.ring = map_ + ti.ring_offset;
+            c.avail_slots = std::min<uint64_t>(ti.ring_capacity, (size_ - ti.ring_offset) / sizeof(lt_event));
+        }
+        // head is untrusted: at most one ring's worth is read, and never more
+        // than the file could hold.
+        total += std::min<uint64_t>(c.end - c.index, c.avail_slots);
+        cursors.push_back(c);
+    }
+    std::vector<Event> out;
+    out.reserve(total);
+
+    // k-way merge by time; ties and per-thread disorder keep each ring's order.
+    std::vector<Cursor*> heap;
+    for (Cursor& c : cursors)
+        if (c.next()) heap.push_back(&c);
+    auto later = [](const Cursor* a, const Cursor* b) {
+        if (a->cur.time_ns != b->cur.time_ns) return a->cur.time_ns > b->cur.time_ns;
+        return a->thread > b->thread;
+    };
+    std::make_heap(heap.begin(), heap.end(), later);
+    while (!heap.empty()) {
+        std::pop_heap(heap.begin(), heap.end(), later);
+        Cursor* c = heap.back();
+        // Drain this ring while it stays ahead of every other one: with few
+        // threads and long runs this avoids a heap operation per event.
+        for (;;) {
+            out.push_back(c->cur);
+            if (!c->next()) { heap.pop_back(); break; }
+            if (heap.size() > 1 && later(c, heap.front())) {
+                std::push_heap(heap.begin(), heap.end(), later);
+                break;
+            }
+        }
+    }
+    return out;
+}
+
+uint64_t Trace::total_lost() const
+{
+    uint64_t n = 0;
+    for (const auto& t : threads_) n += t.lost;
+    return n;
+}
+uint64_t Trace::total_torn() const
+{
+    uint64_t n = 0;
+    for (const auto& t : threads_) n += t.torn;
+    return n;
+}
+uint64_t Trace::total_cut() const
+{
+    uint64_t n = 0;
+    for (const auto& t : threads_) n += t.cut;
+    return n;
+}
+
+const char* event_type_name(uint16_t type)
+{
+    static const char* const names[] = {
+        "none",     "attempt",    "acquired",   "failed",    "timedout",     "release",    "release_failed",
+        "init",     "destroy",    "destroy_failed", "wait_begin", "wait_end", "wake",     "requeue",
+        "consistent", "thread_start", "thread_exit", "fork",   "exec",         "dlopen",     "mark",
+    };
+    static_assert(sizeof(names) / sizeof(names[0]) == LT_EV_TYPE_COUNT, "one name per event type");
+    return type < LT_EV_TYPE_COUNT ? names[type] : "unknown";
+}
+
+const char* prim_name(uint8_t prim)
+{
+    static const char* const names[] = {"none", "mutex", "rwlock", "cond", "sem", "futex", "probe", "thread", "process"};
+    return prim < sizeof(names) / sizeof(names[0]) ? names[prim] : "unknown";
+}
+
+std::string flags_string(uint8_t flags)
+{
+    static const char* const names[] = {"read", "write", "try", "timed", "internal", "nested", "realtime", "broadcast"};
+    std::string s;
+    for (int b = 0; b < 8; b++)
+        if (flags & (1u << b)) {
+            if (!s.empty()) s += '|';
+            s += names[b];
+        }
+    return s.empty() ? "-" : s;
+}
+
+} // namespace lt

@@ -1,0 +1,123 @@
+// Reading a locktrace trace file (see include/locktrace/format.h and
+// man/locktrace-format.5).  The file is untrusted: it may come from a process
+// that is still writing it, one that was SIGKILLed mid-record, a truncated copy,
+// or plain garbage.  Everything is checked against the real file size before use
+// and every problem is a TraceError with a message meant for the user.
+#pragma once
+
+#include <locktrace/format.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace lt {
+
+class TraceError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// One committed record, copied out of the ring and validated, plus the thread
+// it came from.  64 bytes so that ten million of them stay cheap.
+struct Event {
+    uint64_t time_ns;   // CLOCK_MONOTONIC, as recorded
+    uint64_t addr;
+    uint64_t addr2;
+    uint64_t state[2];
+    uint32_t stack_id;  // 0 = none, else index + 1 into the stack table
+    uint16_t type;      // enum lt_event_type
+    uint8_t prim;       // enum lt_prim
+    uint8_t flags;      // enum lt_event_flags
+    int32_t result;
+    uint32_t arg;
+    uint32_t thread;    // index into Trace::threads()
+    int32_t tid;
+};
+static_assert(sizeof(Event) == 64, "Event stays one cache line");
+
+// What the reader learnt about one thread slot and its ring.
+struct ThreadInfo {
+    uint32_t slot = 0;          // index in the file's thread table
+    int32_t tid = 0;
+    uint32_t state = 0;         // LT_SLOT_LIVE or LT_SLOT_EXITED
+    uint32_t generation = 0;
+    std::string name;
+    uint64_t start_ns = 0, end_ns = 0, pthread_self = 0;
+    uint64_t ring_offset = 0, ring_capacity = 0;
+    uint64_t head = 0;          // records reserved when we read it
+    uint64_t first_index = 0;   // max(0, head - capacity): oldest record still there
+    uint64_t lost = 0;          // overwritten by the flight recorder (incl. while we read)
+    uint64_t torn = 0;          // reserved but never committed (or being written as we read)
+    bool last_record_torn = false; // the newest record is torn: killed mid-write, or writing now
+    uint64_t cut = 0;           // records whose slots lie beyond the end of a truncated file
+    uint64_t decoded = 0;       // committed records read
+    uint64_t first_time_ns = 0, last_time_ns = 0; // of the decoded records (0 if none)
+    bool exited() const { return state == LT_SLOT_EXITED; }
+};
+
+struct Module {
+    std::string path;
+    uint64_t base = 0, lo = 0, hi = 0, loaded_ns = 0;
+    std::vector<uint8_t> build_id;
+};
+
+class Trace {
+public:
+    // Maps the file and validates header and tables.  Throws TraceError.
+    explicit Trace(const std::string& path);
+    ~Trace();
+    Trace(const Trace&) = delete;
+    Trace& operator=(const Trace&) = delete;
+
+    const std::string& path() const { return path_; }
+    const lt_file_header& header() const { return hdr_; } // a validated private copy
+    uint64_t file_size() const { return size_; }
+    // The file is shorter than header().file_end: rings at its end were cut.
+    bool file_truncated() const { return size_ < hdr_.file_end; }
+    // The process did not reach a normal exit (still running, or killed).
+    bool process_ended() const { return hdr_.end_monotonic_ns != 0; }
+
+    const std::vector<ThreadInfo>& threads() const { return threads_; }
+    const std::vector<Module>& modules() const { return modules_; }
+    std::vector<std::string> cmdline() const;
+    std::string exe_path() const;
+    std::vector<lt_mark> marks() const;
+
+    // Reads every ring and returns all committed events merged by time (each
+    // thread's own order is kept).  Fills the per-thread lost/torn/cut counts.
+    // No allocation per event: the output is reserved once.
+    std::vector<Event> read_events();
+
+    // The return addresses of a stack (innermost first); empty for id 0, an id
+    // out of range, or an entry that is not READY.  Cheap to call repeatedly.
+    const std::vector<uint64_t>& stack(uint32_t stack_id) const;
+
+    // Totals after read_events().
+    uint64_t total_lost() const;
+    uint64_t total_torn() const;
+    uint64_t total_cut() const;
+
+private:
+    void validate_header();
+    void read_threads();
+    void read_modules();
+
+    std::string path_;
+    int fd_ = -1;
+    const uint8_t* map_ = nullptr;
+    uint64_t size_ = 0;
+    lt_file_header hdr_{};
+    std::vector<ThreadInfo> threads_;
+    std::vector<Module> modules_;
+    mutable std::vector<std::vector<uint64_t>> stacks_;  // cache, by stack id
+    mutable std::vector<uint8_t> stack_loaded_;
+};
+
+// Names for printing.
+const char* event_type_name(uint16_t type);
+const char* prim_name(uint8_t prim);
+std::string flags_string(uint8_t flags);
+
+} // namespace lt

@@ -1,0 +1,41 @@
+// locktrace: record and explain lock behaviour of a program.
+#include "commands.h"
+#include "core/trace_reader.h"
+
+#include <cstdio>
+#include <exception>
+#include <vector>
+
+int main(int argc, char** argv)
+{
+    CLI::App app{"locktrace: record every lock transition of a program, then explain who held and who waited"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "locktrace 0.1.0 (trace format " + std::to_string(LT_FORMAT_VERSION) + ")");
+    std::vector<std::pair<CLI::App*, lt::CommandRun>> cmds;
+    auto add = [&](lt::CommandRun (*f)(CLI::App&)) {
+        size_t before = app.get_subcommands({}).size();
+        lt::CommandRun run = f(app);
+        cmds.emplace_back(app.get_subcommands({})[before], std::move(run));
+    };
+    add(lt::add_run_command);
+    // add(lt::add_report_command);
+    // add(lt::add_timeline_command);
+    add(lt::add_dump_command);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    try {
+        for (auto& [sub, run] : cmds)
+            if (sub->parsed()) return run();
+    } catch (const lt::TraceError& e) {
+        fprintf(stderr, "locktrace: %s\n", e.what());
+        return lt::kExitBadTrace;
+    } catch (const std::exception& e) {
+        fprintf(stderr, "locktrace: error: %s\n", e.what());
+        return lt::kExitBadTrace;
+    }
+    return 0;
+}
