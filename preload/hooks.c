@@ -1,0 +1,465 @@
+// Thin hooks: every lock entry point records its "before" event, calls the
+// real function, records its "after" event.  All logic lives in recorder.*.
+// (C, not C++: glibc's declarations carry C++ exception specifications that a
+// C++ redefinition would have to repeat one by one.)
+#define _GNU_SOURCE
+#include "real.h"
+#include "recorder.h"
+#include "snapshot.h"
+#include "tracefile.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <stdarg.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define EXPORT __attribute__((visibility("default")))
+#define REC(type, prim, fl, addr, sn, res, arg, stack)                                                        \
+    lt_record((type), (prim), (fl), (addr), (sn).addr2, (sn).s0, (sn).s1, (res), (arg), (stack))
+
+static inline enum lt_event_type acquire_outcome(int r)
+{
+    if (r == 0 || r == EOWNERDEAD)
+        return LT_EV_ACQUIRED;
+    return r == ETIMEDOUT ? LT_EV_TIMEDOUT : LT_EV_FAILED;
+}
+
+static inline uint32_t clock_flags(clockid_t clk)
+{
+    return LT_FL_TIMED | (clk == CLOCK_REALTIME ? LT_FL_REALTIME : 0);
+}
+
+/* ---- mutex ---------------------------------------------------------------- */
+
+#define MUTEX_ACQUIRE(m, fl, arg, call)                                                                       \
+    do {                                                                                                      \
+        if (!lt_want(LT_PRIM_MUTEX))                                                                          \
+            return call;                                                                                      \
+        uint32_t st = REC(LT_EV_ATTEMPT, LT_PRIM_MUTEX, (fl), m, lt_snap_mutex(m), 0, (arg), LT_STACK_HERE);  \
+        int r = call;                                                                                         \
+        REC(acquire_outcome(r), LT_PRIM_MUTEX, (fl), m, lt_snap_mutex(m), r, (arg), st);                      \
+        return r;                                                                                             \
+    } while (0)
+
+EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+{
+    MUTEX_ACQUIRE(m, LT_FL_WRITE, 0, lt_real_mutex_lock(m));
+}
+
+EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
+{
+    MUTEX_ACQUIRE(m, LT_FL_WRITE | LT_FL_TRY, 0, lt_real_mutex_trylock(m));
+}
+
+EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *t)
+{
+    MUTEX_ACQUIRE(m, LT_FL_WRITE | clock_flags(CLOCK_REALTIME), CLOCK_REALTIME, LT_REAL(mutex_timedlock)(m, t));
+}
+
+EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const struct timespec *t)
+{
+    MUTEX_ACQUIRE(m, LT_FL_WRITE | clock_flags(clk), (uint32_t)clk, LT_REAL(mutex_clocklock)(m, clk, t));
+}
+
+EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
+{
+    if (!lt_want(LT_PRIM_MUTEX))
+        return lt_real_mutex_unlock(m);
+    // Before the real unlock: the recorded hold ends inside the real one, so
+    // the next owner's ACQUIRED is always later in the trace.
+    uint32_t st = REC(LT_EV_RELEASE, LT_PRIM_MUTEX, LT_FL_WRITE, m, lt_snap_mutex(m), 0, 0, LT_STACK_HERE);
+    int r = lt_real_mutex_unlock(m);
+    if (r)
+        REC(LT_EV_RELEASE_FAILED, LT_PRIM_MUTEX, LT_FL_WRITE, m, lt_snap_mutex(m), r, 0, st);
+    return r;
+}
+
+EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a)
+{
+    int r = lt_real_mutex_init(m, a);
+    if (lt_want(LT_PRIM_MUTEX))
+        REC(LT_EV_INIT, LT_PRIM_MUTEX, 0, m, lt_snap_mutex(m), r, 0, LT_STACK_HERE);
+    return r;
+}
+
+EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
+{
+    if (!lt_want(LT_PRIM_MUTEX))
+        return lt_real_mutex_destroy(m);
+    uint32_t st = REC(LT_EV_DESTROY, LT_PRIM_MUTEX, 0, m, lt_snap_mutex(m), 0, 0, LT_STACK_HERE);
+    int r = lt_real_mutex_destroy(m);
+    if (r)
+        REC(LT_EV_DESTROY_FAILED, LT_PRIM_MUTEX, 0, m, lt_snap_mutex(m), r, 0, st);
+    return r;
+}
+
+EXPORT int pthread_mutex_consistent(pthread_mutex_t *m)
+{
+    int r = LT_REAL(mutex_consistent)(m);
+    if (lt_want(LT_PRIM_MUTEX))
+        REC(LT_EV_CONSISTENT, LT_PRIM_MUTEX, 0, m, lt_snap_mutex(m), r, 0, LT_STACK_HERE);
+    return r;
+}
+
+/* <pthread.h> redirects the _np name to the standard one; define the old
+ * exported symbol under its own assembler name. */
+EXPORT int lt_hook_consistent_np(pthread_mutex_t *m) __asm__("pthread_mutex_consistent_np");
+EXPORT int lt_hook_consistent_np(pthread_mutex_t *m) { return pthread_mutex_consistent(m); }
+
+/* ---- rwlock --------------------------------------------------------------- */
+
+#define RWLOCK_ACQUIRE(rw, fl, arg, call)                                                                     \
+    do {                                                                                                      \
+        if (!lt_want(LT_PRIM_RWLOCK))                                                                         \
+            return call;                                                                                      \
+        uint32_t st = REC(LT_EV_ATTEMPT, LT_PRIM_RWLOCK, (fl), rw, lt_snap_rwlock(rw), 0, (arg), LT_STACK_HERE); \
+        int r = call;                                                                                         \
+        REC(acquire_outcome(r), LT_PRIM_RWLOCK, (fl), rw, lt_snap_rwlock(rw), r, (arg), st);                  \
+        return r;                                                                                             \
+    } while (0)
+
+EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *rw)
+{
+    RWLOCK_ACQUIRE(rw, LT_FL_READ, 0, lt_real_rwlock_rdlock(rw));
+}
+EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *rw)
+{
+    RWLOCK_ACQUIRE(rw, LT_FL_READ | LT_FL_TRY, 0, lt_real_rwlock_tryrdlock(rw));
+}
+EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *rw, const struct timespec *t)
+{
+    RWLOCK_ACQUIRE(rw, LT_FL_READ | clock_flags(CLOCK_REALTIME), CLOCK_REALTIME,
+                   LT_REAL(rwlock_timedrdlock)(rw, t));
+}
+EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *rw, clockid_t clk, const struct timespec *t)
+{
+    RWLOCK_ACQUIRE(rw, LT_FL_READ | clock_flags(clk), (uint32_t)clk, LT_REAL(rwlock_clockrdlock)(rw, clk, t));
+}
+EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *rw)
+{
+    RWLOCK_ACQUIRE(rw, LT_FL_WRITE, 0, lt_real_rwlock_wrlock(rw));
+}
+EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *rw)
+{
+    RWLOCK_ACQUIRE(rw, LT_FL_WRITE | LT_FL_TRY, 0, lt_real_rwlock_trywrlock(rw));
+}
+EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *rw, const struct timespec *t)
+{
+    RWLOCK_ACQUIRE(rw, LT_FL_WRITE | clock_flags(CLOCK_REALTIME), CLOCK_REALTIME,
+                   LT_REAL(rwlock_timedwrlock)(rw, t));
+}
+EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *rw, clockid_t clk, const struct timespec *t)
+{
+    RWLOCK_ACQUIRE(rw, LT_FL_WRITE | clock_flags(clk), (uint32_t)clk, LT_REAL(rwlock_clockwrlock)(rw, clk, t));
+}
+
+/* glibc records the writer's tid in __cur_writer: that tells a write unlock
+ * from a read unlock. */
+static inline uint32_t rwlock_unlock_mode(pthread_rwlock_t *rw)
+{
+    int writer = LT_LOAD(rw->__data.__cur_writer);
+    if (writer == 0)
+        return LT_FL_READ;
+    struct lt_tctl *c = lt_tls.ctl;
+    int self = c ? c->tid : (int)gettid();
+    return writer == self ? LT_FL_WRITE : LT_FL_READ;
+}
+
+EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *rw)
+{
+    if (!lt_want(LT_PRIM_RWLOCK))
+        return lt_real_rwlock_unlock(rw);
+    uint32_t fl = rwlock_unlock_mode(rw);
+    uint32_t st = REC(LT_EV_RELEASE, LT_PRIM_RWLOCK, fl, rw, lt_snap_rwlock(rw), 0, 0, LT_STACK_HERE);
+    int r = lt_real_rwlock_unlock(rw);
+    if (r)
+        REC(LT_EV_RELEASE_FAILED, LT_PRIM_RWLOCK, fl, rw, lt_snap_rwlock(rw), r, 0, st);
+    return r;
+}
+
+EXPORT int pthread_rwlock_init(pthread_rwlock_t *rw, const pthread_rwlockattr_t *a)
+{
+    int r = lt_real_rwlock_init(rw, a);
+    if (lt_want(LT_PRIM_RWLOCK))
+        REC(LT_EV_INIT, LT_PRIM_RWLOCK, 0, rw, lt_snap_rwlock(rw), r, 0, LT_STACK_HERE);
+    return r;
+}
+
+EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *rw)
+{
+    if (!lt_want(LT_PRIM_RWLOCK))
+        return lt_real_rwlock_destroy(rw);
+    uint32_t st = REC(LT_EV_DESTROY, LT_PRIM_RWLOCK, 0, rw, lt_snap_rwlock(rw), 0, 0, LT_STACK_HERE);
+    int r = lt_real_rwlock_destroy(rw);
+    if (r)
+        REC(LT_EV_DESTROY_FAILED, LT_PRIM_RWLOCK, 0, rw, lt_snap_rwlock(rw), r, 0, st);
+    return r;
+}
+
+/* ---- condition variables ------------------------------------------------- */
+
+/* pthread_cond_*wait drops and re-takes the mutex inside libc, where the
+ * mutex hooks cannot see it: record both transitions as LT_FL_INTERNAL. */
+struct cond_wait {
+    pthread_cond_t *c;
+    pthread_mutex_t *m;
+    uint32_t flags, arg, stack;
+    int traced_mutex;
+};
+
+static void cond_wait_before(struct cond_wait *w)
+{
+    w->traced_mutex = lt_want(LT_PRIM_MUTEX);
+    w->stack = LT_STACK_HERE;
+    if (w->traced_mutex)
+        w->stack = REC(LT_EV_RELEASE, LT_PRIM_MUTEX, LT_FL_WRITE | LT_FL_INTERNAL, w->m, lt_snap_mutex(w->m), 0, 0,
+                       w->stack);
+    w->stack = REC(LT_EV_WAIT_BEGIN, LT_PRIM_COND, w->flags, w->c, lt_snap_cond(w->c, w->m), 0, w->arg, w->stack);
+}
+
+static void cond_wait_after(struct cond_wait *w, int r)
+{
+    REC(LT_EV_WAIT_END, LT_PRIM_COND, w->flags, w->c, lt_snap_cond(w->c, w->m), r, w->arg, w->stack);
+    // On ETIMEDOUT and EOWNERDEAD the mutex was re-taken; on other errors it
+    // was never dropped: either way the thread holds it again now.
+    if (w->traced_mutex)
+        REC(LT_EV_ACQUIRED, LT_PRIM_MUTEX, LT_FL_WRITE | LT_FL_INTERNAL, w->m, lt_snap_mutex(w->m),
+            r == EOWNERDEAD ? r : 0, 0, w->stack);
+}
+
+/* Cancellation: glibc re-takes the mutex before unwinding into our frame. */
+static void cond_wait_cancelled(void *p) { cond_wait_after((struct cond_wait *)p, ECANCELED); }
+
+#define COND_WAIT(c, m, fl, arg, call)                                                                        \
+    do {                                                                                                      \
+        if (!lt_want(LT_PRIM_COND))                                                                           \
+            return call;                                                                                      \
+        struct cond_wait w = {(c), (m), (fl), (arg), 0, 0};                                                   \
+        cond_wait_before(&w);                                                                                 \
+        int r;                                                                                                \
+        pthread_cleanup_push(cond_wait_cancelled, &w);                                                        \
+        r = call;                                                                                             \
+        pthread_cleanup_pop(0);                                                                               \
+        cond_wait_after(&w, r);                                                                               \
+        return r;                                                                                             \
+    } while (0)
+
+EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
+{
+    COND_WAIT(c, m, 0, 0, LT_REAL(cond_wait)(c, m));
+}
+
+EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *t)
+{
+    // The clock is the condvar's own (pthread_condattr_setclock): flag TIMED only.
+    COND_WAIT(c, m, LT_FL_TIMED, 0, LT_REAL(cond_timedwait)(c, m, t));
+}
+
+EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk, const struct timespec *t)
+{
+    COND_WAIT(c, m, clock_flags(clk), (uint32_t)clk, LT_REAL(cond_clockwait)(c, m, clk, t));
+}
+
+EXPORT int pthread_cond_signal(pthread_cond_t *c)
+{
+    int r = LT_REAL(cond_signal)(c);
+    if (lt_want(LT_PRIM_COND))
+        REC(LT_EV_WAKE, LT_PRIM_COND, 0, c, lt_snap_cond(c, 0), r, 0, LT_STACK_HERE);
+    return r;
+}
+
+EXPORT int pthread_cond_broadcast(pthread_cond_t *c)
+{
+    int r = LT_REAL(cond_broadcast)(c);
+    if (lt_want(LT_PRIM_COND))
+        REC(LT_EV_WAKE, LT_PRIM_COND, LT_FL_BROADCAST, c, lt_snap_cond(c, 0), r, 0, LT_STACK_HERE);
+    return r;
+}
+
+EXPORT int pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *a)
+{
+    int r = LT_REAL(cond_init)(c, a);
+    if (lt_want(LT_PRIM_COND))
+        REC(LT_EV_INIT, LT_PRIM_COND, 0, c, lt_snap_cond(c, 0), r, 0, LT_STACK_HERE);
+    return r;
+}
+
+EXPORT int pthread_cond_destroy(pthread_cond_t *c)
+{
+    if (!lt_want(LT_PRIM_COND))
+        return LT_REAL(cond_destroy)(c);
+    uint32_t st = REC(LT_EV_DESTROY, LT_PRIM_COND, 0, c, lt_snap_cond(c, 0), 0, 0, LT_STACK_HERE);
+    int r = LT_REAL(cond_destroy)(c);
+    if (r)
+        REC(LT_EV_DESTROY_FAILED, LT_PRIM_COND, 0, c, lt_snap_cond(c, 0), r, 0, st);
+    return r;
+}
+
+/* ---- semaphores ----------------------------------------------------------- */
+
+struct sem_wait_ctx {
+    sem_t *s;
+    uint32_t flags, arg, stack;
+};
+
+static void sem_wait_cancelled(void *p)
+{
+    struct sem_wait_ctx *w = (struct sem_wait_ctx *)p;
+    REC(LT_EV_FAILED, LT_PRIM_SEM, w->flags, w->s, lt_snap_sem(w->s), ECANCELED, w->arg, w->stack);
+}
+
+/* sem_* report errors through errno, which the recorder never touches. */
+#define SEM_ACQUIRE(sem, fl, argv, call)                                                                      \
+    do {                                                                                                      \
+        if (!lt_want(LT_PRIM_SEM))                                                                            \
+            return call;                                                                                      \
+        struct sem_wait_ctx w = {(sem), (fl), (argv), 0};                                                     \
+        w.stack = REC(LT_EV_ATTEMPT, LT_PRIM_SEM, w.flags, sem, lt_snap_sem(sem), 0, w.arg, LT_STACK_HERE);   \
+        int r;                                                                                                \
+        pthread_cleanup_push(sem_wait_cancelled, &w);                                                         \
+        r = call;                                                                                             \
+        pthread_cleanup_pop(0);                                                                               \
+        int e = r ? errno : 0;                                                                                \
+        REC(r ? acquire_outcome(e) : LT_EV_ACQUIRED, LT_PRIM_SEM, w.flags, sem, lt_snap_sem(sem), e, w.arg,    \
+            w.stack);                                                                                         \
+        return r;                                                                                             \
+    } while (0)
+
+EXPORT int sem_wait(sem_t *s) { SEM_ACQUIRE(s, 0, 0, LT_REAL(sem_wait)(s)); }
+EXPORT int sem_trywait(sem_t *s) { SEM_ACQUIRE(s, LT_FL_TRY, 0, LT_REAL(sem_trywait)(s)); }
+EXPORT int sem_timedwait(sem_t *s, const struct timespec *t)
+{
+    SEM_ACQUIRE(s, clock_flags(CLOCK_REALTIME), CLOCK_REALTIME, LT_REAL(sem_timedwait)(s, t));
+}
+EXPORT int sem_clockwait(sem_t *s, clockid_t clk, const struct timespec *t)
+{
+    SEM_ACQUIRE(s, clock_flags(clk), (uint32_t)clk, LT_REAL(sem_clockwait)(s, clk, t));
+}
+
+EXPORT int sem_post(sem_t *s)
+{
+    if (!lt_want(LT_PRIM_SEM))
+        return LT_REAL(sem_post)(s);
+    uint32_t st = REC(LT_EV_RELEASE, LT_PRIM_SEM, 0, s, lt_snap_sem(s), 0, 0, LT_STACK_HERE);
+    int r = LT_REAL(sem_post)(s);
+    if (r) {
+        int e = errno;
+        REC(LT_EV_RELEASE_FAILED, LT_PRIM_SEM, 0, s, lt_snap_sem(s), e, 0, st);
+    }
+    return r;
+}
+
+/* ---- raw futex through syscall() ------------------------------------------ */
+
+/* The futex word of a call that may fail with EFAULT: only read it when it
+ * looks like a valid futex address (non-null, 4-aligned, not in page 0). */
+static inline uint64_t futex_word(const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    if (a < 4096 || (a & 3))
+        return 0;
+    return __atomic_load_n((const uint32_t *)p, __ATOMIC_RELAXED);
+}
+
+enum futex_kind { FK_OTHER, FK_WAIT, FK_WAKE, FK_REQUEUE };
+
+static enum futex_kind futex_kind(int cmd)
+{
+    switch (cmd) {
+    case FUTEX_WAIT:
+    case FUTEX_WAIT_BITSET:
+    case FUTEX_LOCK_PI:
+    case FUTEX_LOCK_PI2:
+    case FUTEX_TRYLOCK_PI:
+    case FUTEX_WAIT_REQUEUE_PI:
+        return FK_WAIT;
+    case FUTEX_WAKE:
+    case FUTEX_WAKE_BITSET:
+    case FUTEX_WAKE_OP:
+    case FUTEX_UNLOCK_PI:
+        return FK_WAKE;
+    case FUTEX_REQUEUE:
+    case FUTEX_CMP_REQUEUE:
+    case FUTEX_CMP_REQUEUE_PI:
+        return FK_REQUEUE;
+    default:
+        return FK_OTHER;
+    }
+}
+
+static long futex_hook(long a1, long a2, long a3, long a4, long a5, long a6)
+{
+    const void *uaddr = (const void *)a1;
+    int op = (int)a2;
+    int cmd = op & FUTEX_CMD_MASK;
+    enum futex_kind kind = futex_kind(cmd);
+    long (*real)(long, ...) = LT_REAL(syscall);
+    if (kind == FK_OTHER)
+        return real(SYS_futex, a1, a2, a3, a4, a5, a6);
+    uint64_t vals = (uint32_t)a3 | (uint64_t)(uint32_t)a6 << 32;
+    uint32_t fl = (op & FUTEX_CLOCK_REALTIME) ? LT_FL_REALTIME : 0;
+    if (kind == FK_WAIT) {
+        if (cmd == FUTEX_TRYLOCK_PI)
+            fl |= LT_FL_TRY;
+        else if (a4)
+            fl |= LT_FL_TIMED;
+        // LOCK_PI and LOCK_PI2 time out on CLOCK_REALTIME / CLOCK_MONOTONIC by op.
+        if (cmd == FUTEX_LOCK_PI && a4)
+            fl |= LT_FL_REALTIME;
+        uint32_t st = lt_record(LT_EV_WAIT_BEGIN, LT_PRIM_FUTEX, fl, uaddr, (uint64_t)a5, futex_word(uaddr), vals,
+                                0, (uint32_t)op, LT_STACK_HERE);
+        long r = real(SYS_futex, a1, a2, a3, a4, a5, a6);
+        int e = errno;
+        lt_record(LT_EV_WAIT_END, LT_PRIM_FUTEX, fl, uaddr, (uint64_t)a5, futex_word(uaddr), vals,
+                  r < 0 ? -e : (int32_t)r, (uint32_t)op, st);
+        return r;
+    }
+    long r = real(SYS_futex, a1, a2, a3, a4, a5, a6);
+    int e = errno;
+    lt_record(kind == FK_WAKE ? LT_EV_WAKE : LT_EV_REQUEUE, LT_PRIM_FUTEX, fl, uaddr, (uint64_t)a5,
+              futex_word(uaddr), vals, r < 0 ? -e : (int32_t)r, (uint32_t)op, LT_STACK_HERE);
+    return r;
+}
+
+/* futex_waitv: one WAIT_BEGIN / WAIT_END per waiter, addr2 = the array,
+ * arg = the waiter's flags with bit 31 set (tells them from futex ops). */
+#define LT_WAITV_ARG 0x80000000u
+
+static long futex_waitv_hook(long a1, long a2, long a3, long a4, long a5, long a6)
+{
+    const struct futex_waitv *w = (const struct futex_waitv *)a1;
+    unsigned nr = (unsigned)a2;
+    long (*real)(long, ...) = LT_REAL(syscall);
+    if (!w || ((uintptr_t)w & 7) || (uintptr_t)w < 4096 || nr == 0 || nr > FUTEX_WAITV_MAX)
+        return real(SYS_futex_waitv, a1, a2, a3, a4, a5, a6);
+    uint32_t fl = a4 ? clock_flags((clockid_t)a5) : 0;
+    uint32_t st = LT_STACK_HERE;
+    for (unsigned i = 0; i < nr; ++i)
+        st = lt_record(LT_EV_WAIT_BEGIN, LT_PRIM_FUTEX, fl, (const void *)(uintptr_t)w[i].uaddr, (uint64_t)a1,
+                       futex_word((const void *)(uintptr_t)w[i].uaddr), w[i].val, 0, LT_WAITV_ARG | w[i].flags, st);
+    long r = real(SYS_futex_waitv, a1, a2, a3, a4, a5, a6);
+    int e = errno;
+    for (unsigned i = 0; i < nr; ++i)
+        lt_record(LT_EV_WAIT_END, LT_PRIM_FUTEX, fl, (const void *)(uintptr_t)w[i].uaddr, (uint64_t)a1,
+                  futex_word((const void *)(uintptr_t)w[i].uaddr), w[i].val, r < 0 ? -e : (int32_t)r,
+                  LT_WAITV_ARG | w[i].flags, st);
+    errno = e;
+    return r;
+}
+
+/* Rust and others pass 32-bit values through the variadic list: read all six
+ * as long, as the kernel does with the registers. */
+EXPORT long syscall(long number, ...)
+{
+    va_list ap;
+    va_start(ap, number);
+    long a1 = va_arg(ap, long), a2 = va_arg(ap, long), a3 = va_arg(ap, long);
+    long a4 = va_arg(ap, long), a5 = va_arg(ap, long), a6 = va_arg(ap, long);
+    va_end(ap);
+    if (LT_LIKELY(number != SYS_futex && number != SYS_futex_waitv) || !lt_want(LT_PRIM_FUTEX))
+        return LT_REAL(syscall)(number, a1, a2, a3, a4, a5, a6);
+    if (number == SYS_futex)
+        return futex_hook(a1, a2, a3, a4, a5, a6);
+    return futex_waitv_hook(a1, a2, a3, a4, a5, a6);
+}

@@ -1,0 +1,307 @@
+// Process life-cycle hooks: fork, exec, dlopen/dlclose, thread names, exit.
+#define _GNU_SOURCE
+#include "modules.h"
+#include "real.h"
+#include "recorder.h"
+#include "tracefile.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define EXPORT __attribute__((visibility("default")))
+
+void lt_fork_child_raw(void) LT_HIDDEN;
+
+/* ---- fork ------------------------------------------------------------------ */
+/* The child's side (new file, parent's mappings dropped) is done by our
+ * pthread_atfork child handler, before the program's own handlers run. */
+
+EXPORT pid_t fork(void)
+{
+    pid_t p = LT_REAL(fork)();
+    if (p > 0) {
+        int e = errno;
+        if (lt_want(LT_PRIM_PROCESS))
+            lt_record(LT_EV_FORK, LT_PRIM_PROCESS, 0, 0, 0, 0, 0, p, 0, LT_STACK_HERE);
+        errno = e;
+    }
+    return p;
+}
+
+/* _Fork runs no atfork handlers: do the child's part here. */
+EXPORT pid_t _Fork(void)
+{
+    pid_t p = LT_REAL(fork_raw)();
+    int e = errno;
+    if (p == 0)
+        lt_fork_child_raw();
+    else if (p > 0 && lt_want(LT_PRIM_PROCESS))
+        lt_record(LT_EV_FORK, LT_PRIM_PROCESS, 0, 0, 0, 0, 0, p, 0, LT_STACK_HERE);
+    errno = e;
+    return p;
+}
+
+/* A vfork child shares our memory (and TLS) and the parent is suspended
+ * until it execs: anything it recorded would land in the parent's ring.  A
+ * real fork gives it its own trace; POSIX-conforming vfork users (exec or
+ * _exit right away) cannot tell the difference. */
+EXPORT pid_t vfork(void) { return fork(); }
+
+/* ---- exec ------------------------------------------------------------------ */
+
+/* With LOCKTRACE_FOLLOW_EXEC=0 (or an untraced fork child) the new image must
+ * not load us again: drop liblocktrace from its LD_PRELOAD. */
+static bool is_us(const char *word, size_t len)
+{
+    static const char me[] = "liblocktrace.so";
+    const char *base = word;
+    for (size_t i = 0; i < len; ++i)
+        if (word[i] == '/')
+            base = word + i + 1;
+    size_t bl = len - (size_t)(base - word);
+    return bl >= sizeof me - 1 && !memcmp(base, me, sizeof me - 1);
+}
+
+static bool strip_wanted(void)
+{
+    return lt_strip_exec || (lt_init_state == LT_INIT_READY && !lt_g.cfg.follow_exec);
+}
+
+/* Copies env into out (up to cap-1 entries + NULL) with our library removed
+ * from LD_PRELOAD; the rewritten value goes into buf. */
+static char *const *strip_env(char *const *env, char **out, size_t cap, char *buf, size_t bufcap)
+{
+    size_t n = 0;
+    for (char *const *e = env; e && *e && n + 1 < cap; ++e) {
+        if (strncmp(*e, "LD_PRELOAD=", 11)) {
+            out[n++] = *e;
+            continue;
+        }
+        size_t o = snprintf(buf, bufcap, "LD_PRELOAD=");
+        const char *p = *e + 11;
+        while (*p) {
+            size_t len = strcspn(p, ": ");
+            if (len && !is_us(p, len) && o + len + 2 < bufcap) {
+                if (o > 11)
+                    buf[o++] = ':';
+                memcpy(buf + o, p, len);
+                o += len;
+            }
+            p += len;
+            if (*p)
+                ++p;
+        }
+        buf[o] = 0;
+        if (o > 11)
+            out[n++] = buf;
+    }
+    out[n] = NULL;
+    return out;
+}
+
+static size_t env_count(char *const *env)
+{
+    size_t n = 0;
+    while (env && env[n])
+        ++n;
+    return n;
+}
+
+static void record_exec(const char *path)
+{
+    if (lt_want(LT_PRIM_PROCESS))
+        lt_record(LT_EV_EXEC, LT_PRIM_PROCESS, 0, path, 0, 0, 0, 0, 0, LT_STACK_HERE);
+}
+
+#define WITH_ENV(env, body)                                                                                   \
+    do {                                                                                                      \
+        char *const *use_env = (env);                                                                         \
+        size_t cap_ = strip_wanted() ? env_count(use_env) + 1 : 1;                                            \
+        char *copy_[cap_];                                                                                    \
+        char buf_[strip_wanted() ? 8192 : 1];                                                                 \
+        if (strip_wanted())                                                                                   \
+            use_env = strip_env(use_env, copy_, cap_, buf_, sizeof buf_);                                     \
+        body;                                                                                                 \
+    } while (0)
+
+EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+    int e = errno;
+    record_exec(path);
+    errno = e;
+    WITH_ENV(envp, return LT_REAL(execve)(path, argv, use_env));
+}
+
+EXPORT int execv(const char *path, char *const argv[])
+{
+    int e = errno;
+    record_exec(path);
+    errno = e;
+    if (!strip_wanted())
+        return LT_REAL(execv)(path, argv);
+    WITH_ENV(environ, return LT_REAL(execve)(path, argv, use_env));
+}
+
+EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+    int e = errno;
+    record_exec(file);
+    errno = e;
+    WITH_ENV(envp, return LT_REAL(execvpe)(file, argv, use_env));
+}
+
+EXPORT int execvp(const char *file, char *const argv[])
+{
+    int e = errno;
+    record_exec(file);
+    errno = e;
+    if (!strip_wanted())
+        return LT_REAL(execvp)(file, argv);
+    WITH_ENV(environ, return LT_REAL(execvpe)(file, argv, use_env));
+}
+
+EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+    int e = errno;
+    record_exec(NULL);
+    errno = e;
+    WITH_ENV(envp, return LT_REAL(fexecve)(fd, argv, use_env));
+}
+
+EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
+{
+    int e = errno;
+    record_exec(path);
+    errno = e;
+    WITH_ENV(envp, return LT_REAL(execveat)(dirfd, path, argv, use_env, flags));
+}
+
+/* execl*: gather the list, then the matching execv* hook above. */
+#define COLLECT_ARGS(first, ap, argv)                                                                         \
+    size_t n_ = 1;                                                                                            \
+    va_list cnt_;                                                                                             \
+    va_copy(cnt_, ap);                                                                                        \
+    while (va_arg(cnt_, char *))                                                                              \
+        ++n_;                                                                                                 \
+    va_end(cnt_);                                                                                             \
+    char *argv[n_ + 1];                                                                                       \
+    argv[0] = (char *)(first);                                                                                \
+    for (size_t i_ = 1; i_ <= n_; ++i_)                                                                       \
+        argv[i_] = va_arg(ap, char *);
+
+EXPORT int execl(const char *path, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    COLLECT_ARGS(arg, ap, argv);
+    va_end(ap);
+    return execv(path, argv);
+}
+
+EXPORT int execlp(const char *file, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    COLLECT_ARGS(arg, ap, argv);
+    va_end(ap);
+    return execvp(file, argv);
+}
+
+EXPORT int execle(const char *path, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    COLLECT_ARGS(arg, ap, argv);
+    char *const *envp = va_arg(ap, char *const *);
+    va_end(ap);
+    return execve(path, argv, envp);
+}
+
+/* ---- dlopen / dlclose ------------------------------------------------------ */
+/* dlopen itself is an assembly trampoline (dlopen_trampoline.S) that jumps to
+ * the real one, so glibc sees the program's return address: the caller
+ * decides the namespace and the RUNPATH/$ORIGIN search.  It calls this first;
+ * the new objects are picked up by the next event's refresh. */
+LT_HIDDEN void *lt_dlopen_prepare(void)
+{
+    int e = errno;
+    void *real = (void *)LT_REAL(dlopen);
+    __atomic_store_n(&lt_modules_stale, 1u, __ATOMIC_RELAXED);
+    errno = e;
+    return real;
+}
+
+EXPORT int dlclose(void *handle)
+{
+    int r = LT_REAL(dlclose)(handle);
+    if (lt_want(LT_PRIM_PROCESS)) {
+        // dlerror state must survive: refresh does not touch it.
+        uint32_t added = lt_modules_refresh();
+        lt_record(LT_EV_DLOPEN, LT_PRIM_PROCESS, 0, handle, 0, 0, 0, (int32_t)added, 1, LT_STACK_HERE);
+    }
+    return r;
+}
+
+/* ---- thread names ------------------------------------------------------------ */
+
+EXPORT int pthread_setname_np(pthread_t th, const char *name)
+{
+    int r = LT_REAL(setname)(th, name);
+    if (r || lt_init_state != LT_INIT_READY || !lt_g.hdr)
+        return r;
+    uint32_t used = __atomic_load_n(&lt_g.hdr->threads_used, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < used; ++i) {
+        struct lt_thread *t = &lt_g.threads[i];
+        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == LT_SLOT_LIVE && t->pthread_self == (uint64_t)th) {
+            char tmp[LT_THREAD_NAME_MAX] = {0};
+            strncpy(tmp, name, LT_THREAD_NAME_MAX - 1);
+            memcpy(t->name, tmp, sizeof tmp);
+        }
+    }
+    return r;
+}
+
+/* ---- exit ------------------------------------------------------------------ */
+
+EXPORT void exit(int status)
+{
+    lt_note_exit_status(status);
+    LT_REAL(exit)(status);
+}
+
+EXPORT void _exit(int status)
+{
+    lt_note_exit_status(status);
+    lt_stamp_end();
+    LT_REAL(exit_now)(status);
+}
+
+EXPORT void _Exit(int status)
+{
+    lt_note_exit_status(status);
+    lt_stamp_end();
+    LT_REAL(exit_now2)(status);
+}
+
+/* Returning from main calls exit() inside libc, where no hook sees it: wrap
+ * main to learn its status. */
+static int (*g_real_main)(int, char **, char **);
+
+static int main_wrapper(int argc, char **argv, char **envp)
+{
+    int status = g_real_main(argc, argv, envp);
+    lt_note_exit_status(status);
+    return status;
+}
+
+EXPORT int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv, void (*init)(void),
+                             void (*fini)(void), void (*rtld_fini)(void), void *stack_end)
+{
+    g_real_main = main;
+    return LT_REAL(libc_start_main)(main_wrapper, argc, argv, init, fini, rtld_fini, stack_end);
+}

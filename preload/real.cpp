@@ -1,0 +1,62 @@
+#include "real.h"
+#include "recorder.h"
+
+#include <dlfcn.h>
+
+lt_real_table lt_real;
+
+template <typename T> static void bind(T &slot, const char *name, const char *version = nullptr)
+{
+    if (slot)
+        return;
+    void *p = version ? dlvsym(RTLD_NEXT, name, version) : nullptr;
+    if (!p)
+        p = dlsym(RTLD_NEXT, name);
+    __atomic_store_n(&slot, reinterpret_cast<T>(p), __ATOMIC_RELEASE);
+}
+
+void lt_resolve(void)
+{
+    // dlsym may allocate and take locks; whatever it calls is not traced.
+    lt_mute_guard mute;
+    auto &r = lt_real;
+    bind(r.rwlock_timedrdlock, "pthread_rwlock_timedrdlock");
+    bind(r.rwlock_timedwrlock, "pthread_rwlock_timedwrlock");
+    bind(r.rwlock_clockrdlock, "pthread_rwlock_clockrdlock", "GLIBC_2.34");
+    bind(r.rwlock_clockwrlock, "pthread_rwlock_clockwrlock", "GLIBC_2.34");
+    bind(r.mutex_timedlock, "pthread_mutex_timedlock");
+    bind(r.mutex_clocklock, "pthread_mutex_clocklock", "GLIBC_2.34");
+    bind(r.mutex_consistent, "pthread_mutex_consistent");
+    // The condvar ABI changed in 2.3.2; the default symbol is the new one but
+    // ask for it by version so an old-ABI alias can never be picked.
+    bind(r.cond_wait, "pthread_cond_wait", "GLIBC_2.3.2");
+    bind(r.cond_timedwait, "pthread_cond_timedwait", "GLIBC_2.3.2");
+    bind(r.cond_signal, "pthread_cond_signal", "GLIBC_2.3.2");
+    bind(r.cond_broadcast, "pthread_cond_broadcast", "GLIBC_2.3.2");
+    bind(r.cond_init, "pthread_cond_init", "GLIBC_2.3.2");
+    bind(r.cond_destroy, "pthread_cond_destroy", "GLIBC_2.3.2");
+    bind(r.cond_clockwait, "pthread_cond_clockwait", "GLIBC_2.34");
+    if (!r.cond_clockwait)
+        bind(r.cond_clockwait, "pthread_cond_clockwait", "GLIBC_2.30");
+    bind(r.sem_wait, "sem_wait");
+    bind(r.sem_trywait, "sem_trywait");
+    bind(r.sem_timedwait, "sem_timedwait");
+    bind(r.sem_clockwait, "sem_clockwait");
+    bind(r.sem_post, "sem_post");
+    bind(r.syscall, "syscall");
+    bind(r.fork, "fork");
+    bind(r.fork_raw, "_Fork");
+    bind(r.execve, "execve");
+    bind(r.execv, "execv");
+    bind(r.execvp, "execvp");
+    bind(r.execvpe, "execvpe");
+    bind(r.fexecve, "fexecve");
+    bind(r.execveat, "execveat");
+    bind(r.dlopen, "dlopen");
+    bind(r.dlclose, "dlclose");
+    bind(r.setname, "pthread_setname_np");
+    bind(r.exit, "exit");
+    bind(r.exit_now, "_exit");
+    bind(r.exit_now2, "_Exit");
+    bind(r.libc_start_main, "__libc_start_main");
+}

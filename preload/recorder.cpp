@@ -1,0 +1,120 @@
+#include "recorder.h"
+
+#include "modules.h"
+#include "stacks.h"
+#include "tracefile.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <unistd.h>
+
+__thread lt_tls_state lt_tls __attribute__((tls_model("initial-exec")));
+uint32_t lt_families_active = ~0u;
+
+lt_errno_guard::lt_errno_guard() : saved(errno) {}
+lt_errno_guard::~lt_errno_guard() { errno = saved; }
+
+/* Reserves the next record index.  xadd without a lock prefix: one
+ * instruction, so a signal handler on this thread cannot split it, and no
+ * other thread ever writes this head. */
+static inline uint64_t reserve_index(uint64_t *head)
+{
+    uint64_t i = 1;
+    __asm__ volatile("xaddq %0, %1" : "+r"(i), "+m"(*head)::"memory");
+    return i;
+}
+
+static inline void write_event(lt_tctl *c, uint64_t now, uint16_t type, uint8_t prim, uint8_t flags, uint64_t addr,
+                               uint64_t addr2, uint64_t s0, uint64_t s1, int32_t result, uint32_t arg, uint32_t stack)
+{
+    uint64_t i = reserve_index(&c->slot->head);
+    lt_event *e = &c->ring[i & c->mask];
+    // Invalidate first: a reader never takes a half-written record for the old one.
+    __atomic_store_n(&e->seq, 0, __ATOMIC_RELAXED);
+    __atomic_signal_fence(__ATOMIC_RELEASE);
+    e->time_ns = now;
+    e->addr = addr;
+    e->addr2 = addr2;
+    e->state[0] = s0;
+    e->state[1] = s1;
+    e->stack_id = stack;
+    e->type = type;
+    e->prim = prim;
+    e->flags = flags;
+    e->result = result;
+    e->arg = arg;
+    __atomic_store_n(&e->seq, i + 1, __ATOMIC_RELEASE);
+}
+
+/* First event of a thread: process init if needed, then a slot and a ring. */
+static __attribute__((noinline)) lt_tctl *thread_setup(void)
+{
+    if (lt_tls.off || lt_tls.mute || !lt_init())
+        return nullptr;
+    lt_mute_guard mute;
+    lt_errno_guard keep_errno;
+    uint64_t now = lt_now();
+    int tid = (int)gettid();
+    lt_tctl *c = lt_thread_attach(tid, now);
+    if (!c) {
+        lt_tls.off = 1;
+        return nullptr;
+    }
+    lt_tls.ctl = c;
+    write_event(c, now, LT_EV_THREAD_START, LT_PRIM_THREAD, 0, (uint64_t)pthread_self(), 0, 0, 0, tid, 0, 0);
+    return c;
+}
+
+/* A dlopen happened since the last refresh: record the new modules before
+ * the next event of anyone who notices. */
+static __attribute__((noinline)) void refresh_modules(lt_tctl *c)
+{
+    uint32_t added = lt_modules_refresh();
+    if (added)
+        write_event(c, lt_now(), LT_EV_DLOPEN, LT_PRIM_PROCESS, 0, 0, 0, 0, 0, (int32_t)added, 0, 0);
+}
+
+uint32_t lt_record(lt_event_type type, lt_prim prim, uint32_t flags, const void *addr, uint64_t addr2, uint64_t s0,
+                   uint64_t s1, int32_t result, uint32_t arg, uint32_t stack)
+{
+    lt_tls_state &t = lt_tls;
+    if (LT_UNLIKELY(t.mute | t.off))
+        return 0;
+    lt_tctl *c = t.ctl;
+    if (LT_UNLIKELY(!c)) {
+        c = thread_setup();
+        if (!c)
+            return 0;
+    }
+    uint8_t depth = t.depth++;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (LT_UNLIKELY(depth)) {
+        // A signal handler interrupted this thread inside the recorder.
+        flags |= LT_FL_NESTED;
+        stack = 0;
+    } else {
+        if (LT_UNLIKELY(__atomic_load_n(&lt_modules_stale, __ATOMIC_RELAXED)))
+            refresh_modules(c);
+        if (stack == LT_STACK_HERE)
+            stack = lt_stack_here();
+    }
+    write_event(c, lt_now(), (uint16_t)type, (uint8_t)prim, (uint8_t)flags, (uint64_t)(uintptr_t)addr, addr2, s0,
+                s1, result, arg, stack);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    t.depth = depth;
+    return stack;
+}
+
+/* pthread key destructor: the thread is ending (return, pthread_exit or
+ * cancellation).  Later lock calls of this thread (other destructors) are not
+ * recorded: its slot may be handed to a new thread from now on. */
+extern "C" __attribute__((visibility("hidden"))) void lt_thread_key_destructor(void *)
+{
+    lt_tctl *c = lt_tls.ctl;
+    if (!c)
+        return;
+    lt_record(LT_EV_THREAD_EXIT, LT_PRIM_THREAD, 0, (const void *)pthread_self(), 0, 0, 0, c->tid, 0, LT_STACK_NONE);
+    lt_tls.ctl = nullptr;
+    lt_tls.off = 1;
+    lt_thread_detach(c, lt_now());
+}

@@ -1,0 +1,85 @@
+// The recording API: the one entry point every hook (and the Capstone probe
+// layer) uses to put an event into the calling thread's ring.
+//
+//   if (lt_want(LT_PRIM_MUTEX)) {
+//       uint32_t st = lt_record(LT_EV_ATTEMPT, LT_PRIM_MUTEX, LT_FL_WRITE, m, kind,
+//                               s0, s1, 0, 0, LT_STACK_HERE);
+//       int r = real_lock(m);
+//       lt_record(LT_EV_ACQUIRED, LT_PRIM_MUTEX, LT_FL_WRITE, m, kind, s0', s1', r, 0, st);
+//   }
+//
+// lt_want(prim)   cheap inline test: is this family traced, and may this thread
+//                 record right now (not inside the shim's own libc/libunwind/dlsym
+//                 use, not a thread that was dropped or has exited)?  Hooks call
+//                 it first so an untraced call costs one load and a branch.
+//                 Before the shim is initialised it says yes: the first
+//                 lt_record() does the lazy initialisation.
+//
+// lt_record(...)  writes one struct lt_event (see include/locktrace/format.h for
+//                 the meaning of addr/addr2/state/result/arg per primitive).
+//                 `stack` is LT_STACK_NONE (no stack), LT_STACK_HERE (unwind the
+//                 caller now, deduplicated into the stack table), or an id
+//                 returned by an earlier lt_record (an "after" event reusing its
+//                 "before" event's stack: same call site, no second unwind).
+//                 Returns the stack id it stored (0 if none).
+//                 Hot path: TLS load, vDSO clock read, one unlocked xadd, 64-byte
+//                 store, release store; no allocation, no lock, no system call.
+//                 Called from a signal handler that interrupted the recorder
+//                 itself, it still records (reserve-before-write makes the two
+//                 records nest) with LT_FL_NESTED and no stack.  errno is never
+//                 changed.  The first event of a thread sets up its ring (that
+//                 one-time step may allocate and make system calls).
+//
+// lt_mute_guard   RAII: while alive, hooks in this thread pass straight through
+//                 untraced.  Wrap any use of libc/libunwind/dlsym inside the shim.
+#pragma once
+#include "cdecl.h"
+#include <locktrace/format.h>
+#include <stdint.h>
+
+#define LT_STACK_NONE 0u
+#define LT_STACK_HERE 0xffffffffu
+
+#define LT_LIKELY(x) __builtin_expect(!!(x), 1)
+#define LT_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+struct lt_tctl; /* per-thread control block, private memory (tracefile.h) */
+
+/* Kept tiny: it lives in the static TLS block of every thread. */
+struct lt_tls_state {
+    struct lt_tctl *ctl; /* null until the thread's ring exists */
+    uint8_t depth;       /* > 0 while inside lt_record (signal nesting) */
+    uint8_t mute;        /* > 0: pass through untraced (shim's own calls) */
+    uint8_t off;         /* 1: this thread is not traced (dropped, exited, child untraced) */
+};
+
+LT_C_BEGIN
+extern __thread struct lt_tls_state lt_tls __attribute__((tls_model("initial-exec"))) LT_HIDDEN;
+/* Bit (1 << prim) per traced family; all ones until initialisation decides. */
+extern uint32_t lt_families_active LT_HIDDEN;
+
+uint32_t lt_record(enum lt_event_type type, enum lt_prim prim, uint32_t flags, const void *addr, uint64_t addr2,
+                   uint64_t state0, uint64_t state1, int32_t result, uint32_t arg, uint32_t stack) LT_HIDDEN;
+LT_C_END
+
+static inline bool lt_want(enum lt_prim prim)
+{
+    return ((__atomic_load_n(&lt_families_active, __ATOMIC_RELAXED) >> prim) & 1u) &&
+           !(lt_tls.mute | lt_tls.off);
+}
+
+#ifdef __cplusplus
+struct lt_mute_guard {
+    lt_mute_guard() { ++lt_tls.mute; __atomic_signal_fence(__ATOMIC_SEQ_CST); }
+    ~lt_mute_guard() { __atomic_signal_fence(__ATOMIC_SEQ_CST); --lt_tls.mute; }
+    lt_mute_guard(const lt_mute_guard &) = delete;
+    lt_mute_guard &operator=(const lt_mute_guard &) = delete;
+};
+
+/* errno is saved and restored around every slow path of the shim. */
+struct lt_errno_guard {
+    int saved;
+    lt_errno_guard();
+    ~lt_errno_guard();
+};
+#endif

@@ -1,0 +1,386 @@
+#include "tracefile.h"
+
+#include "modules.h"
+#include "real.h"
+#include "recorder.h"
+#include "stacks.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+lt_trace lt_g;
+int lt_init_state;
+bool lt_strip_exec;
+
+static bool g_exit_known;
+static int g_exit_status;
+static pthread_key_t g_thread_key;
+static bool g_once_done;
+
+extern "C" void lt_thread_key_destructor(void *); /* recorder.cpp */
+static void after_fork_child(void);
+
+static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
+
+/* Expands %p, %e and %% of the output template. */
+static bool expand_template(const char *tmpl, char *out, size_t n, int pid)
+{
+    size_t o = 0;
+    for (const char *p = tmpl; *p; ++p) {
+        char buf[300];
+        const char *ins = buf;
+        if (*p == '%' && p[1] == 'p') {
+            snprintf(buf, sizeof buf, "%d", pid);
+            ++p;
+        } else if (*p == '%' && p[1] == 'e') {
+            const char *e = program_invocation_short_name;
+            snprintf(buf, sizeof buf, "%s", e && *e ? e : "unknown");
+            for (char *q = buf; *q; ++q)
+                if (*q == '/')
+                    *q = '_';
+            ++p;
+        } else if (*p == '%' && p[1] == '%') {
+            buf[0] = '%', buf[1] = 0;
+            ++p;
+        } else {
+            buf[0] = *p, buf[1] = 0;
+        }
+        size_t l = strlen(ins);
+        if (o + l + 1 >= n)
+            return false;
+        memcpy(out + o, ins, l);
+        o += l;
+    }
+    out[o] = 0;
+    return true;
+}
+
+/* O_EXCL: never follow a planted symlink, never truncate someone's file.  If the
+ * name is taken (an exec'd image keeps its pid) add .1, .2 ... before ".trace". */
+static int create_unique(const char *base, char *chosen, size_t n)
+{
+    size_t bl = strlen(base);
+    const char *ext = (bl > 6 && !strcmp(base + bl - 6, ".trace")) ? base + bl - 6 : base + bl;
+    for (int i = 0; i < 1000; ++i) {
+        if (i == 0)
+            snprintf(chosen, n, "%s", base);
+        else
+            snprintf(chosen, n, "%.*s.%d%s", (int)(ext - base), base, i, ext);
+        int fd = open(chosen, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+/* Reserves [off, off+len) on disk so that stores through the mapping can never
+ * SIGBUS on a full disk: the caller runs untraced if this fails. */
+static bool reserve(int fd, uint64_t off, uint64_t len)
+{
+    if (fallocate(fd, 0, (off_t)off, (off_t)len) == 0)
+        return true;
+    if (errno != EOPNOTSUPP && errno != ENOSYS)
+        return false;
+    return posix_fallocate(fd, (off_t)off, (off_t)len) == 0;
+}
+
+static void fill_identity(lt_file_header *h)
+{
+    h->pid = getpid();
+    h->ppid = getppid();
+    ssize_t n = readlink("/proc/self/exe", h->exe_path, LT_PATH_MAX - 1);
+    h->exe_path[n > 0 ? n : 0] = 0;
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t got = 0, r;
+        while (got < (ssize_t)LT_CMDLINE_MAX && (r = read(fd, h->cmdline + got, LT_CMDLINE_MAX - got)) > 0)
+            got += r;
+        h->cmdline_len = (uint32_t)got;
+        close(fd);
+    }
+}
+
+/* Creates and lays out a fresh trace file for this process. */
+static bool open_trace(void)
+{
+    lt_trace &g = lt_g;
+    const lt_config &cfg = g.cfg;
+    char base[1100];
+    if (!expand_template(cfg.output, base, sizeof base, getpid())) {
+        lt_warn("LOCKTRACE_OUTPUT=%s expands to a too long path; running untraced", cfg.output);
+        return false;
+    }
+    int fd = create_unique(base, g.path, sizeof g.path);
+    if (fd < 0) {
+        lt_warn("cannot create %s: %s; running untraced", base, strerror(errno));
+        return false;
+    }
+    uint32_t depth = cfg.stack_depth;
+    uint32_t stack_cap = depth ? 16384 : 0;
+    uint32_t module_cap = 1024;
+    uint64_t thread_off = LT_HEADER_SIZE;
+    uint64_t module_off = align_up(thread_off + (uint64_t)cfg.max_threads * sizeof(lt_thread), 64);
+    uint64_t stack_off = align_up(module_off + (uint64_t)module_cap * sizeof(lt_module), 64);
+    uint32_t stack_entry = (uint32_t)(sizeof(lt_stack_entry) + 8u * depth);
+    uint64_t rings_off = align_up(stack_off + (uint64_t)stack_cap * stack_entry, 4096);
+
+    void *map = MAP_FAILED;
+    if (reserve(fd, 0, rings_off))
+        map = mmap(nullptr, rings_off, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED) {
+        lt_warn("cannot allocate %s: %s; running untraced", g.path, strerror(errno));
+        unlink(g.path);
+        close(fd);
+        return false;
+    }
+    g.fd = fd;
+    g.map_len = rings_off;
+    g.hdr = (lt_file_header *)map;
+    g.threads = (lt_thread *)((char *)map + thread_off);
+    g.modules = (lt_module *)((char *)map + module_off);
+    g.stacks = (uint8_t *)map + stack_off;
+    g.stack_entry_size = stack_entry;
+    g.stack_depth = depth;
+    g.ring_bytes = cfg.ring_size * sizeof(lt_event);
+
+    lt_file_header *h = g.hdr;
+    h->version = LT_FORMAT_VERSION;
+    h->header_size = LT_HEADER_SIZE;
+    h->event_size = sizeof(lt_event);
+    h->thread_entry_size = sizeof(lt_thread);
+    h->module_entry_size = sizeof(lt_module);
+    h->stack_entry_size = stack_entry;
+    struct timespec mono, real;
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    clock_gettime(CLOCK_REALTIME, &real);
+    h->start_monotonic_ns = (uint64_t)mono.tv_sec * 1000000000u + mono.tv_nsec;
+    h->start_realtime_ns = (uint64_t)real.tv_sec * 1000000000u + real.tv_nsec;
+    h->families = cfg.families | LT_FAMILIES_ALWAYS;
+    h->thread_table_offset = thread_off;
+    h->thread_table_capacity = cfg.max_threads;
+    h->module_table_offset = module_off;
+    h->module_table_capacity = module_cap;
+    h->stack_table_offset = stack_off;
+    h->stack_table_capacity = stack_cap;
+    h->stack_depth_max = depth;
+    h->rings_offset = rings_off;
+    h->file_end = rings_off;
+    h->ring_capacity = cfg.ring_size;
+    fill_identity(h);
+    lt_modules_refresh();
+    // The magic goes last: a reader polling a new file sees all or nothing.
+    __atomic_store_n(&h->magic, LT_MAGIC, __ATOMIC_RELEASE);
+    return true;
+}
+
+static void once_per_process_image(void)
+{
+    if (g_once_done)
+        return;
+    g_once_done = true;
+    pthread_key_create(&g_thread_key, lt_thread_key_destructor);
+    // Registered from the first lock call or our constructor, so before the
+    // program's own handlers: the child has its own file before they run.
+    pthread_atfork(nullptr, nullptr, after_fork_child);
+    lt_stacks_setup();
+}
+
+bool lt_init(void)
+{
+    int s = __atomic_load_n(&lt_init_state, __ATOMIC_ACQUIRE);
+    if (LT_LIKELY(s == LT_INIT_READY))
+        return true;
+    if (s != LT_INIT_NONE)
+        return false;
+    if (!__atomic_compare_exchange_n(&lt_init_state, &s, LT_INIT_RUNNING, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return s == LT_INIT_READY;
+    lt_mute_guard mute;
+    lt_errno_guard keep_errno;
+    lt_resolve();
+    lt_config_load(&lt_g.cfg);
+    size_t ctl_len = align_up((uint64_t)lt_g.cfg.max_threads * sizeof(lt_tctl), 4096);
+    void *ctl = mmap(nullptr, ctl_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    bool ok = ctl != MAP_FAILED;
+    if (ok) {
+        lt_g.ctl = (lt_tctl *)ctl;
+        lt_g.ctl_len = ctl_len;
+        once_per_process_image();
+        ok = open_trace();
+    }
+    __atomic_store_n(&lt_families_active, ok ? (lt_g.cfg.families | LT_FAMILIES_ALWAYS) : 0u, __ATOMIC_RELEASE);
+    __atomic_store_n(&lt_init_state, ok ? LT_INIT_READY : LT_INIT_OFF, __ATOMIC_RELEASE);
+    return ok;
+}
+
+static void name_slot(lt_thread *slot)
+{
+    char name[LT_THREAD_NAME_MAX + 1] = {0};
+    if (prctl(PR_GET_NAME, name, 0, 0, 0) == 0)
+        memcpy(slot->name, name, LT_THREAD_NAME_MAX);
+}
+
+/* The oldest exited slot whose ring we can reuse, or -1. */
+static int64_t oldest_exited(lt_file_header *h)
+{
+    int64_t best = -1;
+    uint64_t best_end = UINT64_MAX;
+    uint32_t used = __atomic_load_n(&h->threads_used, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < used; ++i) {
+        lt_thread *t = &lt_g.threads[i];
+        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == LT_SLOT_EXITED && lt_g.ctl[i].ring &&
+            t->end_ns < best_end) {
+            best = i;
+            best_end = t->end_ns;
+        }
+    }
+    return best;
+}
+
+lt_tctl *lt_thread_attach(int tid, uint64_t now)
+{
+    lt_trace &g = lt_g;
+    lt_file_header *h = g.hdr;
+    uint32_t idx = 0;
+    bool fresh = false, recycled = false;
+    uint32_t used = __atomic_load_n(&h->threads_used, __ATOMIC_ACQUIRE);
+    while (used < h->thread_table_capacity) {
+        if (__atomic_compare_exchange_n(&h->threads_used, &used, used + 1, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
+            idx = used;
+            fresh = true;
+            break;
+        }
+    }
+    for (int tries = 0; !fresh && !recycled && tries < 8; ++tries) {
+        int64_t best = oldest_exited(h);
+        if (best < 0)
+            break;
+        uint32_t expect = LT_SLOT_EXITED;
+        if (__atomic_compare_exchange_n(&g.threads[best].state, &expect, (uint32_t)LT_SLOT_BUSY, false,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            idx = (uint32_t)best;
+            recycled = true;
+        }
+    }
+    if (!fresh && !recycled) {
+        __atomic_fetch_add(&h->threads_dropped, 1, __ATOMIC_RELAXED);
+        return nullptr;
+    }
+    lt_thread *slot = &g.threads[idx];
+    lt_tctl *c = &g.ctl[idx];
+    if (fresh) {
+        __atomic_store_n(&slot->state, (uint32_t)LT_SLOT_BUSY, __ATOMIC_RELEASE);
+        uint64_t off = __atomic_fetch_add(&h->file_end, g.ring_bytes, __ATOMIC_ACQ_REL);
+        void *ring = MAP_FAILED;
+        if (reserve(g.fd, off, g.ring_bytes))
+            ring = mmap(nullptr, g.ring_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, g.fd, (off_t)off);
+        slot->tid = tid;
+        slot->start_ns = slot->end_ns = now;
+        if (ring == MAP_FAILED) {
+            // Full disk or no address space: this thread runs untraced, and the
+            // slot says so (EXITED with an empty ring) instead of risking SIGBUS.
+            slot->ring_capacity = 0;
+            __atomic_store_n(&slot->state, (uint32_t)LT_SLOT_EXITED, __ATOMIC_RELEASE);
+            __atomic_fetch_add(&h->threads_dropped, 1, __ATOMIC_RELAXED);
+            return nullptr;
+        }
+        slot->ring_offset = off;
+        slot->ring_capacity = g.cfg.ring_size;
+        slot->generation = 0;
+        c->ring = (lt_event *)ring;
+    } else {
+        slot->generation++;
+        __atomic_fetch_add(&h->threads_recycled, 1, __ATOMIC_RELAXED);
+    }
+    c->mask = slot->ring_capacity - 1;
+    c->slot = slot;
+    c->tid = tid;
+    c->index = idx;
+    __atomic_store_n(&slot->head, 0, __ATOMIC_RELEASE);
+    slot->tid = tid;
+    slot->start_ns = now;
+    slot->end_ns = 0;
+    slot->pthread_self = (uint64_t)pthread_self();
+    slot->flags = 0;
+    memset(slot->name, 0, sizeof slot->name);
+    name_slot(slot);
+    __atomic_store_n(&slot->state, (uint32_t)LT_SLOT_LIVE, __ATOMIC_RELEASE);
+    pthread_setspecific(g_thread_key, c);
+    return c;
+}
+
+void lt_thread_detach(lt_tctl *c, uint64_t now)
+{
+    c->slot->end_ns = now;
+    __atomic_store_n(&c->slot->state, (uint32_t)LT_SLOT_EXITED, __ATOMIC_RELEASE);
+}
+
+void lt_note_exit_status(int status)
+{
+    g_exit_status = status;
+    g_exit_known = true;
+}
+
+void lt_stamp_end(void)
+{
+    if (__atomic_load_n(&lt_init_state, __ATOMIC_ACQUIRE) != LT_INIT_READY || !g_exit_known)
+        return;
+    lt_g.hdr->exit_status = g_exit_status;
+    __atomic_store_n(&lt_g.hdr->end_monotonic_ns, lt_now(), __ATOMIC_RELEASE);
+}
+
+/* Runs late in exit(): after the program's atexit handlers and destructors,
+ * so their lock traffic is inside [start, end]. */
+__attribute__((destructor)) static void stamp_end_at_exit(void) { lt_stamp_end(); }
+
+/* Runs early, but a lock call may come even earlier: lt_init is lazy too. */
+__attribute__((constructor(101))) static void init_at_load(void)
+{
+    lt_resolve();
+    lt_init();
+}
+
+/* In the child of fork: only the forking thread survives.  Drop every mapping
+ * of the parent's file (it must never see a write from us) and start a fresh
+ * file for the new pid. */
+static void after_fork_child(void)
+{
+    if (__atomic_load_n(&lt_init_state, __ATOMIC_ACQUIRE) != LT_INIT_READY) {
+        // Fork while another thread was initialising: that thread is gone.
+        if (__atomic_load_n(&lt_init_state, __ATOMIC_ACQUIRE) == LT_INIT_RUNNING) {
+            __atomic_store_n(&lt_families_active, 0u, __ATOMIC_RELEASE);
+            __atomic_store_n(&lt_init_state, LT_INIT_OFF, __ATOMIC_RELEASE);
+        }
+        return;
+    }
+    lt_mute_guard mute;
+    lt_errno_guard keep_errno;
+    lt_trace &g = lt_g;
+    uint32_t cap = g.cfg.max_threads;
+    for (uint32_t i = 0; i < cap; ++i)
+        if (g.ctl[i].ring)
+            munmap(g.ctl[i].ring, g.ring_bytes);
+    memset(g.ctl, 0, g.ctl_len);
+    munmap(g.hdr, g.map_len);
+    close(g.fd);
+    g.fd = -1;
+    g.hdr = nullptr;
+    lt_tls.ctl = nullptr;
+    lt_tls.depth = 0;
+    lt_tls.off = 0;
+    lt_modules_reset_after_fork();
+    bool ok = g.cfg.follow_fork && open_trace();
+    if (!g.cfg.follow_fork)
+        lt_strip_exec = true;
+    __atomic_store_n(&lt_families_active, ok ? (g.cfg.families | LT_FAMILIES_ALWAYS) : 0u, __ATOMIC_RELEASE);
+    __atomic_store_n(&lt_init_state, ok ? LT_INIT_READY : LT_INIT_OFF, __ATOMIC_RELEASE);
+}
+
+extern "C" __attribute__((visibility("hidden"))) void lt_fork_child_raw(void) { after_fork_child(); }

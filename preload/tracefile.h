@@ -1,0 +1,65 @@
+// The trace file of this process: creation, layout, thread slots and rings,
+// what happens to it across fork, and the end-of-process stamp.
+#pragma once
+#include "cdecl.h"
+#include "config.h"
+
+#include <locktrace/format.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* Per thread slot, in private memory (never in the file): where this
+ * process mapped the slot's ring.  Mappings stay after the thread exits so a
+ * recycled slot needs no new mapping. */
+struct lt_tctl {
+    struct lt_event *ring;
+    uint64_t mask; /* ring capacity - 1 */
+    struct lt_thread *slot;
+    int32_t tid;
+    uint32_t index;
+};
+
+struct lt_trace {
+    int fd;
+    struct lt_file_header *hdr; /* mapping of [0, rings_offset) */
+    size_t map_len;
+    struct lt_thread *threads;
+    struct lt_module *modules;
+    uint8_t *stacks;
+    uint32_t stack_entry_size;
+    uint32_t stack_depth;
+    uint64_t ring_bytes;
+    struct lt_tctl *ctl; /* max_threads entries, anonymous private mapping */
+    size_t ctl_len;
+    struct lt_config cfg;
+    char path[1100];
+};
+
+enum { LT_INIT_NONE = 0, LT_INIT_RUNNING = 1, LT_INIT_READY = 2, LT_INIT_OFF = 3 };
+
+LT_C_BEGIN
+extern struct lt_trace lt_g __attribute__((visibility("hidden")));
+extern int lt_init_state __attribute__((visibility("hidden")));
+/* exec hooks drop liblocktrace from LD_PRELOAD when this is set. */
+extern bool lt_strip_exec __attribute__((visibility("hidden")));
+
+/* Lazy process-wide initialisation.  True once the trace file is ready;
+ * false while another thread is initialising or if tracing is off. */
+bool lt_init(void) __attribute__((visibility("hidden")));
+/* Claims a thread slot and a ring for the calling thread; null = untraced. */
+struct lt_tctl *lt_thread_attach(int tid, uint64_t now_ns) __attribute__((visibility("hidden")));
+/* Marks the slot EXITED (after the THREAD_EXIT record). */
+void lt_thread_detach(struct lt_tctl *c, uint64_t now_ns) __attribute__((visibility("hidden")));
+/* Remembers the status given to exit() / returned by main. */
+void lt_note_exit_status(int status) __attribute__((visibility("hidden")));
+/* Stamps end_monotonic_ns / exit_status now (used by _exit). */
+void lt_stamp_end(void) __attribute__((visibility("hidden")));
+LT_C_END
+
+static inline uint64_t lt_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}

@@ -1,0 +1,85 @@
+"""Minimal independent reader of the locktrace format (include/locktrace/format.h),
+used by the shim's smoke tests to check what liblocktrace.so wrote without
+depending on the decoder."""
+import os
+import struct
+
+MAGIC = 0x45434152544B434C
+EV_NAMES = ["NONE", "ATTEMPT", "ACQUIRED", "FAILED", "TIMEDOUT", "RELEASE", "RELEASE_FAILED", "INIT",
+            "DESTROY", "DESTROY_FAILED", "WAIT_BEGIN", "WAIT_END", "WAKE", "REQUEUE", "CONSISTENT",
+            "THREAD_START", "THREAD_EXIT", "FORK", "EXEC", "DLOPEN", "MARK"]
+PRIM_NAMES = ["NONE", "MUTEX", "RWLOCK", "COND", "SEM", "FUTEX", "PROBE", "THREAD", "PROCESS"]
+
+# struct lt_file_header, up to the marks
+HDR = struct.Struct("<QIIIIIIiiQQQiIQIIQIIQIIQQQQQQQII")
+HDR_FIELDS = ("magic version header_size event_size thread_entry_size module_entry_size stack_entry_size "
+              "pid ppid start_monotonic_ns start_realtime_ns end_monotonic_ns exit_status families "
+              "thread_table_offset thread_table_capacity threads_used module_table_offset "
+              "module_table_capacity modules_used stack_table_offset stack_table_capacity stack_depth_max "
+              "rings_offset file_end ring_capacity threads_dropped threads_recycled stacks_dropped "
+              "modules_dropped marks_used reserved0").split()
+THREAD = struct.Struct("<IiQQQQQQII16s48x")
+MODULE = struct.Struct("<IIQQQQ32s400s40x")
+EVENT = struct.Struct("<QQQQQQIHBBiI")
+
+
+class Event:
+    __slots__ = ("seq", "time", "addr", "addr2", "s0", "s1", "stack", "type", "prim", "flags", "result", "arg")
+
+    def __init__(self, t):
+        (self.seq, self.time, self.addr, self.addr2, self.s0, self.s1, self.stack, self.type, self.prim,
+         self.flags, self.result, self.arg) = t
+
+    @property
+    def name(self):
+        return EV_NAMES[self.type] if self.type < len(EV_NAMES) else str(self.type)
+
+    @property
+    def prim_name(self):
+        return PRIM_NAMES[self.prim] if self.prim < len(PRIM_NAMES) else str(self.prim)
+
+
+class Trace:
+    def __init__(self, path):
+        self.path = path
+        with open(path, "rb") as f:
+            self.data = f.read()
+        self.mode = os.stat(path).st_mode & 0o777
+        h = HDR.unpack_from(self.data, 0)
+        self.h = dict(zip(HDR_FIELDS, h))
+        if self.h["magic"] != MAGIC:
+            raise ValueError("bad magic")
+        self.threads = []
+        for i in range(self.h["threads_used"]):
+            off = self.h["thread_table_offset"] + i * self.h["thread_entry_size"]
+            (state, tid, ring_off, cap, head, start, end, pself, gen, flags, name) = THREAD.unpack_from(self.data, off)
+            self.threads.append(dict(state=state, tid=tid, ring_offset=ring_off, ring_capacity=cap, head=head,
+                                     start_ns=start, end_ns=end, pthread_self=pself, generation=gen,
+                                     name=name.split(b"\0")[0].decode(errors="replace")))
+        self.modules = []
+        for i in range(self.h["modules_used"]):
+            off = self.h["module_table_offset"] + i * self.h["module_entry_size"]
+            (state, bidlen, base, lo, hi, loaded, bid, path) = MODULE.unpack_from(self.data, off)
+            self.modules.append(dict(state=state, base=base, lo=lo, hi=hi, build_id=bid[:bidlen].hex(),
+                                     path=path.split(b"\0")[0].decode(errors="replace")))
+
+    def events(self, t):
+        """Committed events of thread slot t, oldest first; (events, torn)."""
+        cap, head = t["ring_capacity"], t["head"]
+        out, torn = [], 0
+        for i in range(max(0, head - cap), head):
+            off = t["ring_offset"] + (i & (cap - 1)) * 64
+            e = Event(EVENT.unpack_from(self.data, off))
+            if e.seq != i + 1:
+                torn += 1
+                continue
+            out.append(e)
+        return out, torn
+
+    def stack(self, sid):
+        if sid == 0:
+            return []
+        esz = self.h["stack_entry_size"]
+        off = self.h["stack_table_offset"] + (sid - 1) * esz
+        h, state, depth = struct.unpack_from("<QII", self.data, off)
+        return list(struct.unpack_from("<%dQ" % depth, self.data, off + 16))
