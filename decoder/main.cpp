@@ -18,8 +18,8 @@ int main(int argc, char** argv)
         cmds.emplace_back(app.get_subcommands({})[before], std::move(run));
     };
     add(lt::add_run_command);
-    // add(lt::add_report_command);
-    // add(lt::add_timeline_command);
+    add(lt::add_report_command);
+    add(lt::add_timeline_command);
     add(lt::add_dump_command);
 
     try {

@@ -1,0 +1,204 @@
+// `locktrace timeline TRACE [--lock ADDR] [--thread TID] [--json]`: per lock,
+// who held it when (readers as a set), who waited and how each wait ended.
+#include "commands.h"
+#include "present.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+
+namespace lt {
+
+namespace {
+
+using nlohmann::json;
+
+struct TimelineOptions {
+    std::string trace;
+    std::string lock;
+    int tid = 0;
+    bool json = false;
+};
+
+// A stretch of time during which the set of holders did not change.
+struct Segment {
+    uint64_t begin, end;                        // end = kOpenEnd: until the end of the trace
+    std::vector<std::pair<uint32_t, Mode>> holders;
+};
+
+std::vector<Segment> ownership_segments(const Lock& L)
+{
+    struct Point { uint64_t t; int delta; size_t hold; };
+    std::vector<Point> pts;
+    for (size_t i = 0; i < L.holds.size(); i++) {
+        pts.push_back({L.holds[i].begin_ns, +1, i});
+        if (!L.holds[i].open()) pts.push_back({L.holds[i].end_ns, -1, i});
+    }
+    // Releases before acquisitions at the same instant: a hand-over is not an overlap.
+    std::stable_sort(pts.begin(), pts.end(), [](const Point& a, const Point& b) {
+        return a.t != b.t ? a.t < b.t : a.delta < b.delta;
+    });
+    std::vector<Segment> segs;
+    std::map<size_t, bool> current;  // open holds, by index (ordered: stable output)
+    for (size_t k = 0; k < pts.size();) {
+        uint64_t t = pts[k].t;
+        if (!current.empty() && !segs.empty() && segs.back().end == kOpenEnd) segs.back().end = t;
+        while (k < pts.size() && pts[k].t == t) {
+            if (pts[k].delta > 0) current[pts[k].hold] = true;
+            else current.erase(pts[k].hold);
+            k++;
+        }
+        if (!segs.empty() && segs.back().end == kOpenEnd) segs.back().end = t;
+        if (!current.empty()) {
+            Segment s{t, kOpenEnd, {}};
+            for (auto& [hi, _] : current) s.holders.emplace_back(L.holds[hi].thread, L.holds[hi].mode);
+            segs.push_back(std::move(s));
+        }
+    }
+    return segs;
+}
+
+std::string interval(const Model& m, uint64_t b, uint64_t e)
+{
+    std::string s = rel_time(m, b) + " .. ";
+    if (e == kOpenEnd) return s + "end       (still, " + duration(m.end_ns - std::min(m.end_ns, b)) + " so far)";
+    return s + rel_time(m, e) + " (" + duration(e - std::min(e, b)) + ")";
+}
+
+int run_timeline(const TimelineOptions& o)
+{
+    uint64_t want_addr = 0;
+    if (!o.lock.empty() && !parse_address(o.lock, &want_addr)) {
+        fprintf(stderr, "locktrace: --lock: not an address: %s\n", o.lock.c_str());
+        return kExitBadTrace;
+    }
+    Trace trace(o.trace);
+    Model m = Model::build(trace);
+    Symbolizer sym(trace);
+
+    int32_t want_thread = -1;  // index into m.threads matching --thread, any slot with that tid
+    auto thread_ok = [&](uint32_t th) { return o.tid == 0 || m.threads[th].tid == o.tid; };
+    (void)want_thread;
+
+    json jlocks = json::array();
+    std::string out;
+    size_t shown = 0;
+    if (!m.history_complete && !o.json)
+        out += "note: the history is incomplete (events lost or cut); intervals before the gap are missing\n\n";
+    for (const Lock& L : m.locks) {
+        if (!o.lock.empty() && L.addr != want_addr) continue;
+        bool involved = o.tid == 0;
+        for (const Hold& h : L.holds) involved |= thread_ok(h.thread);
+        for (const Wait& w : L.waits) involved |= thread_ok(w.thread);
+        if (!involved) continue;
+        shown++;
+
+        std::vector<Segment> segs = ownership_segments(L);
+        if (o.json) {
+            json holds = json::array(), waits = json::array(), js = json::array();
+            for (const Hold& h : L.holds) {
+                if (!thread_ok(h.thread)) continue;
+                holds.push_back({{"thread", m.threads[h.thread].tid},
+                                 {"mode", mode_name(h.mode)},
+                                 {"internal", h.internal},
+                                 {"begin_ns", m.rel(h.begin_ns)},
+                                 {"end_ns", h.open() ? json(nullptr) : json(m.rel(h.end_ns))}});
+            }
+            for (const Wait& w : L.waits) {
+                if (!thread_ok(w.thread)) continue;
+                waits.push_back({{"thread", m.threads[w.thread].tid},
+                                 {"mode", mode_name(w.mode)},
+                                 {"begin_ns", m.rel(w.begin_ns)},
+                                 {"end_ns", w.end_ns == kOpenEnd ? json(nullptr) : json(m.rel(w.end_ns))},
+                                 {"outcome", outcome_name(w.outcome)},
+                                 {"contended", w.contended}});
+            }
+            for (const Segment& s : segs) {
+                bool any = o.tid == 0;
+                json hs = json::array();
+                for (auto& [th, mode] : s.holders) {
+                    any |= thread_ok(th);
+                    hs.push_back({{"thread", m.threads[th].tid}, {"mode", mode_name(mode)}});
+                }
+                if (!any) continue;
+                js.push_back({{"begin_ns", m.rel(s.begin)},
+                              {"end_ns", s.end == kOpenEnd ? json(nullptr) : json(m.rel(s.end))},
+                              {"holders", hs}});
+            }
+            std::string dn = sym.data_name(L.addr);
+            jlocks.push_back({{"address", hex_addr(L.addr)},
+                              {"primitive", prim_name(L.prim)},
+                              {"symbol", dn.empty() ? json(nullptr) : json(dn)},
+                              {"holds", holds},
+                              {"ownership", js},
+                              {"waits", waits}});
+            continue;
+        }
+
+        out += lock_label(m, sym, L.addr, L.prim) + ": " + std::to_string(L.holds.size()) + " holds, " +
+               std::to_string(L.waits.size()) + " waits\n";
+        if (L.has_owners()) {
+            out += "  ownership:\n";
+            for (const Segment& s : segs) {
+                bool any = o.tid == 0;
+                for (auto& hd : s.holders) any |= thread_ok(hd.first);
+                if (!any) continue;
+                std::string who;
+                bool readers = s.holders.size() > 1 || (s.holders.size() == 1 && s.holders[0].second == kModeRead);
+                bool all_read = true;
+                for (auto& hd : s.holders) all_read &= hd.second == kModeRead;
+                if (readers && all_read) {
+                    who = "read by {";
+                    for (size_t i = 0; i < s.holders.size(); i++)
+                        who += (i ? ", " : "") + std::to_string(m.threads[s.holders[i].first].tid);
+                    who += "}";
+                } else {
+                    for (size_t i = 0; i < s.holders.size(); i++)
+                        who += std::string(i ? ", " : "") + mode_name(s.holders[i].second) + " by " +
+                               thread_label(m, s.holders[i].first);
+                }
+                out += "    " + interval(m, s.begin, s.end) + "  " + who + "\n";
+            }
+            if (segs.empty()) out += "    (never held in the recorded history)\n";
+        }
+        if (!L.waits.empty()) {
+            out += "  waits:\n";
+            for (const Wait& w : L.waits) {
+                if (!thread_ok(w.thread)) continue;
+                out += "    " + interval(m, w.begin_ns, w.end_ns) + "  " + thread_label(m, w.thread) + " waited";
+                if (w.mode != kModeNone) out += std::string(" (") + mode_name(w.mode) + ")";
+                out += std::string(" -> ") + outcome_name(w.outcome);
+                if (w.end != kNoEvent && (w.outcome == WaitOutcome::failed || w.outcome == WaitOutcome::error))
+                    out += ": " + describe_event(m.events[w.end]);
+                out += "\n";
+            }
+        }
+        out += "\n";
+    }
+    if (o.json) {
+        json j = {{"trace", trace.path()}, {"history_complete", m.history_complete}, {"locks", jlocks}};
+        out = j.dump(2) + "\n";
+    } else if (shown == 0) {
+        out += "no lock matches";
+        if (!o.lock.empty()) out += " --lock " + o.lock;
+        if (o.tid) out += " --thread " + std::to_string(o.tid);
+        out += "\n";
+    }
+    fwrite(out.data(), 1, out.size(), stdout);
+    return 0;
+}
+
+} // namespace
+
+CommandRun add_timeline_command(CLI::App& app)
+{
+    auto o = std::make_shared<TimelineOptions>();
+    CLI::App* sub = app.add_subcommand("timeline", "Per lock: when each thread held it (readers as a set), waited, timed out");
+    sub->add_option("trace", o->trace, "Trace file")->required();
+    sub->add_option("--lock", o->lock, "Only the lock at this address (0x... hex or decimal)");
+    sub->add_option("--thread", o->tid, "Only intervals of this thread id");
+    sub->add_flag("--json", o->json, "JSON output: per lock, holds, ownership segments and waits");
+    return [o] { return run_timeline(*o); };
+}
+
+} // namespace lt

@@ -1,0 +1,244 @@
+#include "symbols.h"
+
+#include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
+#include <elfutils/libdwfl.h>
+#include <gelf.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <cxxabi.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace lt {
+
+namespace {
+
+bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+
+// Rust legacy mangling: _ZN <len><ident>... 17h<16 hex>E, with $..$ escapes.
+bool rust_legacy(const std::string& s, std::string* out)
+{
+    if (s.size() < 24 || s.compare(0, 3, "_ZN") != 0 || s.back() != 'E') return false;
+    std::vector<std::string> parts;
+    size_t i = 3;
+    while (i < s.size() - 1) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        size_t len = 0;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+            len = len * 10 + size_t(s[i] - '0');
+            if (len > s.size()) return false;
+            i++;
+        }
+        if (i + len > s.size() - 1) return false;
+        parts.push_back(s.substr(i, len));
+        i += len;
+    }
+    if (parts.size() < 2) return false;
+    const std::string& h = parts.back();
+    if (h.size() != 17 || h[0] != 'h') return false;
+    for (size_t k = 1; k < 17; k++)
+        if (!is_hex(h[k])) return false;
+    parts.pop_back();
+
+    static const struct { const char* esc; const char* repl; } escapes[] = {
+        {"$LT$", "<"}, {"$GT$", ">"}, {"$RF$", "&"}, {"$BP$", "*"}, {"$C$", ","}, {"$SP$", "@"},
+        {"$LP$", "("}, {"$RP$", ")"}, {"$u20$", " "}, {"$u22$", "\""}, {"$u27$", "'"}, {"$u2b$", "+"},
+        {"$u3b$", ";"}, {"$u5b$", "["}, {"$u5d$", "]"}, {"$u7b$", "{"}, {"$u7d$", "}"}, {"$u7e$", "~"},
+    };
+    std::string r;
+    for (size_t p = 0; p < parts.size(); p++) {
+        if (p) r += "::";
+        std::string id = parts[p];
+        if (id.size() > 1 && id[0] == '_' && id[1] == '$') id.erase(0, 1);
+        for (size_t k = 0; k < id.size();) {
+            if (id[k] == '$') {
+                bool done = false;
+                for (const auto& e : escapes) {
+                    size_t n = strlen(e.esc);
+                    if (id.compare(k, n, e.esc) == 0) {
+                        r += e.repl;
+                        k += n;
+                        done = true;
+                        break;
+                    }
+                }
+                if (!done) r += id[k++];
+            } else if (id[k] == '.' && k + 1 < id.size() && id[k + 1] == '.') {
+                r += "::";
+                k += 2;
+            } else {
+                r += id[k++];
+            }
+        }
+    }
+    *out = r;
+    return true;
+}
+
+std::string hex(uint64_t v)
+{
+    char b[24];
+    snprintf(b, sizeof b, "0x%" PRIx64, v);
+    return b;
+}
+
+std::string base_name(const std::string& p)
+{
+    size_t s = p.rfind('/');
+    return s == std::string::npos ? p : p.substr(s + 1);
+}
+
+} // namespace
+
+std::string demangle(const std::string& name)
+{
+    std::string r;
+    if (rust_legacy(name, &r)) return r;
+    if (name.compare(0, 2, "_Z") == 0) {
+        int status = 0;
+        char* d = abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status);
+        if (d && status == 0) {
+            r = d;
+            free(d);
+            return r;
+        }
+        free(d);
+    }
+    return name;
+}
+
+std::string Frame::to_string() const
+{
+    std::string s;
+    if (!function.empty()) {
+        s = function;
+        if (!file.empty()) s += " (" + base_name(file) + ":" + std::to_string(line) + ")";
+        else if (!module.empty()) s += " (" + base_name(module) + ")";
+    } else if (!module.empty()) {
+        s = base_name(module) + "+" + hex(offset);
+    } else {
+        s = hex(address);
+    }
+    return s;
+}
+
+struct Symbolizer::Impl {
+    Dwfl* dwfl = nullptr;
+    char* debuginfo_path = nullptr;
+    Dwfl_Callbacks cb{};
+    std::vector<bool> trusted;  // per trace module: file on disk matches the build-id
+};
+
+Symbolizer::Symbolizer(const Trace& trace) : impl_(new Impl), trace_(trace)
+{
+    impl_->cb.find_elf = dwfl_build_id_find_elf;
+    impl_->cb.find_debuginfo = dwfl_standard_find_debuginfo;
+    impl_->cb.section_address = dwfl_offline_section_address;
+    impl_->cb.debuginfo_path = &impl_->debuginfo_path;
+    impl_->dwfl = dwfl_begin(&impl_->cb);
+    elf_version(EV_CURRENT);
+    const auto& mods = trace.modules();
+    impl_->trusted.assign(mods.size(), false);
+    if (!impl_->dwfl) return;
+    dwfl_report_begin(impl_->dwfl);
+    for (size_t i = 0; i < mods.size(); i++) {
+        const Module& m = mods[i];
+        if (m.path.empty() || m.path[0] != '/') continue;  // vdso and friends
+        bool dup = false;
+        for (size_t j = 0; j < i; j++)
+            if (mods[j].path == m.path && mods[j].base == m.base && impl_->trusted[j]) dup = true;
+        if (dup) { impl_->trusted[i] = true; continue; }
+        int fd = open(m.path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            notes_.push_back("binary not found, addresses shown as module+offset: " + m.path);
+            continue;
+        }
+        Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
+        bool ok = elf && elf_kind(elf) == ELF_K_ELF;
+        if (ok && !m.build_id.empty()) {
+            const void* id = nullptr;
+            ssize_t n = dwelf_elf_gnu_build_id(elf, &id);
+            ok = n == ssize_t(m.build_id.size()) && memcmp(id, m.build_id.data(), size_t(n)) == 0;
+            if (!ok) notes_.push_back("build-id differs from the traced binary, not symbolized: " + m.path);
+        }
+        if (elf) elf_end(elf);
+        close(fd);
+        if (!ok) continue;
+        if (dwfl_report_elf(impl_->dwfl, m.path.c_str(), m.path.c_str(), -1, m.base, false))
+            impl_->trusted[i] = true;
+    }
+    dwfl_report_end(impl_->dwfl, nullptr, nullptr);
+}
+
+Symbolizer::~Symbolizer()
+{
+    if (impl_->dwfl) dwfl_end(impl_->dwfl);
+}
+
+const Frame& Symbolizer::frame(uint64_t pc, bool return_address)
+{
+    auto it = cache_.find(pc);
+    if (it != cache_.end()) return it->second;
+    Frame f;
+    f.address = pc;
+    const auto& mods = trace_.modules();
+    size_t mi = SIZE_MAX;
+    for (size_t i = 0; i < mods.size(); i++)
+        if (pc >= mods[i].lo && pc < mods[i].hi) {
+            mi = i;
+            if (impl_->trusted[i]) break;
+        }
+    if (mi != SIZE_MAX) {
+        f.module = mods[mi].path;
+        f.offset = pc - mods[mi].base;
+    }
+    if (mi != SIZE_MAX && impl_->trusted[mi] && impl_->dwfl) {
+        Dwarf_Addr look = return_address && pc ? pc - 1 : pc;
+        if (Dwfl_Module* mod = dwfl_addrmodule(impl_->dwfl, look)) {
+            GElf_Off off;
+            GElf_Sym sym;
+            if (const char* name = dwfl_module_addrinfo(mod, look, &off, &sym, nullptr, nullptr, nullptr))
+                f.function = demangle(name);
+            if (Dwfl_Line* line = dwfl_module_getsrc(mod, look)) {
+                int lineno = 0;
+                if (const char* file = dwfl_lineinfo(line, nullptr, &lineno, nullptr, nullptr, nullptr)) {
+                    f.file = file;
+                    f.line = lineno;
+                }
+            }
+        }
+    }
+    return cache_.emplace(pc, std::move(f)).first->second;
+}
+
+std::vector<Frame> Symbolizer::stack(uint32_t stack_id)
+{
+    std::vector<Frame> out;
+    for (uint64_t pc : trace_.stack(stack_id)) out.push_back(frame(pc, true));
+    return out;
+}
+
+std::string Symbolizer::data_name(uint64_t addr)
+{
+    if (!impl_->dwfl) return "";
+    const auto& mods = trace_.modules();
+    bool covered = false;
+    for (size_t i = 0; i < mods.size(); i++)
+        if (addr >= mods[i].lo && addr < mods[i].hi && impl_->trusted[i]) covered = true;
+    if (!covered) return "";
+    Dwfl_Module* mod = dwfl_addrmodule(impl_->dwfl, addr);
+    if (!mod) return "";
+    GElf_Off off = 0;
+    GElf_Sym sym;
+    const char* name = dwfl_module_addrinfo(mod, addr, &off, &sym, nullptr, nullptr, nullptr);
+    if (!name || GELF_ST_TYPE(sym.st_info) != STT_OBJECT) return "";
+    std::string s = demangle(name);
+    if (off) s += "+" + std::to_string(off);
+    return s;
+}
+
+} // namespace lt

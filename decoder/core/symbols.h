@@ -1,0 +1,56 @@
+// Symbolization of recorded addresses with elfutils' libdw, using the module
+// table of the trace (path, load bias, address range, build-id).  A binary that
+// is missing or whose build-id differs from the recorded one is not trusted:
+// its addresses are shown as module+offset.
+#pragma once
+
+#include "trace_reader.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace lt {
+
+struct Frame {
+    uint64_t address = 0;   // as recorded (a return address for all but the innermost frame)
+    std::string function;   // demangled; empty if unknown
+    std::string file;       // source file; empty if unknown
+    int line = 0;
+    std::string module;     // path of the module, empty if none covers the address
+    uint64_t offset = 0;    // address - module load bias
+    // "func (file.c:12)" or "libfoo.so+0x1234" or "0x7f...".
+    std::string to_string() const;
+};
+
+class Symbolizer {
+public:
+    explicit Symbolizer(const Trace& trace);
+    ~Symbolizer();
+    Symbolizer(const Symbolizer&) = delete;
+    Symbolizer& operator=(const Symbolizer&) = delete;
+
+    // `return_address`: look up pc - 1 so that the line is the call, not the next statement.
+    const Frame& frame(uint64_t pc, bool return_address = true);
+    // Every frame of a recorded stack, innermost first.  All frames are return
+    // addresses (the recorder starts at the caller of the wrapped function).
+    std::vector<Frame> stack(uint32_t stack_id);
+    // Name of a data address (global variable): "accounts_lock", "table+16"; "" if none.
+    std::string data_name(uint64_t addr);
+    // Problems found while loading modules ("build-id differs: /usr/bin/foo"), for the report.
+    const std::vector<std::string>& notes() const { return notes_; }
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+    const Trace& trace_;
+    std::unordered_map<uint64_t, Frame> cache_;
+    std::vector<std::string> notes_;
+};
+
+// C++ (Itanium) and Rust legacy (hash stripped) demangling; returns the input if it is neither.
+std::string demangle(const std::string& name);
+
+} // namespace lt

@@ -1,0 +1,95 @@
+#include "present.h"
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+
+namespace lt {
+
+std::string hex_addr(uint64_t a)
+{
+    char b[24];
+    snprintf(b, sizeof b, "0x%" PRIx64, a);
+    return b;
+}
+
+std::string rel_time(const Model& m, uint64_t t)
+{
+    char b[40];
+    uint64_t r = m.rel(t);
+    snprintf(b, sizeof b, "+%" PRIu64 ".%06" PRIu64 "s", r / 1000000000u, (r % 1000000000u) / 1000u);
+    return b;
+}
+
+std::string duration(uint64_t ns)
+{
+    char b[40];
+    if (ns < 10000) snprintf(b, sizeof b, "%" PRIu64 "ns", ns);
+    else if (ns < 10000000) snprintf(b, sizeof b, "%.1fus", ns / 1e3);
+    else if (ns < 10000000000ull) snprintf(b, sizeof b, "%.1fms", ns / 1e6);
+    else snprintf(b, sizeof b, "%.2fs", ns / 1e9);
+    return b;
+}
+
+std::string thread_label(const Model& m, uint32_t thread)
+{
+    if (thread >= m.threads.size()) return "thread ?";
+    const ThreadState& t = m.threads[thread];
+    std::string s = "thread " + std::to_string(t.tid);
+    if (!t.name.empty()) s += " \"" + t.name + "\"";
+    return s;
+}
+
+std::string thread_label_tid(const Model& m, int32_t tid)
+{
+    const ThreadState* t = m.thread_by_tid(tid);
+    return t ? thread_label(m, t->thread) : "thread " + std::to_string(tid);
+}
+
+std::string lock_label(const Model&, Symbolizer& sym, uint64_t addr, uint8_t prim)
+{
+    std::string s = std::string(prim_name(prim)) + " " + hex_addr(addr);
+    std::string n = sym.data_name(addr);
+    if (!n.empty()) s += " (" + n + ")";
+    return s;
+}
+
+std::string format_stack(Symbolizer& sym, uint32_t stack_id, const std::string& indent, size_t max_frames)
+{
+    std::vector<Frame> frames = sym.stack(stack_id);
+    if (frames.empty()) return indent + "(no stack recorded)\n";
+    std::string s;
+    for (size_t i = 0; i < frames.size() && i < max_frames; i++)
+        s += indent + "#" + std::to_string(i) + " " + frames[i].to_string() + "\n";
+    if (frames.size() > max_frames) s += indent + "... " + std::to_string(frames.size() - max_frames) + " more\n";
+    return s;
+}
+
+nlohmann::json stack_json(Symbolizer& sym, uint32_t stack_id)
+{
+    nlohmann::json a = nlohmann::json::array();
+    for (const Frame& f : sym.stack(stack_id)) {
+        nlohmann::json j;
+        j["function"] = f.function.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.function);
+        j["file"] = f.file.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.file);
+        j["line"] = f.line ? nlohmann::json(f.line) : nlohmann::json(nullptr);
+        j["module"] = f.module.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.module);
+        j["address"] = hex_addr(f.address);
+        a.push_back(std::move(j));
+    }
+    return a;
+}
+
+bool parse_address(const std::string& s, uint64_t* out)
+{
+    if (s.empty()) return false;
+    char* end = nullptr;
+    errno = 0;
+    unsigned long long v = strtoull(s.c_str(), &end, s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') ? 16 : 10);
+    if (errno || !end || *end) return false;
+    *out = v;
+    return true;
+}
+
+} // namespace lt

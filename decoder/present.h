@@ -1,0 +1,29 @@
+// Formatting shared by the commands: times, addresses, stacks, lock names.
+#pragma once
+
+#include "core/model.h"
+#include "core/symbols.h"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace lt {
+
+std::string hex_addr(uint64_t a);
+// "+1.234567s" relative to the model's start.
+std::string rel_time(const Model& m, uint64_t t);
+// "1.234ms", "2.5s", "830ns".
+std::string duration(uint64_t ns);
+// "thread 1234 \"worker\"".
+std::string thread_label(const Model& m, uint32_t thread);
+std::string thread_label_tid(const Model& m, int32_t tid);
+// "rwlock 0x55d0c0a8e040 (accounts_lock)".
+std::string lock_label(const Model& m, Symbolizer& sym, uint64_t addr, uint8_t prim);
+// Indented "#0 function (file.c:12)" lines; "(no stack recorded)" if none.
+std::string format_stack(Symbolizer& sym, uint32_t stack_id, const std::string& indent, size_t max_frames = 12);
+nlohmann::json stack_json(Symbolizer& sym, uint32_t stack_id);
+// Parses "0x1234" / "1234" (hex with prefix, decimal otherwise); false on junk.
+bool parse_address(const std::string& s, uint64_t* out);
+
+} // namespace lt
