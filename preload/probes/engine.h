@@ -34,10 +34,10 @@ struct regs {
 
 struct site;
 // Entry hook: `sp` is the stack pointer at the function's entry (it points at
-// the return address).  Its return value is handed to the return hook.
-typedef uint64_t (*entry_hook)(regs *r, site *s, uint64_t sp);
-// Return hook: `r->rax` is the return value, `cookie` what the entry hook gave.
-typedef void (*return_hook)(regs *r, site *s, uint64_t cookie);
+// the return address).  Its return value and *extra are handed to the return hook.
+typedef uint64_t (*entry_hook)(regs *r, site *s, uint64_t sp, uint64_t *extra);
+// Return hook: `r->rax` is the return value; `cookie`/`extra` what the entry hook gave.
+typedef void (*return_hook)(regs *r, site *s, uint64_t cookie, uint64_t extra);
 // Syscall-site hooks: before the syscall instruction / after it (rax = result).
 typedef void (*syscall_hook)(regs *r, site *s);
 

@@ -1,0 +1,647 @@
+#include "engine.h"
+
+#include <capstone/capstone.h>
+#include <cpuid.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <vector>
+
+extern "C" {
+// pad.S: the hook returns here; it jumps on to %r12 (the trampoline), and its
+// CFI says "caller frame at %rbp" so unwinders reach the fake frame.
+extern char ltp_return_pad[] __attribute__((visibility("hidden")));
+}
+
+namespace ltp {
+
+namespace {
+
+csh g_cs;
+bool g_ready;
+bool g_xsave;            // XSAVE usable (else FXSAVE)
+uint32_t g_xsave_size;   // bytes, multiple of 64
+uint64_t g_xsave_mask;   // components saved
+long g_page;
+
+/* ---- trampoline memory near the target (rel32 reach) -------------------- */
+
+struct chunk {
+    uint8_t *base;
+    size_t size, used;
+};
+std::vector<chunk> g_chunks;
+uint64_t g_tramp_bytes;
+const size_t CHUNK = 64 * 1024;
+const int64_t REACH = 0x7ff00000; // what a rel32 can reach, with some margin
+
+bool near(uint64_t a, uint64_t b, size_t extra) { return (int64_t)(a - b) < REACH - (int64_t)extra && (int64_t)(b - a) < REACH - (int64_t)extra; }
+
+uint8_t *alloc_near(uint64_t target, size_t len)
+{
+    len = (len + 15) & ~(size_t)15;
+    for (chunk &c : g_chunks)
+        if (c.size - c.used >= len && near((uint64_t)c.base, target, CHUNK)) {
+            uint8_t *p = c.base + c.used;
+            c.used += len;
+            return p;
+        }
+    // Look for a free range within reach: try addresses at growing distance
+    // on both sides; MAP_FIXED_NOREPLACE fails fast where something lives.
+    uint64_t t = target & ~(uint64_t)(CHUNK - 1);
+    for (uint64_t d = CHUNK; d < (uint64_t)REACH - 2 * CHUNK; d += (d < (64u << 20) ? CHUNK : (1u << 20))) {
+        for (int side = 0; side < 2; ++side) {
+            uint64_t hint = side ? t - d : t + d;
+            if (side && t < d)
+                continue;
+            void *p = mmap((void *)hint, CHUNK, PROT_READ | PROT_WRITE | PROT_EXEC,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+            if (p == MAP_FAILED)
+                continue;
+            if ((uint64_t)p != hint) { // old kernel without MAP_FIXED_NOREPLACE: took a hint only
+                if (!near((uint64_t)p, target, CHUNK)) {
+                    munmap(p, CHUNK);
+                    continue;
+                }
+            }
+            g_chunks.push_back({(uint8_t *)p, CHUNK, len});
+            g_tramp_bytes += CHUNK;
+            return (uint8_t *)p;
+        }
+    }
+    return nullptr;
+}
+
+/* ---- code emission ----------------------------------------------------- */
+
+struct emitter {
+    uint8_t buf[1024];
+    size_t n = 0;
+    uint64_t base; // final address of buf[0]
+    bool overflow = false;
+    explicit emitter(uint64_t b) : base(b) {}
+    uint64_t here() const { return base + n; }
+    void b(std::initializer_list<uint8_t> bytes)
+    {
+        for (uint8_t x : bytes)
+            byte(x);
+    }
+    void byte(uint8_t x)
+    {
+        if (n < sizeof buf)
+            buf[n++] = x;
+        else
+            overflow = true;
+    }
+    void u32(uint32_t v)
+    {
+        for (int i = 0; i < 4; ++i)
+            byte((uint8_t)(v >> (8 * i)));
+    }
+    void u64(uint64_t v)
+    {
+        for (int i = 0; i < 8; ++i)
+            byte((uint8_t)(v >> (8 * i)));
+    }
+    void raw(const uint8_t *p, size_t len)
+    {
+        for (size_t i = 0; i < len; ++i)
+            byte(p[i]);
+    }
+    void jmp_abs(uint64_t to) // jmp *0(%rip); .quad to
+    {
+        b({0xff, 0x25, 0, 0, 0, 0});
+        u64(to);
+    }
+};
+
+enum frame_kind { FRAME_CALL, FRAME_SYSCALL };
+
+// Save everything, call `dispatch(regs *, site *)`, restore everything.
+void emit_hook(emitter &e, frame_kind kind, uint64_t dispatch, site *s)
+{
+    if (kind == FRAME_CALL)
+        e.b({0x48, 0x8d, 0x64, 0x24, 0x80}); // lea -0x80(%rsp),%rsp: skip the red zone
+    else
+        e.b({0x48, 0x8d, 0xa4, 0x24, 0x70, 0xff, 0xff, 0xff}); // lea -0x90(%rsp),%rsp: red zone + fake frame
+    e.b({0x9c});                                               // pushfq
+    e.b({0x50, 0x53, 0x51, 0x52, 0x56, 0x57, 0x55});           // rax rbx rcx rdx rsi rdi rbp
+    for (uint8_t r = 0; r < 8; ++r)
+        e.b({0x41, (uint8_t)(0x50 + r)}); // r8..r15
+    e.b({0x48, 0x89, 0xe3});              // mov %rsp,%rbx  (regs *)
+    if (kind == FRAME_CALL) {
+        // Fake frame right below the return address: [orig rbp][return address].
+        e.b({0x48, 0x89, 0xab, 0xf8, 0, 0, 0}); // mov %rbp,0xf8(%rbx)
+        e.b({0x48, 0x8d, 0xab, 0xf8, 0, 0, 0}); // lea 0xf8(%rbx),%rbp
+    } else {
+        // Mid-function: no return address to borrow; a zero one ends the walk.
+        e.b({0x48, 0x89, 0xab, 0x80, 0, 0, 0});                   // mov %rbp,0x80(%rbx)
+        e.b({0x48, 0xc7, 0x83, 0x88, 0, 0, 0, 0, 0, 0, 0});       // movq $0,0x88(%rbx)
+        e.b({0x48, 0x8d, 0xab, 0x80, 0, 0, 0});                   // lea 0x80(%rbx),%rbp
+    }
+    e.b({0x48, 0x83, 0xe4, 0xc0}); // and $-64,%rsp
+    e.b({0x48, 0x81, 0xec});       // sub $size,%rsp
+    e.u32(g_xsave_size);
+    if (g_xsave) {
+        e.b({0x31, 0xc0}); // xor %eax,%eax: XRSTOR wants a clean XSAVE header
+        for (uint32_t off = 512; off < 576; off += 8) {
+            e.b({0x48, 0x89, 0x84, 0x24});
+            e.u32(off);
+        }
+        e.byte(0xb8);
+        e.u32((uint32_t)g_xsave_mask);
+        e.byte(0xba);
+        e.u32((uint32_t)(g_xsave_mask >> 32));
+        e.b({0x48, 0x0f, 0xae, 0x24, 0x24}); // xsave64 (%rsp)
+    } else {
+        e.b({0x48, 0x0f, 0xae, 0x04, 0x24}); // fxsave64 (%rsp)
+    }
+    e.byte(0xfc);              // cld (the ABI's direction flag)
+    e.b({0x48, 0x89, 0xdf});   // mov %rbx,%rdi
+    e.b({0x48, 0xbe});         // movabs $site,%rsi
+    e.u64((uint64_t)s);
+    e.b({0x49, 0xbb});         // movabs $pad,%r11
+    e.u64((uint64_t)ltp_return_pad);
+    e.b({0x41, 0x53});         // push %r11: the hook "returns" into the pad
+    e.b({0x4c, 0x8d, 0x25});   // lea after(%rip),%r12
+    size_t fix = e.n;
+    e.u32(0);
+    size_t after_lea = e.n;
+    e.b({0x48, 0xb8}); // movabs $dispatch,%rax
+    e.u64(dispatch);
+    e.b({0xff, 0xe0}); // jmp *%rax
+    int32_t rel = (int32_t)(e.n - after_lea);
+    memcpy(e.buf + fix, &rel, 4);
+    if (g_xsave) {
+        e.byte(0xb8);
+        e.u32((uint32_t)g_xsave_mask);
+        e.byte(0xba);
+        e.u32((uint32_t)(g_xsave_mask >> 32));
+        e.b({0x48, 0x0f, 0xae, 0x2c, 0x24}); // xrstor64 (%rsp)
+    } else {
+        e.b({0x48, 0x0f, 0xae, 0x0c, 0x24}); // fxrstor64 (%rsp)
+    }
+    e.b({0x48, 0x89, 0xdc}); // mov %rbx,%rsp
+    for (int r = 7; r >= 0; --r)
+        e.b({0x41, (uint8_t)(0x58 + r)});             // r15..r8
+    e.b({0x5d, 0x5f, 0x5e, 0x5a, 0x59, 0x5b, 0x58}); // rbp rdi rsi rdx rcx rbx rax
+    e.byte(0x9d);                                    // popfq
+    if (kind == FRAME_CALL)
+        e.b({0x48, 0x8d, 0xa4, 0x24, 0x80, 0, 0, 0}); // lea 0x80(%rsp),%rsp
+    else
+        e.b({0x48, 0x8d, 0xa4, 0x24, 0x90, 0, 0, 0}); // lea 0x90(%rsp),%rsp
+}
+
+/* ---- decoding and relocation ------------------------------------------- */
+
+struct decoded {
+    std::vector<cs_insn *> insns;
+    ~decoded()
+    {
+        for (cs_insn *i : insns)
+            cs_free(i, 1);
+    }
+};
+
+bool is_relative_branch(const cs_insn *in, uint64_t *target)
+{
+    const cs_detail *d = in->detail;
+    bool branch = false;
+    for (uint8_t g = 0; g < d->groups_count; ++g)
+        if (d->groups[g] == CS_GRP_JUMP || d->groups[g] == CS_GRP_CALL || d->groups[g] == CS_GRP_BRANCH_RELATIVE)
+            branch = true;
+    if (!branch || d->x86.op_count != 1 || d->x86.operands[0].type != X86_OP_IMM)
+        return false;
+    *target = (uint64_t)d->x86.operands[0].imm;
+    return true;
+}
+
+bool uses_rip(const cs_insn *in, int *mem_op)
+{
+    const cs_x86 &x = in->detail->x86;
+    for (uint8_t i = 0; i < x.op_count; ++i)
+        if (x.operands[i].type == X86_OP_MEM && x.operands[i].mem.base == X86_REG_RIP) {
+            *mem_op = i;
+            return true;
+        }
+    return false;
+}
+
+bool ends_flow(const cs_insn *in)
+{
+    switch (in->id) {
+    case X86_INS_RET: case X86_INS_RETF: case X86_INS_JMP: case X86_INS_LJMP: case X86_INS_UD2: case X86_INS_HLT:
+    case X86_INS_INT3:
+        return true;
+    default:
+        return false;
+    }
+}
+
+std::string hex(uint64_t v)
+{
+    char b[32];
+    snprintf(b, sizeof b, "0x%llx", (unsigned long long)v);
+    return b;
+}
+
+// Copies one instruction to the trampoline, fixing what depends on its address.
+bool relocate(emitter &e, const cs_insn *in, uint64_t lo, uint64_t hi, std::string *why)
+{
+    uint64_t target;
+    if (is_relative_branch(in, &target)) {
+        if (target > lo && target < hi) {
+            *why = "instruction '" + std::string(in->mnemonic) + " " + in->op_str + "' at " + hex(in->address) +
+                   " branches inside the bytes the probe overwrites";
+            return false;
+        }
+        const cs_x86 &x = in->detail->x86;
+        if (in->id == X86_INS_CALL) {
+            e.b({0xff, 0x15, 2, 0, 0, 0}); // call *2(%rip)
+            e.b({0xeb, 0x08});             // jmp over the address
+            e.u64(target);
+            return true;
+        }
+        if (in->id == X86_INS_JMP) {
+            e.jmp_abs(target);
+            return true;
+        }
+        // Conditional: jcc/jrcxz/loop as a short jump over "jmp next", into an absolute jump.
+        uint8_t op0 = x.opcode[0], op1 = x.opcode[1];
+        if (x.prefix[3] == 0x67) { // jecxz / loop with ecx: keep it simple
+            *why = "instruction '" + std::string(in->mnemonic) + "' with an address-size prefix cannot be relocated";
+            return false;
+        }
+        if (op0 >= 0x70 && op0 <= 0x7f)
+            e.byte(op0);
+        else if (op0 == 0x0f && op1 >= 0x80 && op1 <= 0x8f)
+            e.byte((uint8_t)(0x70 | (op1 & 0x0f)));
+        else if (op0 >= 0xe0 && op0 <= 0xe3)
+            e.byte(op0);
+        else {
+            *why = "relative branch '" + std::string(in->mnemonic) + "' cannot be relocated";
+            return false;
+        }
+        e.byte(2);                 // taken: skip the next 2-byte jump
+        e.b({0xeb, 14});           // not taken: skip the absolute jump
+        e.jmp_abs(target);
+        return true;
+    }
+    int op;
+    if (uses_rip(in, &op)) {
+        const cs_x86 &x = in->detail->x86;
+        if (!x.encoding.disp_offset || x.encoding.disp_size != 4) {
+            *why = "instruction '" + std::string(in->mnemonic) + " " + in->op_str + "' has a RIP-relative operand Capstone gives no 32-bit displacement for";
+            return false;
+        }
+        uint64_t data = in->address + in->size + (int64_t)x.operands[op].mem.disp;
+        int64_t nd = (int64_t)(data - (e.here() + in->size));
+        if (nd != (int32_t)nd) {
+            *why = "RIP-relative operand of '" + std::string(in->mnemonic) + " " + in->op_str + "' is out of reach from the trampoline";
+            return false;
+        }
+        size_t at = e.n;
+        e.raw(in->bytes, in->size);
+        int32_t d32 = (int32_t)nd;
+        if (!e.overflow)
+            memcpy(e.buf + at + x.encoding.disp_offset, &d32, 4);
+        return true;
+    }
+    e.raw(in->bytes, in->size);
+    return true;
+}
+
+// Disassembles [lo, hi) linearly; stops (false) at the first undecodable byte.
+bool disassemble(uint64_t lo, uint64_t hi, decoded *out, uint64_t *stopped)
+{
+    const uint8_t *code = (const uint8_t *)lo;
+    size_t size = hi - lo;
+    uint64_t addr = lo;
+    while (size) {
+        cs_insn *in = cs_malloc(g_cs);
+        if (!cs_disasm_iter(g_cs, &code, &size, &addr, in)) {
+            cs_free(in, 1);
+            *stopped = addr;
+            return false;
+        }
+        out->insns.push_back(in);
+    }
+    *stopped = addr;
+    return true;
+}
+
+// Any relative branch in the function whose target is strictly inside (lo, hi)?
+bool branch_into(uint64_t fn_lo, uint64_t fn_hi, uint64_t lo, uint64_t hi, std::string *why)
+{
+    const uint8_t *code = (const uint8_t *)fn_lo;
+    size_t size = fn_hi - fn_lo;
+    uint64_t addr = fn_lo;
+    cs_insn *in = cs_malloc(g_cs);
+    bool found = false;
+    while (size && !found) {
+        if (!cs_disasm_iter(g_cs, &code, &size, &addr, in)) {
+            // Data or padding inside the function: skip a byte, keep looking.
+            ++code;
+            --size;
+            ++addr;
+            continue;
+        }
+        uint64_t t;
+        if (is_relative_branch(in, &t) && t > lo && t < hi) {
+            *why = "the " + std::string(in->mnemonic) + " at " + hex(in->address) + " (+" + hex(in->address - fn_lo) +
+                   ") jumps to " + hex(t) + ", inside the bytes the probe would overwrite";
+            found = true;
+        }
+    }
+    cs_free(in, 1);
+    return found;
+}
+
+bool write_jump(uint64_t at, uint64_t to, std::string *why)
+{
+    int64_t rel = (int64_t)to - (int64_t)(at + 5);
+    if (rel != (int32_t)rel) {
+        *why = "trampoline out of rel32 reach";
+        return false;
+    }
+    uint8_t j[5] = {0xe9};
+    int32_t r32 = (int32_t)rel;
+    memcpy(j + 1, &r32, 4);
+    uint64_t pg_lo = at & ~(uint64_t)(g_page - 1), pg_hi = (at + 5 + g_page - 1) & ~(uint64_t)(g_page - 1);
+    if (mprotect((void *)pg_lo, pg_hi - pg_lo, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) {
+        *why = std::string("mprotect(RWX) of the code page failed: ") + strerror(errno);
+        return false;
+    }
+    uint64_t q = at & ~(uint64_t)7;
+    if ((at & 7) + 5 <= 8) {
+        // One aligned quadword: a single store, no thread ever sees half of it.
+        uint64_t old = __atomic_load_n((uint64_t *)q, __ATOMIC_RELAXED), nw = old;
+        memcpy((uint8_t *)&nw + (at & 7), j, 5);
+        __atomic_store_n((uint64_t *)q, nw, __ATOMIC_SEQ_CST);
+    } else if ((at & 7) + 2 <= 8) {
+        // Park arrivals on a 2-byte self-jump, write the tail, then the head.
+        uint64_t old = __atomic_load_n((uint64_t *)q, __ATOMIC_RELAXED), nw = old;
+        const uint8_t spin[2] = {0xeb, 0xfe};
+        memcpy((uint8_t *)&nw + (at & 7), spin, 2);
+        __atomic_store_n((uint64_t *)q, nw, __ATOMIC_SEQ_CST);
+        for (int i = 2; i < 5; ++i)
+            __atomic_store_n((uint8_t *)(at + i), j[i], __ATOMIC_SEQ_CST);
+        old = __atomic_load_n((uint64_t *)q, __ATOMIC_RELAXED);
+        nw = old;
+        memcpy((uint8_t *)&nw + (at & 7), j, 2);
+        __atomic_store_n((uint64_t *)q, nw, __ATOMIC_SEQ_CST);
+    } else {
+        // The first two bytes straddle a quadword: tail first, opcode last.
+        for (int i = 4; i >= 0; --i)
+            __atomic_store_n((uint8_t *)(at + i), j[i], __ATOMIC_SEQ_CST);
+    }
+    __builtin___clear_cache((char *)at, (char *)at + 5);
+    mprotect((void *)pg_lo, pg_hi - pg_lo, PROT_READ | PROT_EXEC);
+    return true;
+}
+
+bool install(emitter &e, uint8_t *mem, size_t reserved, std::string *why)
+{
+    if (e.overflow || e.n > reserved) {
+        *why = "trampoline too large";
+        return false;
+    }
+    memcpy(mem, e.buf, e.n);
+    // Give back what the reservation did not use (it was the latest one).
+    for (chunk &c : g_chunks)
+        if (mem >= c.base && mem + reserved == c.base + c.used)
+            c.used -= reserved - ((e.n + 15) & ~(size_t)15);
+    __builtin___clear_cache((char *)mem, (char *)mem + e.n);
+    return true;
+}
+
+/* ---- shadow stack for return probes ------------------------------------ */
+
+struct shadow_entry {
+    uint64_t ret, sp;
+    site *s;
+    uint64_t cookie, extra;
+};
+const unsigned SHADOW_MAX = 64;
+__thread shadow_entry t_shadow[SHADOW_MAX] __attribute__((tls_model("initial-exec")));
+__thread unsigned t_shadow_depth __attribute__((tls_model("initial-exec")));
+
+} // namespace
+
+/* ---- dispatchers: called from the trampolines -------------------------- */
+
+extern "C" __attribute__((visibility("hidden"), used)) void ltp_entry_dispatch(regs *r, site *s)
+{
+    uint64_t sp = (uint64_t)r + sizeof(regs) + 128; // the return address
+    uint64_t extra = 0;
+    uint64_t cookie = s->on_entry ? s->on_entry(r, s, sp, &extra) : 0;
+    if (s->on_return && t_shadow_depth < SHADOW_MAX) {
+        // Entries left by frames that were unwound past (longjmp, exceptions
+        // caught above) sit above the current stack pointer: drop them.
+        while (t_shadow_depth && t_shadow[t_shadow_depth - 1].sp <= sp)
+            --t_shadow_depth;
+        t_shadow[t_shadow_depth++] = {*(uint64_t *)sp, sp, s, cookie, extra};
+        *(uint64_t *)sp = s->ret_tramp;
+    }
+}
+
+extern "C" __attribute__((visibility("hidden"), used)) void ltp_return_dispatch(regs *r, site *s)
+{
+    uint64_t *slot = (uint64_t *)((uint64_t)r + sizeof(regs) + 128); // placeholder pushed by the return trampoline
+    uint64_t sp = (uint64_t)slot;                                    // == the entry's sp
+    while (t_shadow_depth && t_shadow[t_shadow_depth - 1].sp < sp)
+        --t_shadow_depth;
+    if (!t_shadow_depth || t_shadow[t_shadow_depth - 1].sp != sp || t_shadow[t_shadow_depth - 1].s != s) {
+        static const char msg[] = "locktrace: probe return without a matching entry: cannot continue\n";
+        ssize_t ignored = write(2, msg, sizeof msg - 1);
+        (void)ignored;
+        abort();
+    }
+    shadow_entry &e = t_shadow[--t_shadow_depth];
+    *slot = e.ret; // before the hook runs: its stack walk goes through here
+    s->on_return(r, s, e.cookie, e.extra);
+}
+
+extern "C" __attribute__((visibility("hidden"), used)) void ltp_syscall_before(regs *r, site *s)
+{
+    if (s->before_syscall)
+        s->before_syscall(r, s);
+}
+
+extern "C" __attribute__((visibility("hidden"), used)) void ltp_syscall_after(regs *r, site *s)
+{
+    if (s->after_syscall)
+        s->after_syscall(r, s);
+}
+
+/* ---- public ------------------------------------------------------------ */
+
+bool engine_init(std::string *why)
+{
+    if (g_ready)
+        return true;
+    if (cs_open(CS_ARCH_X86, CS_MODE_64, &g_cs) != CS_ERR_OK) {
+        *why = "Capstone cs_open failed";
+        return false;
+    }
+    cs_option(g_cs, CS_OPT_DETAIL, CS_OPT_ON);
+    g_page = sysconf(_SC_PAGESIZE);
+    unsigned a, b, c, d;
+    __cpuid(1, a, b, c, d);
+    bool osxsave = (c & (1u << 27)) != 0;
+    if (osxsave && __get_cpuid_max(0, nullptr) >= 0xd) {
+        uint32_t lo, hi;
+        __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        uint64_t xcr0 = ((uint64_t)hi << 32) | lo;
+        g_xsave_mask = xcr0 & 0xe7; // x87, SSE, AVX, AVX-512 state (not AMX tiles)
+        __cpuid_count(0xd, 0, a, b, c, d);
+        g_xsave_size = (b + 63) & ~63u;
+        g_xsave = g_xsave_size >= 576;
+    }
+    if (!g_xsave)
+        g_xsave_size = 512;
+    g_ready = true;
+    return true;
+}
+
+uint64_t trampoline_bytes() { return g_tramp_bytes; }
+
+bool patch_function(site *s, uint64_t fn, uint64_t fn_size, std::string *why)
+{
+    if (!g_ready && !engine_init(why))
+        return false;
+    // Decode whole instructions until 5 bytes are covered.
+    decoded d;
+    const uint8_t *code = (const uint8_t *)fn;
+    size_t avail = fn_size ? fn_size : 32;
+    uint64_t addr = fn, covered = 0;
+    while (covered < 5) {
+        if (!avail) {
+            *why = "function too short: " + std::to_string(fn_size) + " bytes, the jump needs 5";
+            return false;
+        }
+        cs_insn *in = cs_malloc(g_cs);
+        if (!cs_disasm_iter(g_cs, &code, &avail, &addr, in)) {
+            cs_free(in, 1);
+            *why = "Capstone cannot decode the instruction at +" + std::to_string(covered);
+            return false;
+        }
+        d.insns.push_back(in);
+        covered += in->size;
+        if (covered < 5 && ends_flow(in)) {
+            *why = "function too short: control leaves ('" + std::string(in->mnemonic) + "') after " +
+                   std::to_string(covered) + " bytes, the jump needs 5";
+            return false;
+        }
+    }
+    if (!fn_size) {
+        *why = "symbol has no size: cannot check for branches into the patched bytes";
+        return false;
+    }
+    if (branch_into(fn, fn + fn_size, fn, fn + covered, why))
+        return false;
+
+    const size_t RESERVE = 1024;
+    uint8_t *mem = alloc_near(fn, RESERVE);
+    if (!mem) {
+        *why = "no free memory within rel32 reach of the function for a trampoline";
+        return false;
+    }
+    emitter e((uint64_t)mem);
+    emit_hook(e, FRAME_CALL, (uint64_t)ltp_entry_dispatch, s);
+    for (cs_insn *in : d.insns)
+        if (!relocate(e, in, fn, fn + covered, why))
+            return false; // (the reserved bytes stay unused)
+    e.jmp_abs(fn + covered);
+    if (!install(e, mem, RESERVE, why))
+        return false;
+    s->addr = fn;
+    s->patched = covered;
+    s->resume = fn + covered;
+    s->tramp = (uint64_t)mem;
+
+    if (s->on_return) {
+        uint8_t *rmem = alloc_near(fn, RESERVE);
+        if (!rmem) {
+            *why = "no memory for the return trampoline";
+            return false;
+        }
+        emitter r((uint64_t)rmem);
+        r.b({0x6a, 0x00}); // push $0: becomes the real return address
+        emit_hook(r, FRAME_CALL, (uint64_t)ltp_return_dispatch, s);
+        r.byte(0xc3); // ret
+        if (!install(r, rmem, RESERVE, why))
+            return false;
+        s->ret_tramp = (uint64_t)rmem;
+    }
+    // Everything the jump leads to is in place: now make it live.
+    return write_jump(fn, (uint64_t)mem, why);
+}
+
+bool patch_syscall(site *s, uint64_t fn_lo, uint64_t fn_hi, uint64_t from, uint64_t syscall_at, std::string *why)
+{
+    if (!g_ready && !engine_init(why))
+        return false;
+    decoded d;
+    uint64_t stopped;
+    if (!disassemble(from, syscall_at + 2, &d, &stopped) || d.insns.back()->address != syscall_at ||
+        d.insns.back()->id != X86_INS_SYSCALL) {
+        *why = "the bytes from " + hex(from) + " do not decode to whole instructions ending in syscall";
+        return false;
+    }
+    uint64_t end = syscall_at + 2;
+    // The jump needs 5 bytes; the syscall instruction itself is re-executed in
+    // the trampoline, so it may be among the overwritten bytes.
+    if (end - from < 5) {
+        *why = "fewer than 5 bytes from the first moved instruction to the end of the syscall";
+        return false;
+    }
+    if (branch_into(fn_lo, fn_hi, from, end, why))
+        return false;
+    // The branch scan cannot see computed jumps (switch tables): refuse
+    // functions that have any indirect jump that is not a tail call through memory.
+    {
+        decoded all;
+        uint64_t st;
+        disassemble(fn_lo, fn_hi, &all, &st);
+        for (cs_insn *in : all.insns)
+            if (in->id == X86_INS_JMP && in->detail->x86.op_count == 1 &&
+                (in->detail->x86.operands[0].type == X86_OP_REG ||
+                 (in->detail->x86.operands[0].type == X86_OP_MEM && in->detail->x86.operands[0].mem.base != X86_REG_RIP))) {
+                *why = "the function has an indirect jump (" + std::string(in->op_str) + " at " + hex(in->address) +
+                       "): a jump table could target the patched bytes";
+                return false;
+            }
+    }
+    const size_t RESERVE = 1024;
+    uint8_t *mem = alloc_near(from, RESERVE);
+    if (!mem) {
+        *why = "no free memory within rel32 reach for a trampoline";
+        return false;
+    }
+    emitter e((uint64_t)mem);
+    for (cs_insn *in : d.insns) {
+        if (in->address == syscall_at) {
+            emit_hook(e, FRAME_SYSCALL, (uint64_t)ltp_syscall_before, s);
+            e.b({0x0f, 0x05}); // the real syscall, with the program's own registers and stack
+            emit_hook(e, FRAME_SYSCALL, (uint64_t)ltp_syscall_after, s);
+        } else if (!relocate(e, in, from, end, why)) {
+            return false;
+        }
+    }
+    e.jmp_abs(end);
+    if (!install(e, mem, RESERVE, why))
+        return false;
+    s->addr = from;
+    s->patched = end - from;
+    s->resume = end;
+    s->sys_resume = end;
+    s->tramp = (uint64_t)mem;
+    return write_jump(from, (uint64_t)mem, why);
+}
+
+} // namespace ltp

@@ -1,0 +1,128 @@
+//! Stress parking_lot 0.12.1's RwLock until the try_write_for bug hangs it.
+//!
+//! A writer whose `try_write_for` times out while waiting for readers to leave
+//! (`wait_for_readers`) clears WRITER_PARKED_BIT with a fetch_add, while the
+//! last reader's `unlock_shared_slow` callback clears the same bit with a
+//! fetch_and.  When both happen, the subtraction borrows through every reader
+//! bit: the word becomes 0xFFFF_FFFF_FFFF_FFFx and then all ones once a thread
+//! parks, and every thread blocks on a lock that nobody holds.
+//!
+//! A watchdog thread that never touches the lock notices that progress stopped,
+//! prints `HANG after <seconds> s word=0x<word> lock=0x<addr>` and, by default,
+//! exits with status 3 (`--on-hang wait` keeps the process hung instead, for
+//! reading a live trace).  Without a hang within `--max-seconds` it prints
+//! `NO HANG` and exits with status 4.
+
+use lock_api::{RawRwLock as _, RawRwLockTimed as _};
+use parking_lot::RawRwLock;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+static LOCK: RawRwLock = RawRwLock::INIT;
+static PROGRESS: AtomicU64 = AtomicU64::new(0);
+static TIMEOUTS: AtomicU64 = AtomicU64::new(0);
+static STOP: AtomicBool = AtomicBool::new(false);
+
+fn lock_word() -> usize {
+    // RawRwLock is a single AtomicUsize: its address is the word's address.
+    unsafe { (*(&LOCK as *const RawRwLock as *const AtomicUsize)).load(Ordering::Relaxed) }
+}
+
+fn spin(n: u32) {
+    for _ in 0..n {
+        std::hint::spin_loop();
+    }
+}
+
+fn reader(id: u64, hold: u64) {
+    let mut x = id.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    while !STOP.load(Ordering::Relaxed) {
+        LOCK.lock_shared();
+        PROGRESS.fetch_add(1, Ordering::Relaxed);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        spin((x % hold) as u32);
+        unsafe { LOCK.unlock_shared() };
+        spin(((x >> 8) % 50) as u32);
+    }
+}
+
+fn writer(id: u64, max_timeout_us: u64) {
+    let mut x = id.wrapping_mul(0xD1B5_4A32_D192_ED03) | 1;
+    while !STOP.load(Ordering::Relaxed) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let timeout = Duration::from_micros(1 + x % max_timeout_us);
+        if LOCK.try_lock_exclusive_for(timeout) {
+            PROGRESS.fetch_add(1, Ordering::Relaxed);
+            spin(20);
+            unsafe { LOCK.unlock_exclusive() };
+        } else {
+            TIMEOUTS.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+fn arg_value(args: &[String], name: &str, default: &str) -> String {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+        .unwrap_or_else(|| default.to_string())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let readers: u64 = arg_value(&args, "--readers", "4").parse().expect("--readers N");
+    let writers: u64 = arg_value(&args, "--writers", "2").parse().expect("--writers N");
+    let max_timeout_us: u64 = arg_value(&args, "--timeout-us", "20").parse().expect("--timeout-us N");
+    let max_seconds: f64 = arg_value(&args, "--max-seconds", "60").parse().expect("--max-seconds S");
+    let on_hang = arg_value(&args, "--on-hang", "exit");
+    let hold: u64 = arg_value(&args, "--hold-spins", "200").parse().expect("--hold-spins N");
+
+    println!("lock=0x{:x} readers={} writers={} timeout<= {} us",
+             &LOCK as *const RawRwLock as usize, readers, writers, max_timeout_us);
+    let start = Instant::now();
+    let mut handles = Vec::new();
+    for i in 0..readers {
+        handles.push(std::thread::Builder::new().name(format!("reader{}", i))
+            .spawn(move || reader(i + 1, hold)).unwrap());
+    }
+    for i in 0..writers {
+        handles.push(std::thread::Builder::new().name(format!("writer{}", i))
+            .spawn(move || writer(100 + i, max_timeout_us)).unwrap());
+    }
+
+    // Watchdog: never touches LOCK.  A second without progress is a hang:
+    // the fastest operation here takes well under a microsecond.
+    let mut last = PROGRESS.load(Ordering::Relaxed);
+    let mut last_change = Instant::now();
+    loop {
+        std::thread::sleep(Duration::from_millis(20));
+        let now = PROGRESS.load(Ordering::Relaxed);
+        if now != last {
+            last = now;
+            last_change = Instant::now();
+        } else if last_change.elapsed() >= Duration::from_secs(1) {
+            let hung_at = last_change.duration_since(start).as_secs_f64();
+            println!("HANG after {:.3} s word=0x{:x} lock=0x{:x} ops={} timeouts={}",
+                     hung_at, lock_word(), &LOCK as *const RawRwLock as usize,
+                     now, TIMEOUTS.load(Ordering::Relaxed));
+            use std::io::Write;
+            std::io::stdout().flush().ok();
+            if on_hang == "wait" {
+                loop {
+                    std::thread::sleep(Duration::from_secs(3600));
+                }
+            }
+            std::process::exit(3);
+        }
+        if start.elapsed().as_secs_f64() >= max_seconds {
+            STOP.store(true, Ordering::Relaxed);
+            println!("NO HANG in {:.0} s word=0x{:x} ops={} timeouts={}",
+                     max_seconds, lock_word(), now, TIMEOUTS.load(Ordering::Relaxed));
+            std::process::exit(4);
+        }
+    }
+}
