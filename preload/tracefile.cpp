@@ -1,6 +1,7 @@
 #include "tracefile.h"
 
 #include "modules.h"
+#include "probes/probes.h"
 #include "real.h"
 #include "recorder.h"
 #include "stacks.h"
@@ -190,6 +191,7 @@ static void once_per_process_image(void)
     // program's own handlers: the child has its own file before they run.
     pthread_atfork(nullptr, nullptr, after_fork_child);
     lt_stacks_setup();
+    lt_clock_setup(getenv("LOCKTRACE_CLOCK"));
 }
 
 bool lt_init(void)
@@ -344,7 +346,8 @@ __attribute__((destructor)) static void stamp_end_at_exit(void) { lt_stamp_end()
 __attribute__((constructor(101))) static void init_at_load(void)
 {
     lt_resolve();
-    lt_init();
+    if (lt_init())
+        lt_probes_init(lt_g.path); // Capstone probes: before the program's own constructors and threads
 }
 
 /* In the child of fork: only the forking thread survives.  Drop every mapping
