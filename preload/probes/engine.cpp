@@ -594,17 +594,24 @@ bool patch_syscall(site *s, uint64_t fn_lo, uint64_t fn_hi, uint64_t from, uint6
         return false;
     }
     uint64_t end = syscall_at + 2;
-    // The jump needs 5 bytes; the syscall instruction itself is re-executed in
-    // the trampoline, so it may be among the overwritten bytes.
-    if (end - from < 5) {
+    // Only the first whole instructions covering 5 bytes are overwritten; the
+    // rest up to the syscall stay in place (a branch to them still runs the
+    // original code, untraced).  Only instruction starts inside the overwritten
+    // bytes can be hurt by a branch, so with a single overwritten instruction
+    // (glibc's 5-byte `mov $202,%eax`) there is nothing to scan for.
+    uint64_t covered = 0;
+    size_t n_over = 0;
+    while (covered < 5 && n_over < d.insns.size())
+        covered += d.insns[n_over++]->size;
+    if (covered < 5) {
         *why = "fewer than 5 bytes from the first moved instruction to the end of the syscall";
         return false;
     }
-    if (branch_into(fn_lo, fn_hi, from, end, why))
-        return false;
-    // The branch scan cannot see computed jumps (switch tables): refuse
-    // functions that have any indirect jump that is not a tail call through memory.
-    {
+    if (n_over > 1) {
+        if (branch_into(fn_lo, fn_hi, from, from + covered, why))
+            return false;
+        // The branch scan cannot see computed jumps (switch tables): refuse
+        // functions that have an indirect jump that is not a tail call through memory.
         decoded all;
         uint64_t st;
         disassemble(fn_lo, fn_hi, &all, &st);
@@ -629,7 +636,7 @@ bool patch_syscall(site *s, uint64_t fn_lo, uint64_t fn_hi, uint64_t from, uint6
             emit_hook(e, FRAME_SYSCALL, (uint64_t)ltp_syscall_before, s);
             e.b({0x0f, 0x05}); // the real syscall, with the program's own registers and stack
             emit_hook(e, FRAME_SYSCALL, (uint64_t)ltp_syscall_after, s);
-        } else if (!relocate(e, in, from, end, why)) {
+        } else if (!relocate(e, in, from, from + covered, why)) {
             return false;
         }
     }
@@ -637,7 +644,7 @@ bool patch_syscall(site *s, uint64_t fn_lo, uint64_t fn_hi, uint64_t from, uint6
     if (!install(e, mem, RESERVE, why))
         return false;
     s->addr = from;
-    s->patched = end - from;
+    s->patched = covered;
     s->resume = end;
     s->sys_resume = end;
     s->tramp = (uint64_t)mem;

@@ -474,6 +474,16 @@ void place_libc_futex(const std::vector<module_info> &mods, int verbose)
         return;
     cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
     cs_insn *in = cs_malloc(cs);
+    csh fast;
+    if (cs_open(CS_ARCH_X86, CS_MODE_64, &fast) != CS_ERR_OK) {
+        cs_free(in, 1);
+        cs_close(&cs);
+        return;
+    }
+    cs_insn *fin = cs_malloc(fast);
+    uint64_t cur_fn = 0, cur_addr = 0;
+    const uint8_t *cur_code = nullptr;
+    size_t cur_left = 0;
     static const uint8_t pat[5] = {0xb8, 0xca, 0x00, 0x00, 0x00};
     const uint8_t *text = (const uint8_t *)libc->text_lo;
     size_t n = libc->text_hi - libc->text_lo;
@@ -487,20 +497,32 @@ void place_libc_futex(const std::vector<module_info> &mods, int verbose)
         uint64_t mov = (uint64_t)hit, fn_lo, fn_hi;
         if (!function_bounds(*libc, mov, &fn_lo, &fn_hi))
             continue;
-        // Is `mov` an instruction boundary?  Decode the function from its start.
-        const uint8_t *code = (const uint8_t *)fn_lo;
-        size_t left = fn_hi - fn_lo;
-        uint64_t addr = fn_lo;
+        // Is `mov` an instruction boundary?  Decode the function from its start
+        // (without detail: fast), resuming where the previous site of the same
+        // function left off.
+        if (fn_lo != cur_fn || mov < cur_addr) {
+            cur_fn = fn_lo;
+            cur_code = (const uint8_t *)fn_lo;
+            cur_left = fn_hi - fn_lo;
+            cur_addr = fn_lo;
+        }
         bool boundary = false;
-        while (left && addr <= mov) {
-            if (!cs_disasm_iter(cs, &code, &left, &addr, in))
+        while (cur_left && cur_addr <= mov) {
+            if (!cs_disasm_iter(fast, &cur_code, &cur_left, &cur_addr, fin)) {
+                cur_left = 0;
                 break;
-            if (in->address == mov) {
+            }
+            if (fin->address == mov) {
                 boundary = true;
                 break;
             }
         }
         if (!boundary)
+            continue;
+        const uint8_t *code = (const uint8_t *)mov;
+        size_t left = fn_hi - mov;
+        uint64_t addr = mov;
+        if (!cs_disasm_iter(cs, &code, &left, &addr, in)) // the mov itself
             continue;
         // Walk forward to the syscall; stop at anything that writes eax or branches.
         uint64_t sys = 0;
@@ -543,7 +565,9 @@ void place_libc_futex(const std::vector<module_info> &mods, int verbose)
         i = (size_t)(sys + 1 - libc->text_lo);
     }
     cs_free(in, 1);
+    cs_free(fin, 1);
     cs_close(&cs);
+    cs_close(&fast);
     (void)li;
 }
 
