@@ -217,8 +217,9 @@ void print_text(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
             l += ", " + std::to_string(s.contended) + " contended";
         }
         if (!L.waits.empty())
-            l += std::string(l.back() == ' ' ? "" : ", ") + std::to_string(L.waits.size()) + " waits, " +
-                 duration(s.total_wait_ns) + " waited (longest " + duration(s.longest_wait_ns) + ")";
+            l += std::string(l.back() == ' ' ? "" : ", ") + "waited " + duration(s.total_wait_ns) +
+                 " in total over " + std::to_string(L.waits.size()) + " blocking calls (longest " +
+                 duration(s.longest_wait_ns) + ")";
         if (s.wakes) l += ", " + std::to_string(s.wakes) + " wakes";
         if (s.timeouts) l += ", " + std::to_string(s.timeouts) + " timeouts";
         if (s.failures) l += ", " + std::to_string(s.failures) + " failures";

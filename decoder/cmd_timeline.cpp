@@ -42,7 +42,6 @@ std::vector<Segment> ownership_segments(const Lock& L)
     std::map<size_t, bool> current;  // open holds, by index (ordered: stable output)
     for (size_t k = 0; k < pts.size();) {
         uint64_t t = pts[k].t;
-        if (!current.empty() && !segs.empty() && segs.back().end == kOpenEnd) segs.back().end = t;
         while (k < pts.size() && pts[k].t == t) {
             if (pts[k].delta > 0) current[pts[k].hold] = true;
             else current.erase(pts[k].hold);
@@ -76,9 +75,7 @@ int run_timeline(const TimelineOptions& o)
     Model m = Model::build(trace);
     Symbolizer sym(trace);
 
-    int32_t want_thread = -1;  // index into m.threads matching --thread, any slot with that tid
     auto thread_ok = [&](uint32_t th) { return o.tid == 0 || m.threads[th].tid == o.tid; };
-    (void)want_thread;
 
     json jlocks = json::array();
     std::string out;

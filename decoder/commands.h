@@ -14,6 +14,9 @@ CommandRun add_run_command(CLI::App& app);
 CommandRun add_report_command(CLI::App& app);
 CommandRun add_timeline_command(CLI::App& app);
 CommandRun add_dump_command(CLI::App& app);
+CommandRun add_pack_command(CLI::App& app);     // cmd_pack.cpp
+CommandRun add_export_command(CLI::App& app);   // cmd_export.cpp
+CommandRun add_snapshot_command(CLI::App& app); // cmd_snapshot.cpp
 
 // Exit status when the trace cannot be read (malformed, missing, ...).
 constexpr int kExitBadTrace = 2;

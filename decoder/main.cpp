@@ -1,4 +1,5 @@
 // locktrace: record and explain lock behaviour of a program.
+#include "bundle/unpack.h"
 #include "commands.h"
 #include "core/trace_reader.h"
 
@@ -21,6 +22,10 @@ int main(int argc, char** argv)
     add(lt::add_report_command);
     add(lt::add_timeline_command);
     add(lt::add_dump_command);
+    add(lt::add_pack_command);
+    add(lt::add_export_command);
+    add(lt::add_snapshot_command);
+    lt::bundle::install_bundle_support(); // report/timeline/dump/export read bundles too
 
     try {
         app.parse(argc, argv);

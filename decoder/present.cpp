@@ -25,9 +25,9 @@ std::string rel_time(const Model& m, uint64_t t)
 std::string duration(uint64_t ns)
 {
     char b[40];
-    if (ns < 10000) snprintf(b, sizeof b, "%" PRIu64 "ns", ns);
-    else if (ns < 10000000) snprintf(b, sizeof b, "%.1fus", ns / 1e3);
-    else if (ns < 10000000000ull) snprintf(b, sizeof b, "%.1fms", ns / 1e6);
+    if (ns < 1000) snprintf(b, sizeof b, "%" PRIu64 "ns", ns);
+    else if (ns < 1000000) snprintf(b, sizeof b, "%.1fus", ns / 1e3);
+    else if (ns < 1000000000ull) snprintf(b, sizeof b, "%.1fms", ns / 1e6);
     else snprintf(b, sizeof b, "%.2fs", ns / 1e9);
     return b;
 }

@@ -135,6 +135,10 @@ struct Symbolizer::Impl {
 
 Symbolizer::Symbolizer(const Trace& trace) : impl_(new Impl), trace_(trace)
 {
+    if (trace.embedded_symbols()) {
+        impl_->trusted.assign(trace.modules().size(), false);
+        return; // a bundle: never look at local files, they may be other builds
+    }
     impl_->cb.find_elf = dwfl_build_id_find_elf;
     impl_->cb.find_debuginfo = dwfl_standard_find_debuginfo;
     impl_->cb.section_address = dwfl_offline_section_address;
@@ -183,6 +187,10 @@ const Frame& Symbolizer::frame(uint64_t pc, bool return_address)
 {
     auto it = cache_.find(pc);
     if (it != cache_.end()) return it->second;
+    if (const auto& table = trace_.embedded_symbols()) {
+        auto t = table->frames.find(pc);
+        if (t != table->frames.end()) return cache_.emplace(pc, t->second).first->second;
+    }
     Frame f;
     f.address = pc;
     const auto& mods = trace_.modules();
@@ -224,6 +232,10 @@ std::vector<Frame> Symbolizer::stack(uint32_t stack_id)
 
 std::string Symbolizer::data_name(uint64_t addr)
 {
+    if (const auto& table = trace_.embedded_symbols()) {
+        auto t = table->data.find(addr);
+        return t == table->data.end() ? "" : t->second;
+    }
     if (!impl_->dwfl) return "";
     const auto& mods = trace_.modules();
     bool covered = false;

@@ -25,6 +25,15 @@ struct Frame {
     std::string to_string() const;
 };
 
+// Symbols carried inside a bundle (decoder/bundle/): what the binaries said on
+// the machine that packed it, so the trace reads the same where they are absent.
+struct SymbolTable {
+    std::unordered_map<uint64_t, Frame> frames;     // stack addresses, as looked up for stacks
+    std::unordered_map<uint64_t, std::string> data; // data_name() of the lock addresses
+};
+
+// Answers from the trace's embedded SymbolTable when it has one (a bundle),
+// else from the binaries named in its module table.
 class Symbolizer {
 public:
     explicit Symbolizer(const Trace& trace);

@@ -51,6 +51,8 @@ uint64_t load_acquire(const void* p)
     return __atomic_load_n(static_cast<const uint64_t*>(p), __ATOMIC_ACQUIRE);
 }
 
+Trace::Unpacker g_unpacker = nullptr; // set_unpacker
+
 } // namespace
 
 Trace::Trace(const std::string& path) : path_(path)
@@ -67,6 +69,25 @@ Trace::Trace(const std::string& path) : path_(path)
     if (!S_ISREG(st.st_mode)) {
         ::close(fd_);
         throw TraceError(path + ": not a regular file");
+    }
+    if (Unpacker u = __atomic_load_n(&g_unpacker, __ATOMIC_ACQUIRE)) {
+        std::vector<uint8_t> image;
+        std::shared_ptr<const SymbolTable> syms;
+        bool unpacked;
+        try {
+            unpacked = u(path, fd_, &image, &syms);
+        } catch (...) {
+            ::close(fd_);
+            throw;
+        }
+        if (unpacked) {
+            ::close(fd_);
+            fd_ = -1;
+            image_ = std::move(image);
+            symbols_ = std::move(syms);
+            load_image();
+            return;
+        }
     }
     size_ = static_cast<uint64_t>(st.st_size);
     if (size_ < LT_HEADER_SIZE) {
@@ -97,9 +118,32 @@ Trace::Trace(const std::string& path) : path_(path)
     stack_loaded_.assign(stacks_.size(), 0);
 }
 
+Trace::Trace(const std::string& name, std::vector<uint8_t> image, std::shared_ptr<const SymbolTable> symbols)
+    : path_(name), image_(std::move(image)), symbols_(std::move(symbols))
+{
+    load_image();
+}
+
+void Trace::load_image()
+{
+    size_ = image_.size();
+    if (size_ < LT_HEADER_SIZE)
+        throw TraceError(fmt("%s: not a locktrace trace: %llu bytes, shorter than the %u-byte header", path_.c_str(),
+                             (unsigned long long)size_, LT_HEADER_SIZE));
+    map_ = image_.data();
+    memcpy(&hdr_, map_, sizeof hdr_);
+    validate_header();
+    read_threads();
+    read_modules();
+    stacks_.resize(hdr_.stack_depth_max ? hdr_.stack_table_capacity + 1u : 1u);
+    stack_loaded_.assign(stacks_.size(), 0);
+}
+
+void Trace::set_unpacker(Unpacker u) { __atomic_store_n(&g_unpacker, u, __ATOMIC_RELEASE); }
+
 Trace::~Trace()
 {
-    if (map_) munmap(const_cast<uint8_t*>(map_), size_);
+    if (map_ && image_.empty()) munmap(const_cast<uint8_t*>(map_), size_);
     if (fd_ >= 0) ::close(fd_);
 }
 
@@ -207,6 +251,12 @@ void Trace::read_threads()
         ti.ring_offset = t.ring_offset;
         ti.ring_capacity = t.ring_capacity;
         ti.head = __atomic_load_n(reinterpret_cast<const uint64_t*>(ent + offsetof(lt_thread, head)), __ATOMIC_ACQUIRE);
+        // A slot whose ring could not be allocated says so with capacity 0 and
+        // no records: the thread ran untraced.
+        if (ti.ring_capacity == 0 && ti.head == 0) {
+            threads_.push_back(std::move(ti));
+            continue;
+        }
         if (!is_pow2(ti.ring_capacity))
             throw TraceError(fmt("%s: corrupt thread slot %u (tid %d): ring capacity %llu is not a power of two", p, i,
                                  ti.tid, (unsigned long long)ti.ring_capacity));
@@ -216,18 +266,23 @@ void Trace::read_threads()
         if (ti.ring_offset < hdr_.rings_offset || ti.ring_offset % 8)
             throw TraceError(fmt("%s: corrupt thread slot %u (tid %d): ring offset %llu outside the ring area", p, i,
                                  ti.tid, (unsigned long long)ti.ring_offset));
-        if (end > hdr_.file_end && end > size_)
-            throw TraceError(fmt("%s: corrupt thread slot %u (tid %d): ring ends at %llu, past file_end %llu", p, i,
-                                 ti.tid, (unsigned long long)end, (unsigned long long)hdr_.file_end));
-        for (const ThreadInfo& o : threads_) {
-            uint64_t oend = o.ring_offset + o.ring_capacity * sizeof(lt_event);
-            if (ti.ring_offset < oend && o.ring_offset < end)
-                throw TraceError(fmt("%s: corrupt thread table: rings of slots %u and %u overlap", p, o.slot, i));
-        }
+        // A ring past the end of the file (truncated copy, or allocated after we
+        // looked at a live trace) is not an error: its records count as cut.
         ti.first_index = ti.head > ti.ring_capacity ? ti.head - ti.ring_capacity : 0;
         ti.lost = ti.first_index;
         threads_.push_back(std::move(ti));
     }
+    // Rings must not overlap: a hostile table could otherwise make two threads
+    // share records.
+    std::vector<const ThreadInfo*> by_off;
+    for (const ThreadInfo& t : threads_)
+        if (t.ring_capacity) by_off.push_back(&t);
+    std::sort(by_off.begin(), by_off.end(),
+              [](const ThreadInfo* a, const ThreadInfo* b) { return a->ring_offset < b->ring_offset; });
+    for (size_t k = 1; k < by_off.size(); k++)
+        if (by_off[k - 1]->ring_offset + by_off[k - 1]->ring_capacity * sizeof(lt_event) > by_off[k]->ring_offset)
+            throw TraceError(fmt("%s: corrupt thread table: rings of slots %u and %u overlap", p, by_off[k - 1]->slot,
+                                 by_off[k]->slot));
 }
 
 void Trace::read_modules()
@@ -314,7 +369,14 @@ struct Cursor {
         while (index < end) {
             uint64_t i = index++;
             uint64_t slot = i & mask;
-            if (slot >= avail_slots) { ti->cut++; continue; }
+            if (slot >= avail_slots) {
+                // The rest of this lap lies past the end of the file: skip it
+                // in one step (the capacity is untrusted and may be huge).
+                uint64_t skip = std::min(end - i, mask + 1 - slot);
+                ti->cut += skip;
+                index = i + skip;
+                continue;
+            }
             const uint8_t* rec = ring + slot * sizeof(lt_event);
             uint64_t seq1 = load_acquire(rec);
             if (seq1 != i + 1) { classify(i, seq1); continue; }

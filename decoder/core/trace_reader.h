@@ -8,6 +8,7 @@
 #include <locktrace/format.h>
 
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -63,10 +64,25 @@ struct Module {
     std::vector<uint8_t> build_id;
 };
 
+struct SymbolTable; // symbols.h: symbols carried inside a bundle
+
 class Trace {
 public:
     // Maps the file and validates header and tables.  Throws TraceError.
+    // A file in another format that an unpacker (set_unpacker) recognises, a
+    // bundle, is unpacked into memory and then validated the same way.
     explicit Trace(const std::string& path);
+    // A raw trace image already in memory (`name` is used in messages), with
+    // optional symbols that answer instead of the binaries.  Same validation.
+    Trace(const std::string& name, std::vector<uint8_t> image, std::shared_ptr<const SymbolTable> symbols = {});
+    // Symbols that came with the trace (a bundle), or null: use the binaries.
+    const std::shared_ptr<const SymbolTable>& embedded_symbols() const { return symbols_; }
+    // Hook for other file formats (decoder/bundle/).  Called with the opened
+    // file when set; returns false if the file is not in its format, else fills
+    // `image` and `symbols` or throws TraceError.
+    using Unpacker = bool (*)(const std::string& path, int fd, std::vector<uint8_t>* image,
+                              std::shared_ptr<const SymbolTable>* symbols);
+    static void set_unpacker(Unpacker u);
     ~Trace();
     Trace(const Trace&) = delete;
     Trace& operator=(const Trace&) = delete;
@@ -111,6 +127,9 @@ private:
     lt_file_header hdr_{};
     std::vector<ThreadInfo> threads_;
     std::vector<Module> modules_;
+    std::vector<uint8_t> image_;  // in-memory trace (map_ points into it), empty when mapped
+    std::shared_ptr<const SymbolTable> symbols_;
+    void load_image();            // validates image_ as a raw trace
     mutable std::vector<std::vector<uint64_t>> stacks_;  // cache, by stack id
     mutable std::vector<uint8_t> stack_loaded_;
 };

@@ -1,0 +1,71 @@
+// The bundle: one file to attach to a bug report (man/locktrace-bundle.5).
+//
+//   [zstd skippable frame 0x184D2A5B, 32 bytes of content]  BundlePreamble
+//   [one zstd frame, content size set]                      the payload
+//
+// `zstd -dc FILE` ignores the preamble and prints the payload, a sequence of
+// sections { char tag[4]; u32 zero; u64 length; u8 data[length]; }.  All
+// integers little-endian.  Readers skip sections whose tag they do not know.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace lt::bundle {
+
+constexpr uint32_t kSkippableMagic = 0x184D2A5B;  // zstd skippable frame, nibble B
+constexpr uint32_t kZstdMagic = 0xFD2FB528;
+constexpr char kMagic[8] = {'L', 'T', 'B', 'U', 'N', 'D', 'L', 'E'};
+constexpr uint32_t kVersion = 1;
+
+struct Preamble {                // the content of the skippable frame
+    char magic[8];               // kMagic
+    uint32_t version;            // kVersion; a reader refuses a newer major version
+    uint32_t flags;              // 1 = command line left out (--no-cmdline)
+    uint64_t payload_size;       // bytes of the decompressed payload
+    uint64_t reserved;           // 0
+};
+static_assert(sizeof(Preamble) == 32, "preamble layout is part of the format");
+constexpr size_t kPreambleFrameSize = 8 + sizeof(Preamble);
+constexpr uint32_t kFlagNoCmdline = 1;
+
+struct SectionHeader {
+    char tag[4];
+    uint32_t zero;
+    uint64_t length;
+};
+static_assert(sizeof(SectionHeader) == 16, "section header layout is part of the format");
+
+// Section tags.
+constexpr char kMeta[4] = {'M', 'E', 'T', 'A'};  // JSON: machine, program, source trace, counts
+constexpr char kHead[4] = {'H', 'E', 'A', 'D'};  // the trace's lt_file_header (LT_HEADER_SIZE bytes)
+constexpr char kThrd[4] = {'T', 'H', 'R', 'D'};  // threads_used x struct lt_thread, as in the trace
+constexpr char kMods[4] = {'M', 'O', 'D', 'S'};  // modules_used x struct lt_module
+constexpr char kStak[4] = {'S', 'T', 'A', 'K'};  // stacks: {u32 id, u32 depth, u64 hash, u64 pc[depth]}...
+constexpr char kRing[4] = {'R', 'I', 'N', 'G'};  // one per thread: RingHeader + event columns
+constexpr char kSyms[4] = {'S', 'Y', 'M', 'S'};  // JSON: symbolized frames and lock (data) names
+constexpr char kFind[4] = {'F', 'I', 'N', 'D'};  // JSON: findings as `report --json` gives them
+
+struct RingHeader {
+    uint32_t slot;               // index in the thread table
+    uint32_t flags;              // 1 = the newest record was torn
+    uint64_t lost;               // records gone before packing (overwrite, cut by truncation)
+    uint64_t torn;               // records reserved but never committed
+    uint64_t count;              // committed records that follow
+};
+static_assert(sizeof(RingHeader) == 32, "ring header layout is part of the format");
+constexpr uint32_t kRingLastTorn = 1;
+
+// Columns of a RING section, each `count` entries, in this order (struct of
+// arrays: each column compresses on its own):
+//   u64 time delta from the previous record (first: from 0), u64 addr,
+//   u64 addr2, u64 state[0], u64 state[1], u32 stack_id, u32 result, u32 arg,
+//   u16 type, u8 prim, u8 flags.
+constexpr size_t kBytesPerRecord = 8 * 5 + 4 * 3 + 2 + 1 + 1;
+
+// Limits a reader enforces before allocating (a bundle is untrusted).
+constexpr uint64_t kMaxPayload = uint64_t(4) << 30;   // 4 GiB
+constexpr uint64_t kMaxImage = uint64_t(8) << 30;     // rebuilt raw trace
+constexpr uint64_t kMaxTornPerRing = uint64_t(1) << 24;
+
+} // namespace lt::bundle

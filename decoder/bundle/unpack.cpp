@@ -1,0 +1,337 @@
+#include "unpack.h"
+
+#include "bundle_format.h"
+#include "event_columns.h"
+
+#include "core/symbols.h"
+
+#include <zstd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <map>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace lt::bundle {
+
+namespace {
+
+[[noreturn]] void corrupt(const std::string& path, const std::string& why)
+{
+    throw TraceError(path + ": corrupt bundle: " + why);
+}
+
+uint64_t align64(uint64_t v) { return (v + 63) & ~uint64_t(63); }
+uint64_t pow2_at_least(uint64_t n)
+{
+    uint64_t c = 1;
+    while (c < n) c <<= 1;
+    return c;
+}
+
+struct Section {
+    const uint8_t* data;
+    uint64_t len;
+};
+
+// The file's bytes, its preamble checked and its payload decompressed.
+struct Payload {
+    Preamble pre{};
+    uint64_t file_bytes = 0;
+    std::vector<uint8_t> bytes;
+    std::multimap<std::string, Section> sections;
+    const Section* one(const std::string& path, const char tag[4], bool required) const
+    {
+        auto range = sections.equal_range(std::string(tag, 4));
+        if (range.first == range.second) {
+            if (required) corrupt(path, "no " + std::string(tag, 4) + " section");
+            return nullptr;
+        }
+        if (std::next(range.first) != range.second) corrupt(path, "two " + std::string(tag, 4) + " sections");
+        return &range.first->second;
+    }
+};
+
+bool read_fully(int fd, uint64_t off, void* buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(fd, static_cast<char*>(buf) + got, n - got, off_t(off + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return false;
+        got += size_t(r);
+    }
+    return true;
+}
+
+// False if the file does not start like a bundle.
+bool load_payload(const std::string& path, int fd, Payload* p)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0) throw TraceError(path + ": cannot stat: " + strerror(errno));
+    uint64_t size = uint64_t(st.st_size);
+    uint32_t lead[2] = {0, 0};
+    if (size < 8 || !read_fully(fd, 0, lead, 8)) return false;
+    if (lead[0] == kZstdMagic)
+        throw TraceError(path + ": a zstd-compressed file, but not a locktrace bundle (no bundle preamble); "
+                                "decompress it with `zstd -d` if it is a compressed trace");
+    if (lead[0] != kSkippableMagic) return false;
+    if (size < kPreambleFrameSize || lead[1] != sizeof(Preamble) || !read_fully(fd, 8, &p->pre, sizeof p->pre))
+        corrupt(path, "truncated preamble");
+    if (memcmp(p->pre.magic, kMagic, sizeof kMagic) != 0)
+        throw TraceError(path + ": not a locktrace bundle (a zstd skippable frame without the LTBUNDLE magic)");
+    if (p->pre.version != kVersion)
+        throw TraceError(path + ": bundle format version " + std::to_string(p->pre.version) +
+                         ", this locktrace reads version " + std::to_string(kVersion));
+    if (p->pre.payload_size > kMaxPayload)
+        corrupt(path, "payload size " + std::to_string(p->pre.payload_size) + " above the 4 GiB limit");
+    if (size - kPreambleFrameSize > kMaxPayload) corrupt(path, "file larger than any bundle");
+    p->file_bytes = size;
+
+    std::vector<uint8_t> z(size - kPreambleFrameSize);
+    if (!read_fully(fd, kPreambleFrameSize, z.data(), z.size())) corrupt(path, "cannot read: " + std::string(strerror(errno)));
+    unsigned long long content = ZSTD_getFrameContentSize(z.data(), z.size());
+    if (content == ZSTD_CONTENTSIZE_ERROR) corrupt(path, "the compressed payload is not a zstd frame");
+    if (content == ZSTD_CONTENTSIZE_UNKNOWN || content != p->pre.payload_size)
+        corrupt(path, "payload size in the zstd frame does not match the preamble");
+    size_t frame = ZSTD_findFrameCompressedSize(z.data(), z.size());
+    if (ZSTD_isError(frame)) corrupt(path, std::string("truncated compressed payload (") + ZSTD_getErrorName(frame) + ")");
+    if (frame != z.size()) corrupt(path, "trailing bytes after the compressed payload");
+    p->bytes.resize(size_t(content));
+    size_t n = ZSTD_decompress(p->bytes.data(), p->bytes.size(), z.data(), z.size());
+    if (ZSTD_isError(n)) corrupt(path, std::string("cannot decompress: ") + ZSTD_getErrorName(n));
+    if (n != content) corrupt(path, "payload shorter than announced");
+
+    uint64_t off = 0;
+    while (off < p->bytes.size()) {
+        SectionHeader sh;
+        if (p->bytes.size() - off < sizeof sh) corrupt(path, "truncated section header");
+        memcpy(&sh, p->bytes.data() + off, sizeof sh);
+        off += sizeof sh;
+        if (sh.length > p->bytes.size() - off) corrupt(path, "section " + std::string(sh.tag, 4) + " runs past the end");
+        p->sections.emplace(std::string(sh.tag, 4), Section{p->bytes.data() + off, sh.length});
+        off += sh.length;
+    }
+    return true;
+}
+
+nlohmann::json parse_json(const std::string& path, const Section* s, const char* what)
+{
+    if (!s) return nullptr;
+    try {
+        return nlohmann::json::parse(s->data, s->data + s->len);
+    } catch (const std::exception& e) {
+        corrupt(path, std::string("unreadable ") + what + " section: " + e.what());
+    }
+}
+
+std::shared_ptr<SymbolTable> read_symbols(const std::string& path, const Section* s)
+{
+    auto table = std::make_shared<SymbolTable>();
+    nlohmann::json j = parse_json(path, s, "SYMS");
+    if (j.is_null()) return table;
+    try {
+        for (const auto& f : j.at("frames")) {
+            Frame fr;
+            fr.address = f.at(0).get<uint64_t>();
+            fr.function = f.at(1).get<std::string>();
+            fr.file = f.at(2).get<std::string>();
+            fr.line = f.at(3).get<int>();
+            fr.module = f.at(4).get<std::string>();
+            fr.offset = f.at(5).get<uint64_t>();
+            table->frames[fr.address] = std::move(fr);
+        }
+        for (const auto& [k, v] : j.at("data").items()) {
+            uint64_t a = std::stoull(k, nullptr, 16);
+            table->data[a] = v.get<std::string>();
+        }
+    } catch (const std::exception& e) {
+        corrupt(path, std::string("unreadable SYMS section: ") + e.what());
+    }
+    return table;
+}
+
+struct RingPlan {
+    RingHeader rh;
+    const uint8_t* columns;
+    uint64_t capacity, head, offset;
+};
+
+// Rebuilds a raw trace (include/locktrace/format.h) from the sections.  The
+// result goes through the normal reader's validation afterwards; the checks
+// here only keep sizes bounded and offsets inside the image.
+std::vector<uint8_t> rebuild(const std::string& path, const Payload& p)
+{
+    const Section* head = p.one(path, kHead, true);
+    if (head->len != LT_HEADER_SIZE) corrupt(path, "HEAD section is not one trace header");
+    lt_file_header hdr;
+    memcpy(&hdr, head->data, sizeof hdr);
+    if (hdr.magic != LT_MAGIC) corrupt(path, "HEAD section does not hold a trace header");
+    if (hdr.stack_depth_max > 1024) corrupt(path, "stack depth above 1024");
+
+    const Section* thrd = p.one(path, kThrd, true);
+    const Section* mods = p.one(path, kMods, true);
+    const Section* stak = p.one(path, kStak, true);
+    if (thrd->len % sizeof(lt_thread) || thrd->len / sizeof(lt_thread) > (1u << 20))
+        corrupt(path, "THRD section is not a whole thread table");
+    if (mods->len % sizeof(lt_module) || mods->len / sizeof(lt_module) > (1u << 20))
+        corrupt(path, "MODS section is not a whole module table");
+    uint32_t nthreads = uint32_t(thrd->len / sizeof(lt_thread));
+    uint32_t nmods = uint32_t(mods->len / sizeof(lt_module));
+
+    // Stacks: find the largest id first, the table is sized to it.
+    uint64_t entry = sizeof(lt_stack_entry) + 8ull * hdr.stack_depth_max;
+    uint32_t max_id = 0;
+    for (uint64_t off = 0; off < stak->len;) {
+        uint32_t id, depth;
+        if (stak->len - off < 16) corrupt(path, "truncated STAK entry");
+        memcpy(&id, stak->data + off, 4);
+        memcpy(&depth, stak->data + off + 4, 4);
+        if (id == 0 || id > (1u << 24)) corrupt(path, "stack id out of range");
+        if (depth > hdr.stack_depth_max) corrupt(path, "stack deeper than the trace's maximum");
+        if (stak->len - off - 16 < 8ull * depth) corrupt(path, "truncated STAK entry");
+        max_id = std::max(max_id, id);
+        off += 16 + 8ull * depth;
+    }
+    uint64_t stack_cap = hdr.stack_depth_max ? pow2_at_least(std::max<uint32_t>(max_id, 1)) : 0;
+
+    uint64_t thread_off = LT_HEADER_SIZE;
+    uint64_t module_off = align64(thread_off + uint64_t(nthreads) * sizeof(lt_thread));
+    uint64_t stack_off = align64(module_off + uint64_t(nmods) * sizeof(lt_module));
+    uint64_t rings_off = align64(stack_off + stack_cap * entry);
+
+    std::vector<RingPlan> rings;
+    std::vector<uint8_t> seen(nthreads, 0);
+    uint64_t end = rings_off;
+    auto range = p.sections.equal_range(std::string(kRing, 4));
+    for (auto it = range.first; it != range.second; ++it) {
+        const Section& s = it->second;
+        RingPlan r{};
+        if (s.len < sizeof r.rh) corrupt(path, "truncated RING header");
+        memcpy(&r.rh, s.data, sizeof r.rh);
+        if (r.rh.slot >= nthreads) corrupt(path, "RING for a thread slot that is not in the table");
+        if (seen[r.rh.slot]++) corrupt(path, "two RING sections for one thread");
+        if (r.rh.count > (s.len - sizeof r.rh) / kBytesPerRecord ||
+            r.rh.count * kBytesPerRecord != s.len - sizeof r.rh)
+            corrupt(path, "RING section length does not match its record count");
+        if (r.rh.torn > kMaxTornPerRing) corrupt(path, "implausible torn record count");
+        if (r.rh.lost > (uint64_t(1) << 62)) corrupt(path, "implausible lost record count");
+        r.columns = s.data + sizeof r.rh;
+        uint64_t n = r.rh.count + r.rh.torn;
+        r.capacity = pow2_at_least(std::max<uint64_t>(n, 1));
+        r.head = r.rh.lost + n;
+        r.offset = end;
+        end = align64(end + r.capacity * sizeof(lt_event));
+        if (end > kMaxImage) corrupt(path, "rebuilt trace would exceed 8 GiB");
+        rings.push_back(r);
+    }
+    // A thread in the table without a RING section keeps a one-slot empty ring.
+    std::vector<uint64_t> spare(nthreads, 0);
+    for (uint32_t i = 0; i < nthreads; i++)
+        if (!seen[i]) {
+            spare[i] = end;
+            end = align64(end + sizeof(lt_event));
+        }
+
+    std::vector<uint8_t> img(end, 0);
+    hdr.thread_table_offset = thread_off;
+    hdr.thread_table_capacity = nthreads;
+    hdr.threads_used = nthreads;
+    hdr.module_table_offset = module_off;
+    hdr.module_table_capacity = nmods;
+    hdr.modules_used = nmods;
+    hdr.stack_table_offset = stack_off;
+    hdr.stack_table_capacity = uint32_t(stack_cap);
+    hdr.stack_entry_size = uint32_t(entry);
+    hdr.rings_offset = rings_off;
+    hdr.file_end = end;
+    memcpy(img.data(), &hdr, sizeof hdr);
+    memcpy(img.data() + module_off, mods->data, mods->len);
+
+    lt_thread* threads = reinterpret_cast<lt_thread*>(img.data() + thread_off);
+    memcpy(threads, thrd->data, thrd->len);
+    for (uint32_t i = 0; i < nthreads; i++)
+        if (!seen[i]) {
+            threads[i].ring_offset = spare[i];
+            threads[i].ring_capacity = 1;
+            threads[i].head = 0;
+        }
+
+    for (uint64_t off = 0; off < stak->len;) {
+        uint32_t id, depth;
+        memcpy(&id, stak->data + off, 4);
+        memcpy(&depth, stak->data + off + 4, 4);
+        uint8_t* e = img.data() + stack_off + uint64_t(id - 1) * entry;
+        lt_stack_entry se{};
+        memcpy(&se.hash, stak->data + off + 8, 8);
+        se.state = LT_SLOT_READY;
+        se.depth = depth;
+        memcpy(e, &se, sizeof se);
+        memcpy(e + sizeof se, stak->data + off + 16, 8ull * depth);
+        off += 16 + 8ull * depth;
+    }
+
+    // Ring indices: [pads counted as lost][torn][records][torn last], ending at head.
+    for (const RingPlan& r : rings) {
+        lt_thread& t = threads[r.rh.slot];
+        t.ring_offset = r.offset;
+        t.ring_capacity = r.capacity;
+        t.head = r.head;
+        lt_event* ring = reinterpret_cast<lt_event*>(img.data() + r.offset);
+        uint64_t mask = r.capacity - 1;
+        uint64_t first = r.head > r.capacity ? r.head - r.capacity : 0;
+        uint64_t real = r.head - r.rh.count - r.rh.torn;
+        bool last_torn = (r.rh.flags & kRingLastTorn) && r.rh.torn;
+        uint64_t torn_before = r.rh.torn - (last_torn ? 1 : 0);
+        for (uint64_t i = first; i < real; i++) ring[i & mask].seq = i + 2; // overwritten: newer lap
+        std::vector<lt_event> rec(r.rh.count);
+        decode_columns(r.columns, r.rh.count, rec.data());
+        uint64_t i = real + torn_before; // torn slots keep seq 0
+        for (uint64_t k = 0; k < r.rh.count; k++, i++) {
+            rec[k].seq = i + 1;
+            ring[i & mask] = rec[k];
+        }
+    }
+    return img;
+}
+
+} // namespace
+
+bool unpack(const std::string& path, int fd, std::vector<uint8_t>* image, std::shared_ptr<const SymbolTable>* symbols)
+{
+    Payload p;
+    if (!load_payload(path, fd, &p)) return false;
+    *image = rebuild(path, p);
+    *symbols = read_symbols(path, p.one(path, kSyms, false));
+    return true;
+}
+
+void install_bundle_support() { Trace::set_unpacker(&unpack); }
+
+BundleInfo read_info(const std::string& path)
+{
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw TraceError(path + ": cannot open: " + strerror(errno));
+    Payload p;
+    bool ok;
+    try {
+        ok = load_payload(path, fd, &p);
+    } catch (...) {
+        ::close(fd);
+        throw;
+    }
+    ::close(fd);
+    if (!ok) throw TraceError(path + ": not a locktrace bundle");
+    BundleInfo info;
+    info.version = p.pre.version;
+    info.flags = p.pre.flags;
+    info.payload_bytes = p.bytes.size();
+    info.file_bytes = p.file_bytes;
+    info.meta = parse_json(path, p.one(path, kMeta, false), "META");
+    info.findings = parse_json(path, p.one(path, kFind, false), "FIND");
+    return info;
+}
+
+} // namespace lt::bundle
