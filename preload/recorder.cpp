@@ -14,6 +14,11 @@ uint32_t lt_families_active = ~0u;
 lt_errno_guard::lt_errno_guard() : saved(errno) {}
 lt_errno_guard::~lt_errno_guard() { errno = saved; }
 
+/* Events written before the real call: their clock read needs no fence. */
+#define LT_BEFORE_TYPES                                                                                       \
+    ((1u << LT_EV_ATTEMPT) | (1u << LT_EV_RELEASE) | (1u << LT_EV_DESTROY) | (1u << LT_EV_WAIT_BEGIN) |      \
+     (1u << LT_EV_EXEC) | (1u << LT_EV_THREAD_START) | (1u << LT_EV_THREAD_EXIT) | (1u << LT_EV_MARK))
+
 /* Reserves the next record index.  xadd without a lock prefix: one
  * instruction, so a signal handler on this thread cannot split it, and no
  * other thread ever writes this head. */
@@ -96,9 +101,9 @@ uint32_t lt_record(lt_event_type type, lt_prim prim, uint32_t flags, const void 
         if (LT_UNLIKELY(__atomic_load_n(&lt_modules_stale, __ATOMIC_RELAXED)))
             refresh_modules(c);
         if (stack == LT_STACK_HERE)
-            stack = lt_stack_here();
+            stack = lt_stack_here(c->stack_cache, (uint64_t)(uintptr_t)__builtin_return_address(0));
     }
-    write_event(c, lt_now(), (uint16_t)type, (uint8_t)prim, (uint8_t)flags, (uint64_t)(uintptr_t)addr, addr2, s0,
+    write_event(c, lt_clock((LT_BEFORE_TYPES >> type) & 1), (uint16_t)type, (uint8_t)prim, (uint8_t)flags, (uint64_t)(uintptr_t)addr, addr2, s0,
                 s1, result, arg, stack);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     t.depth = depth;

@@ -78,11 +78,55 @@ static uint32_t intern(const uint64_t *pc, uint32_t n)
     return 0;
 }
 
-uint32_t lt_stack_here(void)
+static inline bool cache_hit(const lt_stack_cache_entry *e)
+{
+    for (uint32_t k = 0; k < e->n; ++k)
+        if (*(const volatile uint64_t *)e->slot[k] != e->pc[k])
+            return false;
+    return true;
+}
+
+/* Where each return address of the unwound chain sits on the stack: the
+ * first copy of pc[k] above slot k-1.  Bounded by the thread's stack. */
+static bool find_slots(lt_stack_cache *cache, uint64_t fp, const uint64_t *pc, uint64_t *slot, uint32_t n)
+{
+    uint64_t p = fp;
+    for (uint32_t k = 0; k < n; ++k) {
+        while (p + 8 <= cache->stack_hi && *(const uint64_t *)p != pc[k])
+            p += 8;
+        if (p + 8 > cache->stack_hi)
+            return false;
+        slot[k] = p;
+        p += 8;
+    }
+    return true;
+}
+
+/*
+ * A per-thread cache in front of the unwinder.  Key: this function's frame
+ * address and the hook's call site.  Hit: every return-address slot of the
+ * chain found last time from that frame address still holds the same return
+ * address.  Same stack pointer and the same return address in every frame
+ * means the same call chain, found for a dozen loads instead of a walk.
+ */
+uint32_t lt_stack_here(lt_stack_cache *cache, uint64_t site)
 {
     uint32_t depth = lt_g.stack_depth;
     if (!depth)
         return 0;
+    uint64_t fp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
+    lt_stack_cache_entry *e = nullptr;
+    if (cache && depth + LT_SELF_FRAMES_MAX <= LT_CACHE_FRAMES && fp >= cache->stack_lo && fp < cache->stack_hi) {
+        // Set-associative: one hook at one depth is reached from many call
+        // sites of the program; they share a set and differ in the ways.
+        uint64_t h = (fp ^ (site * 0x9e3779b97f4a7c15ull)) >> 4;
+        uint32_t set = (uint32_t)(h ^ (h >> 17)) & (LT_CACHE_SETS - 1);
+        lt_stack_cache_entry *ways = &cache->e[set * LT_CACHE_WAYS];
+        for (uint32_t w = 0; w < LT_CACHE_WAYS; ++w)
+            if (ways[w].fp == fp && ways[w].site == site && ways[w].id && cache_hit(&ways[w]))
+                return ways[w].id;
+        e = &ways[cache->victim[set]++ % LT_CACHE_WAYS];
+    }
     void *raw[LT_MAX_STACK_DEPTH + LT_SELF_FRAMES_MAX];
     int got;
     {
@@ -90,13 +134,30 @@ uint32_t lt_stack_here(void)
         lt_mute_guard mute; // libunwind's own locks and allocations are not the program's
         got = unw_backtrace(raw, (int)(depth + LT_SELF_FRAMES_MAX));
     }
-    int skip = 0;
-    while (skip < got && (uint64_t)raw[skip] >= lt_self_lo && (uint64_t)raw[skip] < lt_self_hi)
+    const uint64_t *pc = (const uint64_t *)raw;
+    uint32_t skip = 0;
+    while (skip < (uint32_t)got && pc[skip] >= lt_self_lo && pc[skip] < lt_self_hi)
         ++skip;
-    uint32_t n = (uint32_t)(got - skip);
+    uint32_t n = (uint32_t)got - skip;
     if (n > depth)
         n = depth;
     if (n == 0)
         return 0;
-    return intern((const uint64_t *)(raw + skip), n);
+    uint32_t id = intern(pc + skip, n);
+    // pc[0] is our own frame's pc (not on the stack); the rest are return
+    // addresses: ours (they pin which hook called) and the program's.
+    uint32_t chain = skip + n - 1;
+    if (e && id && chain <= LT_CACHE_FRAMES) {
+        e->id = 0; // a signal handler must never take a half-filled entry for valid
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (find_slots(cache, fp, pc + 1, e->slot, chain)) {
+            memcpy(e->pc, pc + 1, chain * sizeof *pc);
+            e->fp = fp;
+            e->site = site;
+            e->n = chain;
+            __atomic_signal_fence(__ATOMIC_SEQ_CST);
+            e->id = id;
+        }
+    }
+    return id;
 }

@@ -5,10 +5,30 @@
 #include "cdecl.h"
 #include <stdint.h>
 
+#define LT_CACHE_SETS 32
+#define LT_CACHE_WAYS 4
+#define LT_CACHE_FRAMES 16
+
+/* Per-thread unwind cache (private memory, one per thread slot). */
+struct lt_stack_cache_entry {
+    uint64_t fp;
+    uint64_t site;
+    uint32_t id; /* 0 = empty */
+    uint32_t n;
+    uint64_t pc[LT_CACHE_FRAMES];
+    uint64_t slot[LT_CACHE_FRAMES];
+};
+struct lt_stack_cache {
+    uint64_t stack_lo, stack_hi; /* this thread's stack */
+    uint8_t victim[LT_CACHE_SETS];
+    struct lt_stack_cache_entry e[LT_CACHE_SETS * LT_CACHE_WAYS];
+};
+
 LT_C_BEGIN
 /* Once per process image: libunwind caching policy. */
 void lt_stacks_setup(void) __attribute__((visibility("hidden")));
 /* Unwinds the caller (the shim's own frames dropped) and returns its stack
- * id (index + 1), or 0 if stacks are off or the table is full. */
-uint32_t lt_stack_here(void) __attribute__((visibility("hidden")));
+ * id (index + 1), or 0 if stacks are off or the table is full.  cache may
+ * be null; site (the hook's call into the recorder) picks the cache line. */
+uint32_t lt_stack_here(struct lt_stack_cache *cache, uint64_t site) __attribute__((visibility("hidden")));
 LT_C_END

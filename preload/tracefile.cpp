@@ -1,4 +1,5 @@
 #include "tracefile.h"
+#include "watchdog.h"
 
 #include "modules.h"
 #include "probes/probes.h"
@@ -301,6 +302,27 @@ lt_tctl *lt_thread_attach(int tid, uint64_t now)
         slot->generation++;
         __atomic_fetch_add(&h->threads_recycled, 1, __ATOMIC_RELAXED);
     }
+    if (g.stack_depth && !c->stack_cache) {
+        void *sc = mmap(nullptr, sizeof(lt_stack_cache), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (sc != MAP_FAILED)
+            c->stack_cache = (lt_stack_cache *)sc;
+    } else if (c->stack_cache) {
+        memset(c->stack_cache, 0, sizeof(lt_stack_cache)); // a new thread, a new stack
+    }
+    if (c->stack_cache) {
+        // Bounds for the cache's stack scans; none (no cache) if unknown.
+        c->stack_cache->stack_lo = c->stack_cache->stack_hi = 0;
+        pthread_attr_t attr;
+        if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+            void *lo = nullptr;
+            size_t size = 0;
+            if (pthread_attr_getstack(&attr, &lo, &size) == 0) {
+                c->stack_cache->stack_lo = (uint64_t)(uintptr_t)lo;
+                c->stack_cache->stack_hi = (uint64_t)(uintptr_t)lo + size;
+            }
+            pthread_attr_destroy(&attr);
+        }
+    }
     c->mask = slot->ring_capacity - 1;
     c->slot = slot;
     c->tid = tid;
@@ -348,6 +370,8 @@ __attribute__((constructor(101))) static void init_at_load(void)
     lt_resolve();
     if (lt_init())
         lt_probes_init(lt_g.path); // Capstone probes: before the program's own constructors and threads
+    if (lt_init())
+        lt_watchdog_start(); // LOCKTRACE_WATCHDOG (watchdog.h): needs the trace file set up
 }
 
 /* In the child of fork: only the forking thread survives.  Drop every mapping
@@ -367,9 +391,12 @@ static void after_fork_child(void)
     lt_errno_guard keep_errno;
     lt_trace &g = lt_g;
     uint32_t cap = g.cfg.max_threads;
-    for (uint32_t i = 0; i < cap; ++i)
+    for (uint32_t i = 0; i < cap; ++i) {
         if (g.ctl[i].ring)
             munmap(g.ctl[i].ring, g.ring_bytes);
+        if (g.ctl[i].stack_cache)
+            munmap(g.ctl[i].stack_cache, sizeof(lt_stack_cache));
+    }
     memset(g.ctl, 0, g.ctl_len);
     munmap(g.hdr, g.map_len);
     close(g.fd);
@@ -384,6 +411,8 @@ static void after_fork_child(void)
         lt_strip_exec = true;
     __atomic_store_n(&lt_families_active, ok ? (g.cfg.families | LT_FAMILIES_ALWAYS) : 0u, __ATOMIC_RELEASE);
     __atomic_store_n(&lt_init_state, ok ? LT_INIT_READY : LT_INIT_OFF, __ATOMIC_RELEASE);
+    if (ok)
+        lt_watchdog_after_fork(); // the parent's watchdog thread did not survive fork
 }
 
 extern "C" __attribute__((visibility("hidden"))) void lt_fork_child_raw(void) { after_fork_child(); }

@@ -18,6 +18,7 @@ struct lt_tctl {
     struct lt_thread *slot;
     int32_t tid;
     uint32_t index;
+    struct lt_stack_cache *stack_cache; /* null if stacks are off */
 };
 
 struct lt_trace {
@@ -57,9 +58,5 @@ void lt_note_exit_status(int status) __attribute__((visibility("hidden")));
 void lt_stamp_end(void) __attribute__((visibility("hidden")));
 LT_C_END
 
-static inline uint64_t lt_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+#include "clock.h"
+static inline uint64_t lt_now(void) { return lt_clock(false); }
