@@ -1,0 +1,273 @@
+#include "trace_builder.h"
+#include "core/model.h"
+#include "findings/findings.h"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <memory>
+
+using lt::test::TraceBuilder;
+
+namespace {
+
+constexpr uint64_t M = 0x5000, RW = 0x6000, CV = 0x7000, FX = 0x8000;
+
+struct Built {
+    std::unique_ptr<lt::Trace> trace;
+    lt::Model model;
+};
+
+Built build(TraceBuilder& b)
+{
+    Built r;
+    r.trace = std::make_unique<lt::Trace>(b.write());
+    r.model = lt::Model::build(*r.trace);
+    return r;
+}
+
+const lt::ThreadState& by_tid(const lt::Model& m, int tid)
+{
+    const lt::ThreadState* t = m.thread_by_tid(tid);
+    if (!t) throw std::runtime_error("no thread " + std::to_string(tid));
+    return *t;
+}
+
+} // namespace
+
+TEST(Model, MutexHoldsAndContendedWait)
+{
+    TraceBuilder b;
+    uint32_t a = b.add_thread(1), c = b.add_thread(2);
+    b.add(a, 10, LT_EV_ATTEMPT, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    b.add(a, 11, LT_EV_ACQUIRED, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    lt_event& att = b.add(c, 20, LT_EV_ATTEMPT, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    att.state[0] = 1;  // __lock taken
+    b.add(a, 30, LT_EV_RELEASE, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    b.add(c, 31, LT_EV_ACQUIRED, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    b.add(c, 40, LT_EV_RELEASE, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    Built r = build(b);
+    const lt::Lock* L = r.model.find_lock(M, LT_PRIM_MUTEX);
+    ASSERT_NE(L, nullptr);
+    ASSERT_EQ(L->holds.size(), 2u);
+    EXPECT_EQ(L->holds[0].begin_ns - r.model.start_ns, 11u);
+    EXPECT_EQ(L->holds[0].end_ns - r.model.start_ns, 30u);
+    EXPECT_EQ(r.model.threads[L->holds[1].thread].tid, 2);
+    EXPECT_EQ(L->stats.acquisitions, 2u);
+    EXPECT_EQ(L->stats.contended, 1u);
+    ASSERT_EQ(L->waits.size(), 2u);
+    EXPECT_EQ(L->waits[1].end_ns - L->waits[1].begin_ns, 11u);
+    EXPECT_EQ(L->stats.longest_wait_ns, 11u);
+    EXPECT_EQ(L->stats.longest_hold_ns, 19u);
+    EXPECT_TRUE(L->holders_at_end().empty());
+    EXPECT_EQ(by_tid(r.model, 1).status, lt::ThreadStatus::running);
+}
+
+TEST(Model, ReadersFormASetAndWriterIsBlocked)
+{
+    TraceBuilder b;
+    uint32_t r1 = b.add_thread(1), r2 = b.add_thread(2), w = b.add_thread(3);
+    b.add(r1, 10, LT_EV_ATTEMPT, LT_PRIM_RWLOCK, RW, LT_FL_READ);
+    b.add(r1, 11, LT_EV_ACQUIRED, LT_PRIM_RWLOCK, RW, LT_FL_READ, 0, 0);
+    b.add(r2, 12, LT_EV_ATTEMPT, LT_PRIM_RWLOCK, RW, LT_FL_READ);
+    b.add(r2, 13, LT_EV_ACQUIRED, LT_PRIM_RWLOCK, RW, LT_FL_READ);
+    lt_event& wa = b.add(w, 20, LT_EV_ATTEMPT, LT_PRIM_RWLOCK, RW, LT_FL_WRITE);
+    wa.state[0] = 2u << 3;  // two readers
+    Built r = build(b);
+    const lt::Lock* L = r.model.find_lock(RW, LT_PRIM_RWLOCK);
+    ASSERT_NE(L, nullptr);
+    auto holders = L->holders_at_end();
+    ASSERT_EQ(holders.size(), 2u);
+    for (size_t h : holders) EXPECT_EQ(L->holds[h].mode, lt::kModeRead);
+    const lt::ThreadState& t = by_tid(r.model, 3);
+    EXPECT_EQ(t.status, lt::ThreadStatus::blocked);
+    EXPECT_EQ(t.lock_addr, RW);
+    EXPECT_EQ(t.since_ns - r.model.start_ns, 20u);
+    EXPECT_EQ(r.model.events[t.blocked_on].type, LT_EV_ATTEMPT);
+    EXPECT_TRUE(L->waits.back().contended);
+    EXPECT_EQ(L->waits.back().outcome, lt::WaitOutcome::still_waiting);
+    EXPECT_EQ(L->stats.read_acquisitions, 2u);
+}
+
+TEST(Model, TryFailureIsNotAWaitNorBlocked)
+{
+    TraceBuilder b;
+    uint32_t a = b.add_thread(1);
+    b.add(a, 10, LT_EV_ATTEMPT, LT_PRIM_MUTEX, M, LT_FL_WRITE | LT_FL_TRY);
+    b.add(a, 11, LT_EV_FAILED, LT_PRIM_MUTEX, M, LT_FL_WRITE | LT_FL_TRY, EBUSY);
+    b.add(a, 12, LT_EV_ATTEMPT, LT_PRIM_MUTEX, M, LT_FL_WRITE | LT_FL_TRY);
+    Built r = build(b);
+    const lt::Lock* L = r.model.find_lock(M, LT_PRIM_MUTEX);
+    EXPECT_TRUE(L->waits.empty());
+    EXPECT_EQ(L->stats.try_failures, 1u);
+    EXPECT_EQ(by_tid(r.model, 1).status, lt::ThreadStatus::running);
+}
+
+TEST(Model, TimedOutWaitIsRecorded)
+{
+    TraceBuilder b;
+    uint32_t a = b.add_thread(1);
+    b.add(a, 10, LT_EV_ATTEMPT, LT_PRIM_MUTEX, M, LT_FL_WRITE | LT_FL_TIMED);
+    b.add(a, 60, LT_EV_TIMEDOUT, LT_PRIM_MUTEX, M, LT_FL_WRITE | LT_FL_TIMED, ETIMEDOUT);
+    Built r = build(b);
+    const lt::Lock* L = r.model.find_lock(M, LT_PRIM_MUTEX);
+    ASSERT_EQ(L->waits.size(), 1u);
+    EXPECT_EQ(L->waits[0].outcome, lt::WaitOutcome::timedout);
+    EXPECT_EQ(L->stats.timeouts, 1u);
+    EXPECT_TRUE(L->holds.empty());
+}
+
+TEST(Model, CondWaitHasNoPhantomOwner)
+{
+    TraceBuilder b;
+    uint32_t a = b.add_thread(1), c = b.add_thread(2);
+    b.add(a, 10, LT_EV_ATTEMPT, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    b.add(a, 11, LT_EV_ACQUIRED, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    b.add(a, 12, LT_EV_RELEASE, LT_PRIM_MUTEX, M, LT_FL_WRITE | LT_FL_INTERNAL);
+    lt_event& wb = b.add(a, 13, LT_EV_WAIT_BEGIN, LT_PRIM_COND, CV);
+    wb.addr2 = M;
+    // The other thread takes the mutex and returns it while the first sleeps.
+    b.add(c, 20, LT_EV_ATTEMPT, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    b.add(c, 21, LT_EV_ACQUIRED, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    b.add(c, 22, LT_EV_RELEASE, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    Built r = build(b);
+    const lt::Lock* L = r.model.find_lock(M, LT_PRIM_MUTEX);
+    EXPECT_TRUE(L->holders_at_end().empty());
+    EXPECT_EQ(L->stats.unmatched_releases, 0u);
+    const lt::ThreadState& t = by_tid(r.model, 1);
+    EXPECT_EQ(t.status, lt::ThreadStatus::blocked);
+    EXPECT_EQ(t.lock_prim, LT_PRIM_COND);
+    EXPECT_EQ(t.lock_addr, CV);
+    EXPECT_EQ(by_tid(r.model, 2).status, lt::ThreadStatus::running);
+}
+
+TEST(Model, CondWaitReturnRetakesTheMutex)
+{
+    TraceBuilder b;
+    uint32_t a = b.add_thread(1);
+    b.add(a, 11, LT_EV_ACQUIRED, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    b.add(a, 12, LT_EV_RELEASE, LT_PRIM_MUTEX, M, LT_FL_WRITE | LT_FL_INTERNAL);
+    b.add(a, 13, LT_EV_WAIT_BEGIN, LT_PRIM_COND, CV);
+    b.add(a, 30, LT_EV_WAIT_END, LT_PRIM_COND, CV, 0, 0);
+    b.add(a, 31, LT_EV_ACQUIRED, LT_PRIM_MUTEX, M, LT_FL_WRITE | LT_FL_INTERNAL);
+    Built r = build(b);
+    const lt::Lock* L = r.model.find_lock(M, LT_PRIM_MUTEX);
+    auto h = L->holders_at_end();
+    ASSERT_EQ(h.size(), 1u);
+    EXPECT_TRUE(L->holds[h[0]].internal);
+    const lt::Lock* C = r.model.find_lock(CV, LT_PRIM_COND);
+    ASSERT_EQ(C->waits.size(), 1u);
+    EXPECT_EQ(C->waits[0].outcome, lt::WaitOutcome::woken);
+}
+
+TEST(Model, FutexWaitersHaveNoInventedOwner)
+{
+    TraceBuilder b;
+    uint32_t a = b.add_thread(1), c = b.add_thread(2);
+    b.add(a, 10, LT_EV_WAIT_BEGIN, LT_PRIM_FUTEX, FX);
+    b.add(c, 12, LT_EV_WAKE, LT_PRIM_FUTEX, FX, 0, 0);  // woke nobody
+    b.add(c, 14, LT_EV_WAIT_BEGIN, LT_PRIM_FUTEX, FX);
+    Built r = build(b);
+    const lt::Lock* L = r.model.find_lock(FX, LT_PRIM_FUTEX);
+    ASSERT_NE(L, nullptr);
+    EXPECT_FALSE(L->has_owners());
+    EXPECT_TRUE(L->holds.empty());
+    EXPECT_EQ(L->stats.wakes, 1u);
+    EXPECT_EQ(L->stats.woken, 0u);
+    EXPECT_EQ(by_tid(r.model, 1).status, lt::ThreadStatus::blocked);
+    EXPECT_EQ(by_tid(r.model, 2).status, lt::ThreadStatus::blocked);
+}
+
+TEST(Model, FutexWaitEndedByWakeIsNotBlocked)
+{
+    TraceBuilder b;
+    uint32_t a = b.add_thread(1);
+    b.add(a, 10, LT_EV_WAIT_BEGIN, LT_PRIM_FUTEX, FX);
+    b.add(a, 20, LT_EV_WAIT_END, LT_PRIM_FUTEX, FX, 0, -ETIMEDOUT);
+    Built r = build(b);
+    EXPECT_EQ(by_tid(r.model, 1).status, lt::ThreadStatus::running);
+    EXPECT_EQ(r.model.find_lock(FX, LT_PRIM_FUTEX)->waits[0].outcome, lt::WaitOutcome::timedout);
+}
+
+TEST(Model, ExitedThreadIsNotBlocked)
+{
+    TraceBuilder b;
+    uint32_t a = b.add_thread(1);
+    b.add(a, 10, LT_EV_ATTEMPT, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    b.add(a, 11, LT_EV_ACQUIRED, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    b.add(a, 12, LT_EV_THREAD_EXIT, LT_PRIM_THREAD, 1);
+    Built r = build(b);
+    EXPECT_EQ(by_tid(r.model, 1).status, lt::ThreadStatus::exited);
+    // It still holds the mutex per the history: owner-exited is for the detectors.
+    EXPECT_EQ(r.model.find_lock(M, LT_PRIM_MUTEX)->holders_at_end().size(), 1u);
+}
+
+TEST(Model, UnmatchedReleaseIsCounted)
+{
+    TraceBuilder b;
+    uint32_t a = b.add_thread(1);
+    b.add(a, 10, LT_EV_RELEASE, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    Built r = build(b);
+    const lt::Lock* L = r.model.find_lock(M, LT_PRIM_MUTEX);
+    EXPECT_EQ(L->stats.unmatched_releases, 1u);
+    EXPECT_EQ(L->unmatched_releases.size(), 1u);
+}
+
+TEST(Model, FailedUnlockKeepsTheHold)
+{
+    TraceBuilder b;
+    uint32_t a = b.add_thread(1);
+    b.add(a, 10, LT_EV_ACQUIRED, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    b.add(a, 11, LT_EV_RELEASE, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    b.add(a, 12, LT_EV_RELEASE_FAILED, LT_PRIM_MUTEX, M, LT_FL_WRITE, EPERM);
+    Built r = build(b);
+    EXPECT_EQ(r.model.find_lock(M, LT_PRIM_MUTEX)->holders_at_end().size(), 1u);
+}
+
+TEST(Model, LostEventsMakeTheHistoryIncomplete)
+{
+    TraceBuilder b;
+    uint32_t a = b.add_thread(1, 4), c = b.add_thread(2);
+    b.add(a, 1, LT_EV_ACQUIRED, LT_PRIM_MUTEX, M, LT_FL_WRITE);  // will be overwritten
+    for (int i = 0; i < 4; i++) b.add(a, 2 + i, LT_EV_MARK, LT_PRIM_NONE, 0);
+    b.add(c, 10, LT_EV_ATTEMPT, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    Built r = build(b);
+    EXPECT_FALSE(r.model.history_complete);
+    EXPECT_FALSE(by_tid(r.model, 1).history_complete);
+    EXPECT_TRUE(by_tid(r.model, 2).history_complete);
+    // No owner is invented for the lock the lost record took.
+    EXPECT_TRUE(r.model.find_lock(M, LT_PRIM_MUTEX)->holders_at_end().empty());
+    EXPECT_EQ(by_tid(r.model, 2).status, lt::ThreadStatus::blocked);
+}
+
+TEST(Model, BlockedFindingNamesThreadAndLock)
+{
+    TraceBuilder b;
+    uint32_t a = b.add_thread(1), c = b.add_thread(2);
+    b.add(a, 10, LT_EV_ACQUIRED, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    b.add(c, 20, LT_EV_ATTEMPT, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    Built r = build(b);
+    auto findings = lt::find_all(r.model);
+    bool found = false;
+    for (const auto& f : findings)
+        if (f.kind == "blocked") {
+            found = true;
+            EXPECT_EQ(f.threads, (std::vector<int32_t>{2}));
+            EXPECT_EQ(f.locks, (std::vector<uint64_t>{M}));
+        }
+    EXPECT_TRUE(found);
+}
+
+TEST(Model, DescribesEvents)
+{
+    lt::Event e{};
+    e.type = LT_EV_ATTEMPT;
+    e.prim = LT_PRIM_RWLOCK;
+    e.flags = LT_FL_WRITE;
+    e.addr = 0x10;
+    EXPECT_EQ(lt::describe_event(e), "wrlock attempt on rwlock 0x10");
+    e.type = LT_EV_FAILED;
+    e.flags = LT_FL_READ | LT_FL_TRY;
+    e.result = EBUSY;
+    EXPECT_EQ(lt::describe_event(e), "tryrdlock failed on rwlock 0x10: EBUSY");
+}

@@ -1,0 +1,335 @@
+#include "trace_builder.h"
+#include "core/trace_reader.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+using lt::test::TraceBuilder;
+
+namespace {
+
+// Expects opening (and reading) `path` to fail with a message containing `what`.
+void expect_error(const std::string& path, const std::string& what)
+{
+    try {
+        lt::Trace t(path);
+        t.read_events();
+        FAIL() << "no error, expected one mentioning '" << what << "'";
+    } catch (const lt::TraceError& e) {
+        EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << "message: " << e.what();
+    }
+}
+
+TraceBuilder two_threads()
+{
+    TraceBuilder b;
+    uint32_t a = b.add_thread(100, 16, "main");
+    uint32_t c = b.add_thread(101, 16, "worker");
+    b.add(a, 10, LT_EV_THREAD_START, LT_PRIM_THREAD, 1, 0, 100);
+    b.add(c, 15, LT_EV_THREAD_START, LT_PRIM_THREAD, 2, 0, 101);
+    b.add(a, 20, LT_EV_ATTEMPT, LT_PRIM_MUTEX, 0x1000, LT_FL_WRITE);
+    b.add(c, 25, LT_EV_ATTEMPT, LT_PRIM_MUTEX, 0x1000, LT_FL_WRITE);
+    b.add(a, 30, LT_EV_ACQUIRED, LT_PRIM_MUTEX, 0x1000, LT_FL_WRITE);
+    return b;
+}
+
+} // namespace
+
+TEST(Reader, ReadsAndMergesByTime)
+{
+    TraceBuilder b = two_threads();
+    lt::Trace t(b.write());
+    ASSERT_EQ(t.threads().size(), 2u);
+    EXPECT_EQ(t.threads()[0].tid, 100);
+    EXPECT_EQ(t.threads()[1].name, "worker");
+    std::vector<lt::Event> ev = t.read_events();
+    ASSERT_EQ(ev.size(), 5u);
+    for (size_t i = 1; i < ev.size(); i++) EXPECT_LE(ev[i - 1].time_ns, ev[i].time_ns);
+    EXPECT_EQ(ev[1].tid, 101);
+    EXPECT_EQ(ev[3].type, LT_EV_ATTEMPT);
+    EXPECT_EQ(t.total_lost(), 0u);
+    EXPECT_EQ(t.total_torn(), 0u);
+    EXPECT_FALSE(t.file_truncated());
+    EXPECT_EQ(t.cmdline(), (std::vector<std::string>{"prog", "--flag"}));
+}
+
+TEST(Reader, KeepsEachThreadsOrderWhenClocksDisagree)
+{
+    TraceBuilder b;
+    uint32_t a = b.add_thread(1);
+    b.add(a, 50, LT_EV_ATTEMPT, LT_PRIM_MUTEX, 1);
+    b.add(a, 40, LT_EV_ACQUIRED, LT_PRIM_MUTEX, 1);  // nested writer: older timestamp, newer index
+    lt::Trace t(b.write());
+    auto ev = t.read_events();
+    ASSERT_EQ(ev.size(), 2u);
+    EXPECT_EQ(ev[0].type, LT_EV_ATTEMPT);
+    EXPECT_EQ(ev[1].type, LT_EV_ACQUIRED);
+}
+
+TEST(Reader, RejectsBadMagic)
+{
+    TraceBuilder b = two_threads();
+    b.hdr().magic = 0x1234;
+    expect_error(b.write(), "bad magic");
+}
+
+TEST(Reader, RejectsOtherByteOrder)
+{
+    TraceBuilder b = two_threads();
+    b.hdr().magic = __builtin_bswap64(LT_MAGIC);
+    expect_error(b.write(), "byte order");
+}
+
+TEST(Reader, RejectsOtherVersion)
+{
+    TraceBuilder b = two_threads();
+    b.hdr().version = 7;
+    expect_error(b.write(), "version 7");
+}
+
+TEST(Reader, RejectsWrongSizes)
+{
+    {
+        TraceBuilder b = two_threads();
+        b.hdr().event_size = 48;
+        expect_error(b.write(), "event_size");
+    }
+    {
+        TraceBuilder b = two_threads();
+        b.hdr().header_size = 100;
+        expect_error(b.write(), "header_size");
+    }
+    {
+        TraceBuilder b = two_threads();
+        b.hdr().thread_entry_size = 64;
+        expect_error(b.write(), "thread_entry_size");
+    }
+    {
+        TraceBuilder b = two_threads();
+        b.hdr().stack_entry_size = 17;
+        expect_error(b.write(), "stack_entry_size");
+    }
+    {
+        TraceBuilder b = two_threads();
+        b.hdr().stack_depth_max = 100000;
+        expect_error(b.write(), "stack_depth_max");
+    }
+}
+
+TEST(Reader, RejectsShortFiles)
+{
+    TraceBuilder b = two_threads();
+    expect_error(b.write(0), "shorter than");
+    expect_error(b.write(100), "shorter than");
+    expect_error(b.write(TraceBuilder::kModuleTable + 10), "truncated inside the module table");
+}
+
+TEST(Reader, RejectsBadOffsets)
+{
+    {
+        TraceBuilder b = two_threads();
+        b.hdr().thread_table_offset = UINT64_MAX - 64;
+        expect_error(b.write(), "thread table");
+    }
+    {
+        TraceBuilder b = two_threads();
+        b.hdr().thread_table_offset = 8;  // inside the header
+        expect_error(b.write(), "overlaps the header");
+    }
+    {
+        TraceBuilder b = two_threads();
+        b.hdr().module_table_offset = b.hdr().thread_table_offset + 128;
+        expect_error(b.write(), "overlap");
+    }
+    {
+        TraceBuilder b = two_threads();
+        b.hdr().threads_used = 9;
+        expect_error(b.write(), "threads_used");
+    }
+    {
+        TraceBuilder b = two_threads();
+        b.hdr().thread_table_capacity = 0x7fffffff;
+        expect_error(b.write(), "thread table");
+    }
+    {
+        TraceBuilder b = two_threads();
+        b.thread(1).ring_offset = b.thread(0).ring_offset + 64;
+        expect_error(b.write(), "overlap");
+    }
+    {
+        TraceBuilder b = two_threads();
+        b.thread(1).ring_offset = 64;  // inside the tables
+        expect_error(b.write(), "outside the ring area");
+    }
+    {
+        TraceBuilder b = two_threads();
+        b.thread(0).ring_capacity = uint64_t(1) << 60;  // * 64 bytes overflows
+        expect_error(b.write(), "overflows");
+    }
+}
+
+TEST(Reader, RejectsNonPowerOfTwoCapacities)
+{
+    {
+        TraceBuilder b = two_threads();
+        b.thread(0).ring_capacity = 12;
+        expect_error(b.write(), "not a power of two");
+    }
+    {
+        TraceBuilder b = two_threads();
+        b.hdr().stack_table_capacity = 12;
+        expect_error(b.write(), "stack_table_capacity");
+    }
+}
+
+TEST(Reader, WrappedRingReportsLostEvents)
+{
+    TraceBuilder b;
+    uint32_t a = b.add_thread(7, 8);
+    for (int i = 0; i < 20; i++) b.add(a, 10 + i, LT_EV_MARK, LT_PRIM_NONE, 0, 0, i);
+    lt::Trace t(b.write());
+    auto ev = t.read_events();
+    ASSERT_EQ(ev.size(), 8u);
+    EXPECT_EQ(t.threads()[0].lost, 12u);
+    EXPECT_EQ(t.total_lost(), 12u);
+    EXPECT_EQ(ev.front().result, 12);  // oldest surviving record is index 12
+    EXPECT_EQ(ev.back().result, 19);
+}
+
+TEST(Reader, TornLastRecordIsReported)
+{
+    TraceBuilder b = two_threads();
+    b.add_torn(1);
+    lt::Trace t(b.write());
+    auto ev = t.read_events();
+    EXPECT_EQ(ev.size(), 5u);
+    EXPECT_TRUE(t.threads()[1].last_record_torn);
+    EXPECT_EQ(t.threads()[1].torn, 1u);
+    EXPECT_FALSE(t.threads()[0].last_record_torn);
+}
+
+TEST(Reader, TornRecordInTheMiddleIsSkipped)
+{
+    TraceBuilder b;
+    uint32_t a = b.add_thread(7, 8);
+    b.add(a, 1, LT_EV_MARK, LT_PRIM_NONE, 0);
+    b.add_torn(a);  // a signal handler committed the next one, then the process died
+    b.add(a, 3, LT_EV_MARK, LT_PRIM_NONE, 0, LT_FL_NESTED);
+    lt::Trace t(b.write());
+    auto ev = t.read_events();
+    EXPECT_EQ(ev.size(), 2u);
+    EXPECT_EQ(t.threads()[0].torn, 1u);
+    EXPECT_FALSE(t.threads()[0].last_record_torn);
+}
+
+TEST(Reader, StaleRecordFromAnOlderLapIsNotTaken)
+{
+    TraceBuilder b;
+    uint32_t a = b.add_thread(7, 8);
+    for (int i = 0; i < 10; i++) b.add(a, i, LT_EV_MARK, LT_PRIM_NONE, 0);
+    // The writer reserved index 10 but had not cleared the slot yet: it still
+    // holds index 2's record (seq 3).
+    b.thread(a).head = 11;
+    lt::Trace t(b.write());
+    auto ev = t.read_events();
+    EXPECT_EQ(ev.size(), 7u);  // indices 3..9
+    EXPECT_TRUE(t.threads()[0].last_record_torn);
+}
+
+TEST(Reader, TruncatedFileDecodesUpToTheCut)
+{
+    TraceBuilder b;
+    uint32_t a = b.add_thread(7, 16);
+    uint32_t c = b.add_thread(8, 16);
+    for (int i = 0; i < 10; i++) b.add(a, i, LT_EV_MARK, LT_PRIM_NONE, 0, 0, i);
+    for (int i = 0; i < 10; i++) b.add(c, 100 + i, LT_EV_MARK, LT_PRIM_NONE, 0, 0, 100 + i);
+    // Cut the file in the middle of the second ring's record 6.
+    size_t cut_at = b.thread(c).ring_offset + 6 * sizeof(lt_event) + 10;
+    lt::Trace t(b.write(cut_at));
+    EXPECT_TRUE(t.file_truncated());
+    auto ev = t.read_events();
+    EXPECT_EQ(t.threads()[0].decoded, 10u);
+    EXPECT_EQ(t.threads()[1].decoded, 6u);
+    EXPECT_EQ(t.threads()[1].cut, 4u);
+    EXPECT_EQ(t.total_cut(), 4u);
+    EXPECT_EQ(ev.size(), 16u);
+    EXPECT_EQ(ev.back().result, 105);
+}
+
+TEST(Reader, RingEntirelyPastTheEndIsCut)
+{
+    TraceBuilder b;
+    uint32_t a = b.add_thread(7, 16);
+    uint32_t c = b.add_thread(8, 16);
+    b.add(a, 1, LT_EV_MARK, LT_PRIM_NONE, 0);
+    b.add(c, 2, LT_EV_MARK, LT_PRIM_NONE, 0);
+    b.add(c, 3, LT_EV_MARK, LT_PRIM_NONE, 0);
+    lt::Trace t(b.write(b.thread(c).ring_offset));
+    auto ev = t.read_events();
+    EXPECT_EQ(ev.size(), 1u);
+    EXPECT_EQ(t.threads()[1].cut, 2u);
+}
+
+TEST(Reader, HugeHeadIsBoundedByTheRing)
+{
+    TraceBuilder b;
+    uint32_t a = b.add_thread(7, 8);
+    b.add(a, 1, LT_EV_MARK, LT_PRIM_NONE, 0);
+    b.thread(a).head = UINT64_MAX - 3;
+    lt::Trace t(b.write());
+    auto ev = t.read_events();
+    EXPECT_EQ(ev.size(), 0u);
+    EXPECT_EQ(t.threads()[0].lost + t.threads()[0].torn, UINT64_MAX - 3);
+}
+
+TEST(Reader, StacksOnlyWhenReady)
+{
+    TraceBuilder b = two_threads();
+    uint32_t s = b.add_stack({0x401000, 0x402000});
+    lt::Trace t(b.write());
+    EXPECT_EQ(t.stack(s), (std::vector<uint64_t>{0x401000, 0x402000}));
+    EXPECT_TRUE(t.stack(0).empty());
+    EXPECT_TRUE(t.stack(2).empty());       // never published
+    EXPECT_TRUE(t.stack(100000).empty());  // out of range
+}
+
+TEST(Reader, UntracedSlotWithoutRingIsAccepted)
+{
+    TraceBuilder b = two_threads();
+    uint32_t s = b.add_thread(300);
+    b.thread(s).ring_capacity = 0;
+    b.thread(s).ring_offset = 0;
+    b.thread(s).state = LT_SLOT_EXITED;
+    lt::Trace t(b.write());
+    EXPECT_EQ(t.read_events().size(), 5u);
+}
+
+// Random corruption must give a clean TraceError or a decode, never a crash.
+TEST(Reader, RandomCorruptionNeverCrashes)
+{
+    std::mt19937_64 rng(12345);
+    int errors = 0, decoded = 0;
+    for (int round = 0; round < 3000; round++) {
+        TraceBuilder b = two_threads();
+        std::vector<uint8_t>& bytes = b.bytes();
+        int flips = 1 + int(rng() % 8);
+        for (int k = 0; k < flips; k++) {
+            // Aim at the header and tables most of the time: that is where the offsets are.
+            size_t lim = (rng() % 4) ? TraceBuilder::kRings : bytes.size();
+            size_t pos = rng() % lim;
+            bytes[pos] = uint8_t(rng());
+        }
+        size_t len = (rng() % 5 == 0) ? size_t(rng() % bytes.size()) : bytes.size();
+        try {
+            lt::Trace t(b.write(len));
+            auto ev = t.read_events();
+            for (const auto& e : ev) (void)t.stack(e.stack_id);
+            decoded++;
+        } catch (const lt::TraceError&) {
+            errors++;
+        }
+    }
+    EXPECT_GT(errors, 0);
+    EXPECT_GT(decoded, 0);
+}

@@ -1,0 +1,148 @@
+// Test-only: builds synthetic trace files from the structs of format.h, so the
+// reader and the model can be tested on exact, hand-made histories (and on
+// hand-made corruption).
+#pragma once
+
+#include <locktrace/format.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace lt::test {
+
+class TraceBuilder {
+public:
+    static constexpr uint32_t kThreadCap = 8, kModuleCap = 4, kStackCap = 16, kDepth = 4;
+    static constexpr uint64_t kThreadTable = LT_HEADER_SIZE;
+    static constexpr uint64_t kModuleTable = kThreadTable + kThreadCap * sizeof(lt_thread);
+    static constexpr uint64_t kStackEntry = sizeof(lt_stack_entry) + 8 * kDepth;
+    static constexpr uint64_t kStackTable = kModuleTable + kModuleCap * sizeof(lt_module);
+    static constexpr uint64_t kRings = 16384;
+
+    TraceBuilder()
+    {
+        buf_.assign(kRings, 0);
+        lt_file_header& h = hdr();
+        h.magic = LT_MAGIC;
+        h.version = LT_FORMAT_VERSION;
+        h.header_size = LT_HEADER_SIZE;
+        h.event_size = sizeof(lt_event);
+        h.thread_entry_size = sizeof(lt_thread);
+        h.module_entry_size = sizeof(lt_module);
+        h.stack_entry_size = kStackEntry;
+        h.pid = 4242;
+        h.start_monotonic_ns = 1000000;
+        h.thread_table_offset = kThreadTable;
+        h.thread_table_capacity = kThreadCap;
+        h.module_table_offset = kModuleTable;
+        h.module_table_capacity = kModuleCap;
+        h.stack_table_offset = kStackTable;
+        h.stack_table_capacity = kStackCap;
+        h.stack_depth_max = kDepth;
+        h.rings_offset = kRings;
+        h.file_end = kRings;
+        h.ring_capacity = 16;
+        static const char argv[] = "prog\0--flag";
+        memcpy(h.cmdline, argv, sizeof argv);
+        h.cmdline_len = sizeof argv;
+    }
+
+    lt_file_header& hdr() { return *reinterpret_cast<lt_file_header*>(buf_.data()); }
+    lt_thread& thread(uint32_t slot) { return *reinterpret_cast<lt_thread*>(&buf_[kThreadTable + slot * sizeof(lt_thread)]); }
+
+    // Adds a live thread with a ring of `capacity` records; returns its slot.
+    uint32_t add_thread(int32_t tid, uint64_t capacity = 16, const char* name = "worker")
+    {
+        uint32_t slot = hdr().threads_used++;
+        uint64_t off = hdr().file_end;
+        buf_.resize(off + capacity * sizeof(lt_event), 0);
+        hdr().file_end = buf_.size();
+        lt_thread& t = thread(slot);
+        t.state = LT_SLOT_LIVE;
+        t.tid = tid;
+        t.ring_offset = off;
+        t.ring_capacity = capacity;
+        t.head = 0;
+        t.start_ns = hdr().start_monotonic_ns;
+        snprintf(t.name, sizeof t.name, "%s", name);
+        return slot;
+    }
+
+    // Appends a committed event to a thread's ring (overwriting the oldest when full).
+    lt_event& add(uint32_t slot, uint64_t time_ns, uint16_t type, uint8_t prim, uint64_t addr, uint8_t flags = 0,
+                  int32_t result = 0, uint32_t stack_id = 0)
+    {
+        lt_thread& t = thread(slot);
+        uint64_t i = t.head++;
+        lt_event& e = slot_event(slot, i);
+        memset(&e, 0, sizeof e);
+        e.seq = i + 1;
+        e.time_ns = hdr().start_monotonic_ns + time_ns;
+        e.type = type;
+        e.prim = prim;
+        e.addr = addr;
+        e.flags = flags;
+        e.result = result;
+        e.stack_id = stack_id;
+        return e;
+    }
+
+    // Reserves a record and leaves it uncommitted (seq 0), as a killed writer would.
+    void add_torn(uint32_t slot)
+    {
+        lt_thread& t = thread(slot);
+        uint64_t i = t.head++;
+        lt_event& e = slot_event(slot, i);
+        memset(&e, 0, sizeof e);
+        e.type = LT_EV_ATTEMPT;  // half written
+    }
+
+    lt_event& slot_event(uint32_t slot, uint64_t index)
+    {
+        lt_thread& t = thread(slot);
+        return *reinterpret_cast<lt_event*>(&buf_[t.ring_offset + (index & (t.ring_capacity - 1)) * sizeof(lt_event)]);
+    }
+
+    uint32_t add_stack(std::vector<uint64_t> pcs)
+    {
+        uint32_t id = ++stacks_;
+        uint8_t* ent = &buf_[kStackTable + (id - 1) * kStackEntry];
+        lt_stack_entry se{};
+        se.hash = id;
+        se.state = LT_SLOT_READY;
+        se.depth = uint32_t(pcs.size());
+        memcpy(ent, &se, sizeof se);
+        memcpy(ent + sizeof se, pcs.data(), pcs.size() * 8);
+        return id;
+    }
+
+    std::vector<uint8_t>& bytes() { return buf_; }
+
+    // Writes the trace (its first `limit` bytes if given) to a fresh temp file.
+    std::string write(size_t limit = SIZE_MAX)
+    {
+        char path[] = "/tmp/lt_unit_XXXXXX";
+        int fd = mkstemp(path);
+        size_t n = std::min(limit, buf_.size());
+        if (fd < 0 || ::write(fd, buf_.data(), n) != ssize_t(n)) abort();
+        close(fd);
+        files_.push_back(path);
+        return path;
+    }
+
+    ~TraceBuilder()
+    {
+        for (const std::string& f : files_) unlink(f.c_str());
+    }
+
+private:
+    std::vector<uint8_t> buf_;
+    uint32_t stacks_ = 0;
+    std::vector<std::string> files_;
+};
+
+} // namespace lt::test
