@@ -34,7 +34,7 @@ fn spin(n: u32) {
     }
 }
 
-fn reader(id: u64, hold: u64) {
+fn reader(id: u64, hold: u64, hold_us: u64) {
     let mut x = id.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     while !STOP.load(Ordering::Relaxed) {
         LOCK.lock_shared();
@@ -42,7 +42,16 @@ fn reader(id: u64, hold: u64) {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        spin((x % hold) as u32);
+        if hold_us > 0 {
+            // Hold for a time comparable to the writers' timeouts: the bug needs
+            // a writer to time out just as the last reader leaves.
+            let until = Instant::now() + Duration::from_nanos(x % (hold_us * 1000));
+            while Instant::now() < until {
+                std::hint::spin_loop();
+            }
+        } else {
+            spin((x % hold) as u32);
+        }
         unsafe { LOCK.unlock_shared() };
         spin(((x >> 8) % 50) as u32);
     }
@@ -75,11 +84,12 @@ fn arg_value(args: &[String], name: &str, default: &str) -> String {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let readers: u64 = arg_value(&args, "--readers", "4").parse().expect("--readers N");
-    let writers: u64 = arg_value(&args, "--writers", "2").parse().expect("--writers N");
-    let max_timeout_us: u64 = arg_value(&args, "--timeout-us", "20").parse().expect("--timeout-us N");
+    let writers: u64 = arg_value(&args, "--writers", "3").parse().expect("--writers N");
+    let max_timeout_us: u64 = arg_value(&args, "--timeout-us", "50").parse().expect("--timeout-us N");
     let max_seconds: f64 = arg_value(&args, "--max-seconds", "60").parse().expect("--max-seconds S");
     let on_hang = arg_value(&args, "--on-hang", "exit");
-    let hold: u64 = arg_value(&args, "--hold-spins", "200").parse().expect("--hold-spins N");
+    let hold: u64 = arg_value(&args, "--hold-spins", "2000").parse().expect("--hold-spins N");
+    let hold_us: u64 = arg_value(&args, "--hold-us", "0").parse().expect("--hold-us N");
 
     println!("lock=0x{:x} readers={} writers={} timeout<= {} us",
              &LOCK as *const RawRwLock as usize, readers, writers, max_timeout_us);
@@ -87,7 +97,7 @@ fn main() {
     let mut handles = Vec::new();
     for i in 0..readers {
         handles.push(std::thread::Builder::new().name(format!("reader{}", i))
-            .spawn(move || reader(i + 1, hold)).unwrap());
+            .spawn(move || reader(i + 1, hold, hold_us)).unwrap());
     }
     for i in 0..writers {
         handles.push(std::thread::Builder::new().name(format!("writer{}", i))
