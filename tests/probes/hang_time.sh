@@ -1,0 +1,51 @@
+#!/bin/sh
+# Median time until parking_lot 0.12.1's try_write_for bug hangs the stress
+# program, untraced and under the shim (built-in parking_lot probes on).
+#
+#   tests/probes/hang_time.sh BUILD_DIR N [MAX_SECONDS]
+#
+# Runs BUILD_DIR/probes/parking_lot_stress N times each way; a run that has not
+# hung after MAX_SECONDS (default 120) counts as "> MAX_SECONDS".  Prints one
+# line per mode:
+#   untraced: 5/5 hung, median 12.3 s (times: 4.1 8.0 12.3 20.7 33.0)
+#   traced:   4/5 hung, median 25.0 s (times: ...)
+# Stress parameters can be passed in STRESS_ARGS.
+set -u
+build=${1:?usage: hang_time.sh BUILD_DIR N [MAX_SECONDS]}
+n=${2:?usage: hang_time.sh BUILD_DIR N [MAX_SECONDS]}
+max=${3:-120}
+prog=$build/probes/parking_lot_stress
+shim=$build/liblocktrace.so
+[ -x "$prog" ] || { echo "hang_time.sh: $prog not built (needs cargo + librust-parking-lot-dev)" >&2; exit 2; }
+[ -f "$shim" ] || { echo "hang_time.sh: $shim not built" >&2; exit 2; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+one() { # mode -> prints seconds, or ">max"
+    if [ "$1" = traced ]; then
+        out=$(LD_PRELOAD=$shim LOCKTRACE_OUTPUT=$tmp/t.%p.trace timeout $((max + 30)) "$prog" --max-seconds "$max" ${STRESS_ARGS:-} 2>/dev/null)
+    else
+        out=$(timeout $((max + 30)) "$prog" --max-seconds "$max" ${STRESS_ARGS:-} 2>/dev/null)
+    fi
+    rm -f "$tmp"/t.*
+    t=$(printf '%s\n' "$out" | sed -n 's/^HANG after \([0-9.]*\) s.*/\1/p')
+    [ -n "$t" ] && echo "$t" || echo ">$max"
+}
+
+for mode in untraced traced; do
+    times=""
+    i=0
+    while [ $i -lt "$n" ]; do
+        times="$times $(one $mode)"
+        i=$((i + 1))
+    done
+    # Median with censored runs (">max") sorted last.
+    printf '%s\n' $times | awk -v mode="$mode" -v max="$max" -v all="$times" '
+        { v[NR] = ($0 ~ /^>/) ? 1e18 : $0 + 0; if ($0 !~ /^>/) hung++ }
+        END {
+            n = NR; for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+            m = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+            med = (m >= 1e18) ? ("> " max) : sprintf("%.1f", m)
+            printf "%-9s %d/%d hung, median %s s (times:%s)\n", mode ":", hung, n, med, all
+        }'
+done
