@@ -2,13 +2,15 @@
 // traced runs into the table `make bench` prints.  Every figure is computed
 // here from the measurements; nothing is typed in.
 //
-//   lt_bench_table [--markdown] --untraced A.json... --nostacks B.json...
+//   lt_bench_table [--markdown] [--cpu] --untraced A.json... --nostacks B.json...
 //                  --stacks C.json... [--events EVENTS.tsv]
 //
 // Each cell is the median of every repetition in every file of that column
 // (bench.sh interleaves untraced and traced rounds, so background load hits
 // all columns alike).  EVENTS.tsv, from bench.sh's fixed-count traced runs,
-// holds "workload threads events_per_op" lines.
+// holds "workload threads events_per_op" lines.  --cpu: CPU time of all
+// threads per op instead of wall time (robust against other load on the
+// machine, blind to time spent asleep).
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -37,7 +39,7 @@ double to_ns(double v, const std::string &unit) {
     return v;
 }
 
-bool load(const std::string &path, Samples &out) {
+bool load(const std::string &path, Samples &out, const char *metric) {
     std::ifstream in(path);
     json j;
     try {
@@ -51,7 +53,7 @@ bool load(const std::string &path, Samples &out) {
         std::string name = b.value("run_name", b.value("name", ""));
         name = name.substr(0, name.find('/'));
         out[{name, b.value("threads", 1)}].push_back(
-            to_ns(b.value("real_time", 0.0), b.value("time_unit", "ns")));
+            to_ns(b.value(metric, 0.0), b.value("time_unit", "ns")));
     }
     return true;
 }
@@ -89,11 +91,14 @@ int main(int argc, char **argv) {
     Samples col[NCOLUMNS];
     std::map<Key, double> events;
     bool markdown = false;
+    const char *metric = "real_time";
+    std::vector<std::string> files[NCOLUMNS];
     int current = -1;
     bool reading_events = false;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--markdown") { markdown = true; continue; }
+        if (a == "--cpu") { metric = "cpu_time"; continue; }
         if (a == "--untraced") { current = UNTRACED; reading_events = false; continue; }
         if (a == "--nostacks") { current = NOSTACKS; reading_events = false; continue; }
         if (a == "--stacks") { current = STACKS; reading_events = false; continue; }
@@ -108,21 +113,28 @@ int main(int argc, char **argv) {
             continue;
         }
         if (current < 0) {
-            std::fprintf(stderr, "usage: lt_bench_table [--markdown] --untraced F.json... "
+            std::fprintf(stderr, "usage: lt_bench_table [--markdown] [--cpu] --untraced F.json... "
                                  "--nostacks F.json... --stacks F.json... [--events F.tsv]\n");
             return 2;
         }
-        if (!load(a, col[current])) return 1;
+        files[current].push_back(a);
     }
 
-    const char *head[] = {"workload", "thr", "untraced ns/op", "traced, no stacks ns/op",
-                          "ratio", "traced, stacks ns/op", "ratio", "spread", "events/op"};
+    for (int c = 0; c < NCOLUMNS; ++c)
+        for (const auto &f : files[c])
+            if (!load(f, col[c], metric)) return 1;
+    const bool cpu = metric[0] == 'c';
+    const char *head[] = {"workload", "thr", cpu ? "untraced CPU ns/op" : "untraced ns/op",
+                          cpu ? "traced, no stacks CPU ns/op" : "traced, no stacks ns/op", "ratio",
+                          cpu ? "traced, stacks CPU ns/op" : "traced, stacks ns/op", "ratio",
+                          "spread", "events/op"};
     std::vector<std::vector<std::string>> rows;
     std::vector<std::string> verdicts;
     for (const auto &w : ltbench::kWorkloads)
         for (int n : w.threads) {
             if (!n) break;
             Key k{w.name, n};
+            if (col[UNTRACED][k].empty()) continue; // filtered out or failed
             double m[NCOLUMNS], spread = 0;
             for (int c = 0; c < NCOLUMNS; ++c) {
                 m[c] = quantile(col[c][k], 0.5);

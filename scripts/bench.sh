@@ -46,13 +46,14 @@ stat_of() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1048576 }'; }
 mil() { awk -v n="$1" 'BEGIN { printf "%.2f M", n / 1e6 }'; }
 
-# The one trace file a traced run left in directory $1 (several = forked, not expected).
+# The trace file a traced run left in directory $1.  LD_PRELOAD is given
+# to the measured program only (through env, after timeout), so there should
+# be exactly one; if there are more, the biggest is the program's.
 trace_in() {
-    local f n
+    local n
     n=$(find "$1" -maxdepth 1 -type f | wc -l)
-    f=$(find "$1" -maxdepth 1 -type f | head -1)
-    [ "$n" -gt 1 ] && echo "bench.sh: $n trace files in $1, using $f" >&2
-    echo "$f"
+    [ "$n" -gt 1 ] && echo "bench.sh: $n trace files in $1 (expected 1), using the biggest" >&2
+    find "$1" -maxdepth 1 -type f -printf '%s %p\n' | sort -rn | head -1 | cut -d' ' -f2-
 }
 
 # Checks a trace a traced run wrote, prints one line about it; returns 1 if
@@ -95,10 +96,10 @@ run_config() { # name round -> appends the JSON file to the right list
     mkdir -p "$dir"
     case $cfg in
     untraced) timeout 900 "$B/lt_bench" "${gb_args[@]}" >"$out" 2>>"$tmp/lt_bench.log"; rc=$? ;;
-    nostacks) LD_PRELOAD=$SHIM LOCKTRACE_OUTPUT=$dir/lt.%p.trace LOCKTRACE_STACK_DEPTH=0 \
-                  timeout 900 "$B/lt_bench" "${gb_args[@]}" >"$out" 2>>"$tmp/lt_bench.log"; rc=$? ;;
-    stacks)   LD_PRELOAD=$SHIM LOCKTRACE_OUTPUT=$dir/lt.%p.trace \
-                  timeout 900 "$B/lt_bench" "${gb_args[@]}" >"$out" 2>>"$tmp/lt_bench.log"; rc=$? ;;
+    nostacks) timeout 900 env LD_PRELOAD="$SHIM" LOCKTRACE_OUTPUT="$dir/lt.%p.trace" LOCKTRACE_STACK_DEPTH=0 \
+                  "$B/lt_bench" "${gb_args[@]}" >"$out" 2>>"$tmp/lt_bench.log"; rc=$? ;;
+    stacks)   timeout 900 env LD_PRELOAD="$SHIM" LOCKTRACE_OUTPUT="$dir/lt.%p.trace" \
+                  "$B/lt_bench" "${gb_args[@]}" >"$out" 2>>"$tmp/lt_bench.log"; rc=$? ;;
     esac
     if [ $rc -ne 0 ]; then
         echo "  round $r $cfg: lt_bench FAILED (exit $rc; last log lines below)"; tail -3 "$tmp/lt_bench.log" | sed 's/^/    /'
@@ -133,8 +134,8 @@ if have_shim; then
         [[ "$w" =~ $FILTER ]] || continue
         case $w in *pingpong*) ops=20000 ;; *) ops=100000 ;; esac
         dir=$tmp/count.$w.$n; mkdir -p "$dir"
-        if ! LD_PRELOAD=$SHIM LOCKTRACE_OUTPUT=$dir/lt.%p.trace LOCKTRACE_STACK_DEPTH=0 \
-                timeout 300 "$B/lt_workload" "$w" "$n" "$ops" >/dev/null 2>"$dir.err"; then
+        if ! timeout 300 env LD_PRELOAD="$SHIM" LOCKTRACE_OUTPUT="$dir/lt.%p.trace" LOCKTRACE_STACK_DEPTH=0 \
+                "$B/lt_workload" "$w" "$n" "$ops" >/dev/null 2>"$dir.err"; then
             echo "  $w/threads:$n: lt_workload FAILED under the shim: $(tail -1 "$dir.err")"; bad_traces=1; continue
         fi
         t=$(trace_in "$dir")
@@ -153,13 +154,16 @@ if have_shim; then
     echo "  (events/op column below; minimum expected per workload is in bench/workloads.h)"
 fi
 
-section "results (ns/op = wall time / ops of all threads; median of all repetitions)"
+section "results: wall clock (ns/op = wall time / ops of all threads; median of all repetitions)"
 if [ ${#untraced[@]} -eq 0 ]; then
     echo "no successful untraced run"; exit 1
 fi
 table_args=(--untraced "${untraced[@]}" --nostacks "${nostacks[@]}" --stacks "${stacks[@]}" --events "$events_tsv")
 "$B/lt_bench_table" "${table_args[@]}"
-"$B/lt_bench_table" --markdown "${table_args[@]}" >"$B/results.md" 2>/dev/null
+section "results: CPU time (CPU ns of all threads / ops; immune to other load, blind to sleeping)"
+"$B/lt_bench_table" --cpu "${table_args[@]}"
+{ echo "Wall clock:"; echo; "$B/lt_bench_table" --markdown "${table_args[@]}"
+  echo; echo "CPU time:"; echo; "$B/lt_bench_table" --markdown --cpu "${table_args[@]}"; } >"$B/results.md" 2>/dev/null
 cat <<EOF
 
 reference = one iteration of THE loop of issue 2, on objects nobody else uses:
@@ -175,7 +179,7 @@ ratio = traced / untraced ns/op.  spread = largest interquartile range / median
 This machine has $(nproc) CPUs shared with other work: 4-thread rows run more threads
 than cores, so contended and ping-pong figures measure scheduling as much as
 locking, and vary from run to run.
-(markdown copy of the table: $B/results.md)
+(markdown copy of both tables: $B/results.md)
 EOF
 [ $bad_traces -eq 0 ] || echo "WARNING: some traced runs did not record what they did (see above): their ratios are not valid."
 
@@ -192,7 +196,7 @@ else
     ring=1; while [ $ring -lt $(( ops * 13 + 1024 )) ]; do ring=$(( ring * 2 )); done
     dir=$tmp/decoder; mkdir -p "$dir"
     t0=$(now_ns)
-    if LD_PRELOAD=$SHIM LOCKTRACE_OUTPUT=$dir/lt.%p.trace LOCKTRACE_RING_SIZE=$ring \
+    if timeout 900 env LD_PRELOAD="$SHIM" LOCKTRACE_OUTPUT="$dir/lt.%p.trace" LOCKTRACE_RING_SIZE=$ring \
             "$B/lt_workload" reference $thr $ops >/dev/null 2>"$dir.err"; then
         gen_s=$(awk -v d=$(( $(now_ns) - t0 )) 'BEGIN { printf "%.2f", d / 1e9 }')
         t=$(trace_in "$dir")
@@ -228,7 +232,7 @@ elif ! "$LT" pack --help >/dev/null 2>&1; then skip "'locktrace pack' does not e
 elif ! command -v zstd >/dev/null; then skip "zstd (the command) not installed"
 else
     dir=$tmp/pack; mkdir -p "$dir"
-    if LD_PRELOAD=$SHIM LOCKTRACE_OUTPUT=$dir/lt.%p.trace LOCKTRACE_RING_SIZE=1048576 \
+    if timeout 600 env LD_PRELOAD="$SHIM" LOCKTRACE_OUTPUT="$dir/lt.%p.trace" LOCKTRACE_RING_SIZE=1048576 \
             "$B/lt_workload" reference 1 81000 >/dev/null 2>"$dir.err"; then
         t=$(trace_in "$dir")
         "$B/lt_trace_stats" "$t" >"$dir.stats"
@@ -242,11 +246,12 @@ else
         else
             psz=$(stat -c %s "$dir/bundle"); zsz=$(stat -c %s "$dir/raw.zst")
             awk -v raw="$raw" -v ev="$kept" -v psz="$psz" -v zsz="$zsz" -v pd="$pd" -v zd="$zd" 'BEGIN {
-                printf "  trace: %.2f M events, %.1f MB raw file\n", ev / 1e6, raw / 1048576
+                printf "  trace: %.2f M events (%.1f MB of 64-byte records), %.1f MB raw file\n",
+                       ev / 1e6, ev * 64 / 1048576, raw / 1048576
                 printf "  locktrace pack: %.2f MB = 1/%.1f of raw (target <= 1/10: %s), %.2f s\n",
-                       psz / 1048576, raw / psz, raw / psz >= 10 ? "met" : "MISSED", pd / 1e9
+                       psz / 1048576, raw / psz, ((raw / psz) >= 10) ? "met" : "MISSED", pd / 1e9
                 printf "  zstd -3 (raw):  %.2f MB = 1/%.1f of raw, %.2f s; pack is %.2fx zstd time (target <= 1: %s)\n",
-                       zsz / 1048576, raw / zsz, zd / 1e9, pd / zd, pd <= zd ? "met" : "MISSED" }'
+                       zsz / 1048576, raw / zsz, zd / 1e9, pd / zd, (pd <= zd) ? "met" : "MISSED" }'
             if "$LT" report "$dir/bundle" >/dev/null 2>&1; then echo "  the bundle decodes (locktrace report)"
             else echo "  WARNING: locktrace report cannot read the bundle"; fi
         fi
