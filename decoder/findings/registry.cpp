@@ -19,7 +19,15 @@ using Detector = void (*)(const Model&, std::vector<Finding>&);
 
 // Order matters only within a severity: more specific detectors first.
 static const Detector kDetectors[] = {
+    detect_parking_lot,      // parking_lot words from the Capstone probes (counter-overflow, held-by-nobody)
+    detect_counter_overflow,
+    detect_held_by_nobody,
+    detect_deadlock,
+    detect_misuse,
+    detect_lost_wakeup,
+    detect_lock_order_inversion,
     detect_blocked,
+    detect_hang,  // last: looks at what the others explained
 };
 
 std::vector<Finding> find_all(const Model& model)

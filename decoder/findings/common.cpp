@@ -1,0 +1,334 @@
+#include "common.h"
+
+#include <cinttypes>
+#include <cstdio>
+
+namespace lt {
+namespace fx {
+
+std::string hex(uint64_t v)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "0x%" PRIx64, v);
+    return buf;
+}
+
+std::string thread_label(const Model& m, uint32_t thread)
+{
+    if (thread >= m.threads.size()) return "thread ?";
+    const ThreadState& t = m.threads[thread];
+    std::string s = "thread " + std::to_string(t.tid);
+    if (!t.name.empty()) s += " (" + t.name + ")";
+    return s;
+}
+
+std::string lock_label(const Lock& l)
+{
+    return std::string(prim_name(l.prim)) + " " + hex(l.addr);
+}
+
+std::string at(const Model& m, uint64_t t_ns)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "+%.6fs", m.rel(t_ns) / 1e9);
+    return buf;
+}
+
+Evidence make_evidence(const Model& m, EventIx ix, const std::string& why)
+{
+    const Event& e = m.events[ix];
+    Evidence ev;
+    ev.thread = e.tid;
+    ev.time_ns = e.time_ns;
+    ev.event = describe_event(e);
+    if (!why.empty()) ev.event += ": " + why;
+    ev.stack_id = e.stack_id;
+    ev.event_index = ix;
+    return ev;
+}
+
+std::string history_gap_note(const Model& m)
+{
+    if (m.history_complete) return "";
+    uint64_t lost = m.trace ? m.trace->total_lost() : 0;
+    std::string s = " Caution: the trace is incomplete";
+    if (lost) s += " (" + std::to_string(lost) + " events were overwritten in the ring)";
+    s += "; acquisitions before the gap are unknown, so this rests only on what was recorded.";
+    return s;
+}
+
+bool futex_is_wait(const Event& e)
+{
+    uint32_t c = futex_cmd(e);
+    return c == 0 /*WAIT*/ || c == 9 /*WAIT_BITSET*/;
+}
+
+bool futex_is_wake(const Event& e)
+{
+    uint32_t c = futex_cmd(e);
+    return c == 1 /*WAKE*/ || c == 10 /*WAKE_BITSET*/;
+}
+
+uint32_t futex_bitset(const Event& e)
+{
+    uint32_t c = futex_cmd(e);
+    if (c == 9 || c == 10) return uint32_t(e.state[1] >> 32);  // val3
+    return 0xffffffffu;
+}
+
+bool futex_wait_looks_wrapped(const Model& m, const Lock& word, const Event& wait)
+{
+    auto negative = [](uint32_t v) { return v >= 0xffff0000u; };
+    if (!negative(futex_val(wait))) return false;
+    bool saw_small = false;
+    for (EventIx ix : word.events) {
+        const Event& e = m.events[ix];
+        if (e.prim != LT_PRIM_FUTEX) continue;
+        uint32_t vals[2] = {uint32_t(e.state[0]), futex_is_wait(e) ? futex_val(e) : uint32_t(e.state[0])};
+        for (uint32_t v : vals) {
+            if (negative(v)) continue;
+            if (v >= 0x10000u) return false;  // the word carries flags or big values: not a plain count
+            saw_small = true;
+        }
+    }
+    return saw_small;
+}
+
+namespace {
+
+// Waits on `L` that were asleep at time t (begun before, not yet ended).
+size_t sleepers_at(const Lock& L, uint64_t t)
+{
+    size_t n = 0;
+    for (const Wait& w : L.waits)
+        if (w.begin_ns <= t && (w.end_ns == kOpenEnd || w.end_ns > t)) n++;
+    return n;
+}
+
+// Threads woken out of `L` after time t are all still making progress: the
+// wake that woke them was not part of a bigger hang.
+bool woken_ones_moved_on(const Model& m, const Lock& L, uint64_t t)
+{
+    for (const Wait& w : L.waits) {
+        if (w.end_ns == kOpenEnd || w.end_ns < t || w.outcome != WaitOutcome::woken) continue;
+        if (m.threads[w.thread].status == ThreadStatus::blocked) return false;
+    }
+    return true;
+}
+
+void analyze_futex(const Model& m, const Lock& L, const Event& w, StuckWait& s,
+                   const std::vector<EventIx>& indirect)
+{
+    const uint64_t t0 = w.time_ns;
+    const bool priv = futex_private(w);
+    const uint32_t bits = futex_bitset(w);
+    std::vector<EventIx> reachable_after;
+    bool indirect_after = false;
+    EventIx early = kNoEvent;
+    std::vector<Evidence> missed;
+    std::string why;
+
+    for (EventIx ix : L.events) {
+        const Event& x = m.events[ix];
+        if (x.type == LT_EV_REQUEUE || (x.type == LT_EV_WAKE && !futex_is_wake(x))) {
+            if (x.time_ns >= t0) indirect_after = true;  // requeue / wake_op: may have reached it
+            continue;
+        }
+        if (x.type != LT_EV_WAKE) continue;
+        bool match = futex_private(x) == priv && (futex_bitset(x) & bits) != 0;
+        if (x.time_ns >= t0) {
+            if (match) {
+                reachable_after.push_back(ix);
+            } else if (x.result == 0) {
+                if (futex_private(x) != priv) {
+                    missed.push_back(make_evidence(
+                        m, ix, std::string("woke nobody: it was sent ") + (futex_private(x) ? "private" : "shared") +
+                                   " while the sleeper waits " + (priv ? "private" : "shared") +
+                                   " (FUTEX_PRIVATE_FLAG mismatch)"));
+                    if (why.empty()) why = "its wake was sent with the other FUTEX_PRIVATE_FLAG setting, which the kernel treats as a different futex";
+                } else {
+                    char buf[160];
+                    snprintf(buf, sizeof buf, "woke nobody: wake bitset 0x%x does not meet the sleeper's bitset 0x%x",
+                             futex_bitset(x), bits);
+                    missed.push_back(make_evidence(m, ix, buf));
+                    if (why.empty()) why = "its wake was sent with a bitset that does not match the sleeper's bitset";
+                }
+            }
+        } else if (match) {
+            early = x.result == 0 ? ix : kNoEvent;  // only the last wake before the sleep matters
+        }
+    }
+    for (EventIx ix : indirect) {
+        const Event& x = m.events[ix];
+        if (x.addr2 == L.addr && x.time_ns >= t0) indirect_after = true;
+    }
+    if (indirect_after) {
+        s.verdict = StuckWait::reachable_wake;
+        return;
+    }
+
+    if (!reachable_after.empty()) {
+        // Every wake that could reach it asked for fewer threads than were asleep
+        // there, the word had changed (so the sleepers were meant to go), and the
+        // threads it did wake moved on: the others were simply left behind.
+        bool too_small = true;
+        for (EventIx ix : reachable_after) {
+            const Event& x = m.events[ix];
+            size_t n = sleepers_at(L, x.time_ns);
+            if (futex_val(x) >= n || uint32_t(x.state[0]) == futex_val(w)) too_small = false;
+        }
+        if (too_small && woken_ones_moved_on(m, L, t0)) {
+            for (EventIx ix : reachable_after) {
+                const Event& x = m.events[ix];
+                char buf[200];
+                snprintf(buf, sizeof buf, "asked to wake %u while %zu threads slept on this word", futex_val(x),
+                         sleepers_at(L, x.time_ns));
+                s.evidence.push_back(make_evidence(m, ix, buf));
+            }
+            s.verdict = StuckWait::missed_wake;
+            s.why = "the wake count was too small: the last wake asked for fewer threads than were asleep on the word, "
+                    "the word had already changed, and no later wake came for the rest";
+            return;
+        }
+        s.verdict = StuckWait::reachable_wake;
+        return;
+    }
+
+    // Wakes on a word next to this one that found nobody: likely meant for it.
+    for (const Lock& N : m.locks) {
+        if (N.prim != LT_PRIM_FUTEX || N.addr == L.addr) continue;
+        uint64_t d = N.addr > L.addr ? N.addr - L.addr : L.addr - N.addr;
+        if (d > 64) continue;
+        for (EventIx ix : N.events) {
+            const Event& x = m.events[ix];
+            if (x.type != LT_EV_WAKE || x.time_ns < t0 || x.result != 0) continue;
+            missed.push_back(make_evidence(m, ix,
+                                           "woke nobody, " + std::to_string(d) + " bytes away from the word " +
+                                               hex(L.addr) + " where the thread sleeps (wrong word?)"));
+            if (why.empty())
+                why = "a wake was sent to " + hex(N.addr) + ", " + std::to_string(d) +
+                      " bytes away, and found nobody: it was most likely meant for this word";
+        }
+    }
+    if (!missed.empty()) {
+        s.verdict = StuckWait::missed_wake;
+        s.why = why;
+        s.evidence = std::move(missed);
+        return;
+    }
+    if (early != kNoEvent) {
+        s.verdict = StuckWait::missed_wake;
+        s.why = "the only wake came at " + at(m, m.events[early].time_ns) +
+                ", before the thread went to sleep, and found nobody; none came after";
+        s.evidence.push_back(make_evidence(m, early, "sent before the sleeper waited, woke nobody"));
+        return;
+    }
+    s.verdict = StuckWait::no_wake;
+}
+
+void analyze_cond(const Model& m, const Lock& C, const Event& w, StuckWait& s)
+{
+    const uint64_t t0 = w.time_ns;
+    std::vector<EventIx> after;
+    EventIx early = kNoEvent;
+    bool broadcast_after = false;
+    for (EventIx ix : C.events) {
+        const Event& x = m.events[ix];
+        if (x.type != LT_EV_WAKE) continue;
+        if (x.time_ns >= t0) {
+            after.push_back(ix);
+            if (x.flags & LT_FL_BROADCAST) broadcast_after = true;
+        } else if (sleepers_at(C, x.time_ns) == 0) {
+            early = ix;
+        }
+    }
+    if (broadcast_after) {
+        s.verdict = StuckWait::reachable_wake;
+        return;
+    }
+    if (!after.empty()) {
+        size_t sleepers = sleepers_at(C, m.events[after.front()].time_ns);
+        if (after.size() < sleepers && woken_ones_moved_on(m, C, t0)) {
+            s.verdict = StuckWait::missed_wake;
+            s.why = "only " + std::to_string(after.size()) + " signal(s) came for " + std::to_string(sleepers) +
+                    " waiters and no broadcast: the rest were never woken";
+            for (EventIx ix : after) s.evidence.push_back(make_evidence(m, ix, "wakes at most one waiter"));
+            return;
+        }
+        s.verdict = StuckWait::reachable_wake;
+        return;
+    }
+    if (early != kNoEvent) {
+        s.verdict = StuckWait::missed_wake;
+        s.why = "the condition variable was signalled at " + at(m, m.events[early].time_ns) +
+                " while nobody waited on it (a signal is not remembered), and the wait that began later was never "
+                "signalled; waits must re-check a predicate under the mutex instead of relying on the signal";
+        s.evidence.push_back(make_evidence(m, early, "signalled while nobody waited"));
+        return;
+    }
+    s.verdict = StuckWait::no_wake;
+}
+
+void analyze_sem(const Model& m, const Lock& S, const Event& w, StuckWait& s)
+{
+    const uint64_t t0 = w.time_ns;
+    uint64_t posts_before = 0, taken = 0;
+    EventIx last_post = kNoEvent;
+    for (EventIx ix : S.events) {
+        const Event& x = m.events[ix];
+        if (x.type == LT_EV_RELEASE) {
+            if (x.time_ns >= t0) {
+                s.verdict = StuckWait::reachable_wake;
+                return;
+            }
+            posts_before++;
+            last_post = ix;
+        } else if (x.type == LT_EV_ACQUIRED) {
+            taken++;
+        }
+    }
+    if (posts_before == 0) {
+        s.verdict = StuckWait::no_wake;
+        return;
+    }
+    s.verdict = StuckWait::missed_wake;
+    s.why = "the semaphore was posted " + std::to_string(posts_before) + " time(s) and " + std::to_string(taken) +
+            " wait(s) took a unit; no post came after this wait began, so it is one post short (a missing sem_post)";
+    s.evidence.push_back(make_evidence(m, last_post, "the last post, before the wait began"));
+}
+
+} // namespace
+
+std::vector<StuckWait> analyze_stuck_waits(const Model& m)
+{
+    std::vector<StuckWait> out;
+    std::vector<EventIx> indirect;  // requeues and wake_ops, which may move/wake other words
+    for (EventIx ix = 0; ix < m.events.size(); ix++) {
+        const Event& x = m.events[ix];
+        if (x.prim == LT_PRIM_FUTEX && (x.type == LT_EV_REQUEUE || (x.type == LT_EV_WAKE && futex_cmd(x) == 5)))
+            indirect.push_back(ix);
+    }
+    for (const ThreadState& t : m.threads) {
+        if (t.status != ThreadStatus::blocked || t.lock == SIZE_MAX) continue;
+        const Event& e = m.events[t.blocked_on];
+        const Lock& L = m.locks[t.lock];
+        StuckWait s;
+        s.thread = t.thread;
+        s.begin = t.blocked_on;
+        s.word = &L;
+        if (e.flags & LT_FL_TIMED) continue;  // it will come back by itself
+        if (e.prim == LT_PRIM_FUTEX && e.type == LT_EV_WAIT_BEGIN && futex_is_wait(e))
+            analyze_futex(m, L, e, s, indirect);
+        else if (e.prim == LT_PRIM_COND && e.type == LT_EV_WAIT_BEGIN)
+            analyze_cond(m, L, e, s);
+        else if (e.prim == LT_PRIM_SEM && e.type == LT_EV_ATTEMPT)
+            analyze_sem(m, L, e, s);
+        else
+            continue;
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+} // namespace fx
+} // namespace lt

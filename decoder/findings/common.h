@@ -1,0 +1,77 @@
+// Small helpers shared by the detectors: naming threads and locks in words,
+// building evidence from events, decoding glibc lock words, and the analysis
+// of waits that are still asleep at the end of the trace (used by both
+// lost_wakeup.cpp and hang.cpp so that they split the sleepers the same way).
+#pragma once
+
+#include "detectors.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lt {
+// Helpers private to the detectors (kept apart from the commands' own helpers).
+namespace fx {
+
+std::string hex(uint64_t v);
+// "thread 1234 (worker)" from a thread index.
+std::string thread_label(const Model& m, uint32_t thread);
+// "mutex 0x5555..." for a lock.
+std::string lock_label(const Lock& l);
+// "+1.234567s" relative to the trace start.
+std::string at(const Model& m, uint64_t t_ns);
+
+Evidence make_evidence(const Model& m, EventIx ix, const std::string& why = "");
+
+// The sentence every finding adds when the ring overwrote events: the
+// analysis only speaks about what was recorded.
+std::string history_gap_note(const Model& m);
+
+// glibc rwlock __readers word.
+inline uint32_t rw_readers(const Event& e) { return uint32_t(e.state[0]) >> 3; }
+inline bool rw_wrphase(const Event& e) { return e.state[0] & 1u; }
+inline bool rw_wrlocked(const Event& e) { return e.state[0] & 2u; }
+inline int32_t rw_cur_writer(const Event& e) { return int32_t(uint32_t(e.addr2)); }
+inline uint32_t rw_flags(const Event& e) { return uint32_t(e.addr2 >> 32); }
+// glibc mutex words.
+inline uint32_t mx_lock(const Event& e) { return uint32_t(e.state[0]); }
+inline int32_t mx_owner(const Event& e) { return int32_t(uint32_t(e.state[1])); }
+inline uint32_t mx_nusers(const Event& e) { return uint32_t(e.state[1] >> 32); }
+
+// Futex op decoding (the event's `arg`).
+inline uint32_t futex_cmd(const Event& e) { return e.arg & 127u; }
+inline bool futex_private(const Event& e) { return e.arg & 128u; }
+bool futex_is_wait(const Event& e);   // WAIT, WAIT_BITSET (not PI, not requeue-PI)
+bool futex_is_wake(const Event& e);   // WAKE, WAKE_BITSET
+// The bitset a wait sleeps with / a wake targets (all ones for plain ops).
+uint32_t futex_bitset(const Event& e);
+inline uint32_t futex_val(const Event& e) { return uint32_t(e.state[1]); }
+
+// A futex wait whose expected value reads as a small counter that went below
+// zero (0xffffffff, 0xfffffffe, ...) while every other value seen on that word
+// was a small count: the sign of a counter that wrapped.
+bool futex_wait_looks_wrapped(const Model& m, const Lock& word, const Event& wait);
+
+// A thread asleep at the end of the trace in a futex wait, a condition
+// variable wait or a semaphore wait, and what the history says about the
+// wakes that could have reached it.
+struct StuckWait {
+    enum Verdict {
+        no_wake,        // nothing was ever sent that could reach it
+        missed_wake,    // wakes were sent but could not reach it (evidence says how)
+        reachable_wake, // a wake that could reach it came after it began: not lost
+        not_applicable  // timed waits, waits we cannot judge
+    };
+    uint32_t thread = 0;
+    EventIx begin = kNoEvent;
+    const Lock* word = nullptr;
+    Verdict verdict = not_applicable;
+    std::string why;                 // sentence for the summary (missed_wake)
+    std::vector<Evidence> evidence;  // the wakes that missed, etc.
+};
+std::vector<StuckWait> analyze_stuck_waits(const Model& m);
+
+} // namespace fx
+using namespace fx;
+} // namespace lt

@@ -1,0 +1,114 @@
+// `deadlock` (error): a cycle in the wait-for graph at the end of the trace.
+//
+// A thread blocked on a mutex/rwlock waits for every thread that holds it in a
+// conflicting mode per the recorded history (itself included: re-locking a
+// normal mutex it holds).  A reader blocked on a writer-preferring rwlock that
+// no writer holds waits for the writers queued on it (glibc's
+// PREFER_WRITER_NONRECURSIVE makes new readers wait behind them).  Futex-only
+// locks have no known owners and never appear here (see hang.cpp).
+#include "common.h"
+#include "wait_for.h"
+
+#include <algorithm>
+#include <set>
+
+namespace lt {
+
+namespace {
+
+std::string edge_sentence(const Model& m, const WaitEdge& e)
+{
+    const Lock& L = m.locks[e.lock];
+    std::string who = thread_label(m, e.from), other = thread_label(m, e.to);
+    const Event& want = m.events[m.threads[e.from].blocked_on];
+    std::string mode = (want.flags & LT_FL_READ) ? "a read lock on " : (L.prim == LT_PRIM_RWLOCK ? "the write lock on " : "");
+    if (e.hold != SIZE_MAX) {
+        const Hold& h = L.holds[e.hold];
+        if (e.from == e.to)
+            return who + " waits for " + mode + lock_label(L) + ", which it already holds itself (taken at " +
+                   at(m, h.begin_ns) + ")";
+        return who + " waits for " + mode + lock_label(L) + ", held" +
+               (h.mode == kModeRead ? " for reading" : "") + " by " + other + " since " + at(m, h.begin_ns);
+    }
+    return who + " waits for " + mode + lock_label(L) + " behind " + other +
+           ", a writer queued on this writer-preferring rwlock";
+}
+
+} // namespace
+
+void detect_deadlock(const Model& m, std::vector<Finding>& out)
+{
+    std::vector<WaitEdge> edges = wait_for_edges(m);
+    if (edges.empty()) return;
+    std::vector<std::vector<size_t>> adj(m.threads.size());
+    for (size_t i = 0; i < edges.size(); i++) adj[edges[i].from].push_back(i);
+
+    // Find elementary cycles by DFS from each thread; keep each set of threads once.
+    std::set<std::vector<uint32_t>> seen;
+    for (uint32_t start = 0; start < m.threads.size(); start++) {
+        if (adj[start].empty()) continue;
+        std::vector<size_t> path;  // edge indices
+        std::vector<uint32_t> on_path{start};
+        std::vector<size_t> cursor{0};
+        while (!cursor.empty()) {
+            uint32_t node = on_path.back();
+            size_t& c = cursor.back();
+            if (c >= adj[node].size() || path.size() > 16) {
+                cursor.pop_back();
+                on_path.pop_back();
+                if (!path.empty()) path.pop_back();
+                continue;
+            }
+            size_t ei = adj[node][c++];
+            uint32_t next = edges[ei].to;
+            if (next == start) {
+                std::vector<size_t> cyc = path;
+                cyc.push_back(ei);
+                std::vector<uint32_t> key;
+                for (size_t k : cyc) key.push_back(edges[k].from);
+                std::sort(key.begin(), key.end());
+                if (!seen.insert(key).second) continue;
+
+                Finding f;
+                f.kind = "deadlock";
+                f.severity = Finding::error;
+                std::string chain;
+                for (size_t k : cyc) {
+                    const WaitEdge& e = edges[k];
+                    const Lock& L = m.locks[e.lock];
+                    if (std::find(f.locks.begin(), f.locks.end(), L.addr) == f.locks.end()) f.locks.push_back(L.addr);
+                    int32_t tid = m.threads[e.from].tid;
+                    if (std::find(f.threads.begin(), f.threads.end(), tid) == f.threads.end())
+                        f.threads.push_back(tid);
+                    chain += (chain.empty() ? "" : "; ") + edge_sentence(m, e);
+                }
+                if (cyc.size() == 1 && edges[cyc[0]].from == edges[cyc[0]].to)
+                    f.summary = "Deadlock of a thread with itself: " + chain +
+                                ". A non-recursive lock taken twice by the same thread never comes free.";
+                else
+                    f.summary = "Deadlock between " + std::to_string(f.threads.size()) + " threads: " + chain +
+                                ". None of them can go on, so none will release what the others wait for.";
+                f.summary += history_gap_note(m);
+                for (size_t k : cyc) {
+                    const WaitEdge& e = edges[k];
+                    const Lock& L = m.locks[e.lock];
+                    if (e.hold != SIZE_MAX)
+                        f.evidence.push_back(make_evidence(m, L.holds[e.hold].acquired,
+                                                           thread_label(m, e.to) + " took it here and still holds it"));
+                    f.evidence.push_back(make_evidence(m, m.threads[e.from].blocked_on,
+                                                       thread_label(m, e.from) + " blocks here, since " +
+                                                           at(m, m.threads[e.from].since_ns)));
+                }
+                out.push_back(std::move(f));
+                continue;
+            }
+            if (std::find(on_path.begin(), on_path.end(), next) != on_path.end()) continue;
+            if (next < start) continue;  // cycles through lower threads were found from there
+            path.push_back(ei);
+            on_path.push_back(next);
+            cursor.push_back(0);
+        }
+    }
+}
+
+} // namespace lt

@@ -1,0 +1,83 @@
+// `hang` (error): threads sleep and no wake could reach any of them, and no
+// more specific finding explains it.  Typical of futex-only locks (Rust's std
+// Mutex/RwLock/Condvar, hand-rolled locks): their uncontended acquisitions
+// never enter the kernel, so the trace shows the sleepers and their words but
+// cannot say who holds what.  This finding names no owner, on purpose.
+//
+// Runs after the other detectors and leaves out the threads they explained.
+#include "common.h"
+
+#include <algorithm>
+#include <set>
+
+namespace lt {
+
+namespace {
+
+bool looks_wrapped(const Model& m, const StuckWait& s)
+{
+    const Event& w = m.events[s.begin];
+    return w.prim == LT_PRIM_FUTEX && futex_wait_looks_wrapped(m, *s.word, w);
+}
+
+} // namespace
+
+void detect_hang(const Model& m, std::vector<Finding>& out)
+{
+    std::set<int32_t> explained;
+    for (const Finding& f : out)
+        if (f.severity == Finding::error)
+            for (int32_t t : f.threads) explained.insert(t);
+
+    std::vector<const StuckWait*> silent;
+    std::vector<StuckWait> stuck = analyze_stuck_waits(m);
+    for (const StuckWait& s : stuck)
+        if (s.verdict == StuckWait::no_wake && !looks_wrapped(m, s) && !explained.count(m.threads[s.thread].tid))
+            silent.push_back(&s);
+
+    // Every live thread blocked, and nothing said why: also a hang.
+    size_t live = 0, blocked = 0;
+    for (const ThreadState& t : m.threads) {
+        if (t.status == ThreadStatus::exited) continue;
+        live++;
+        if (t.status == ThreadStatus::blocked) blocked++;
+    }
+    bool all_blocked = live > 0 && blocked == live && explained.empty();
+
+    if (silent.size() < 2 && !all_blocked) return;
+
+    Finding f;
+    f.kind = "hang";
+    f.severity = Finding::error;
+    std::string sleepers;
+    auto add = [&](uint32_t thread, EventIx ix, uint64_t addr) {
+        int32_t tid = m.threads[thread].tid;
+        if (std::find(f.threads.begin(), f.threads.end(), tid) != f.threads.end()) return;
+        f.threads.push_back(tid);
+        if (std::find(f.locks.begin(), f.locks.end(), addr) == f.locks.end()) f.locks.push_back(addr);
+        const Event& e = m.events[ix];
+        sleepers += (sleepers.empty() ? "" : "; ") + thread_label(m, thread) + " on " + prim_name(e.prim) + " " +
+                    hex(addr) + " since " + at(m, e.time_ns);
+        f.evidence.push_back(make_evidence(m, ix, "sleeps here; no wake on this word came after"));
+    };
+    for (const StuckWait* s : silent) add(s->thread, s->begin, s->word->addr);
+    if (all_blocked)
+        for (const ThreadState& t : m.threads)
+            if (t.status == ThreadStatus::blocked) add(t.thread, t.blocked_on, t.lock_addr);
+
+    f.summary = std::to_string(f.threads.size()) + " threads are asleep and no wake that could reach any of them was "
+                "recorded after they went to sleep: " + sleepers + ". ";
+    bool futex_only = std::all_of(silent.begin(), silent.end(),
+                                  [&](const StuckWait* s) { return s->word->prim == LT_PRIM_FUTEX; });
+    if (futex_only && !silent.empty())
+        f.summary += "These are futex-only waits (such as Rust std::sync locks or hand-rolled futex locks): their "
+                     "uncontended acquisitions never enter the kernel, so the trace cannot tell which thread holds "
+                     "which word, and no owner is named here. Each thread probably holds a lock that another one "
+                     "sleeps on (a deadlock), or a lock word was corrupted; the stacks show where each one sleeps.";
+    else
+        f.summary += "No recorded lock owner explains it, so no owner is named.";
+    f.summary += history_gap_note(m);
+    out.push_back(std::move(f));
+}
+
+} // namespace lt

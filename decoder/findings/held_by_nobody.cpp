@@ -1,0 +1,165 @@
+// `held-by-nobody` (error): threads are blocked on a mutex or rwlock that, by
+// the recorded history, no thread holds, while the lock word they found says
+// it is taken.  This is the "artificial deadlock" left by a corrupted lock
+// word (a stray store, a struct copied over a live lock, an unlock that was
+// never matched).  The finding points at the last moment the history and the
+// word agreed and the first event where they no longer did: the corruption
+// happened between the two.
+#include "common.h"
+#include "wait_for.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+namespace lt {
+
+namespace {
+
+struct HistoryState {
+    uint32_t writers = 0, readers = 0;
+};
+
+bool has_snapshot(const Event& e)
+{
+    return e.type == LT_EV_ATTEMPT || e.type == LT_EV_ACQUIRED || e.type == LT_EV_RELEASE ||
+           e.type == LT_EV_FAILED || e.type == LT_EV_TIMEDOUT;
+}
+
+// Does the word agree with the history at this event?
+bool word_agrees(const Lock& L, const Event& e, const HistoryState& h)
+{
+    if (L.prim == LT_PRIM_MUTEX) return (mx_lock(e) != 0) == (h.writers + h.readers != 0);
+    if (L.prim == LT_PRIM_RWLOCK) return rw_wrlocked(e) == (h.writers != 0) && rw_readers(e) == h.readers;
+    return true;
+}
+
+std::string word_words(const Lock& L, const Event& e)
+{
+    char buf[200];
+    if (L.prim == LT_PRIM_MUTEX) {
+        snprintf(buf, sizeof buf, "__lock=%u, __owner=%d", mx_lock(e), mx_owner(e));
+    } else {
+        snprintf(buf, sizeof buf, "%u readers%s%s, __cur_writer=%d", rw_readers(e),
+                 rw_wrlocked(e) ? ", write-locked" : "", rw_wrphase(e) ? ", write phase" : "", rw_cur_writer(e));
+    }
+    return buf;
+}
+
+bool word_says_taken(const Lock& L, const Event& want)
+{
+    if (L.prim == LT_PRIM_MUTEX) return mx_lock(want) != 0;
+    if (L.prim == LT_PRIM_RWLOCK) {
+        if (want.flags & LT_FL_READ) return rw_wrlocked(want) || rw_wrphase(want);
+        return rw_wrlocked(want) || rw_readers(want) != 0;
+    }
+    return false;
+}
+
+} // namespace
+
+void detect_held_by_nobody(const Model& m, std::vector<Finding>& out)
+{
+    std::vector<WaitEdge> edges = wait_for_edges(m);
+    for (size_t li = 0; li < m.locks.size(); li++) {
+        const Lock& L = m.locks[li];
+        if (L.prim != LT_PRIM_MUTEX && L.prim != LT_PRIM_RWLOCK) continue;
+        std::vector<const ThreadState*> victims;
+        for (const ThreadState& t : m.threads) {
+            if (t.status != ThreadStatus::blocked || t.lock != li) continue;
+            const Event& want = m.events[t.blocked_on];
+            if (want.type != LT_EV_ATTEMPT || (want.flags & LT_FL_TIMED)) continue;
+            bool has_blocker = std::any_of(edges.begin(), edges.end(),
+                                           [&](const WaitEdge& e) { return e.from == t.thread; });
+            if (has_blocker || !word_says_taken(L, want)) continue;
+            // A release after it began would have woken it: then it is a moment
+            // of hand-over, not a corrupted word.
+            bool released_after = std::any_of(L.holds.begin(), L.holds.end(), [&](const Hold& h) {
+                return !h.open() && h.end_ns > want.time_ns;
+            });
+            if (released_after) continue;
+            victims.push_back(&t);
+        }
+        if (victims.empty()) continue;
+
+        // Walk the lock's history up to the first victim: last agreement, first disagreement.
+        EventIx first_block = victims.front()->blocked_on;
+        for (const ThreadState* v : victims) first_block = std::min(first_block, v->blocked_on);
+        // Replay the holds incrementally: an ACQUIRED counts from its own event
+        // (its snapshot is taken after the call), a RELEASE until just after
+        // its own (its snapshot is taken before).
+        std::unordered_map<EventIx, const Hold*> acquired_at, released_at;
+        for (const Hold& h : L.holds) {
+            acquired_at[h.acquired] = &h;
+            if (h.released != kNoEvent) released_at[h.released] = &h;
+        }
+        HistoryState hist;
+        EventIx last_ok = kNoEvent, first_bad = kNoEvent;
+        for (EventIx ix : L.events) {
+            if (ix > first_block) break;
+            const Event& e = m.events[ix];
+            auto acq = acquired_at.find(ix);
+            if (acq != acquired_at.end()) (acq->second->mode == kModeRead ? hist.readers : hist.writers)++;
+            auto rel = released_at.find(ix);
+            if (has_snapshot(e)) {
+                bool unmatched = e.type == LT_EV_RELEASE && rel == released_at.end();
+                bool ok = !unmatched && word_agrees(L, e, hist);
+                if (ok) {
+                    last_ok = ix;
+                    first_bad = kNoEvent;
+                } else if (first_bad == kNoEvent) {
+                    first_bad = ix;
+                }
+            }
+            if (rel != released_at.end()) {
+                uint32_t& n = rel->second->mode == kModeRead ? hist.readers : hist.writers;
+                if (n) n--;
+            }
+        }
+        if (first_bad == kNoEvent) first_bad = first_block;
+
+        Finding f;
+        f.kind = "held-by-nobody";
+        f.severity = Finding::error;
+        f.locks.push_back(L.addr);
+        const Event& bad = m.events[first_bad];
+        std::string names;
+        for (const ThreadState* v : victims) {
+            f.threads.push_back(v->tid);
+            names += (names.empty() ? "" : ", ") + thread_label(m, v->thread);
+        }
+        f.summary = names + (victims.size() > 1 ? " are" : " is") + " blocked on " + lock_label(L) +
+                    ", which no thread holds according to the recorded history, yet its lock word says it is taken (" +
+                    word_words(L, m.events[victims.front()->blocked_on]) + "). ";
+        if (last_ok != kNoEvent)
+            f.summary += "The history and the word last agreed at " + at(m, m.events[last_ok].time_ns) + " (" +
+                         describe_event(m.events[last_ok]) + " by thread " + std::to_string(m.events[last_ok].tid) +
+                         ") and first disagree at " + at(m, bad.time_ns) + " (" + describe_event(bad) +
+                         " by thread " + std::to_string(bad.tid) + ", word: " + word_words(L, bad) + "). ";
+        else
+            f.summary += "The word already disagreed with the history at its first recorded use, " +
+                         describe_event(bad) + " at " + at(m, bad.time_ns) + ". ";
+        f.summary += "Something other than the lock's own calls changed the word in between (a stray store, "
+                     "memset or struct copy over the lock, or an unmatched unlock); nobody will ever unlock it.";
+        if (L.prim == LT_PRIM_MUTEX && mx_owner(bad) != 0) {
+            const ThreadState* named = m.thread_by_tid(mx_owner(bad));
+            f.summary += " The word names thread " + std::to_string(mx_owner(bad)) + " as owner" +
+                         (named ? ", which does not hold it per the history." : ", which the trace never saw.");
+        }
+        if (L.prim == LT_PRIM_RWLOCK && rw_cur_writer(bad) != 0) {
+            f.summary += " The word names thread " + std::to_string(rw_cur_writer(bad)) +
+                         " as the writer, which does not hold it per the history (a copy of a locked rwlock?).";
+        }
+        f.summary += history_gap_note(m);
+        if (last_ok != kNoEvent)
+            f.evidence.push_back(make_evidence(m, last_ok, "last event where the lock word matched the history"));
+        if (first_bad != last_ok)
+            f.evidence.push_back(make_evidence(m, first_bad, "first event where the lock word (" + word_words(L, bad) +
+                                                                 ") contradicts the history"));
+        for (const ThreadState* v : victims)
+            if (v->blocked_on != first_bad)
+                f.evidence.push_back(make_evidence(m, v->blocked_on, "blocked here since " + at(m, v->since_ns)));
+        out.push_back(std::move(f));
+    }
+}
+
+} // namespace lt

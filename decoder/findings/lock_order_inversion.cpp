@@ -1,0 +1,133 @@
+// `lock-order-inversion` (warning): two locks taken in both orders by
+// different threads during the run, even if this run did not hang.  An order
+// edge A -> B is recorded when a thread that holds A blocks to acquire B (try
+// variants cannot deadlock and make no edge).  Pairs where both sides only
+// read, or where both sides held a common third lock (a gate), cannot
+// deadlock and are left out; pairs already in a deadlock finding too.
+#include "common.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <unordered_set>
+
+namespace lt {
+
+namespace {
+
+struct OrderEdge {
+    EventIx outer_acq;      // where the first lock was taken
+    EventIx inner_acq;      // where the second was taken while holding the first
+    bool read_read;         // both taken for reading, every time
+    std::set<size_t> gates; // locks held throughout every occurrence (intersection)
+    size_t count = 0;
+};
+
+using EdgeKey = std::tuple<size_t, size_t, uint32_t>;  // outer lock, inner lock, thread
+
+} // namespace
+
+void detect_lock_order_inversion(const Model& m, std::vector<Finding>& out)
+{
+    // Acquisitions that were blocking: an ACQUIRED that ends a Wait.
+    std::unordered_set<EventIx> blocking;
+    for (const Lock& L : m.locks)
+        if (L.has_owners())
+            for (const Wait& w : L.waits)
+                if (w.outcome == WaitOutcome::acquired && w.end != kNoEvent) blocking.insert(w.end);
+
+    // Per thread, replay its holds in time order.
+    struct Step { EventIx ix; bool acquire; size_t lock; size_t hold; };
+    std::vector<std::vector<Step>> steps(m.threads.size());
+    for (size_t li = 0; li < m.locks.size(); li++) {
+        const Lock& L = m.locks[li];
+        if (!L.has_owners()) continue;
+        for (size_t hi = 0; hi < L.holds.size(); hi++) {
+            const Hold& h = L.holds[hi];
+            steps[h.thread].push_back({h.acquired, true, li, hi});
+            if (h.released != kNoEvent) steps[h.thread].push_back({h.released, false, li, hi});
+        }
+    }
+    std::map<EdgeKey, OrderEdge> edges;
+    for (auto& st : steps) {
+        std::sort(st.begin(), st.end(), [](const Step& a, const Step& b) { return a.ix < b.ix; });
+        std::vector<std::pair<size_t, size_t>> held;  // (lock, hold)
+        for (const Step& s : st) {
+            if (!s.acquire) {
+                auto it = std::find(held.begin(), held.end(), std::make_pair(s.lock, s.hold));
+                if (it != held.end()) held.erase(it);
+                continue;
+            }
+            const Hold& inner = m.locks[s.lock].holds[s.hold];
+            if (blocking.count(s.ix))
+                for (auto [ol, oh] : held) {
+                    if (ol == s.lock) continue;
+                    const Hold& outer = m.locks[ol].holds[oh];
+                    std::set<size_t> gates;
+                    for (auto [gl, gh] : held)
+                        if (gl != ol && gl != s.lock) gates.insert(gl);
+                    EdgeKey k{ol, s.lock, inner.thread};
+                    auto [it, fresh] = edges.try_emplace(k);
+                    OrderEdge& e = it->second;
+                    bool rr = outer.mode == kModeRead && inner.mode == kModeRead;
+                    if (fresh) {
+                        e.outer_acq = outer.acquired;
+                        e.inner_acq = inner.acquired;
+                        e.read_read = rr;
+                        e.gates = gates;
+                    } else {
+                        e.read_read = e.read_read && rr;
+                        std::set<size_t> keep;
+                        for (size_t g : e.gates)
+                            if (gates.count(g)) keep.insert(g);
+                        e.gates = keep;
+                    }
+                    e.count++;
+                }
+            held.push_back({s.lock, s.hold});
+        }
+    }
+
+    // Lock pairs already explained by a deadlock.
+    std::set<std::pair<uint64_t, uint64_t>> deadlocked;
+    for (const Finding& f : out)
+        if (f.kind == "deadlock")
+            for (uint64_t a : f.locks)
+                for (uint64_t b : f.locks) deadlocked.insert({a, b});
+
+    std::set<std::pair<size_t, size_t>> reported;
+    for (const auto& [k1, e1] : edges) {
+        auto [a, b, t1] = k1;
+        if (reported.count({std::min(a, b), std::max(a, b)})) continue;
+        for (const auto& [k2, e2] : edges) {
+            auto [b2, a2, t2] = k2;
+            if (b2 != b || a2 != a || t2 == t1) continue;
+            if (e1.read_read && e2.read_read) continue;
+            bool gated = std::any_of(e1.gates.begin(), e1.gates.end(), [&](size_t g) { return e2.gates.count(g) > 0; });
+            if (gated) continue;
+            const Lock& A = m.locks[a];
+            const Lock& B = m.locks[b];
+            if (deadlocked.count({A.addr, B.addr})) break;
+            reported.insert({std::min(a, b), std::max(a, b)});
+            Finding f;
+            f.kind = "lock-order-inversion";
+            f.severity = Finding::warning;
+            f.locks = {A.addr, B.addr};
+            f.threads = {m.threads[t1].tid, m.threads[t2].tid};
+            f.summary = thread_label(m, t1) + " took " + lock_label(A) + " then " + lock_label(B) + " (at " +
+                        at(m, m.events[e1.inner_acq].time_ns) + "), and " + thread_label(m, t2) + " took " +
+                        lock_label(B) + " then " + lock_label(A) + " (at " + at(m, m.events[e2.inner_acq].time_ns) +
+                        "). This run did not hang, but if the two ever overlap each can hold one lock and wait for "
+                        "the other forever. Pick one order and take them in that order everywhere.";
+            f.summary += history_gap_note(m);
+            f.evidence.push_back(make_evidence(m, e1.outer_acq, "first lock, order A then B"));
+            f.evidence.push_back(make_evidence(m, e1.inner_acq, "second lock taken while holding the first"));
+            f.evidence.push_back(make_evidence(m, e2.outer_acq, "first lock, order B then A"));
+            f.evidence.push_back(make_evidence(m, e2.inner_acq, "second lock taken while holding the first"));
+            out.push_back(std::move(f));
+            break;
+        }
+    }
+}
+
+} // namespace lt

@@ -1,0 +1,48 @@
+#include "wait_for.h"
+#include "common.h"
+
+namespace lt {
+namespace fx {
+
+std::vector<size_t> conflicting_holds(const Lock& L, uint32_t thread, Mode mode)
+{
+    std::vector<size_t> out;
+    for (size_t hi : L.holders_at_end()) {
+        const Hold& h = L.holds[hi];
+        bool conflict = mode != kModeRead || h.mode != kModeRead;
+        // A reader re-taking a read lock it holds is not blocked by itself.
+        if (h.thread == thread && mode == kModeRead && h.mode == kModeRead) conflict = false;
+        if (conflict) out.push_back(hi);
+    }
+    return out;
+}
+
+std::vector<WaitEdge> wait_for_edges(const Model& m)
+{
+    std::vector<WaitEdge> edges;
+    for (const ThreadState& t : m.threads) {
+        if (t.status != ThreadStatus::blocked || t.lock == SIZE_MAX) continue;
+        const Lock& L = m.locks[t.lock];
+        if (!L.has_owners()) continue;
+        const Event& want = m.events[t.blocked_on];
+        if (want.type != LT_EV_ATTEMPT || (want.flags & LT_FL_TIMED)) continue;  // a timed wait ends by itself
+        Mode mode = (want.flags & LT_FL_READ) ? kModeRead : kModeWrite;
+        std::vector<size_t> holds = conflicting_holds(L, t.thread, mode);
+        for (size_t hi : holds) edges.push_back({t.thread, L.holds[hi].thread, t.lock, hi});
+        if (!holds.empty() || mode != kModeRead || L.prim != LT_PRIM_RWLOCK) continue;
+        // A blocked reader with no writer holding the lock: on a writer-preferring
+        // rwlock it queues behind the writers that are waiting.
+        bool prefers_writers = rw_flags(want) != 0 || (rw_wrlocked(want) && !rw_wrphase(want));
+        if (!prefers_writers) continue;
+        for (const ThreadState& u : m.threads) {
+            if (u.thread == t.thread || u.status != ThreadStatus::blocked || u.lock != t.lock) continue;
+            const Event& uw = m.events[u.blocked_on];
+            if (uw.type == LT_EV_ATTEMPT && !(uw.flags & LT_FL_READ) && !(uw.flags & LT_FL_TIMED))
+                edges.push_back({t.thread, u.thread, t.lock, SIZE_MAX});
+        }
+    }
+    return edges;
+}
+
+} // namespace fx
+} // namespace lt

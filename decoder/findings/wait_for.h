@@ -1,0 +1,34 @@
+// The wait-for graph at the end of the trace, from the recorded history:
+// thread `from` is blocked on lock `lock` and cannot go on until thread `to`
+// releases it (`hold` is the index of that hold in Lock::holds), or, for a
+// reader on a writer-preferring rwlock, until the queued writer `to` has had
+// its turn (`hold` == SIZE_MAX).  Only locks with owners (mutex, rwlock,
+// probe) take part: futex words, condvars and semaphores have none.
+#pragma once
+
+#include "detectors.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace lt {
+// Helpers private to the detectors (kept apart from the commands' own helpers).
+namespace fx {
+
+struct WaitEdge {
+    uint32_t from;   // thread index
+    uint32_t to;     // thread index
+    size_t lock;     // index into Model::locks
+    size_t hold;     // index into Lock::holds, or SIZE_MAX (queued writer)
+};
+
+std::vector<WaitEdge> wait_for_edges(const Model& m);
+
+// The open holds of `lock` at the end that conflict with a wait in `mode` by
+// `thread` (its own holds included).
+std::vector<size_t> conflicting_holds(const Lock& lock, uint32_t thread, Mode mode);
+
+} // namespace fx
+using namespace fx;
+} // namespace lt
