@@ -1,0 +1,177 @@
+#!/bin/bash
+# Runs one zoo program under the real shim and checks what `locktrace report
+# --json` says about it.
+#
+#   check_finding.sh --build DIR --program NAME [--hangs] [--exit N]
+#                    [--kind K --severity S] [--locks sym,sym] [--threads N]
+#                    [--functions f,g] [--no-owners] [--clean]
+#
+# --hangs     the program must still be running once its trace has gone quiet;
+#             the report is then checked twice: read live, and after SIGKILL.
+# --kind/--severity/--locks/--threads/--functions
+#             some finding of that kind and severity must name exactly --threads
+#             threads (each with evidence of its own), locks whose symbols (from
+#             the report's lock table, e.g. "lock_a", "accounts+56") include
+#             --locks, and evidence stacks containing each of --functions.
+# --no-owners the report must not name any holder for the blocked threads
+#             (futex-only locks: owners are unknowable).
+# --clean     no error or warning finding at all, report exit status 0.
+# Exit status 0 = all checks passed; the reason for a failure is printed.
+set -u
+
+build="" program="" hangs=0 want_exit=0 kind="" severity="error" locks="" threads=-1 functions=""
+no_owners=0 clean=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --build) build=$2; shift ;;
+    --program) program=$2; shift ;;
+    --hangs) hangs=1 ;;
+    --exit) want_exit=$2; shift ;;
+    --kind) kind=$2; shift ;;
+    --severity) severity=$2; shift ;;
+    --locks) locks=$2; shift ;;
+    --threads) threads=$2; shift ;;
+    --functions) functions=$2; shift ;;
+    --no-owners) no_owners=1 ;;
+    --clean) clean=1 ;;
+    *) echo "check_finding: unknown argument $1" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+lt="$build/locktrace"
+shim="$build/liblocktrace.so"
+exe="$build/zoo/$program"
+for f in "$lt" "$shim" "$exe"; do
+    [ -x "$f" ] || [ -f "$f" ] || { echo "FAIL: $f is missing (build first)"; exit 1; }
+done
+command -v jq >/dev/null || { echo "FAIL: jq is needed (scripts/deps/zoo.txt)"; exit 1; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/lt-finding-$program.XXXXXX")
+trace="$work/$program.trace"
+pid=""
+cleanup() {
+    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL [$program]: $*"
+    echo "--- program output:"; head -20 "$work/out.txt" 2>/dev/null
+    [ -f "$work/last.json" ] && { echo "--- findings:"; jq -r '.findings[] | "\(.severity) \(.kind) \(.locks) \(.threads): \(.summary)"' "$work/last.json" | cut -c1-400; }
+    exit 1
+}
+
+# Checks one report; $1 = label ("live", "killed", "exited").
+check_report() {
+    local label=$1 rc
+    "$lt" report --json "$trace" >"$work/last.json" 2>"$work/report.err"
+    rc=$?
+    [ "$rc" -le 1 ] || fail "$label: report could not read the trace (exit $rc): $(cat "$work/report.err")"
+    jq -e . "$work/last.json" >/dev/null 2>&1 || fail "$label: report --json is not JSON"
+
+    if [ "$clean" = 1 ]; then
+        local bad
+        bad=$(jq -r '[.findings[] | select(.severity == "error" or .severity == "warning") | "\(.severity) \(.kind): \(.summary)"] | join("\n")' "$work/last.json")
+        [ -z "$bad" ] || fail "$label: a correct program got findings (false positive):
+$bad"
+        [ "$rc" = 0 ] || fail "$label: report exit status $rc for a clean trace, want 0"
+    fi
+
+    if [ -n "$kind" ]; then
+        local want_rc=0
+        [ "$severity" = error ] && want_rc=1
+        if [ "$severity" != error ]; then
+            # Only warnings expected: the report must not claim an error either.
+            local errs
+            errs=$(jq -r '[.findings[] | select(.severity == "error") | .kind] | join(",")' "$work/last.json")
+            [ -z "$errs" ] || fail "$label: unexpected error findings: $errs"
+        fi
+        [ "$rc" = "$want_rc" ] || fail "$label: report exit status $rc, want $want_rc"
+        local verdict
+        verdict=$(jq -r --arg kind "$kind" --arg sev "$severity" --arg locks "$locks" \
+            --arg functions "$functions" --argjson nthreads "$threads" '
+            . as $r
+            | ($locks | split(",") | map(select(length > 0))) as $wantlocks
+            | ($functions | split(",") | map(select(length > 0))) as $wantfuncs
+            | [.findings[] | select(.kind == $kind and .severity == $sev)] as $cands
+            | if ($cands | length) == 0 then
+                "no \($sev) finding of kind \($kind); the report has: \([$r.findings[] | "\(.severity) \(.kind)"] | join(", "))"
+              else
+                [ $cands[] | . as $f
+                  | [ $f.locks[] | . as $a | ([$r.locks[] | select(.address == $a) | .symbol][0] // $a) ] as $syms
+                  | [ $f.evidence[] | .stack[]? | .function | select(. != null) ] as $funcs
+                  | [ ( $wantlocks[] | . as $w | select(($syms | index($w)) == null)
+                        | "lock \($w) not among the finding locks \($syms)" ),
+                      ( if $nthreads >= 0 and ($f.threads | length) != $nthreads
+                        then "want \($nthreads) threads, finding has \($f.threads)" else empty end ),
+                      ( $f.threads[] | . as $t
+                        | select(([$f.evidence[] | select(.thread == $t)] | length) == 0)
+                        | "thread \($t) is named but has no evidence" ),
+                      ( $wantfuncs[] | . as $fn
+                        | select(([$funcs[] | select(contains($fn))] | length) == 0)
+                        | "function \($fn) not in the evidence stacks \($funcs | unique)" ) ] ]
+                | if any(.[]; length == 0) then "OK"
+                  else "no \($kind) finding matches: \(map(join("; ")) | join(" | "))" end
+              end' "$work/last.json")
+        [ "$verdict" = OK ] || fail "$label: $verdict"
+    fi
+
+    if [ "$no_owners" = 1 ]; then
+        local owners
+        owners=$(jq -r '[.blocked[] | select((.holders // []) | length > 0)] | length' "$work/last.json")
+        [ "$owners" = 0 ] || fail "$label: the report names holders of futex-only locks it cannot know"
+        # Every thread of the finding is listed as blocked, on the word, with a stack.
+        if [ -n "$kind" ]; then
+            local missing
+            missing=$(jq -r --arg kind "$kind" '
+                . as $r | [.findings[] | select(.kind == $kind)][0] as $f
+                | [ $f.threads[] | . as $t
+                    | select(([$r.blocked[] | select(.thread == $t and (.stack | length) > 0
+                               and (.address as $a | $f.locks | index($a)) != null)] | length) == 0) ]
+                | map(tostring) | join(",")' "$work/last.json")
+            [ -z "$missing" ] || fail "$label: threads $missing are not shown blocked on the finding's word with a stack"
+        fi
+    fi
+    echo "ok [$program] $label"
+}
+
+LD_PRELOAD="$shim" LOCKTRACE_OUTPUT="$trace" LOCKTRACE_QUIET=1 "$exe" >"$work/out.txt" 2>&1 &
+pid=$!
+
+if [ "$hangs" = 1 ]; then
+    # Hung = the process is alive and its trace stopped growing.  The zoo
+    # programs hang within a fraction of a second; allow a slow machine.
+    last=-1 quiet=0
+    for _ in $(seq 1 100); do
+        sleep 0.2
+        kill -0 "$pid" 2>/dev/null || fail "the program exited (status $(wait "$pid"; echo $?)) but it should hang"
+        n=$("$lt" dump "$trace" 2>/dev/null | grep -vc '^#')
+        if [ "$n" -gt 0 ] && [ "$n" = "$last" ]; then
+            quiet=$((quiet + 1))
+            [ "$quiet" -ge 3 ] && break
+        else
+            quiet=0
+        fi
+        last=$n
+    done
+    [ "$quiet" -ge 3 ] || fail "the trace never went quiet"
+    check_report live
+    kill -KILL "$pid"
+    wait "$pid" 2>/dev/null
+    pid=""
+    check_report killed
+else
+    for _ in $(seq 1 600); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then fail "the program did not finish within 60 s"; fi
+    wait "$pid"
+    status=$?
+    pid=""
+    [ "$status" = "$want_exit" ] || fail "the program exited with $status under the shim, want $want_exit"
+    check_report exited
+fi
+exit 0
