@@ -1,0 +1,313 @@
+#!/usr/bin/env python3
+"""Integration checks: run real programs under `locktrace run` (the real shim)
+and compare `dump`, `report --json` and `timeline --json` with what the program
+did.  One scenario per invocation; exit status non-zero with a message on failure.
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+class Env:
+    def __init__(self, a):
+        self.lt = a.locktrace
+        self.progs = a.progs
+        self.work = a.work
+        shutil.rmtree(self.work, ignore_errors=True)
+        os.makedirs(self.work)
+
+    def prog(self, name):
+        return os.path.join(self.progs, name)
+
+    def trace(self, name):
+        return os.path.join(self.work, name + ".trace")
+
+    def run(self, *args, check_rc=None):
+        p = subprocess.run([self.lt, *args], capture_output=True, text=True, timeout=60)
+        if check_rc is not None and p.returncode not in check_rc:
+            raise Fail("locktrace %s: exit %d, expected %s\nstdout: %s\nstderr: %s"
+                       % (" ".join(args), p.returncode, check_rc, p.stdout[-2000:], p.stderr[-2000:]))
+        return p
+
+    def report(self, trace, rc=(0, 1)):
+        p = self.run("report", trace, "--json", check_rc=rc)
+        return json.loads(p.stdout)
+
+    def timeline(self, trace, *extra):
+        p = self.run("timeline", trace, "--json", *extra, check_rc=(0,))
+        return json.loads(p.stdout)
+
+    def start(self, trace, *cmd):
+        return subprocess.Popen([self.lt, "run", "-o", trace, "--", *cmd],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def lock_by_symbol(rep, sym, prim=None):
+    found = [l for l in rep["locks"] if l["symbol"] == sym and (prim is None or l["primitive"] == prim)]
+    check(len(found) == 1, "expected one lock named %s (%s), got %s" % (sym, prim, [l["address"] for l in found]))
+    return found[0]
+
+
+def functions(stack):
+    return [f["function"] or "" for f in stack]
+
+
+def check_mutual_exclusion(tl, address):
+    """No two write holds (or a write and a read hold) of one lock overlap."""
+    locks = [l for l in tl["locks"] if l["address"] == address]
+    check(locks, "timeline has no lock %s" % address)
+    for l in locks:
+        for seg in l["ownership"]:
+            modes = [h["mode"] for h in seg["holders"]]
+            if "write" in modes:
+                check(len(modes) == 1, "lock %s held by %s at once at +%dns" % (address, seg["holders"], seg["begin_ns"]))
+
+
+def wait_until(what, fn, timeout=30.0):
+    end = time.time() + timeout
+    last = None
+    while time.time() < end:
+        try:
+            r = fn()
+            if r:
+                return r
+        except Fail as e:
+            last = e
+        time.sleep(0.1)
+    raise Fail("timed out waiting for %s (%s)" % (what, last))
+
+
+def kill_traced(rep, runner):
+    """SIGKILL the traced program (not `locktrace run`), then check run's status."""
+    os.kill(rep["pid"], signal.SIGKILL)
+    out, err = runner.communicate(timeout=30)
+    check(runner.returncode == 128 + signal.SIGKILL,
+          "locktrace run should exit 137 after SIGKILL of the program, got %d (%s)" % (runner.returncode, err))
+    check("killed by signal 9" in err, "locktrace run should say the program was killed: %r" % err)
+
+
+# ---------------------------------------------------------------- scenarios
+
+def counts(env):
+    threads, iters = 4, 1000
+    t = env.trace("counts")
+    p = subprocess.run([env.lt, "run", "-o", t, "--", env.prog("counts"), str(threads), str(iters)],
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0, "counts exited %d: %s" % (p.returncode, p.stderr))
+    check(p.stdout.strip() == str(threads * iters), "program output %r" % p.stdout)
+    check("trace written to " + t in p.stderr, "run should say where the trace is: %r" % p.stderr)
+    rep = env.report(t, rc=(0,))
+    check(rep["process_exited"] and rep["exit_status"] == 0, "process exit not recorded")
+    check(rep["lost_events"] == 0 and rep["history_complete"], "no event should be lost")
+    check(rep["blocked"] == [], "nothing blocked at exit: %s" % rep["blocked"])
+    check([f for f in rep["findings"] if f["severity"] != "info"] == [],
+          "healthy program has findings: %s" % [f["kind"] for f in rep["findings"]])
+    m = lock_by_symbol(rep, "counts_mutex", "mutex")
+    check(m["acquisitions"] == threads * iters, "mutex acquisitions %d != %d" % (m["acquisitions"], threads * iters))
+    check(m["releases"] == threads * iters, "mutex releases %d" % m["releases"])
+    check(m["holders_at_end"] == [], "mutex still held at exit per the model")
+    rw = lock_by_symbol(rep, "counts_rwlock", "rwlock")
+    writes = threads * ((iters + 9) // 10)
+    check(rw["read_acquisitions"] == threads * iters, "rdlocks %d" % rw["read_acquisitions"])
+    check(rw["acquisitions"] == threads * iters + writes, "rwlock acquisitions %d" % rw["acquisitions"])
+    check(rw["unmatched_releases"] == 0 and m["unmatched_releases"] == 0, "unmatched releases")
+    workers = [th for th in rep["threads"] if th["events"] > 10]
+    check(len(workers) == threads, "expected %d worker threads, got %s" % (threads, rep["threads"]))
+    # Raw events agree with the model.
+    d = env.run("dump", t, "--no-header", check_rc=(0,)).stdout.splitlines()
+    acq = [l for l in d if l.split()[2] == "acquired" and l.split()[5] == m["address"]]
+    check(len(acq) == threads * iters, "dump shows %d mutex acquisitions" % len(acq))
+    tl = env.timeline(t)
+    check_mutual_exclusion(tl, m["address"])
+    check_mutual_exclusion(tl, rw["address"])
+    holds = [l for l in tl["locks"] if l["address"] == m["address"]][0]["holds"]
+    check(len(holds) == threads * iters and all(h["end_ns"] is not None for h in holds), "timeline holds")
+    # --thread filters to one thread's intervals.
+    tid = workers[0]["thread"]
+    one = env.timeline(t, "--lock", m["address"], "--thread", str(tid))
+    check(len(one["locks"]) == 1 and all(h["thread"] == tid for h in one["locks"][0]["holds"]) and
+          len(one["locks"][0]["holds"]) == iters, "timeline --thread %d" % tid)
+
+
+def condvar(env):
+    t = env.trace("condvar")
+    p = subprocess.run([env.lt, "run", "-o", t, "--", env.prog("condvar_pingpong"), "200"],
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0, "condvar_pingpong exited %d: %s" % (p.returncode, p.stderr))
+    rep = env.report(t, rc=(0,))
+    m = lock_by_symbol(rep, "token_mutex", "mutex")
+    check(m["holders_at_end"] == [], "no phantom owner after cond waits: %s" % m["holders_at_end"])
+    check(m["unmatched_releases"] == 0, "cond wait's internal release must match a hold")
+    check(m["acquisitions"] >= 400, "each player locks 200 times: %d" % m["acquisitions"])
+    c = lock_by_symbol(rep, "token_cond", "cond")
+    check(c["wakes"] == 400, "400 signals expected, got %d" % c["wakes"])
+    check(rep["blocked"] == [], "nothing blocked: %s" % rep["blocked"])
+    check_mutual_exclusion(env.timeline(t), m["address"])
+
+
+def hang_mutex_live(env):
+    t = env.trace("hang_mutex")
+    runner = env.start(t, env.prog("hang_mutex"))
+    try:
+        def two_blocked():
+            if not os.path.exists(t):
+                return None
+            rep = env.report(t)
+            return rep if len(rep["blocked"]) == 2 else None
+        rep = wait_until("two threads blocked on accounts_lock", two_blocked)
+        check(not rep["process_exited"], "the process is still running")
+        lock = lock_by_symbol(rep, "accounts_lock", "mutex")
+        holder_tids = {h["thread"] for h in lock["holders_at_end"]}
+        check(len(holder_tids) == 1, "one holder expected: %s" % lock["holders_at_end"])
+        blocked_tids = set()
+        for b in rep["blocked"]:
+            check(b["primitive"] == "mutex" and b["address"] == lock["address"] and b["symbol"] == "accounts_lock",
+                  "blocked on the wrong object: %s" % b)
+            check("wait_for_accounts" in functions(b["stack"]), "blocked stack: %s" % functions(b["stack"]))
+            check(len(b["holders"]) == 1 and b["holders"][0]["thread"] in holder_tids, "holder: %s" % b["holders"])
+            check("hold_forever" in functions(b["holders"][0]["stack"]),
+                  "holder stack: %s" % functions(b["holders"][0]["stack"]))
+            blocked_tids.add(b["thread"])
+        check(len(blocked_tids) == 2 and not (blocked_tids & holder_tids), "distinct waiters and holder")
+        text = env.run("report", t, check_rc=(0, 1)).stdout
+        check("BLOCKED THREADS: 2" in text and "held by thread %d" % next(iter(holder_tids)) in text,
+              "text report lists the holder:\n" + text)
+        tl = env.timeline(t, "--lock", lock["address"])
+        segs = tl["locks"][0]["ownership"]
+        check(segs and segs[-1]["end_ns"] is None and segs[-1]["holders"][0]["thread"] in holder_tids,
+              "timeline: last ownership segment still open, held by the holder: %s" % segs[-1:])
+        waits = [w for w in tl["locks"][0]["waits"] if w["outcome"] == "still waiting"]
+        check({w["thread"] for w in waits} == blocked_tids, "timeline waits: %s" % waits)
+        kill_traced(rep, runner)
+        dead = env.report(t)
+        check({b["thread"] for b in dead["blocked"]} == blocked_tids, "after SIGKILL the same threads are blocked")
+        check(not dead["process_exited"], "killed process has no normal exit")
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+
+
+def hang_rwlock_live(env):
+    t = env.trace("hang_rwlock")
+    runner = env.start(t, env.prog("hang_rwlock"))
+    try:
+        def writer_blocked():
+            if not os.path.exists(t):
+                return None
+            rep = env.report(t)
+            return rep if len(rep["blocked"]) == 1 else None
+        rep = wait_until("the writer blocked", writer_blocked)
+        b = rep["blocked"][0]
+        check(b["primitive"] == "rwlock" and b["symbol"] == "table_lock", "writer blocked on table_lock: %s" % b)
+        check("write_table" in functions(b["stack"]), "writer stack %s" % functions(b["stack"]))
+        check(len(b["holders"]) == 2 and all(h["mode"] == "read" for h in b["holders"]),
+              "two readers hold it: %s" % b["holders"])
+        check(all("read_and_sleep" in functions(h["stack"]) for h in b["holders"]), "reader stacks")
+        tl = env.timeline(t, "--lock", b["address"])
+        last = tl["locks"][0]["ownership"][-1]
+        check(last["end_ns"] is None and sorted(h["mode"] for h in last["holders"]) == ["read", "read"],
+              "timeline: readers as a set at the end: %s" % last)
+        text = env.run("timeline", t, "--lock", b["address"], check_rc=(0,)).stdout
+        check("read by {" in text, "text timeline shows the reader set:\n" + text)
+        kill_traced(rep, runner)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+
+
+def killed_midway(env):
+    t = env.trace("killed")
+    runner = env.start(t, env.prog("counts"), "2", "0")  # loops until killed
+    try:
+        def busy():
+            if not os.path.exists(t):
+                return None
+            rep = env.report(t)
+            return rep if rep["events"] > 20000 and rep["lost_events"] > 0 else None
+        rep = wait_until("the ring to wrap", busy)
+        kill_traced(rep, runner)
+        dead = env.report(t)
+        check(dead["events"] > 0, "events decoded after SIGKILL")
+        check(dead["lost_events"] > 0 and not dead["history_complete"],
+              "a wrapped ring must make the history incomplete")
+        check(all(th["status"] != "exited" for th in dead["threads"] if th["events"] > 100),
+              "workers were killed, not exited: %s" % dead["threads"])
+        text = env.run("report", t, check_rc=(0, 1)).stdout
+        check("INCOMPLETE" in text and "lost to ring overwrite" in text, "text report states the gap:\n" + text[:2000])
+        m = lock_by_symbol(dead, "counts_mutex", "mutex")
+        check_mutual_exclusion(env.timeline(t), m["address"])
+        p = env.run("dump", t, check_rc=(0,))
+        check(len(p.stdout.splitlines()) > 1000, "dump lists the events")
+        # A copy cut in the middle of the rings still decodes, and says so.
+        cut = os.path.join(env.work, "cut.trace")
+        size = os.path.getsize(t)
+        with open(t, "rb") as src, open(cut, "wb") as dst:
+            dst.write(src.read(size - size // 3))
+        text = env.run("report", cut, check_rc=(0, 1)).stdout
+        check("truncated" in text, "truncated copy must be reported as such:\n" + text[:2000])
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+
+
+def malformed(env):
+    cases = {
+        "empty.trace": b"",
+        "text.trace": b"hello, this is not a trace\n" * 400,
+        "zeros.trace": b"\0" * 8192,
+        "badversion.trace": b"LCKTRACE" + (99).to_bytes(4, "little") + b"\0" * 8180,
+    }
+    for name, data in cases.items():
+        path = os.path.join(env.work, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        for cmd in (["report", path], ["report", path, "--json"], ["dump", path], ["timeline", path]):
+            p = env.run(*cmd)
+            check(p.returncode == 2, "%s: exit %d, expected 2" % (" ".join(cmd), p.returncode))
+            lines = p.stderr.strip().splitlines()
+            check(len(lines) == 1 and lines[0].startswith("locktrace: "), "one clear error line: %r" % p.stderr)
+            check(p.stdout == "", "nothing on stdout for a bad trace")
+    p = env.run("report", os.path.join(env.work, "missing.trace"))
+    check(p.returncode == 2 and "cannot open" in p.stderr, "missing file: %r" % p.stderr)
+    p = env.run("report", env.work)
+    check(p.returncode == 2, "a directory is not a trace")
+    p = env.run("timeline", os.path.join(env.work, "zeros.trace"), "--lock", "zz")
+    check(p.returncode == 2, "bad --lock value")
+
+
+SCENARIOS = {f.__name__: f for f in (counts, condvar, hang_mutex_live, hang_rwlock_live, killed_midway, malformed)}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("scenario", choices=sorted(SCENARIOS))
+    ap.add_argument("--locktrace", required=True)
+    ap.add_argument("--progs", required=True)
+    ap.add_argument("--work", required=True)
+    a = ap.parse_args()
+    env = Env(a)
+    try:
+        SCENARIOS[a.scenario](env)
+    except Fail as e:
+        print("FAIL %s: %s" % (a.scenario, e))
+        return 1
+    print("ok %s" % a.scenario)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
