@@ -34,8 +34,8 @@ lt_exec() {
     # A suite may seed the working directory (suite_dir_hook DIR).
     if [ -n "${LT_DIR_HOOK:-}" ]; then "$LT_DIR_HOOK" "$dir"; fi
     if [ "$mode" = traced ]; then
-        (cd "$dir" && exec env LD_PRELOAD="$LT_LIB" LOCKTRACE_OUTPUT="$dir/traces/%e.%p.trace" \
-            timeout -k 10 "$LT_TIMEOUT" "$@") > "$log" 2>&1 < /dev/null
+        (cd "$dir" && exec timeout -k 10 "$LT_TIMEOUT" \
+            env LD_PRELOAD="$LT_LIB" LOCKTRACE_OUTPUT="$dir/traces/%e.%p.trace" "$@") > "$log" 2>&1 < /dev/null
         rc=$?
     else
         (cd "$dir" && exec timeout -k 10 "$LT_TIMEOUT" "$@") > "$log" 2>&1 < /dev/null

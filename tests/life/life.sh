@@ -1,0 +1,222 @@
+#!/bin/bash
+# Process-life tests: the traced program behaves exactly as the plain one
+# (exit status, output) through thread churn, fork, exec, posix_spawn, vfork,
+# cancellation, signals, longjmp, dlopen, other preloads, setuid, unwritable
+# and full output directories; and what is traced decodes.
+#
+#   tests/life/life.sh CASE BUILD_DIR        (registered with ctest as life_CASE)
+# Exit 0 pass, 1 fail, 77 skipped (with the reason printed).
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+[ $# -eq 2 ] || { echo "usage: $0 CASE BUILD_DIR" >&2; exit 2; }
+case_name=$1
+BUILD=$(cd "$2" && pwd)
+LIB=$BUILD/liblocktrace.so
+DECODER=$BUILD/locktrace
+PROGS=$BUILD/life
+[ -f "$LIB" ] || fail "$LIB not built"
+# /tmp, not the build dir: the setuid and nobody cases need a path every user
+# can reach, on a file system that honours setuid bits.
+T=$(mktemp -d /tmp/locktrace-life.XXXXXX)
+chmod 755 "$T"
+cleanup() { [ -n "${MOUNTED:-}" ] && umount "$MOUNTED" 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+
+# Threads created and exiting by the thousand (more than the trace's thread
+# table: slots are recycled).
+case_threads() {
+    run plain -- "$PROGS/life_churn" 3000
+    traced traced "$T/tr" -- "$PROGS/life_churn" 3000
+    ok plain; same plain traced; no_shim_noise traced
+    count_traces "$T/tr" 'life_churn.*.trace' 1
+    all_decode_clean "$T/tr"
+}
+
+# fork from a thread holding locks, and while another thread holds one: each
+# child writes its own trace, the parent's is intact and decodes.
+case_fork() {
+    run plain -- "$PROGS/life_fork_locks"
+    traced traced "$T/tr" -- "$PROGS/life_fork_locks"
+    ok plain; same plain traced; no_shim_noise traced
+    count_traces "$T/tr" 'life_fork_locks.*.trace' 3
+    local parent="" f
+    for f in $(traces "$T/tr"); do
+        "$DECODER" dump "$f" 2>/dev/null | grep -q ' fork ' && parent=$f
+    done
+    [ -n "$parent" ] || fail "no trace records a fork event (which is the parent's?)"
+    note "parent trace: $(basename "$parent")"
+    all_decode_clean "$T/tr"
+}
+
+# exec keeps tracing by default (the new image gets its own trace), and does
+# not with LOCKTRACE_FOLLOW_EXEC=0.  HOW is fork-exec, posix_spawn or vfork-exec.
+spawn_case() {
+    local how=$1
+    run plain -- "$PROGS/life_spawn" "$how" "$PROGS/life_churn" 40
+    traced traced "$T/tr" -- "$PROGS/life_spawn" "$how" "$PROGS/life_churn" 40
+    ok plain; same plain traced; no_shim_noise traced
+    count_traces "$T/tr" 'life_churn.*.trace' 1
+    [ "$2" = - ] || count_traces "$T/tr" 'life_spawn.*.trace' "$2"
+    all_decode_clean "$T/tr"
+    traced off "$T/off" LOCKTRACE_FOLLOW_EXEC=0 -- "$PROGS/life_spawn" "$how" "$PROGS/life_churn" 40
+    same plain off
+    count_traces "$T/off" 'life_churn.*.trace' 0
+}
+# fork-exec: the parent's trace, and the forked child's until its exec.
+case_fork_exec() { spawn_case fork-exec 2; }
+case_posix_spawn() { spawn_case posix_spawn 1; }
+# vfork-exec: how many files the parent side leaves is the shim's business
+# (a vfork child must not write the parent's), so only the exec'd one is counted.
+case_vfork_exec() { spawn_case vfork-exec -; }
+
+# vfork: the child shares the parent's memory until it execs or exits (a
+# failed exec's errno is handed back that way).
+case_vfork_shared() {
+    run plain -- "$PROGS/life_spawn" vfork-shared
+    traced traced "$T/tr" -- "$PROGS/life_spawn" vfork-shared
+    ok plain; same plain traced; no_shim_noise traced
+    all_decode_clean "$T/tr"
+}
+
+# pthread_cancel of threads blocked in cond waits and sem waits.
+case_cancel() {
+    run plain -- "$PROGS/life_cancel"
+    traced traced "$T/tr" -- "$PROGS/life_cancel"
+    ok plain; same plain traced; no_shim_noise traced
+    all_decode_clean "$T/tr"
+}
+
+# Signal handlers taking locks while the threads they interrupt loop on locks.
+case_signals() {
+    run plain -- "$PROGS/life_signals"
+    traced traced "$T/tr" -- "$PROGS/life_signals"
+    ok plain; same plain traced; no_shim_noise traced
+    note "traced: $(cat "$T/traced.err")"
+    all_decode_clean "$T/tr"
+}
+
+# siglongjmp out of handlers that interrupted lock calls; tracing goes on.
+case_longjmp() {
+    run plain -- "$PROGS/life_longjmp"
+    traced traced "$T/tr" -- "$PROGS/life_longjmp"
+    ok plain; same plain traced; no_shim_noise traced
+    all_decode_clean "$T/tr"
+    local marker f n
+    marker=$(sed -n 's/.*marker mutex at \(0x[0-9a-f]*\).*/\1/p' "$T/traced.err")
+    [ -n "$marker" ] || fail "no marker address on stderr"
+    f=$(traces "$T/tr" 'life_longjmp.*.trace' | head -1)
+    n=$("$DECODER" dump "$f" | awk -v a="$marker" '$3 == "acquired" && $6 == a' | wc -l)
+    [ "$n" -eq 1000 ] || fail "after the jumps: $n of 1000 acquisitions of the marker mutex recorded"
+    note "all 1000 lock acquisitions after the jumps are in the trace"
+}
+
+# dlopen/dlclose of a library that uses locks in threads, 200 times.
+case_dlopen() {
+    run plain -- "$PROGS/life_dlopen" "$PROGS/liblife_dlmod.so"
+    traced traced "$T/tr" -- "$PROGS/life_dlopen" "$PROGS/liblife_dlmod.so"
+    ok plain; same plain traced; no_shim_noise traced
+    all_decode_clean "$T/tr"
+    local f
+    f=$(traces "$T/tr" 'life_dlopen.*.trace' | head -1)
+    grep -aq "liblife_dlmod.so" "$f" || fail "the module table does not list liblife_dlmod.so"
+    note "the module table lists liblife_dlmod.so"
+}
+
+# Another preload beside ours, before and after it in LD_PRELOAD.
+other_preload_case() {
+    local other=$1
+    [ -f "$other" ] || skip "$other not installed (scripts/deps/suites.txt lists its package)"
+    mkdir -p "$T/a" "$T/b"
+    run plain LD_PRELOAD="$other" -- "$PROGS/life_churn" 500
+    run first LD_PRELOAD="$other $LIB" LOCKTRACE_OUTPUT="$T/a/%e.%p.trace" -- "$PROGS/life_churn" 500
+    run second LD_PRELOAD="$LIB $other" LOCKTRACE_OUTPUT="$T/b/%e.%p.trace" -- "$PROGS/life_churn" 500
+    ok plain; same plain first; same plain second; no_shim_noise first; no_shim_noise second
+    run plain2 LD_PRELOAD="$other" -- "$PROGS/life_fork_locks"
+    run first2 LD_PRELOAD="$other $LIB" LOCKTRACE_OUTPUT="$T/a/%e.%p.trace" -- "$PROGS/life_fork_locks"
+    same plain2 first2
+    all_decode_clean "$T/a"
+    all_decode_clean "$T/b"
+}
+case_preload_jemalloc() { other_preload_case /usr/lib/x86_64-linux-gnu/libjemalloc.so.2; }
+case_preload_eatmydata() { other_preload_case /usr/lib/x86_64-linux-gnu/libeatmydata.so.1; }
+
+# A setuid-root program run by an ordinary user: the loader ignores
+# LD_PRELOAD (secure-execution mode), so it runs untraced, unchanged.
+case_setuid() {
+    [ "$(id -u)" -eq 0 ] || skip "needs root (to make a setuid-root copy and run it as nobody)"
+    cp "$PROGS/life_churn" "$T/suid_churn"
+    chown root:root "$T/suid_churn"; chmod 4755 "$T/suid_churn"
+    mkdir -m 1777 "$T/tr"
+    run plain -- setpriv --reuid=65534 --regid=65534 --clear-groups -- "$T/suid_churn" 200
+    run traced -- setpriv --reuid=65534 --regid=65534 --clear-groups -- \
+        env LD_PRELOAD="$LIB" LOCKTRACE_OUTPUT="$T/tr/%e.%p.trace" "$T/suid_churn" 200
+    ok plain; same plain traced
+    count_traces "$T/tr" '*' 0
+    # The same copy without the setuid bit is traced: the check above means something.
+    chmod 0755 "$T/suid_churn"
+    run control -- setpriv --reuid=65534 --regid=65534 --clear-groups -- \
+        env LD_PRELOAD="$LIB" LOCKTRACE_OUTPUT="$T/tr/%e.%p.trace" "$T/suid_churn" 200
+    same plain control
+    count_traces "$T/tr" 'suid_churn.*.trace' 1
+}
+
+# expect_untraced NAME: one line from the shim on stderr, nothing else from it.
+expect_one_warning() {
+    local n
+    n=$(grep -c '^locktrace' "$T/$1.err")
+    [ "$n" -eq 1 ] || fail "$1: expected one warning line from the shim, got $n: $(head -3 "$T/$1.err")"
+    note "warning: $(grep '^locktrace' "$T/$1.err")"
+}
+
+# An output directory that cannot be written: one warning, runs untraced.
+case_unwritable_dir() {
+    run plain -- "$PROGS/life_churn" 300
+    ok plain
+    # A path through a regular file (ENOTDIR): fails even for root.
+    touch "$T/not-a-dir"
+    run notdir LOCKTRACE_OUTPUT="$T/not-a-dir/%e.%p.trace" LD_PRELOAD="$LIB" -- "$PROGS/life_churn" 300
+    same plain notdir; expect_one_warning notdir
+    # A directory without write permission (run as nobody when root, or root ignores it).
+    mkdir -m 0555 "$T/ro"
+    run plain_ro -- "${NOBODY[@]}" "$PROGS/life_churn" 300
+    run ro -- "${NOBODY[@]}" env LD_PRELOAD="$LIB" LOCKTRACE_OUTPUT="$T/ro/%e.%p.trace" "$PROGS/life_churn" 300
+    same plain_ro ro; expect_one_warning ro
+    count_traces "$T/ro" '*' 0
+    # Same for a fork child and an exec'd program: still one line each, same result.
+    run plain_fork -- "${NOBODY[@]}" "$PROGS/life_fork_locks"
+    run ro_fork -- "${NOBODY[@]}" env LD_PRELOAD="$LIB" LOCKTRACE_OUTPUT="$T/ro/%e.%p.trace" "$PROGS/life_fork_locks"
+    same plain_fork ro_fork
+    count_traces "$T/ro" '*' 0
+}
+
+# A full disk: too small for the trace's tables (one warning, untraced), and
+# big enough for the tables but not for every thread's ring (the program must
+# neither crash nor change; threads that got no ring are counted as dropped).
+case_full_disk() {
+    [ "$(id -u)" -eq 0 ] || skip "needs root to mount a small tmpfs"
+    mkdir "$T/small"
+    mount -t tmpfs -o size=1m,mode=1777 locktrace-life "$T/small" 2>/dev/null ||
+        skip "cannot mount a tmpfs here (not permitted in this container)"
+    MOUNTED=$T/small
+    run plain -- "$PROGS/life_churn" 300
+    run tiny LD_PRELOAD="$LIB" LOCKTRACE_OUTPUT="$T/small/%e.%p.trace" -- "$PROGS/life_churn" 300
+    ok plain; same plain tiny; expect_one_warning tiny
+    count_traces "$T/small" '*' 0
+    umount "$T/small"; MOUNTED=""
+    # Room for the tables (about 2 MB with the defaults) and a few rings only.
+    mount -t tmpfs -o size=5m,mode=1777 locktrace-life "$T/small" || fail "second mount failed"
+    MOUNTED=$T/small
+    run partial LD_PRELOAD="$LIB" LOCKTRACE_OUTPUT="$T/small/%e.%p.trace" -- "$PROGS/life_churn" 300
+    same plain partial
+    note "with a 5 MB disk: $(grep -c '^locktrace' "$T/partial.err") warning line(s): $(grep '^locktrace' "$T/partial.err" | head -2 | tr '\n' ' ')"
+    count_traces "$T/small" 'life_churn.*.trace' 1
+    # Decodes (the dropped threads are said so); error findings are not expected.
+    all_decode_clean "$T/small"
+}
+
+fn=case_$case_name
+declare -F "$fn" > /dev/null || { echo "unknown case $case_name" >&2; exit 2; }
+echo "life_$case_name"
+"$fn"
+echo "PASS"
