@@ -79,6 +79,15 @@ case_vfork_shared() {
     all_decode_clean "$T/tr"
 }
 
+# Futex calls the kernel rejects (unmapped, NULL or misaligned words) fail
+# the same way traced (the kernel's own futex selftests do this).
+case_futex_fault() {
+    run plain -- "$PROGS/life_futex_fault"
+    traced traced "$T/tr" -- "$PROGS/life_futex_fault"
+    ok plain; same plain traced; no_shim_noise traced
+    all_decode_clean "$T/tr"
+}
+
 # pthread_cancel of threads blocked in cond waits and sem waits.
 case_cancel() {
     run plain -- "$PROGS/life_cancel"
