@@ -50,11 +50,11 @@ json data_json(const TimelineData& d)
     json locks = json::array();
     for (const LockInfo& L : d.locks) locks.push_back(L.label);
     j["locks"] = locks;
-    // [thread, begin, end, wait, open, lock, mode, outcome]
+    // [thread, begin, end, wait, open, lock, mode, outcome, depth]
     json sl = json::array();
     for (const Slice& s : d.slices)
         sl.push_back({s.thread, s.begin, s.end, s.wait ? 1 : 0, s.open ? 1 : 0, s.lock, int(s.mode),
-                      s.wait ? outcome_name(s.outcome) : ""});
+                      s.wait ? outcome_name(s.outcome) : "", s.depth});
     j["slices"] = sl;
     json fl = json::array();
     for (const Flow& f : d.flows) fl.push_back({f.from_thread, f.from_time, f.to_thread, f.to_time, f.lock});
@@ -183,17 +183,17 @@ function draw(){
   // so the page stays fast on traces with millions of events.
   const last = new Map();
   for (const s of D.slices) {
-    const [th, b, e, wait, open, lock, mode, outcome] = s;
+    const [th, b, e, wait, open, lock, mode, outcome, depth] = s;
     if (e < t0 || b > t1) continue;
     const x1 = Math.max(x(b), LABEL - 2), x2 = Math.min(x(e), W);
     const key = th * 2 + wait, prev = last.get(key);
     if (x2 - x1 < 1 && prev !== undefined && x1 < prev + 1 && !hl.has(lock)) continue;
     last.set(key, x2);
-    const y = TOP + th * ROW + (wait ? 16 : 4);
+    const y = TOP + th * ROW + (wait ? 16 : 4 + 2 * depth), h = wait ? 10 : 10 - 3 * depth;
     let cls = wait ? 'wait' : 'hold';
     if (open) cls += ' open';
     if (hl.has(lock)) cls += ' hl';
-    const r = el('rect', {class: cls, x: x1, y: y, width: Math.max(1, x2 - x1), height: 10, fill: color(lock)}, rows[th]);
+    const r = el('rect', {class: cls, x: x1, y: y, width: Math.max(1, x2 - x1), height: h, fill: color(lock)}, rows[th]);
     el('title', {}, r, (wait ? 'waits for ' : (mode === 1 ? 'holds (read) ' : 'holds ')) + D.locks[lock] + '\n' +
        fmt(b) + ' → ' + (open ? 'end of trace (' + (wait ? 'still waiting' : 'still held') + ')' : fmt(e)) +
        ' (' + fmt(e - b) + ')' + (wait ? '\noutcome: ' + outcome : ''));
@@ -210,11 +210,14 @@ function draw(){
   for (const m of D.marks) {
     if (m[0] < t0 || m[0] > t1) continue;
     el('line', {class: 'mark', x1: x(m[0]), x2: x(m[0]), y1: TOP - 4, y2: H}, marks);
-    el('text', {class: 'marklabel', x: x(m[0]) + 3, y: H - 3}, marks, m[1]);
+    const r = x(m[0]) > W - 120;
+    el('text', {class: 'marklabel', x: x(m[0]) + (r ? -3 : 3), y: H - 3, 'text-anchor': r ? 'end' : 'start'}, marks, m[1]);
   }
   if (D.hang_at > 0 && D.hang_at >= t0 && D.hang_at <= t1) {
     el('line', {class: 'hang', x1: x(D.hang_at), x2: x(D.hang_at), y1: TOP - 4, y2: H}, marks);
-    el('text', {class: 'hanglabel', x: x(D.hang_at) + 3, y: TOP - 20}, marks, 'hang');
+    const right = x(D.hang_at) > W - 120;
+    el('text', {class: 'hanglabel', x: x(D.hang_at) + (right ? -3 : 3), y: TOP - 20, 'text-anchor': right ? 'end' : 'start'},
+       marks, 'last thread blocked');
   }
   if (selected >= 0) {
     const ev = el('g', {class: 'evidence'}, svg);
@@ -287,6 +290,11 @@ window.addEventListener('mousemove', e => {
 window.addEventListener('resize', draw);
 // Open on the hang when there is one: that is what the reader came for.
 if (D.hang_at > 0 && D.duration - D.hang_at < D.duration * 0.5 && D.duration > 6e9) hangZoom(5); else draw();
+// Links into the page: #finding=N selects a finding, #hang zooms to the hang.
+const h = location.hash;
+if (/hang/.test(h)) hangZoom(1);
+const fm = /finding=(\d+)/.exec(h);
+if (fm && +fm[1] < D.findings.length) select(+fm[1]);
 })();
 )JS";
 

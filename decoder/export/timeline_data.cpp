@@ -83,6 +83,10 @@ TimelineData build_timeline(const Model& m, Symbolizer& sym, const std::vector<F
     d.pid = t.header().pid;
     d.program = t.exe_path();
     d.duration = m.end_ns > m.start_ns ? m.end_ns - m.start_ns : 0;
+    // A watchdog or snapshot mark comes after the last event of a hung
+    // process: the picture runs to it, so the waits show how long they lasted.
+    for (const lt_mark& mk : t.marks())
+        if (mk.time_ns) d.duration = std::max(d.duration, m.rel(mk.time_ns));
     d.threads = m.threads;
     for (const ThreadState& ts : m.threads)
         if (ts.status == ThreadStatus::blocked) d.hang_at = std::max(d.hang_at, m.rel(ts.since_ns));
@@ -94,15 +98,31 @@ TimelineData build_timeline(const Model& m, Symbolizer& sym, const std::vector<F
         lock_by_addr.emplace(L.addr, uint32_t(i));
         for (const Hold& h : L.holds)
             d.slices.push_back({h.thread, m.rel(h.begin_ns), h.open() ? d.duration : m.rel(h.end_ns), false, h.open(),
-                                uint32_t(i), h.mode, WaitOutcome::acquired, h.acquired});
-        for (const Wait& w : L.waits)
+                                uint32_t(i), h.mode, WaitOutcome::acquired, h.acquired, 0});
+        for (const Wait& w : L.waits) {
+            // An uncontended acquire is recorded as ATTEMPT -> ACQUIRED too;
+            // it is not a wait worth drawing.
+            bool open = w.end_ns == kOpenEnd;
+            if (!open && !w.contended && w.outcome == WaitOutcome::acquired && w.end_ns - w.begin_ns < 10000) continue;
             d.slices.push_back({w.thread, m.rel(w.begin_ns), w.end_ns == kOpenEnd ? d.duration : m.rel(w.end_ns), true,
-                                w.end_ns == kOpenEnd, uint32_t(i), w.mode, w.outcome, w.begin});
+                                open, uint32_t(i), w.mode, w.outcome, w.begin, 0});
+        }
         lock_flows(m, L, uint32_t(i), d.flows);
     }
     std::sort(d.slices.begin(), d.slices.end(), [](const Slice& a, const Slice& b) {
         return a.thread != b.thread ? a.thread < b.thread : a.begin < b.begin;
     });
+    // Nesting depth of each hold among the thread's holds (locks held inside
+    // locks), so an inner hold is drawn inside the outer one, not over it.
+    std::vector<uint64_t> ends; // end times of the enclosing holds of the current thread
+    uint32_t cur = UINT32_MAX;
+    for (Slice& s : d.slices) {
+        if (s.wait) continue;
+        if (s.thread != cur) { ends.clear(); cur = s.thread; }
+        while (!ends.empty() && ends.back() <= s.begin) ends.pop_back();
+        s.depth = uint8_t(std::min<size_t>(ends.size(), 3));
+        ends.push_back(s.end);
+    }
 
     for (const Finding& f : findings) {
         FindingInfo fi;

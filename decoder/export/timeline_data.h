@@ -23,6 +23,7 @@ struct Slice {
     Mode mode;
     WaitOutcome outcome;    // waits only
     EventIx first_event;    // ACQUIRED (hold) or the before-event (wait)
+    uint8_t depth;          // holds: how many of the thread's holds enclose this one (max 3)
 };
 
 // One arrow: a wake (futex/cond wake, sem post, unlock handing over) and the
