@@ -29,7 +29,7 @@ enum role {
     ROLE_ACQUIRE,     // ATTEMPT at entry, ACQUIRED at return (or ACQUIRED/TIMEDOUT by bool result)
     ROLE_TRY_ACQUIRE, // ATTEMPT|TRY at entry, ACQUIRED if the return value is non-zero, else FAILED(EBUSY)
     ROLE_RELEASE,     // RELEASE at entry
-    ROLE_RELEASE_WAKE,// RELEASE at entry, WAKE (word before/after) at return: parking_lot slow unlocks
+    ROLE_UNLOCK_WAKE, // WAKE (word at entry / at return) at return: parking_lot slow unlocks
     ROLE_WAIT,        // WAIT_BEGIN at entry, WAIT_END at return (bool: false = timed out)
     ROLE_PARK,        // parking_lot_core::park: WAIT_BEGIN/WAIT_END on the key
     ROLE_UNPARK_ALL,  // parking_lot_core::unpark_all: WAKE, result = threads woken
@@ -43,6 +43,7 @@ struct probe {
     uint8_t cls;         // LT_PROBE_CLASS_*
     bool bool_result;    // ACQUIRE/WAIT: the function returns a bool success
     bool timeout_in_rdx; // parking_lot slow paths: Option<Instant> niche in edx
+    bool entry_stack;    // unwind at entry (else at return: keeps the entry hook short)
     site s;
 };
 
@@ -54,6 +55,10 @@ struct placement {
 };
 
 std::vector<probe *> g_probes;
+// parking_lot slow paths sit inside the races they are watched for: by default
+// their entry events carry no stack (libunwind costs microseconds) and the
+// after-event unwinds instead.  LOCKTRACE_PROBES_ENTRY_STACKS=1 unwinds at entry too.
+bool g_entry_stacks;
 std::vector<placement> g_list;
 
 inline uint64_t read_word(uint64_t addr, unsigned size)
@@ -92,13 +97,17 @@ uint64_t on_entry(regs *r, site *s, uint64_t, uint64_t *extra)
         st = lt_record(LT_EV_ATTEMPT, LT_PRIM_PROBE, fl | LT_FL_TRY, (void *)lock, class_word(p), w, w, 0, p->id,
                        LT_STACK_HERE);
         break;
+    case ROLE_UNLOCK_WAKE:
+        st = LT_STACK_HERE; // nothing recorded yet: the WAKE at return unwinds then
+        break;
     case ROLE_RELEASE:
-    case ROLE_RELEASE_WAKE:
         st = lt_record(LT_EV_RELEASE, LT_PRIM_PROBE, fl, (void *)lock, class_word(p), w, w, 0, p->id, LT_STACK_HERE);
         break;
     case ROLE_WAIT:
         st = lt_record(LT_EV_WAIT_BEGIN, LT_PRIM_PROBE, fl, (void *)lock, class_word(p), w, w, 0, p->id,
-                       LT_STACK_HERE);
+                       p->entry_stack ? LT_STACK_HERE : LT_STACK_NONE);
+        if (!st)
+            st = LT_STACK_HERE; // the WAIT_END unwinds instead
         break;
     case ROLE_PARK:
         st = lt_record(LT_EV_WAIT_BEGIN, LT_PRIM_PROBE, fl, (void *)lock, class_word(p), 0, 0, 0, p->id,
@@ -164,7 +173,7 @@ void return_hook_fn(regs *r, site *s, uint64_t before, uint64_t stack)
             lt_record(LT_EV_FAILED, LT_PRIM_PROBE, fl | LT_FL_TRY, (void *)lock, class_word(p), before, after, EBUSY,
                       p->id, st);
         break;
-    case ROLE_RELEASE_WAKE:
+    case ROLE_UNLOCK_WAKE:
         lt_record(LT_EV_WAKE, LT_PRIM_PROBE, fl, (void *)lock, class_word(p), before, after, -1, p->id, st);
         break;
     case ROLE_WAIT:
@@ -311,6 +320,7 @@ void place_user(const char *env, const std::vector<module_info> &mods, int verbo
                     p->cls = LT_PROBE_CLASS_USER;
                     p->bool_result = false;
                     p->timeout_in_rdx = false;
+                    p->entry_stack = true;
                     place(p, f, "user", mods);
                     break;
                 }
@@ -336,17 +346,22 @@ struct builtin {
     bool timeout_in_rdx;
 };
 
+// parking_lot's fast paths are inlined into the program and invisible: the
+// probes see only slow paths.  So they record no holds (an ACQUIRED without
+// its fast-path RELEASE would invent owners): a slow lock is a wait on the
+// lock (WAIT_BEGIN .. WAIT_END, result 0 or ETIMEDOUT), a slow unlock a WAKE
+// carrying the word before and after.  The decoder reads the word.
 const builtin k_parking_lot[] = {
-    {"parking_lot::raw_rwlock::RawRwLock::lock_exclusive_slow", ROLE_ACQUIRE, LT_FL_WRITE, LT_PROBE_CLASS_PL_RWLOCK, 8, true, true},
-    {"parking_lot::raw_rwlock::RawRwLock::lock_shared_slow", ROLE_ACQUIRE, LT_FL_READ, LT_PROBE_CLASS_PL_RWLOCK, 8, true, false},
-    {"parking_lot::raw_rwlock::RawRwLock::lock_upgradable_slow", ROLE_ACQUIRE, LT_FL_READ, LT_PROBE_CLASS_PL_RWLOCK, 8, true, true},
-    {"parking_lot::raw_rwlock::RawRwLock::upgrade_slow", ROLE_ACQUIRE, LT_FL_WRITE, LT_PROBE_CLASS_PL_RWLOCK, 8, true, true},
+    {"parking_lot::raw_rwlock::RawRwLock::lock_exclusive_slow", ROLE_WAIT, LT_FL_WRITE, LT_PROBE_CLASS_PL_RWLOCK, 8, true, true},
+    {"parking_lot::raw_rwlock::RawRwLock::lock_shared_slow", ROLE_WAIT, LT_FL_READ, LT_PROBE_CLASS_PL_RWLOCK, 8, true, false},
+    {"parking_lot::raw_rwlock::RawRwLock::lock_upgradable_slow", ROLE_WAIT, LT_FL_READ, LT_PROBE_CLASS_PL_RWLOCK, 8, true, true},
+    {"parking_lot::raw_rwlock::RawRwLock::upgrade_slow", ROLE_WAIT, LT_FL_WRITE, LT_PROBE_CLASS_PL_RWLOCK, 8, true, true},
     {"parking_lot::raw_rwlock::RawRwLock::wait_for_readers", ROLE_WAIT, LT_FL_WRITE, LT_PROBE_CLASS_PL_RWLOCK, 8, true, true},
-    {"parking_lot::raw_rwlock::RawRwLock::unlock_exclusive_slow", ROLE_RELEASE_WAKE, LT_FL_WRITE, LT_PROBE_CLASS_PL_RWLOCK, 8, false, false},
-    {"parking_lot::raw_rwlock::RawRwLock::unlock_shared_slow", ROLE_RELEASE_WAKE, LT_FL_READ, LT_PROBE_CLASS_PL_RWLOCK, 8, false, false},
-    {"parking_lot::raw_rwlock::RawRwLock::unlock_upgradable_slow", ROLE_RELEASE_WAKE, LT_FL_READ, LT_PROBE_CLASS_PL_RWLOCK, 8, false, false},
-    {"parking_lot::raw_mutex::RawMutex::lock_slow", ROLE_ACQUIRE, LT_FL_WRITE, LT_PROBE_CLASS_PL_MUTEX, 1, true, true},
-    {"parking_lot::raw_mutex::RawMutex::unlock_slow", ROLE_RELEASE_WAKE, LT_FL_WRITE, LT_PROBE_CLASS_PL_MUTEX, 1, false, false},
+    {"parking_lot::raw_rwlock::RawRwLock::unlock_exclusive_slow", ROLE_UNLOCK_WAKE, LT_FL_WRITE, LT_PROBE_CLASS_PL_RWLOCK, 8, false, false},
+    {"parking_lot::raw_rwlock::RawRwLock::unlock_shared_slow", ROLE_UNLOCK_WAKE, LT_FL_READ, LT_PROBE_CLASS_PL_RWLOCK, 8, false, false},
+    {"parking_lot::raw_rwlock::RawRwLock::unlock_upgradable_slow", ROLE_UNLOCK_WAKE, LT_FL_READ, LT_PROBE_CLASS_PL_RWLOCK, 8, false, false},
+    {"parking_lot::raw_mutex::RawMutex::lock_slow", ROLE_WAIT, LT_FL_WRITE, LT_PROBE_CLASS_PL_MUTEX, 1, true, true},
+    {"parking_lot::raw_mutex::RawMutex::unlock_slow", ROLE_UNLOCK_WAKE, LT_FL_WRITE, LT_PROBE_CLASS_PL_MUTEX, 1, false, false},
     {"parking_lot_core::parking_lot::park", ROLE_PARK, 0, LT_PROBE_CLASS_PL_PARK, 0, false, false},
     {"parking_lot_core::parking_lot::unpark_all", ROLE_UNPARK_ALL, 0, LT_PROBE_CLASS_PL_PARK, 0, false, false},
 };
@@ -376,6 +391,7 @@ void place_parking_lot(const std::vector<module_info> &mods)
                 p->word_size = b.size;
                 p->bool_result = b.bool_result;
                 p->timeout_in_rdx = b.timeout_in_rdx;
+                p->entry_stack = g_entry_stacks;
                 place(p, f, "parking_lot", mods);
             }
     }
@@ -604,6 +620,7 @@ extern "C" void lt_probes_init(const char *trace_path)
     int verbose = env_int("LOCKTRACE_PROBES_VERBOSE", 0);
     int builtin = env_int("LOCKTRACE_PROBES_BUILTIN", 1);
     int libc_futex = env_int("LOCKTRACE_LIBC_FUTEX", 0);
+    g_entry_stacks = env_int("LOCKTRACE_PROBES_ENTRY_STACKS", 0) != 0;
     const char *user = getenv("LOCKTRACE_PROBES");
     uint64_t t0 = now_ns();
     std::string why;
