@@ -7,7 +7,8 @@
 #   - `locktrace dump` and `locktrace report --json` decode it (exit 0 or 1,
 #     never 2, never a signal), and the JSON parses.
 # Prints the figures; exits non-zero if any run was inconsistent.
-# Environment: KILL_THREADS (default 6), KILL_MAX_MS (300), KILL_KEEP=1 keeps
+# Environment: KILL_THREADS (default 6), KILL_MAX_MS (300), KILL_RING_SIZE
+# (records per thread, default 262144: no overwrite), KILL_KEEP=1 keeps
 # the traces of failed runs (always kept: the first 5 failures).
 set -u
 N=${1:-300}
@@ -47,7 +48,17 @@ for ((run = 1; run <= N; run++)); do
     LD_PRELOAD=$SHIM LOCKTRACE_OUTPUT="$WORK/run.trace" LOCKTRACE_RING_SIZE=${KILL_RING_SIZE:-262144} \
         "$PROG" "$THREADS" >"$WORK/run.layout" 2>"$WORK/run.stderr" &
     pid=$!
-    sleep "$(printf '0.%03d' "$delay_ms")"
+    # Three runs in four count the delay from when the workers start (the
+    # layout is out), so that a loaded machine's slow start does not eat it;
+    # the fourth counts from the launch, to hit the shim's start-up too.
+    if ((run % 4 != 0)); then
+        for ((w = 0; w < 1000; w++)); do
+            grep -q '^end$' "$WORK/run.layout" 2>/dev/null && break
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.005
+        done
+    fi
+    sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
     if ! kill -KILL "$pid" 2>/dev/null; then
         wait "$pid"
         fail "$run" "the program ended by itself before the kill (status $?)"

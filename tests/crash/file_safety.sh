@@ -28,7 +28,8 @@ run_traced() { # output-path stdout-file stderr-file
     LD_PRELOAD=$SHIM LOCKTRACE_OUTPUT=$1 "$PROG" 2 200 >"$2" 2>"$3"
 }
 check_program_ok() { # rc stdout stderr what
-    if [ "$1" -ne "$plain_rc" ] || ! cmp -s "$2" "$D/plain.out"; then
+    # The layout lines are addresses (ASLR): compare the result line.
+    if [ "$1" -ne "$plain_rc" ] || [ "$(grep '^done' "$2")" != "$(grep '^done' "$D/plain.out")" ]; then
         fail "$4: the program's exit status or output changed (rc $1, plain $plain_rc)"
         return 1
     fi
@@ -103,7 +104,7 @@ if "$LT" pack --help >/dev/null 2>&1; then
         grep -qa "$secret" "$D/env.ltb" && found="in the bundle's bytes"
         # Decompress every zstd frame found in the file, wherever it starts.
         if command -v zstd >/dev/null; then
-            offsets=$(grep -obUaP '\x28\xb5\x2f\xfd' "$D/env.ltb" | cut -d: -f1)
+            offsets=$(LC_ALL=C grep -obUaP '\x28\xb5\x2f\xfd' "$D/env.ltb" | cut -d: -f1)
             for off in $offsets; do
                 tail -c +$((off + 1)) "$D/env.ltb" | zstd -dcq 2>/dev/null | grep -qa "$secret" &&
                     found="in a decompressed zstd frame at offset $off"
