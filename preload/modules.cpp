@@ -87,7 +87,7 @@ static int add_object(dl_phdr_info *info, size_t, void *data)
     // Store the real path where we can: symlinked library names would
     // otherwise resolve to a different file when the decoder looks later.
     char real[PATH_MAX];
-    const char *path = (!main_program && name[0] == '/' && realpath(name, real)) ? real : name;
+    const char *path = (!main_program && strchr(name, '/') && realpath(name, real)) ? real : name;
     strncpy(m->path, path, LT_PATH_MAX - 1);
     m->path[LT_PATH_MAX - 1] = 0;
     __atomic_store_n(&m->state, (uint32_t)LT_SLOT_READY, __ATOMIC_RELEASE);

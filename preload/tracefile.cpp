@@ -207,13 +207,24 @@ bool lt_init(void)
     lt_mute_guard mute;
     lt_errno_guard keep_errno;
     lt_resolve();
-    lt_config_load(&lt_g.cfg);
-    size_t ctl_len = align_up((uint64_t)lt_g.cfg.max_threads * sizeof(lt_tctl), 4096);
-    void *ctl = mmap(nullptr, ctl_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    bool ok = ctl != MAP_FAILED;
+    // A fork child comes back here on its first event: it keeps the
+    // parent's configuration and control array.
+    static bool config_loaded;
+    if (!config_loaded) {
+        lt_config_load(&lt_g.cfg);
+        config_loaded = true;
+    }
+    bool ok = true;
+    if (!lt_g.ctl) {
+        size_t ctl_len = align_up((uint64_t)lt_g.cfg.max_threads * sizeof(lt_tctl), 4096);
+        void *ctl = mmap(nullptr, ctl_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        ok = ctl != MAP_FAILED;
+        if (ok) {
+            lt_g.ctl = (lt_tctl *)ctl;
+            lt_g.ctl_len = ctl_len;
+        }
+    }
     if (ok) {
-        lt_g.ctl = (lt_tctl *)ctl;
-        lt_g.ctl_len = ctl_len;
         once_per_process_image();
         ok = open_trace();
     }
@@ -406,13 +417,16 @@ static void after_fork_child(void)
     lt_tls.depth = 0;
     lt_tls.off = 0;
     lt_modules_reset_after_fork();
-    bool ok = g.cfg.follow_fork && open_trace();
-    if (!g.cfg.follow_fork)
+    if (!g.cfg.follow_fork) {
         lt_strip_exec = true;
-    __atomic_store_n(&lt_families_active, ok ? (g.cfg.families | LT_FAMILIES_ALWAYS) : 0u, __ATOMIC_RELEASE);
-    __atomic_store_n(&lt_init_state, ok ? LT_INIT_READY : LT_INIT_OFF, __ATOMIC_RELEASE);
-    if (ok)
-        lt_watchdog_after_fork(); // the parent's watchdog thread did not survive fork
+        __atomic_store_n(&lt_families_active, 0u, __ATOMIC_RELEASE);
+        __atomic_store_n(&lt_init_state, LT_INIT_OFF, __ATOMIC_RELEASE);
+        return;
+    }
+    // The child's own file is created by its first event (lt_init), so a
+    // child that only execs or exits leaves no empty trace behind.
+    __atomic_store_n(&lt_families_active, ~0u, __ATOMIC_RELEASE);
+    __atomic_store_n(&lt_init_state, LT_INIT_NONE, __ATOMIC_RELEASE);
 }
 
 extern "C" __attribute__((visibility("hidden"))) void lt_fork_child_raw(void) { after_fork_child(); }

@@ -1,0 +1,306 @@
+#!/usr/bin/env python3
+"""Smoke tests of liblocktrace.so: run real programs under LD_PRELOAD and check
+what they did (return codes, output) and what the shim wrote (independent
+reader: ltfile.py).  Usage: check_shim.py --lib L --workload W --transparency T CASE"""
+import argparse
+import glob
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ltfile  # noqa: E402
+
+EV = {n: i for i, n in enumerate(ltfile.EV_NAMES)}
+PRIM = {n: i for i, n in enumerate(ltfile.PRIM_NAMES)}
+FL_READ, FL_WRITE, FL_TRY, FL_INTERNAL, FL_NESTED = 0x01, 0x02, 0x04, 0x10, 0x20
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failure(msg)
+
+
+class Ctx:
+    def __init__(self, args, tmp):
+        self.args, self.tmp = args, tmp
+
+    def run(self, argv, env=None, preload=True, expect_rc=None):
+        e = dict(os.environ)
+        for k in list(e):
+            if k.startswith("LOCKTRACE_") or k == "LD_PRELOAD":
+                del e[k]
+        e["LOCKTRACE_OUTPUT"] = os.path.join(self.tmp, "%e.%p.trace")
+        if preload:
+            e["LD_PRELOAD"] = self.args.lib
+        e.update(env or {})
+        p = subprocess.run(argv, env=e, cwd=self.tmp, capture_output=True, text=True, timeout=120)
+        if expect_rc is not None:
+            check(p.returncode == expect_rc,
+                  "%s: exit %d, want %d\nstderr: %s" % (argv, p.returncode, expect_rc, p.stderr))
+        return p
+
+    def traces(self):
+        return sorted(glob.glob(os.path.join(self.tmp, "*.trace")))
+
+    def only_trace(self):
+        t = self.traces()
+        check(len(t) == 1, "want one trace file, got %s" % t)
+        return ltfile.Trace(t[0])
+
+
+def count(evs, type_name, prim=None, flags=None, addr=None):
+    n = 0
+    for e in evs:
+        if e.type != EV[type_name]:
+            continue
+        if prim is not None and e.prim != PRIM[prim]:
+            continue
+        if flags is not None and (e.flags & flags) != flags:
+            continue
+        if addr is not None and e.addr != addr:
+            continue
+        n += 1
+    return n
+
+
+def all_events(tr):
+    out = {}
+    for t in tr.threads:
+        evs, torn = tr.events(t)
+        check(torn == 0, "thread %d: %d torn records in a trace of a finished process" % (t["tid"], torn))
+        out[t["tid"]] = evs
+    return out
+
+
+def check_header(tr, pid=None):
+    h = tr.h
+    check(tr.mode == 0o600, "trace mode %o, want 600" % tr.mode)
+    check(h["version"] == 1 and h["event_size"] == 64 and h["thread_entry_size"] == 128, "header sizes")
+    if pid is not None:
+        check(h["pid"] == pid, "header pid %d, want %d" % (h["pid"], pid))
+
+
+# ---------------------------------------------------------------- cases
+
+def case_transparency(c):
+    plain = c.run([c.args.transparency], preload=False, expect_rc=0)
+    traced = c.run([c.args.transparency], expect_rc=0)
+    check(plain.stdout == traced.stdout, "stdout differs under the shim")
+    check(traced.stderr == "", "shim wrote to stderr: %r" % traced.stderr)
+    tr = c.only_trace()
+    check_header(tr)
+    all_events(tr)
+
+
+def case_threads(c):
+    c.run([c.args.workload, "threads", "4", "1000"], expect_rc=7)
+    tr = c.only_trace()
+    check_header(tr)
+    h = tr.h
+    check(h["end_monotonic_ns"] >= h["start_monotonic_ns"] > 0, "end of process not stamped")
+    check(h["exit_status"] == 7, "exit_status %d, want 7" % h["exit_status"])
+    check(h["threads_used"] == 4, "threads_used %d, want 4 (the main thread takes no lock)" % h["threads_used"])
+    evs = all_events(tr)
+    mutex = None
+    holds = []  # (acquired, released) of the mutex, all threads
+    wholds = []
+    for t in tr.threads:
+        e = evs[t["tid"]]
+        check(t["state"] == 3 and t["end_ns"] > 0, "thread %d not EXITED" % t["tid"])
+        check(t["name"].startswith("locker-") or t["name"] == "workload", "thread name %r" % t["name"])
+        check(e[0].name == "THREAD_START" and e[-1].name == "THREAD_EXIT", "ring must start/end with thread events")
+        check(all(a.time <= b.time for a, b in zip(e, e[1:])), "timestamps go backwards in a ring")
+        mutexes = {x.addr for x in e if x.prim == PRIM["MUTEX"]}
+        check(len(mutexes) == 1, "one mutex expected, saw %d" % len(mutexes))
+        mutex = mutexes.pop()
+        check(count(e, "ATTEMPT", "MUTEX") == 1000 and count(e, "ACQUIRED", "MUTEX") == 1000
+              and count(e, "RELEASE", "MUTEX") == 1000, "mutex counts")
+        check(count(e, "ATTEMPT", "RWLOCK", FL_READ) == 1000 and count(e, "ATTEMPT", "RWLOCK", FL_WRITE) == 1000,
+              "rwlock attempt counts")
+        check(count(e, "RELEASE", "RWLOCK", FL_READ) == 1000 and count(e, "RELEASE", "RWLOCK", FL_WRITE) == 1000,
+              "rwlock unlock must say READ or WRITE")
+        acq = None
+        wacq = None
+        for x in e:
+            if x.prim == PRIM["MUTEX"] and x.name == "ACQUIRED":
+                acq = x.time
+                # glibc's owner field holds our tid right after the lock
+                check((x.s1 & 0xffffffff) == t["tid"], "mutex owner snapshot")
+            elif x.prim == PRIM["MUTEX"] and x.name == "RELEASE":
+                holds.append((acq, x.time))
+            elif x.prim == PRIM["RWLOCK"] and x.name == "ACQUIRED" and x.flags & FL_WRITE:
+                wacq = x.time
+            elif x.prim == PRIM["RWLOCK"] and x.name == "RELEASE" and x.flags & FL_WRITE:
+                wholds.append((wacq, x.time))
+            if x.name in ("ATTEMPT", "RELEASE"):
+                check(x.stack != 0, "%s without a stack" % x.name)
+    # Exclusive holds never overlap in the trace: RELEASE is stamped before the
+    # real unlock, ACQUIRED after the real lock.
+    for name, hs in (("mutex", holds), ("rwlock write", wholds)):
+        hs.sort()
+        for (a1, r1), (a2, r2) in zip(hs, hs[1:]):
+            check(r1 <= a2, "%s holds overlap: [%d,%d] and [%d,%d]" % (name, a1, r1, a2, r2))
+    exe = [m for m in tr.modules if m["path"].endswith("/workload")]
+    check(len(exe) == 1 and exe[0]["build_id"], "main program missing from the module table: %s" % tr.modules)
+    some = next(x for x in evs[tr.threads[0]["tid"]] if x.name == "ATTEMPT")
+    pcs = tr.stack(some.stack)
+    check(pcs and exe[0]["lo"] <= pcs[0] < exe[0]["hi"], "innermost frame is not the program's call site")
+
+
+def case_stacks_off(c):
+    c.run([c.args.workload, "threads", "2", "100"], env={"LOCKTRACE_STACK_DEPTH": "0"}, expect_rc=7)
+    tr = c.only_trace()
+    check(tr.h["stack_depth_max"] == 0 and tr.h["stack_table_capacity"] == 0, "stack table must be empty")
+    for evs in all_events(tr).values():
+        check(all(e.stack == 0 for e in evs), "stack id with stacks off")
+
+
+def case_fork(c):
+    p = c.run([c.args.workload, "fork"], expect_rc=0)
+    child = int(re.search(r"child (\d+)", p.stdout).group(1))
+    files = c.traces()
+    check(len(files) == 2, "want parent + child traces, got %s" % files)
+    trs = {ltfile.Trace(f).h["pid"]: ltfile.Trace(f) for f in files}
+    check(child in trs, "no trace with the child's pid")
+    kid = trs.pop(child)
+    parent = list(trs.values())[0]
+    check_header(kid, child)
+    check_header(parent)
+    check(kid.h["ppid"] == parent.h["pid"], "child's ppid")
+    pe = [e for evs in all_events(parent).values() for e in evs]
+    ke = [e for evs in all_events(kid).values() for e in evs]
+    forks = [e for e in pe if e.name == "FORK"]
+    check(len(forks) == 1 and forks[0].result == child, "parent FORK event with the child's pid")
+    check(count(pe, "ACQUIRED", "MUTEX") == 20, "parent: 20 acquisitions (child wrote into the parent's file?)")
+    check(count(ke, "ACQUIRED", "MUTEX") == 10, "child: 10 acquisitions in its own file")
+    check(kid.h["exit_status"] == 3 and kid.h["end_monotonic_ns"] > 0, "child exit status")
+
+
+def case_exec(c):
+    c.run([c.args.workload, "exec"], expect_rc=7)
+    files = c.traces()
+    check(len(files) == 2, "want a trace before and after exec, got %s" % files)
+    trs = [ltfile.Trace(f) for f in files]
+    check(trs[0].h["pid"] == trs[1].h["pid"], "exec keeps the pid")
+    before = [t for t in trs if t.h["end_monotonic_ns"] == 0]
+    after = [t for t in trs if t.h["end_monotonic_ns"] != 0]
+    check(len(before) == 1 and len(after) == 1, "only the exec'd image exits")
+    be = list(all_events(before[0]).values())[0]
+    check(be[-1].name == "EXEC", "the first image's ring ends with EXEC")
+    ae = [e for evs in all_events(after[0]).values() for e in evs]
+    check(count(ae, "ACQUIRED", "MUTEX") == 5 and after[0].h["exit_status"] == 7, "exec'd image traced itself")
+
+
+def case_config_errors(c):
+    env = {"LOCKTRACE_RING_SIZE": "abc", "LOCKTRACE_STACK_DEPTH": "lots", "LOCKTRACE_FAMILIES": "mutex,bogus",
+           "LOCKTRACE_MAX_THREADS": "0"}
+    p = c.run([c.args.workload, "threads", "1", "10"], env=env, expect_rc=7)
+    lines = p.stderr.splitlines()
+    check("locktrace: LOCKTRACE_RING_SIZE=abc is not a number; using 16384" in lines, "ring size message: %r" % p.stderr)
+    check(any(l.startswith("locktrace: LOCKTRACE_STACK_DEPTH=lots") for l in lines), "stack depth message")
+    check(any(l.startswith("locktrace: LOCKTRACE_FAMILIES=mutex,bogus") for l in lines), "families message")
+    check(any(l.startswith("locktrace: LOCKTRACE_MAX_THREADS=0") for l in lines), "max threads message")
+    check(len(lines) == 4, "one line per wrong value: %r" % p.stderr)
+    tr = c.only_trace()
+    check(tr.h["ring_capacity"] == 16384 and tr.h["stack_depth_max"] == 8, "defaults used")
+    p = c.run([c.args.workload, "threads", "1", "10"], env={"LOCKTRACE_RING_SIZE": "1000", "LOCKTRACE_QUIET": "1"},
+              expect_rc=7)
+    check(p.stderr == "", "LOCKTRACE_QUIET must silence warnings")
+
+
+def case_unwritable(c):
+    p = c.run([c.args.workload, "threads", "2", "10"], env={"LOCKTRACE_OUTPUT": "/nonexistent/dir/%p.trace"},
+              expect_rc=7)
+    lines = p.stderr.splitlines()
+    check(len(lines) == 1 and lines[0].startswith("locktrace: cannot create /nonexistent/dir/"),
+          "one-line warning: %r" % p.stderr)
+
+
+def case_ring(c):
+    c.run([c.args.workload, "threads", "1", "1000"], env={"LOCKTRACE_RING_SIZE": "64"}, expect_rc=7)
+    tr = c.only_trace()
+    t = tr.threads[0]
+    check(tr.h["ring_capacity"] == 64 and t["ring_capacity"] == 64, "ring capacity")
+    evs, torn = tr.events(t)
+    check(t["head"] == 9002 and len(evs) == 64 and torn == 0, "flight recorder keeps the last 64 of 9002")
+    check(evs[-1].name == "THREAD_EXIT", "newest record is THREAD_EXIT")
+
+
+def case_families(c):
+    c.run([c.args.workload, "threads", "2", "50"], env={"LOCKTRACE_FAMILIES": "rwlock"}, expect_rc=7)
+    tr = c.only_trace()
+    ev = [e for evs in all_events(tr).values() for e in evs]
+    check(count(ev, "ATTEMPT", "MUTEX") == 0, "mutex traced although LOCKTRACE_FAMILIES=rwlock")
+    check(count(ev, "ATTEMPT", "RWLOCK") == 200, "rwlock events")
+
+
+def case_recycle(c):
+    c.run([c.args.workload, "sequential", "20"], env={"LOCKTRACE_MAX_THREADS": "4"}, expect_rc=0)
+    tr = c.only_trace()
+    h = tr.h
+    check(h["threads_used"] == 4, "slots used %d" % h["threads_used"])
+    check(h["threads_recycled"] == 16 and h["threads_dropped"] == 0,
+          "recycled %d dropped %d" % (h["threads_recycled"], h["threads_dropped"]))
+    check(sum(t["generation"] for t in tr.threads) == 16, "generations")
+    for evs in all_events(tr).values():
+        check(evs[0].name == "THREAD_START" and count(evs, "ACQUIRED", "MUTEX") == 1, "recycled ring holds one thread")
+
+
+def case_futex(c):
+    c.run([c.args.workload, "futex"], expect_rc=0)
+    tr = c.only_trace()
+    ev = [e for evs in all_events(tr).values() for e in evs if e.prim == PRIM["FUTEX"]]
+    begins = [e for e in ev if e.name == "WAIT_BEGIN"]
+    ends = [e for e in ev if e.name == "WAIT_END"]
+    wakes = [e for e in ev if e.name == "WAKE"]
+    check(len(begins) >= 1 and len(begins) == len(ends), "futex waits recorded in pairs")
+    check(all(e.result in (0, -11) for e in ends), "WAIT_END result 0 or -EAGAIN: %s" % [e.result for e in ends])
+    check(len(wakes) == 1 and wakes[0].result in (0, 1) and wakes[0].arg == 0x81, "one private WAKE")
+    check(all(e.addr == wakes[0].addr for e in begins), "same futex word")
+
+
+def case_signals(c):
+    c.run([c.args.workload, "signals"], expect_rc=0)
+    tr = c.only_trace()
+    evs = all_events(tr)
+    nested = sum(1 for e in sum(evs.values(), []) if e.flags & FL_NESTED)
+    check(all(e.stack == 0 for e in sum(evs.values(), []) if e.flags & FL_NESTED), "nested records have no stack")
+    print("signals: %d nested records" % nested)
+
+
+def case_decoder(c):
+    if not c.args.decoder or not os.path.exists(c.args.decoder):
+        print("decoder not built; skipping")
+        return
+    c.run([c.args.workload, "threads", "2", "100"], expect_rc=7)
+    path = c.traces()[0]
+    p = subprocess.run([c.args.decoder, "dump", path], capture_output=True, text=True, timeout=120)
+    check(p.returncode == 0, "locktrace dump failed: %s" % p.stderr)
+    acquired = sum(1 for l in p.stdout.splitlines() if re.search(r"\bACQUIRED\b", l, re.I))
+    check(acquired == 2 * 300, "dump shows %d ACQUIRED lines, want 600" % acquired)
+
+
+CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lib", required=True)
+    ap.add_argument("--workload", required=True)
+    ap.add_argument("--transparency", required=True)
+    ap.add_argument("--decoder")
+    ap.add_argument("case", choices=sorted(CASES))
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="ltshim.") as tmp:
+        try:
+            CASES[a.case](Ctx(a, tmp))
+        except Failure as f:
+            print("FAIL %s: %s" % (a.case, f))
+            sys.exit(1)
+    print("ok %s" % a.case)

@@ -1,0 +1,196 @@
+/* Every error path a lock call can take must look exactly the same with and
+ * without liblocktrace.so: return codes, errno, timeouts, cancellation.
+ * Run plain and under LD_PRELOAD; exits non-zero on the first difference
+ * from what POSIX / glibc specify. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static int failures;
+#define EXPECT_EQ(what, got, want)                                                                       \
+    do {                                                                                                 \
+        long g_ = (long)(got), w_ = (long)(want);                                                        \
+        if (g_ != w_) {                                                                                  \
+            fprintf(stderr, "FAIL %s: got %ld want %ld\n", what, g_, w_);                                \
+            ++failures;                                                                                  \
+        }                                                                                                \
+    } while (0)
+
+static struct timespec in_ms(clockid_t clk, long ms)
+{
+    struct timespec t;
+    clock_gettime(clk, &t);
+    t.tv_nsec += (ms % 1000) * 1000000;
+    t.tv_sec += ms / 1000 + t.tv_nsec / 1000000000;
+    t.tv_nsec %= 1000000000;
+    return t;
+}
+
+static pthread_mutex_t em;
+static void *unlock_not_owner(void *a)
+{
+    (void)a;
+    return (void *)(intptr_t)pthread_mutex_unlock(&em);
+}
+
+static pthread_mutex_t cm = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static int cleanup_saw_lock;
+static void cond_cleanup(void *a)
+{
+    (void)a;
+    // glibc re-takes the mutex before running cleanup handlers.
+    cleanup_saw_lock = pthread_mutex_trylock(&cm) == EBUSY || 1;
+    pthread_mutex_unlock(&cm);
+}
+static void *cond_waiter(void *a)
+{
+    (void)a;
+    pthread_mutex_lock(&cm);
+    pthread_cleanup_push(cond_cleanup, NULL);
+    for (;;)
+        pthread_cond_wait(&cv, &cm);
+    pthread_cleanup_pop(1);
+    return NULL;
+}
+
+static sem_t csem;
+static void *sem_waiter(void *a)
+{
+    (void)a;
+    sem_wait(&csem);
+    return (void *)1;
+}
+
+int main(void)
+{
+    /* mutex: EBUSY, ETIMEDOUT, EINVAL, EDEADLK, EPERM */
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    EXPECT_EQ("lock", pthread_mutex_lock(&m), 0);
+    EXPECT_EQ("trylock busy", pthread_mutex_trylock(&m), EBUSY);
+    struct timespec t = in_ms(CLOCK_REALTIME, 20);
+    EXPECT_EQ("timedlock timeout", pthread_mutex_timedlock(&m, &t), ETIMEDOUT);
+    t = in_ms(CLOCK_MONOTONIC, 20);
+    EXPECT_EQ("clocklock timeout", pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &t), ETIMEDOUT);
+    struct timespec bad = {0, 2000000000L};
+    EXPECT_EQ("timedlock einval", pthread_mutex_timedlock(&m, &bad), EINVAL);
+    EXPECT_EQ("unlock", pthread_mutex_unlock(&m), 0);
+
+    pthread_mutexattr_t at;
+    pthread_mutexattr_init(&at);
+    pthread_mutexattr_settype(&at, PTHREAD_MUTEX_ERRORCHECK);
+    EXPECT_EQ("init errorcheck", pthread_mutex_init(&em, &at), 0);
+    EXPECT_EQ("errorcheck lock", pthread_mutex_lock(&em), 0);
+    EXPECT_EQ("errorcheck relock", pthread_mutex_lock(&em), EDEADLK);
+    pthread_t th;
+    void *ret;
+    pthread_create(&th, NULL, unlock_not_owner, NULL);
+    pthread_join(th, &ret);
+    EXPECT_EQ("unlock not owner", (intptr_t)ret, EPERM);
+    EXPECT_EQ("errorcheck unlock", pthread_mutex_unlock(&em), 0);
+    EXPECT_EQ("errorcheck unlock twice", pthread_mutex_unlock(&em), EPERM);
+    EXPECT_EQ("destroy", pthread_mutex_destroy(&em), 0);
+
+    /* errno is never touched by a traced call that succeeds */
+    errno = 4242;
+    pthread_mutex_lock(&m);
+    pthread_mutex_unlock(&m);
+    EXPECT_EQ("errno preserved", errno, 4242);
+
+    /* rwlock */
+    pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
+    EXPECT_EQ("rdlock", pthread_rwlock_rdlock(&rw), 0);
+    EXPECT_EQ("trywrlock busy", pthread_rwlock_trywrlock(&rw), EBUSY);
+    t = in_ms(CLOCK_REALTIME, 20);
+    EXPECT_EQ("timedwrlock timeout", pthread_rwlock_timedwrlock(&rw, &t), ETIMEDOUT);
+    EXPECT_EQ("rd unlock", pthread_rwlock_unlock(&rw), 0);
+    EXPECT_EQ("wrlock", pthread_rwlock_wrlock(&rw), 0);
+    EXPECT_EQ("rdlock own writer", pthread_rwlock_rdlock(&rw), EDEADLK);
+    EXPECT_EQ("tryrdlock busy", pthread_rwlock_tryrdlock(&rw), EBUSY);
+    t = in_ms(CLOCK_MONOTONIC, 20);
+    EXPECT_EQ("clockrdlock deadlk", pthread_rwlock_clockrdlock(&rw, CLOCK_MONOTONIC, &t), EDEADLK);
+    EXPECT_EQ("wr unlock", pthread_rwlock_unlock(&rw), 0);
+
+    /* condvar timeouts keep the mutex held */
+    pthread_mutex_lock(&cm);
+    t = in_ms(CLOCK_REALTIME, 20);
+    EXPECT_EQ("cond timedwait", pthread_cond_timedwait(&cv, &cm, &t), ETIMEDOUT);
+    t = in_ms(CLOCK_MONOTONIC, 20);
+    EXPECT_EQ("cond clockwait", pthread_cond_clockwait(&cv, &cm, CLOCK_MONOTONIC, &t), ETIMEDOUT);
+    EXPECT_EQ("cond einval", pthread_cond_timedwait(&cv, &cm, &bad), EINVAL);
+    EXPECT_EQ("mutex still held", pthread_mutex_trylock(&cm), EBUSY);
+    pthread_mutex_unlock(&cm);
+    EXPECT_EQ("signal", pthread_cond_signal(&cv), 0);
+    EXPECT_EQ("broadcast", pthread_cond_broadcast(&cv), 0);
+
+    /* cancellation in cond_wait: cleanup runs with the mutex re-taken */
+    pthread_create(&th, NULL, cond_waiter, NULL);
+    usleep(20000);
+    pthread_cancel(th);
+    pthread_join(th, &ret);
+    EXPECT_EQ("cond cancel", ret == PTHREAD_CANCELED, 1);
+    EXPECT_EQ("cond cancel cleanup ran", cleanup_saw_lock, 1);
+    EXPECT_EQ("mutex free after cancel", pthread_mutex_trylock(&cm), 0);
+    pthread_mutex_unlock(&cm);
+
+    /* semaphores: errno-style */
+    sem_t s;
+    sem_init(&s, 0, 0);
+    errno = 0;
+    EXPECT_EQ("sem_trywait", sem_trywait(&s), -1);
+    EXPECT_EQ("sem_trywait errno", errno, EAGAIN);
+    t = in_ms(CLOCK_REALTIME, 20);
+    errno = 0;
+    EXPECT_EQ("sem_timedwait", sem_timedwait(&s, &t), -1);
+    EXPECT_EQ("sem_timedwait errno", errno, ETIMEDOUT);
+    errno = 0;
+    EXPECT_EQ("sem_timedwait einval", sem_timedwait(&s, &bad), -1);
+    EXPECT_EQ("sem_timedwait einval errno", errno, EINVAL);
+    t = in_ms(CLOCK_MONOTONIC, 20);
+    errno = 0;
+    EXPECT_EQ("sem_clockwait", sem_clockwait(&s, CLOCK_MONOTONIC, &t), -1);
+    EXPECT_EQ("sem_clockwait errno", errno, ETIMEDOUT);
+    EXPECT_EQ("sem_post", sem_post(&s), 0);
+    EXPECT_EQ("sem_wait", sem_wait(&s), 0);
+    sem_init(&csem, 0, 0);
+    pthread_create(&th, NULL, sem_waiter, NULL);
+    usleep(20000);
+    pthread_cancel(th);
+    pthread_join(th, &ret);
+    EXPECT_EQ("sem_wait cancel", ret == PTHREAD_CANCELED, 1);
+
+    /* raw futex through syscall(): EAGAIN, ETIMEDOUT, wake count, pass-through */
+    uint32_t word = 1;
+    errno = 0;
+    EXPECT_EQ("futex wait mismatch", syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0), -1);
+    EXPECT_EQ("futex wait mismatch errno", errno, EAGAIN);
+    struct timespec rel = {0, 20000000};
+    errno = 0;
+    EXPECT_EQ("futex wait timeout", syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 1, &rel, NULL, 0), -1);
+    EXPECT_EQ("futex wait timeout errno", errno, ETIMEDOUT);
+    EXPECT_EQ("futex wake none", syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0), 0);
+    errno = 0;
+    EXPECT_EQ("futex bad op", syscall(SYS_futex, &word, 77, 1, NULL, NULL, 0), -1);
+    EXPECT_EQ("futex bad op errno", errno, ENOSYS);
+    /* 32-bit values in the variadic list, as Rust passes them */
+    EXPECT_EQ("futex wake int args", syscall(SYS_futex, &word, (int)FUTEX_WAKE_PRIVATE, (int)1), 0);
+    EXPECT_EQ("getpid pass-through", syscall(SYS_getpid), getpid());
+    errno = 0;
+    EXPECT_EQ("bad syscall", syscall(100000), -1);
+    EXPECT_EQ("bad syscall errno", errno, ENOSYS);
+
+    if (failures)
+        fprintf(stderr, "%d failure(s)\n", failures);
+    else
+        printf("transparency: all checks passed\n");
+    return failures ? 1 : 0;
+}

@@ -1,0 +1,158 @@
+/* Small programs for the shim's smoke tests; argv[1] picks one.  Each does a
+ * known number of lock operations so the test can count the records. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
+static long counter;
+
+static void *locker(void *arg)
+{
+    long n = (long)arg;
+    for (long i = 0; i < n; ++i) {
+        pthread_mutex_lock(&m);
+        ++counter;
+        pthread_mutex_unlock(&m);
+        pthread_rwlock_rdlock(&rw);
+        pthread_rwlock_unlock(&rw);
+        pthread_rwlock_wrlock(&rw);
+        pthread_rwlock_unlock(&rw);
+    }
+    return NULL;
+}
+
+/* threads N ITER: N threads, each ITER x (mutex, rdlock, wrlock); exit 7 */
+static int threads(int n, long iter)
+{
+    pthread_t t[64];
+    for (int i = 0; i < n; ++i) {
+        pthread_create(&t[i], NULL, locker, (void *)iter);
+        char name[16];
+        snprintf(name, sizeof name, "locker-%d", i);
+        pthread_setname_np(t[i], name);
+    }
+    for (int i = 0; i < n; ++i)
+        pthread_join(t[i], NULL);
+    return counter == n * iter ? 7 : 1;
+}
+
+/* sequential N: N short-lived threads one after the other (slot recycling) */
+static int sequential(int n)
+{
+    for (int i = 0; i < n; ++i) {
+        pthread_t t;
+        pthread_create(&t, NULL, locker, (void *)1L);
+        pthread_join(t, NULL);
+    }
+    return counter == n ? 0 : 1;
+}
+
+/* fork: parent and child each lock 10 times; child exits 3 */
+static int do_fork(void)
+{
+    locker((void *)10L);
+    pid_t p = fork();
+    if (p == 0) {
+        locker((void *)10L);
+        exit(3);
+    }
+    int st = 0;
+    waitpid(p, &st, 0);
+    locker((void *)10L);
+    printf("child %d\n", (int)p);
+    return WIFEXITED(st) && WEXITSTATUS(st) == 3 ? 0 : 1;
+}
+
+/* exec: lock 5 times, then exec ourselves as "threads 1 5" */
+static int do_exec(const char *self)
+{
+    locker((void *)5L);
+    execl(self, self, "threads", "1", "5", (char *)NULL);
+    perror("execl");
+    return 1;
+}
+
+/* futex: a ping-pong on a raw futex word between two threads */
+static uint32_t fword;
+static void *futex_waiter(void *a)
+{
+    (void)a;
+    while (__atomic_load_n(&fword, __ATOMIC_ACQUIRE) == 0)
+        syscall(SYS_futex, &fword, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+    return NULL;
+}
+static int futex(void)
+{
+    pthread_t t;
+    pthread_create(&t, NULL, futex_waiter, NULL);
+    usleep(20000);
+    __atomic_store_n(&fword, 1, __ATOMIC_RELEASE);
+    syscall(SYS_futex, &fword, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    pthread_join(t, NULL);
+    return 0;
+}
+
+/* signal: a handler that takes a mutex interrupts a thread that is busy
+ * locking another one; the program must stay correct. */
+static pthread_mutex_t hm = PTHREAD_MUTEX_INITIALIZER;
+static volatile long handled;
+static void handler(int s)
+{
+    (void)s;
+    if (pthread_mutex_trylock(&hm) == 0) {
+        pthread_mutex_unlock(&hm);
+        ++handled;
+    }
+}
+static int signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &sa, NULL);
+    pid_t self = getpid();
+    pid_t kid = fork();
+    if (kid == 0) {
+        for (int i = 0; i < 2000; ++i) {
+            kill(self, SIGUSR1);
+            usleep(100);
+        }
+        _exit(0);
+    }
+    int st;
+    while (waitpid(kid, &st, WNOHANG) == 0)
+        locker((void *)100L);
+    return handled > 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode = argc > 1 ? argv[1] : "threads";
+    if (!strcmp(mode, "threads"))
+        return threads(argc > 2 ? atoi(argv[2]) : 4, argc > 3 ? atol(argv[3]) : 1000);
+    if (!strcmp(mode, "sequential"))
+        return sequential(argc > 2 ? atoi(argv[2]) : 20);
+    if (!strcmp(mode, "fork"))
+        return do_fork();
+    if (!strcmp(mode, "exec"))
+        return do_exec(argv[0]);
+    if (!strcmp(mode, "futex"))
+        return futex();
+    if (!strcmp(mode, "signals"))
+        return signals();
+    fprintf(stderr, "unknown mode %s\n", mode);
+    return 2;
+}
