@@ -5,7 +5,9 @@
 #   tests/probes/hang_time.sh BUILD_DIR N [MAX_SECONDS]
 #
 # Runs BUILD_DIR/probes/parking_lot_stress N times each way; a run that has not
-# hung after MAX_SECONDS (default 120) counts as "> MAX_SECONDS".  Prints one
+# hung after MAX_SECONDS (default 120) counts as "> MAX_SECONDS" (so does a
+# STALL: progress stopped without the bug's wrapped word, e.g. an overloaded
+# machine starving a writer that holds the lock).  Prints one
 # line per mode:
 #   untraced: 5/5 hung, median 12.3 s (times: 4.1 8.0 12.3 20.7 33.0)
 #   traced:   4/5 hung, median 25.0 s (times: ...)

@@ -7,11 +7,12 @@
 //! bit: the word becomes 0xFFFF_FFFF_FFFF_FFFx and then all ones once a thread
 //! parks, and every thread blocks on a lock that nobody holds.
 //!
-//! A watchdog thread that never touches the lock notices that progress stopped,
-//! prints `HANG after <seconds> s word=0x<word> lock=0x<addr>` and, by default,
-//! exits with status 3 (`--on-hang wait` keeps the process hung instead, for
-//! reading a live trace).  Without a hang within `--max-seconds` it prints
-//! `NO HANG` and exits with status 4.
+//! A watchdog thread that never touches the lock notices that progress stopped
+//! with the word wrapped, prints `HANG after <seconds> s word=0x<word>
+//! lock=0x<addr>` and, by default, exits with status 3 (`--on-hang wait` keeps
+//! the process hung instead, for reading a live trace).  20 s without progress
+//! and without a wrapped word is a `STALL` (status 5).  Without either within
+//! `--max-seconds` it prints `NO HANG` and exits with status 4.
 
 use lock_api::{RawRwLock as _, RawRwLockTimed as _};
 use parking_lot::RawRwLock;
@@ -57,7 +58,14 @@ fn reader(id: u64, hold: u64, hold_us: u64) {
     }
 }
 
-fn writer(id: u64, max_timeout_us: u64) {
+fn writer(id: u64, max_timeout_us: u64, nice: i32) {
+    if nice != 0 {
+        // A lower-priority writer is preempted more readily, and the bug lives
+        // in the instants between its timed-out park and its fetch_add.
+        unsafe {
+            libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, nice);
+        }
+    }
     let mut x = id.wrapping_mul(0xD1B5_4A32_D192_ED03) | 1;
     while !STOP.load(Ordering::Relaxed) {
         x ^= x << 13;
@@ -89,6 +97,7 @@ fn main() {
     let max_seconds: f64 = arg_value(&args, "--max-seconds", "60").parse().expect("--max-seconds S");
     let on_hang = arg_value(&args, "--on-hang", "exit");
     let hold: u64 = arg_value(&args, "--hold-spins", "2000").parse().expect("--hold-spins N");
+    let writer_nice: i32 = arg_value(&args, "--writer-nice", "0").parse().expect("--writer-nice N");
     let hold_us: u64 = arg_value(&args, "--hold-us", "0").parse().expect("--hold-us N");
 
     println!("lock=0x{:x} readers={} writers={} timeout<= {} us",
@@ -101,24 +110,30 @@ fn main() {
     }
     for i in 0..writers {
         handles.push(std::thread::Builder::new().name(format!("writer{}", i))
-            .spawn(move || writer(100 + i, max_timeout_us)).unwrap());
+            .spawn(move || writer(100 + i, max_timeout_us, writer_nice)).unwrap());
     }
 
-    // Watchdog: never touches LOCK.  A second without progress is a hang:
-    // the fastest operation here takes well under a microsecond.
+    // Watchdog: never touches LOCK.  The bug's hang is recognised by its word:
+    // no progress for a second with a wrapped reader count (>= 2^59 readers).
+    // Without that, only 20 s without progress count (as "STALL": on a
+    // loaded machine a preempted writer can hold the lock for a while).
     let mut last = PROGRESS.load(Ordering::Relaxed);
     let mut last_change = Instant::now();
     loop {
         std::thread::sleep(Duration::from_millis(20));
         let now = PROGRESS.load(Ordering::Relaxed);
+        let word = lock_word();
+        let wrapped = (word >> 4) >= (1usize << 59);
         if now != last {
             last = now;
             last_change = Instant::now();
-        } else if last_change.elapsed() >= Duration::from_secs(1) {
+        } else if (wrapped && last_change.elapsed() >= Duration::from_secs(1))
+            || last_change.elapsed() >= Duration::from_secs(20)
+        {
             let hung_at = last_change.duration_since(start).as_secs_f64();
-            println!("HANG after {:.3} s word=0x{:x} lock=0x{:x} ops={} timeouts={}",
-                     hung_at, lock_word(), &LOCK as *const RawRwLock as usize,
-                     now, TIMEOUTS.load(Ordering::Relaxed));
+            println!("{} after {:.3} s word=0x{:x} lock=0x{:x} ops={} timeouts={}",
+                     if wrapped { "HANG" } else { "STALL" }, hung_at, word,
+                     &LOCK as *const RawRwLock as usize, now, TIMEOUTS.load(Ordering::Relaxed));
             use std::io::Write;
             std::io::stdout().flush().ok();
             if on_hang == "wait" {
@@ -126,7 +141,7 @@ fn main() {
                     std::thread::sleep(Duration::from_secs(3600));
                 }
             }
-            std::process::exit(3);
+            std::process::exit(if wrapped { 3 } else { 5 });
         }
         if start.elapsed().as_secs_f64() >= max_seconds {
             STOP.store(true, Ordering::Relaxed);
