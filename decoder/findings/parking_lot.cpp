@@ -1,0 +1,156 @@
+// parking_lot locks seen through the Capstone probes (preload/probes): the
+// `counter-overflow` and `held-by-nobody` findings for parking_lot::RawRwLock,
+// decided from the lock word alone.
+//
+// What the probes record (preload/probes/probes.h): LT_PRIM_PROBE events whose
+// addr2 low byte is the lock class (2 = RawRwLock, 3 = RawMutex), on the slow
+// paths only (parking_lot's fast paths are inlined into the program):
+//   WAIT_BEGIN / WAIT_END   lock_*_slow and wait_for_readers (result ETIMEDOUT
+//                           when a timed lock gave up), state = word at entry / at return
+//   WAKE                    unlock_*_slow, state = word at entry / at return
+// No holds are recorded, so the history cannot name owners; the word can still
+// prove that nobody holds the lock: a RawRwLock word counts readers in its
+// upper 60 bits, and no process has 2^59 threads holding a read lock.
+//
+// RawRwLock word: bit 0 PARKED, 1 WRITER_PARKED, 2 UPGRADABLE, 3 WRITER,
+// bits 4.. the number of readers.
+#include "common.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+
+namespace lt {
+
+namespace {
+
+constexpr uint8_t kClassRwLock = 2;  // LT_PROBE_CLASS_PL_RWLOCK in preload/probes/probes.h
+constexpr uint64_t kParked = 1, kWriterParked = 2, kUpgradable = 4, kWriter = 8;
+constexpr uint64_t kWrapped = uint64_t(1) << 59;  // more readers than any process can have
+
+bool is_pl_rwlock(const Model& m, const Lock& L)
+{
+    return L.prim == LT_PRIM_PROBE && !L.events.empty() && uint8_t(m.events[L.events.front()].addr2) == kClassRwLock;
+}
+
+uint64_t readers(uint64_t w) { return w >> 4; }
+bool wrapped(uint64_t w) { return readers(w) >= kWrapped; }
+
+std::string decode_word(uint64_t w)
+{
+    char buf[160];
+    snprintf(buf, sizeof buf, "0x%016llx = %llu readers%s%s%s%s", (unsigned long long)w,
+             (unsigned long long)readers(w), (w & kWriter) ? " | WRITER" : "", (w & kUpgradable) ? " | UPGRADABLE" : "",
+             (w & kWriterParked) ? " | WRITER_PARKED" : "", (w & kParked) ? " | PARKED" : "");
+    return buf;
+}
+
+// The word the event leaves behind: after-events carry it in state[1].
+uint64_t word_after(const Event& e) { return e.state[1]; }
+
+} // namespace
+
+void detect_parking_lot(const Model& m, std::vector<Finding>& out)
+{
+    for (size_t li = 0; li < m.locks.size(); li++) {
+        const Lock& L = m.locks[li];
+        if (!is_pl_rwlock(m, L)) continue;
+
+        // The transition that wrapped the reader count, and the word at the end.
+        EventIx broke = kNoEvent;
+        for (EventIx ix : L.events)
+            if (wrapped(word_after(m.events[ix])) && !wrapped(m.events[ix].state[0])) {
+                broke = ix;
+                break;
+            }
+        EventIx last = L.events.back();
+        uint64_t final_word = word_after(m.events[last]);
+        if (broke == kNoEvent && !wrapped(final_word)) continue;
+        if (broke == kNoEvent)  // wrapped from its first recorded use
+            for (EventIx ix : L.events)
+                if (wrapped(word_after(m.events[ix]))) {
+                    broke = ix;
+                    break;
+                }
+
+        const Event& b = m.events[broke];
+        // The other half of the race: the last slow unlock by another thread
+        // before the break that cleared WRITER_PARKED (unlock_shared_slow's
+        // callback does, whether or not it found the writer still parked).
+        EventIx cleared = kNoEvent;
+        for (auto it = std::find(L.events.rbegin(), L.events.rend(), broke); it != L.events.rend(); ++it) {
+            const Event& e = m.events[*it];
+            if (e.thread != b.thread && e.type == LT_EV_WAKE && (e.state[0] & kWriterParked) &&
+                !(e.state[1] & kWriterParked)) {
+                cleared = *it;
+                break;
+            }
+        }
+        bool timed_out_writer = (b.type == LT_EV_WAIT_END && b.result == ETIMEDOUT && (b.flags & LT_FL_WRITE));
+
+        Finding f;
+        f.kind = "counter-overflow";
+        f.severity = Finding::error;
+        f.locks.push_back(L.addr);
+        f.threads.push_back(b.tid);
+        if (cleared != kNoEvent) f.threads.push_back(m.events[cleared].tid);
+        f.summary = "parking_lot RwLock " + hex(L.addr) + ": its reader count wrapped below zero. The word went from " +
+                    decode_word(b.state[0]) + " to " + decode_word(word_after(b)) + " at " + at(m, b.time_ns) +
+                    " (" + describe_event(b) + " by " + thread_label(m, b.thread) + "); it ends as " +
+                    decode_word(final_word) + ". ";
+        if (timed_out_writer && cleared != kNoEvent) {
+            const Event& c = m.events[cleared];
+            f.summary += "A writer whose try_write_for timed out while waiting for readers took WRITER and "
+                         "WRITER_PARKED back off the word, but " + thread_label(m, c.thread) +
+                         ", the last reader leaving, had already cleared WRITER_PARKED in unlock_shared_slow at " +
+                         at(m, c.time_ns) + " (" + decode_word(c.state[0]) + " -> " + decode_word(c.state[1]) +
+                         "): the bit was removed twice and the subtraction borrowed through every reader bit. "
+                         "This is the try_write_for race of parking_lot before 0.12.4 (fixed upstream in 0.12.4).";
+        } else if (timed_out_writer) {
+            f.summary += "The transition is a writer's timed-out wait for readers (try_write_for).";
+        }
+        f.summary += history_gap_note(m);
+        f.evidence.push_back(make_evidence(m, broke, "the word wrapped here: " + decode_word(word_after(b))));
+        if (cleared != kNoEvent)
+            f.evidence.push_back(make_evidence(m, cleared, "cleared WRITER_PARKED before the writer's subtraction"));
+        out.push_back(f);
+
+        // held-by-nobody: threads blocked in a slow lock path of this lock,
+        // while the word claims holders that no thread can be.
+        std::vector<const ThreadState*> victims;
+        for (const ThreadState& t : m.threads)
+            if (t.status == ThreadStatus::blocked && t.lock == li) victims.push_back(&t);
+        if (victims.empty() || !(wrapped(final_word) || (final_word & kWriter))) continue;
+        size_t others = 0;  // threads that could hold it: alive and not blocked on it
+        for (const ThreadState& t : m.threads)
+            if (t.status != ThreadStatus::exited && t.lock != li) others++;
+        if (!wrapped(final_word) && others > 0) continue;  // a writer outside our sight may hold it
+
+        Finding h;
+        h.kind = "held-by-nobody";
+        h.severity = Finding::error;
+        h.locks.push_back(L.addr);
+        std::string names;
+        for (const ThreadState* v : victims) {
+            h.threads.push_back(v->tid);
+            names += (names.empty() ? "" : ", ") + thread_label(m, v->thread);
+        }
+        h.summary = names + (victims.size() > 1 ? " are" : " is") + " blocked on parking_lot RwLock " + hex(L.addr) +
+                    " whose word says " + decode_word(final_word) + ": " + std::to_string(readers(final_word)) +
+                    " readers" + ((final_word & kWriter) ? " and a writer" : "") + ", held by " +
+                    std::to_string(others) + " other live thread" + (others == 1 ? "" : "s") +
+                    " at most. Nobody holds it and nobody will release it: the history and the word parted at " +
+                    at(m, b.time_ns) + " (" + describe_event(b) + " by " + thread_label(m, b.thread) + ")" +
+                    (cleared != kNoEvent ? ", after " + thread_label(m, m.events[cleared].thread) +
+                                               "'s unlock_shared_slow cleared WRITER_PARKED" : std::string()) +
+                    ".";
+        h.evidence.push_back(make_evidence(m, broke, "the word stopped describing any holder here"));
+        if (cleared != kNoEvent)
+            h.evidence.push_back(make_evidence(m, cleared, "the releasing reader's transition"));
+        for (const ThreadState* v : victims)
+            h.evidence.push_back(make_evidence(m, v->blocked_on, "blocked here since " + at(m, v->since_ns)));
+        out.push_back(std::move(h));
+    }
+}
+
+} // namespace lt
