@@ -9,7 +9,6 @@
 
 namespace lt {
 
-void detect_parking_lot(const Model& model, std::vector<Finding>& out);          // parking_lot.cpp
 void detect_blocked(const Model& model, std::vector<Finding>& out);   // blocked.cpp
 void detect_parking_lot(const Model& model, std::vector<Finding>& out);          // parking_lot.cpp
 void detect_counter_overflow(const Model& model, std::vector<Finding>& out);     // counter_overflow.cpp

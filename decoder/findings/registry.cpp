@@ -26,7 +26,6 @@ static const Detector kDetectors[] = {
     detect_misuse,
     detect_lost_wakeup,
     detect_lock_order_inversion,
-    detect_parking_lot,      // parking_lot words from the Capstone probes (counter-overflow, held-by-nobody)
     detect_blocked,
     detect_hang,  // last: looks at what the others explained
 };
