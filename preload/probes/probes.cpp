@@ -55,10 +55,10 @@ struct placement {
 };
 
 std::vector<probe *> g_probes;
-// parking_lot slow paths sit inside the races they are watched for: by default
-// their entry events carry no stack (libunwind costs microseconds) and the
-// after-event unwinds instead.  LOCKTRACE_PROBES_ENTRY_STACKS=1 unwinds at entry too.
-bool g_entry_stacks;
+// Unwinding costs microseconds: probes inside the races they watch
+// (wait_for_readers) unwind at their return only.  LOCKTRACE_PROBES_ENTRY_STACKS
+// = 1 unwinds at every entry, 0 at none; unset: per probe.
+int g_entry_stacks = -1;
 std::vector<placement> g_list;
 
 inline uint64_t read_word(uint64_t addr, unsigned size)
@@ -344,6 +344,7 @@ struct builtin {
     uint8_t size;
     bool bool_result;
     bool timeout_in_rdx;
+    bool entry_stack; // wait_for_readers sits inside the race it watches: unwind at its return only
 };
 
 // parking_lot's fast paths are inlined into the program and invisible: the
@@ -352,18 +353,18 @@ struct builtin {
 // lock (WAIT_BEGIN .. WAIT_END, result 0 or ETIMEDOUT), a slow unlock a WAKE
 // carrying the word before and after.  The decoder reads the word.
 const builtin k_parking_lot[] = {
-    {"parking_lot::raw_rwlock::RawRwLock::lock_exclusive_slow", ROLE_WAIT, LT_FL_WRITE, LT_PROBE_CLASS_PL_RWLOCK, 8, true, true},
-    {"parking_lot::raw_rwlock::RawRwLock::lock_shared_slow", ROLE_WAIT, LT_FL_READ, LT_PROBE_CLASS_PL_RWLOCK, 8, true, false},
-    {"parking_lot::raw_rwlock::RawRwLock::lock_upgradable_slow", ROLE_WAIT, LT_FL_READ, LT_PROBE_CLASS_PL_RWLOCK, 8, true, true},
-    {"parking_lot::raw_rwlock::RawRwLock::upgrade_slow", ROLE_WAIT, LT_FL_WRITE, LT_PROBE_CLASS_PL_RWLOCK, 8, true, true},
-    {"parking_lot::raw_rwlock::RawRwLock::wait_for_readers", ROLE_WAIT, LT_FL_WRITE, LT_PROBE_CLASS_PL_RWLOCK, 8, true, true},
-    {"parking_lot::raw_rwlock::RawRwLock::unlock_exclusive_slow", ROLE_UNLOCK_WAKE, LT_FL_WRITE, LT_PROBE_CLASS_PL_RWLOCK, 8, false, false},
-    {"parking_lot::raw_rwlock::RawRwLock::unlock_shared_slow", ROLE_UNLOCK_WAKE, LT_FL_READ, LT_PROBE_CLASS_PL_RWLOCK, 8, false, false},
-    {"parking_lot::raw_rwlock::RawRwLock::unlock_upgradable_slow", ROLE_UNLOCK_WAKE, LT_FL_READ, LT_PROBE_CLASS_PL_RWLOCK, 8, false, false},
-    {"parking_lot::raw_mutex::RawMutex::lock_slow", ROLE_WAIT, LT_FL_WRITE, LT_PROBE_CLASS_PL_MUTEX, 1, true, true},
-    {"parking_lot::raw_mutex::RawMutex::unlock_slow", ROLE_UNLOCK_WAKE, LT_FL_WRITE, LT_PROBE_CLASS_PL_MUTEX, 1, false, false},
-    {"parking_lot_core::parking_lot::park", ROLE_PARK, 0, LT_PROBE_CLASS_PL_PARK, 0, false, false},
-    {"parking_lot_core::parking_lot::unpark_all", ROLE_UNPARK_ALL, 0, LT_PROBE_CLASS_PL_PARK, 0, false, false},
+    {"parking_lot::raw_rwlock::RawRwLock::lock_exclusive_slow", ROLE_WAIT, LT_FL_WRITE, LT_PROBE_CLASS_PL_RWLOCK, 8, true, true, true},
+    {"parking_lot::raw_rwlock::RawRwLock::lock_shared_slow", ROLE_WAIT, LT_FL_READ, LT_PROBE_CLASS_PL_RWLOCK, 8, true, false, true},
+    {"parking_lot::raw_rwlock::RawRwLock::lock_upgradable_slow", ROLE_WAIT, LT_FL_READ, LT_PROBE_CLASS_PL_RWLOCK, 8, true, true, true},
+    {"parking_lot::raw_rwlock::RawRwLock::upgrade_slow", ROLE_WAIT, LT_FL_WRITE, LT_PROBE_CLASS_PL_RWLOCK, 8, true, true, true},
+    {"parking_lot::raw_rwlock::RawRwLock::wait_for_readers", ROLE_WAIT, LT_FL_WRITE, LT_PROBE_CLASS_PL_RWLOCK, 8, true, true, false},
+    {"parking_lot::raw_rwlock::RawRwLock::unlock_exclusive_slow", ROLE_UNLOCK_WAKE, LT_FL_WRITE, LT_PROBE_CLASS_PL_RWLOCK, 8, false, false, true},
+    {"parking_lot::raw_rwlock::RawRwLock::unlock_shared_slow", ROLE_UNLOCK_WAKE, LT_FL_READ, LT_PROBE_CLASS_PL_RWLOCK, 8, false, false, true},
+    {"parking_lot::raw_rwlock::RawRwLock::unlock_upgradable_slow", ROLE_UNLOCK_WAKE, LT_FL_READ, LT_PROBE_CLASS_PL_RWLOCK, 8, false, false, true},
+    {"parking_lot::raw_mutex::RawMutex::lock_slow", ROLE_WAIT, LT_FL_WRITE, LT_PROBE_CLASS_PL_MUTEX, 1, true, true, true},
+    {"parking_lot::raw_mutex::RawMutex::unlock_slow", ROLE_UNLOCK_WAKE, LT_FL_WRITE, LT_PROBE_CLASS_PL_MUTEX, 1, false, false, true},
+    {"parking_lot_core::parking_lot::park", ROLE_PARK, 0, LT_PROBE_CLASS_PL_PARK, 0, false, false, true},
+    {"parking_lot_core::parking_lot::unpark_all", ROLE_UNPARK_ALL, 0, LT_PROBE_CLASS_PL_PARK, 0, false, false, true},
 };
 
 void place_parking_lot(const std::vector<module_info> &mods)
@@ -391,7 +392,7 @@ void place_parking_lot(const std::vector<module_info> &mods)
                 p->word_size = b.size;
                 p->bool_result = b.bool_result;
                 p->timeout_in_rdx = b.timeout_in_rdx;
-                p->entry_stack = g_entry_stacks;
+                p->entry_stack = g_entry_stacks < 0 ? b.entry_stack : g_entry_stacks != 0;
                 place(p, f, "parking_lot", mods);
             }
     }
@@ -601,6 +602,13 @@ int env_int(const char *name, int dflt)
     return (int)x;
 }
 
+uint64_t cpu_ns()
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 uint64_t now_ns()
 {
     struct timespec ts;
@@ -620,9 +628,9 @@ extern "C" void lt_probes_init(const char *trace_path)
     int verbose = env_int("LOCKTRACE_PROBES_VERBOSE", 0);
     int builtin = env_int("LOCKTRACE_PROBES_BUILTIN", 1);
     int libc_futex = env_int("LOCKTRACE_LIBC_FUTEX", 0);
-    g_entry_stacks = env_int("LOCKTRACE_PROBES_ENTRY_STACKS", 0) != 0;
+    g_entry_stacks = env_int("LOCKTRACE_PROBES_ENTRY_STACKS", -1);
     const char *user = getenv("LOCKTRACE_PROBES");
-    uint64_t t0 = now_ns();
+    uint64_t t0 = now_ns(), c0 = cpu_ns();
     std::string why;
     if (!engine_init(&why)) {
         fprintf(stderr, "locktrace: probes off: %s\n", why.c_str());
@@ -636,15 +644,16 @@ extern "C" void lt_probes_init(const char *trace_path)
     uint64_t t1 = now_ns();
     if (libc_futex)
         place_libc_futex(mods, verbose);
-    uint64_t t2 = now_ns();
+    uint64_t t2 = now_ns(), c2 = cpu_ns();
 
     unsigned placed = 0, refused = 0;
     for (const placement &p : g_list)
         (p.placed ? placed : refused)++;
     char summary[256];
     snprintf(summary, sizeof summary,
-             "probes: %u placed, %u refused; functions %.2f ms, libc futex sites %s %.2f ms; trampolines %llu KiB",
-             placed, refused, (t1 - t0) / 1e6, libc_futex ? "on" : "off", (t2 - t1) / 1e6,
+             "probes: %u placed, %u refused; functions %.2f ms, libc futex sites %s %.2f ms (wall); %.2f ms CPU; "
+             "trampolines %llu KiB",
+             placed, refused, (t1 - t0) / 1e6, libc_futex ? "on" : "off", (t2 - t1) / 1e6, (c2 - c0) / 1e6,
              (unsigned long long)(trampoline_bytes() / 1024));
     FILE *side = nullptr;
     if (trace_path && *trace_path && !g_list.empty()) {

@@ -82,6 +82,23 @@ fn writer(id: u64, max_timeout_us: u64, nice: i32) {
     }
 }
 
+// `--mode unmatched-unlock`: the same wrapped word, made on purpose and at
+// once by an unlock_shared without a matching lock_shared (a misuse in the
+// program rather than parking_lot's race); then a writer and readers block on
+// it for good.  A deterministic test of what the probes and the report show.
+fn blocking_writer() {
+    LOCK.lock_exclusive();
+    PROGRESS.fetch_add(1, Ordering::Relaxed);
+    unsafe { LOCK.unlock_exclusive() };
+}
+
+fn blocking_reader() {
+    std::thread::sleep(Duration::from_millis(50)); // after the writer queued
+    LOCK.lock_shared();
+    PROGRESS.fetch_add(1, Ordering::Relaxed);
+    unsafe { LOCK.unlock_shared() };
+}
+
 fn arg_value(args: &[String], name: &str, default: &str) -> String {
     args.iter()
         .position(|a| a == name)
@@ -104,6 +121,14 @@ fn main() {
              &LOCK as *const RawRwLock as usize, readers, writers, max_timeout_us);
     let start = Instant::now();
     let mut handles = Vec::new();
+    if arg_value(&args, "--mode", "race") == "unmatched-unlock" {
+        unsafe { LOCK.unlock_shared() }; // the misuse: nobody held a read lock
+        PROGRESS.fetch_add(1, Ordering::Relaxed);
+        handles.push(std::thread::Builder::new().name("writer0".into()).spawn(blocking_writer).unwrap());
+        for i in 0..2 {
+            handles.push(std::thread::Builder::new().name(format!("reader{}", i)).spawn(blocking_reader).unwrap());
+        }
+    } else {
     for i in 0..readers {
         handles.push(std::thread::Builder::new().name(format!("reader{}", i))
             .spawn(move || reader(i + 1, hold, hold_us)).unwrap());
@@ -111,6 +136,7 @@ fn main() {
     for i in 0..writers {
         handles.push(std::thread::Builder::new().name(format!("writer{}", i))
             .spawn(move || writer(100 + i, max_timeout_us, writer_nice)).unwrap());
+    }
     }
 
     // Watchdog: never touches LOCK.  The bug's hang is recognised by its word:
