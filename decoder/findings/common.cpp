@@ -57,6 +57,25 @@ std::string history_gap_note(const Model& m)
     return s;
 }
 
+std::vector<uint32_t> threads_with_gap_after(const Model& m, uint64_t t)
+{
+    std::vector<uint32_t> out;
+    if (!m.trace) return out;
+    const auto& info = m.trace->threads();
+    for (uint32_t i = 0; i < info.size() && i < m.threads.size(); i++)
+        if ((info[i].lost || info[i].cut) && info[i].first_time_ns > t) out.push_back(i);
+    return out;
+}
+
+std::string gap_after_note(const Model& m, const std::vector<uint32_t>& threads, const std::string& what)
+{
+    if (threads.empty()) return "";
+    std::string names;
+    for (uint32_t t : threads) names += (names.empty() ? "" : ", ") + thread_label(m, t);
+    return " Caution: the ring of " + names + " overwrote events from that time, so " + what +
+           " may be among the events that are gone; this is what the recorded part shows, not a certainty.";
+}
+
 bool futex_is_wait(const Event& e)
 {
     uint32_t c = futex_cmd(e);
@@ -317,6 +336,7 @@ std::vector<StuckWait> analyze_stuck_waits(const Model& m)
         s.begin = t.blocked_on;
         s.word = &L;
         if (e.flags & LT_FL_TIMED) continue;  // it will come back by itself
+        s.gap_threads = threads_with_gap_after(m, e.time_ns);
         if (e.prim == LT_PRIM_FUTEX && e.type == LT_EV_WAIT_BEGIN && futex_is_wait(e))
             analyze_futex(m, L, e, s, indirect);
         else if (e.prim == LT_PRIM_COND && e.type == LT_EV_WAIT_BEGIN)

@@ -28,6 +28,12 @@ Evidence make_evidence(const Model& m, EventIx ix, const std::string& why = "");
 // analysis only speaks about what was recorded.
 std::string history_gap_note(const Model& m);
 
+// Threads whose ring lost events recorded after time t (their oldest kept
+// event is newer than t): what they did after t is partly unknown.
+std::vector<uint32_t> threads_with_gap_after(const Model& m, uint64_t t);
+// " Caution: ..." naming those threads, or "" when there are none.
+std::string gap_after_note(const Model& m, const std::vector<uint32_t>& threads, const std::string& what);
+
 // glibc rwlock __readers word.
 inline uint32_t rw_readers(const Event& e) { return uint32_t(e.state[0]) >> 3; }
 inline bool rw_wrphase(const Event& e) { return e.state[0] & 1u; }
@@ -68,6 +74,7 @@ struct StuckWait {
     const Lock* word = nullptr;
     Verdict verdict = not_applicable;
     std::string why;                 // sentence for the summary (missed_wake)
+    std::vector<uint32_t> gap_threads; // threads whose events after the sleep began were partly overwritten
     std::vector<Evidence> evidence;  // the wakes that missed, etc.
 };
 std::vector<StuckWait> analyze_stuck_waits(const Model& m);

@@ -28,7 +28,7 @@ std::string edge_sentence(const Model& m, const WaitEdge& e)
             return who + " waits for " + mode + lock_label(L) + ", which it already holds itself (taken at " +
                    at(m, h.begin_ns) + ")";
         return who + " waits for " + mode + lock_label(L) + ", held" +
-               (h.mode == kModeRead ? " for reading" : "") + " by " + other + " since " + at(m, h.begin_ns);
+               (h.mode == kModeRead ? " for reading" : L.prim == LT_PRIM_RWLOCK ? " for writing" : "") + " by " + other + " since " + at(m, h.begin_ns);
     }
     return who + " waits for " + mode + lock_label(L) + " behind " + other +
            ", a writer queued on this writer-preferring rwlock";

@@ -76,7 +76,11 @@ void detect_hang(const Model& m, std::vector<Finding>& out)
                      "sleeps on (a deadlock), or a lock word was corrupted; the stacks show where each one sleeps.";
     else
         f.summary += "No recorded lock owner explains it, so no owner is named.";
-    f.summary += history_gap_note(m);
+    std::vector<uint32_t> gaps;
+    for (const StuckWait* s : silent)
+        for (uint32_t t : s->gap_threads)
+            if (std::find(gaps.begin(), gaps.end(), t) == gaps.end()) gaps.push_back(t);
+    if (!gaps.empty()) f.summary += gap_after_note(m, gaps, "wakes or unlocks that matter");
     out.push_back(std::move(f));
 }
 

@@ -94,6 +94,7 @@ void detect_held_by_nobody(const Model& m, std::vector<Finding>& out)
         }
         HistoryState hist;
         EventIx last_ok = kNoEvent, first_bad = kNoEvent;
+        bool first_bad_unmatched = false;
         for (EventIx ix : L.events) {
             if (ix > first_block) break;
             const Event& e = m.events[ix];
@@ -108,6 +109,7 @@ void detect_held_by_nobody(const Model& m, std::vector<Finding>& out)
                     first_bad = kNoEvent;
                 } else if (first_bad == kNoEvent) {
                     first_bad = ix;
+                    first_bad_unmatched = unmatched;
                 }
             }
             if (rel != released_at.end()) {
@@ -134,7 +136,8 @@ void detect_held_by_nobody(const Model& m, std::vector<Finding>& out)
             f.summary += "The history and the word last agreed at " + at(m, m.events[last_ok].time_ns) + " (" +
                          describe_event(m.events[last_ok]) + " by thread " + std::to_string(m.events[last_ok].tid) +
                          ") and first disagree at " + at(m, bad.time_ns) + " (" + describe_event(bad) +
-                         " by thread " + std::to_string(bad.tid) + ", word: " + word_words(L, bad) + "). ";
+                         " by thread " + std::to_string(bad.tid) + ", word: " + word_words(L, bad) + ")" +
+                         (first_bad_unmatched ? ", an unlock that no recorded lock matches" : "") + ". ";
         else
             f.summary += "The word already disagreed with the history at its first recorded use, " +
                          describe_event(bad) + " at " + at(m, bad.time_ns) + ". ";
@@ -149,7 +152,16 @@ void detect_held_by_nobody(const Model& m, std::vector<Finding>& out)
             f.summary += " The word names thread " + std::to_string(rw_cur_writer(bad)) +
                          " as the writer, which does not hold it per the history (a copy of a locked rwlock?).";
         }
-        f.summary += history_gap_note(m);
+        // A thread whose older events were overwritten may hold it from before
+        // its gap: then say so instead of claiming nobody holds it.
+        std::vector<uint32_t> unknown;
+        if (m.trace)
+            for (uint32_t i = 0; i < m.trace->threads().size() && i < m.threads.size(); i++)
+                if (m.trace->threads()[i].lost || m.trace->threads()[i].cut) unknown.push_back(i);
+        if (!unknown.empty()) {
+            f.severity = Finding::warning;
+            f.summary += gap_after_note(m, unknown, "an acquisition of this lock");
+        }
         if (last_ok != kNoEvent)
             f.evidence.push_back(make_evidence(m, last_ok, "last event where the lock word matched the history"));
         if (first_bad != last_ok)

@@ -59,7 +59,10 @@ void detect_lost_wakeup(const Model& m, std::vector<Finding>& out)
                     " since " + at(m, m.events[first.begin].time_ns) +
                     " and no wake that could reach " + (list.size() > 1 ? "them" : "it") + " was ever sent: " +
                     first.why + ".";
-        f.summary += history_gap_note(m);
+        if (!first.gap_threads.empty()) {
+            f.severity = Finding::warning;
+            f.summary += gap_after_note(m, first.gap_threads, "a wake that reached it");
+        }
         for (const StuckWait* s : list)
             f.evidence.push_back(make_evidence(m, s->begin, "went to sleep here and never came back"));
         for (const Evidence& e : first.evidence) f.evidence.push_back(e);
@@ -83,7 +86,10 @@ void detect_lost_wakeup(const Model& m, std::vector<Finding>& out)
     else
         f.summary += "posted that semaphore: the post it waits for is missing.";
     f.summary += " It is the only thread asleep like this, so this is not a lock cycle between sleepers.";
-    f.summary += history_gap_note(m);
+    if (!s.gap_threads.empty()) {
+        f.severity = Finding::warning;
+        f.summary += gap_after_note(m, s.gap_threads, "a wake for it");
+    }
     f.evidence.push_back(make_evidence(m, s.begin, "went to sleep here and never came back"));
     out.push_back(std::move(f));
 }

@@ -74,7 +74,8 @@ void bad_unlocks(const Model& m, const Lock& L, std::vector<Finding>& out)
         Finding& f = g.f;
         if (g.count++ == 0) {
             f.kind = kind;
-            f.severity = m.threads[e.thread].history_complete ? Finding::error : Finding::warning;
+            // A thread whose ring lost older events may have locked it in the part that is gone.
+            f.severity = m.threads[e.thread].history_complete ? Finding::error : Finding::info;
             f.locks.push_back(L.addr);
             std::string outcome = res ? "glibc refused it with " + errno_name(res->result)
                                       : "glibc accepted it silently (undefined behaviour)";
@@ -228,6 +229,11 @@ void lifecycle(const Model& m, const Lock& L, std::vector<Finding>& out)
         case LT_EV_RELEASE_FAILED: {
             if (e.type == LT_EV_RELEASE_FAILED && e.result == EPERM) break;  // unlock-not-owner speaks for it
             if (e.prim == LT_PRIM_FUTEX || !is_invalid_errno(e.result)) break;
+            if (destroyed && ninval) {  // the use after destroy is already counted: add its outcome only
+                if (inval.evidence.size() < 6)
+                    inval.evidence.push_back(make_evidence(m, ix, "failed with " + errno_name(e.result)));
+                break;
+            }
             std::string what = errno_name(e.result);
             if (e.result == EDEADLK || e.result == -EDEADLK)
                 what += " (the thread already holds this error-checking lock: a relock that would deadlock)";

@@ -16,11 +16,13 @@
 # --no-owners the report must not name any holder for the blocked threads
 #             (futex-only locks: owners are unknowable).
 # --clean     no error or warning finding at all, report exit status 0.
+# --env V=X   extra environment for the traced program (e.g. a tiny ring:
+#             LOCKTRACE_RING_SIZE=64, so the flight recorder overwrites).
 # Exit status 0 = all checks passed; the reason for a failure is printed.
 set -u
 
 build="" program="" hangs=0 want_exit=0 kind="" severity="error" locks="" threads=-1 functions=""
-no_owners=0 clean=0
+no_owners=0 clean=0 extra_env=()
 while [ $# -gt 0 ]; do
     case "$1" in
     --build) build=$2; shift ;;
@@ -34,6 +36,7 @@ while [ $# -gt 0 ]; do
     --functions) functions=$2; shift ;;
     --no-owners) no_owners=1 ;;
     --clean) clean=1 ;;
+    --env) extra_env+=("$2"); shift ;;
     *) echo "check_finding: unknown argument $1" >&2; exit 2 ;;
     esac
     shift
@@ -137,7 +140,8 @@ $bad"
     echo "ok [$program] $label"
 }
 
-LD_PRELOAD="$shim" LOCKTRACE_OUTPUT="$trace" LOCKTRACE_QUIET=1 "$exe" >"$work/out.txt" 2>&1 &
+env ${extra_env[@]+"${extra_env[@]}"} LD_PRELOAD="$shim" LOCKTRACE_OUTPUT="$trace" LOCKTRACE_QUIET=1 \
+    "$exe" >"$work/out.txt" 2>&1 &
 pid=$!
 
 if [ "$hangs" = 1 ]; then
