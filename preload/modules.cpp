@@ -66,10 +66,16 @@ static int add_object(dl_phdr_info *info, size_t, void *data)
     bool main_program = !name || !*name;
     if (main_program)
         name = h->exe_path;
+    // Same object = same range and same build-id (the stored path is the
+    // real path, not the name the loader used).
+    lt_module probe;
+    probe.build_id_len = 0;
+    read_build_id(info, &probe);
     uint32_t used = h->modules_used;
     for (uint32_t i = 0; i < used; ++i) {
         lt_module *m = &lt_g.modules[i];
-        if (m->base == info->dlpi_addr && m->lo == lo && m->hi == hi && !strncmp(m->path, name, LT_PATH_MAX - 1))
+        if (m->base == info->dlpi_addr && m->lo == lo && m->hi == hi && m->build_id_len == probe.build_id_len &&
+            !memcmp(m->build_id, probe.build_id, probe.build_id_len))
             return 0;
     }
     if (used >= h->module_table_capacity) {
@@ -82,8 +88,8 @@ static int add_object(dl_phdr_info *info, size_t, void *data)
     m->lo = lo;
     m->hi = hi;
     m->loaded_ns = lt_now();
-    m->build_id_len = 0;
-    read_build_id(info, m);
+    m->build_id_len = probe.build_id_len;
+    memcpy(m->build_id, probe.build_id, sizeof m->build_id);
     // Store the real path where we can: symlinked library names would
     // otherwise resolve to a different file when the decoder looks later.
     char real[PATH_MAX];

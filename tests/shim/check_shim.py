@@ -266,6 +266,21 @@ def case_futex(c):
     check(all(e.addr == wakes[0].addr for e in begins), "same futex word")
 
 
+def case_dlopen(c):
+    plugin = os.path.join(os.path.dirname(c.args.workload), "libshim_plugin.so")
+    c.run([c.args.workload, "dlopen", plugin], expect_rc=0)
+    tr = c.only_trace()
+    mods = [m for m in tr.modules if m["path"] == os.path.realpath(plugin)]
+    check(len(mods) == 1, "plugin not in the module table (once): %s" % [m["path"] for m in tr.modules])
+    paths = [m["path"] for m in tr.modules]
+    check(len(paths) == len(set(paths)), "duplicate modules: %s" % paths)
+    ev = [e for evs in all_events(tr).values() for e in evs]
+    check(count(ev, "DLOPEN") >= 1, "no DLOPEN record")
+    inits = [e for e in ev if e.name == "ATTEMPT" and e.prim == PRIM["MUTEX"] and tr.stack(e.stack)
+             and mods[0]["lo"] <= tr.stack(e.stack)[0] < mods[0]["hi"]]
+    check(len(inits) == 1, "the plugin constructor's lock, with a stack inside the plugin")
+
+
 def case_signals(c):
     c.run([c.args.workload, "signals"], expect_rc=0)
     tr = c.only_trace()

@@ -1,6 +1,7 @@
 /* Small programs for the shim's smoke tests; argv[1] picks one.  Each does a
  * known number of lock operations so the test can count the records. */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -138,6 +139,21 @@ static int signals(void)
     return handled > 0 ? 0 : 1;
 }
 
+/* dlopen PATH: load a plugin whose constructor locks, call it, close it */
+static int do_dlopen(const char *path)
+{
+    void *h = dlopen(path, RTLD_NOW);
+    if (!h) {
+        fprintf(stderr, "dlopen: %s\n", dlerror());
+        return 1;
+    }
+    int (*fn)(void) = (int (*)(void))dlsym(h, "plugin_fn");
+    locker((void *)1L);
+    int r = fn ? fn() : 0;
+    dlclose(h);
+    return r == 42 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "threads";
@@ -151,6 +167,8 @@ int main(int argc, char **argv)
         return do_exec(argv[0]);
     if (!strcmp(mode, "futex"))
         return futex();
+    if (!strcmp(mode, "dlopen") && argc > 2)
+        return do_dlopen(argv[2]);
     if (!strcmp(mode, "signals"))
         return signals();
     fprintf(stderr, "unknown mode %s\n", mode);
