@@ -141,9 +141,12 @@ other_preload_case() {
     run first LD_PRELOAD="$other $LIB" LOCKTRACE_OUTPUT="$T/a/%e.%p.trace" -- "$PROGS/life_churn" 500
     run second LD_PRELOAD="$LIB $other" LOCKTRACE_OUTPUT="$T/b/%e.%p.trace" -- "$PROGS/life_churn" 500
     ok plain; same plain first; same plain second; no_shim_noise first; no_shim_noise second
-    run plain2 LD_PRELOAD="$other" -- "$PROGS/life_fork_locks"
-    run first2 LD_PRELOAD="$other $LIB" LOCKTRACE_OUTPUT="$T/a/%e.%p.trace" -- "$PROGS/life_fork_locks"
-    same plain2 first2
+    # fork + exec with both preloads inherited.
+    run plain2 LD_PRELOAD="$other" -- "$PROGS/life_spawn" fork-exec "$PROGS/life_churn" 40
+    run first2 LD_PRELOAD="$other $LIB" LOCKTRACE_OUTPUT="$T/a/%e.%p.trace" -- \
+        "$PROGS/life_spawn" fork-exec "$PROGS/life_churn" 40
+    same plain2 first2; no_shim_noise first2
+    count_traces "$T/a" 'life_churn.*.trace' 2
     all_decode_clean "$T/a"
     all_decode_clean "$T/b"
 }
