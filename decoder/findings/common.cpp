@@ -321,6 +321,9 @@ void analyze_sem(const Model& m, const Lock& S, const Event& w, StuckWait& s)
 std::vector<StuckWait> analyze_stuck_waits(const Model& m)
 {
     std::vector<StuckWait> out;
+    // The process reached a normal exit: threads still asleep then (idle pool
+    // workers, watchers, daemon threads) were simply not needed any more.
+    if (m.trace && m.trace->process_ended()) return out;
     std::vector<EventIx> indirect;  // requeues and wake_ops, which may move/wake other words
     for (EventIx ix = 0; ix < m.events.size(); ix++) {
         const Event& x = m.events[ix];

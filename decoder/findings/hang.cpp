@@ -24,6 +24,7 @@ bool looks_wrapped(const Model& m, const StuckWait& s)
 
 void detect_hang(const Model& m, std::vector<Finding>& out)
 {
+    if (m.trace && m.trace->process_ended()) return;  // it exited by itself: not hung
     std::set<int32_t> explained;
     for (const Finding& f : out)
         if (f.severity == Finding::error)
