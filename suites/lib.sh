@@ -44,10 +44,13 @@ lt_exec() {
     echo "$rc"
 }
 
-# lt_check_traces DIR: decodes every trace the traced run left in DIR/traces.
-# Prints "ok N", "none", "skipped" or "bad: <file> <why>" (first bad one).
+# lt_check_traces DIR [ALLOWED]: decodes every trace the traced run left in
+# DIR/traces.  ALLOWED lists error-finding kinds the test provokes on purpose
+# (suites/*/expected-findings.txt): those are accepted, and said so, any
+# other error finding is not.
+# Prints "ok N", "expected N (kinds)", "none", "skipped" or "bad: <file> <why>".
 lt_check_traces() {
-    local dir=$1/traces f rc n=0
+    local dir=$1/traces allowed=" ${2:-} " f rc n=0 k kinds="" seen=""
     [ -n "$LT_DECODER" ] || { echo skipped; return; }
     shopt -s nullglob
     local files=("$dir"/*.trace)
@@ -57,13 +60,28 @@ lt_check_traces() {
         timeout 120 "$LT_DECODER" report "$f" > "$f.report" 2>&1
         rc=$?
         case $rc in
-            0) n=$((n + 1)) ;;
-            1) echo "bad: $(basename "$f") has error findings (see $f.report)"; return ;;
+            0) ;;
+            1)
+                kinds=$(sed -n 's/^\[error\] \([a-z0-9_-]*\):.*/\1/p' "$f.report" | sort -u)
+                for k in $kinds; do
+                    if [[ $allowed != *" $k "* ]]; then
+                        echo "bad: $(basename "$f") has error finding $k (see $f.report)"; return
+                    fi
+                    [[ " $seen " == *" $k "* ]] || seen+=" $k"
+                done ;;
             2) echo "bad: $(basename "$f") unreadable (see $f.report)"; return ;;
             *) echo "bad: $(basename "$f") decoder exit $rc (see $f.report)"; return ;;
         esac
+        n=$((n + 1))
     done
-    echo "ok $n"
+    if [ -n "$seen" ]; then echo "expected $n (${seen# })"; else echo "ok $n"; fi
+}
+
+# lt_expected_findings FILE NAME: the finding kinds FILE allows for test NAME
+# (lines "NAME kind kind ...  # why").
+lt_expected_findings() {
+    [ -f "$1" ] || return 0
+    sed 's/#.*//' "$1" | awk -v n="$2" '$1 == n { for (i = 2; i <= NF; i++) printf "%s ", $i }'
 }
 
 # lt_case SUITE NAME RETRIES SKIP_CODES -- CMD...
@@ -97,11 +115,13 @@ lt_case() {
     done
     local trace=""
     if [ "${out[traced]}" = pass ]; then
-        trace=$(lt_check_traces "$base/traced")
+        trace=$(lt_check_traces "$base/traced" \
+            "$(lt_expected_findings "$LT_SUITES/$suite/expected-findings.txt" "$name")")
     fi
     lt_n[$suite.plain.${out[plain]}]=$(( ${lt_n[$suite.plain.${out[plain]}]:-0} + 1 ))
     lt_n[$suite.traced.${out[traced]}]=$(( ${lt_n[$suite.traced.${out[traced]}]:-0} + 1 ))
-    case $trace in ok*) lt_n[$suite.trace.ok]=$(( ${lt_n[$suite.trace.ok]:-0} + 1 )) ;; esac
+    case $trace in ok*|expected*) lt_n[$suite.trace.ok]=$(( ${lt_n[$suite.trace.ok]:-0} + 1 )) ;; esac
+    case $trace in expected*) lt_n[$suite.trace.expected]=$(( ${lt_n[$suite.trace.expected]:-0} + 1 )) ;; esac
     case $trace in skipped) lt_n[$suite.trace.skipped]=$(( ${lt_n[$suite.trace.skipped]:-0} + 1 )) ;; esac
     local verdict=SAME
     if [ "${out[plain]}" != "${out[traced]}" ]; then verdict=DIFF
@@ -115,7 +135,7 @@ lt_case() {
         [[ $trace == bad* ]] && why+=" trace ${trace#bad: }"
         lt_diff_lines+=("$suite/$name: $why; logs in $base")
     fi
-    printf '%-4s %-8s %-44s plain=%-4s traced=%-4s trace=%-10s %6dms %6dms%s\n' \
+    printf '%-4s %-8s %-34s plain=%-4s traced=%-4s trace=%-10s %6dms %6dms%s\n' \
         "$verdict" "$suite" "$name" "${out[plain]}" "${out[traced]}" "${trace:--}" \
         "${out[plain.ms]}" "${out[traced.ms]}" "$note"
 }
@@ -129,7 +149,7 @@ lt_suite_summary() {
     done
     local tr
     if [ -z "$LT_DECODER" ]; then tr="trace check skipped: $LT_BUILD/locktrace not built"
-    else tr="${lt_n[$s.trace.ok]:-0} traced passes decoded with no error finding"; fi
+    else tr="${lt_n[$s.trace.ok]:-0} traced passes decoded with no unexpected error finding, ${lt_n[$s.trace.expected]:-0} of them with the findings the test provokes on purpose"; fi
     printf '%-8s same result plain vs traced: %d of %d (%s)\n' "$s" "${lt_n[$s.same]:-0}" \
         $(( ${lt_n[$s.same]:-0} + ${lt_n[$s.diff]:-0} )) "$tr"
 }

@@ -10,7 +10,7 @@ static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static sem_t detached_done;
-static long counter, reads, signals;
+static long counter, write_sum, reads, signals; /* counter under m, write_sum under rw */
 
 static void *worker(void *arg)
 {
@@ -24,7 +24,7 @@ static void *worker(void *arg)
     __atomic_fetch_add(&reads, 1, __ATOMIC_RELAXED);
     pthread_rwlock_unlock(&rw);
     pthread_rwlock_wrlock(&rw);
-    counter -= id;
+    write_sum += id;
     pthread_rwlock_unlock(&rw);
     return NULL;
 }
@@ -64,7 +64,8 @@ int main(int argc, char **argv)
     }
     for (long j = 0; j < started_detached; ++j)
         while (sem_wait(&detached_done) != 0) {}
-    printf("threads=%ld detached=%ld counter=%ld reads=%ld signals=%ld\n", n, started_detached, counter, reads,
-           signals);
-    return counter == 0 && reads == n && signals == n ? 0 : 1;
+    long want = n * (n - 1) / 2;
+    printf("threads=%ld detached=%ld counter=%ld write_sum=%ld reads=%ld signals=%ld\n", n, started_detached,
+           counter, write_sum, reads, signals);
+    return counter == want && write_sum == want && reads == n && signals == n ? 0 : 1;
 }
