@@ -352,14 +352,59 @@ EXPORT int sem_post(sem_t *s)
 
 /* ---- raw futex through syscall() ------------------------------------------ */
 
-/* The futex word of a call that may fail with EFAULT: only read it when it
- * looks like a valid futex address (non-null, 4-aligned, not in page 0). */
-static inline uint64_t futex_word(const void *p)
+/*
+ * Reading a futex word must never fault: programs (and the kernel's own
+ * futex tests) pass unmapped addresses and expect EFAULT.  A word is read
+ * only when its page is known to be mapped: it lies in the live part of this
+ * thread's stack, or an earlier futex call on that page came back with a
+ * result that means the kernel itself read the word.  Otherwise state[0] is 0.
+ * (A page the program unmaps later, futex words and all, stays "known" until
+ * evicted: only a use-after-unmap of a futex word can be caught by that.)
+ */
+#define LT_SAFE_PAGES 256
+static uint64_t lt_safe_pages[LT_SAFE_PAGES];
+
+static inline uint32_t safe_slot(uint64_t page) { return (uint32_t)((page * 0x9e3779b97f4a7c15ull) >> 56); }
+
+static inline bool on_live_stack(uintptr_t a, size_t len)
+{
+    struct lt_tctl *c = lt_tls.ctl;
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+    return c && a >= sp && a + len <= c->stack_hi;
+}
+
+static inline bool readable(const void *p, size_t len)
 {
     uintptr_t a = (uintptr_t)p;
-    if (a < 4096 || (a & 3))
+    if (a < 4096)
+        return false;
+    if (on_live_stack(a, len))
+        return true;
+    uint64_t first = a >> 12, last = (a + len - 1) >> 12;
+    for (uint64_t pg = first; pg <= last; ++pg)
+        if (__atomic_load_n(&lt_safe_pages[safe_slot(pg)], __ATOMIC_RELAXED) != pg + 1)
+            return false;
+    return true;
+}
+
+static inline void proven_readable(const void *p, size_t len)
+{
+    uintptr_t a = (uintptr_t)p;
+    for (uint64_t pg = a >> 12; pg <= (a + len - 1) >> 12; ++pg)
+        __atomic_store_n(&lt_safe_pages[safe_slot(pg)], pg + 1, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t futex_word(const void *p)
+{
+    if (((uintptr_t)p & 3) || !readable(p, 4))
         return 0;
     return __atomic_load_n((const uint32_t *)p, __ATOMIC_RELAXED);
+}
+
+/* Results after which the kernel has certainly read the word. */
+static inline bool kernel_read_it(long r, int e)
+{
+    return r >= 0 || e == EAGAIN || e == ETIMEDOUT || e == EINTR || e == EDEADLK || e == ESRCH;
 }
 
 enum futex_kind { FK_OTHER, FK_WAIT, FK_WAKE, FK_REQUEUE };
@@ -411,12 +456,19 @@ static long futex_hook(long a1, long a2, long a3, long a4, long a5, long a6)
                                 0, (uint32_t)op, LT_STACK_HERE);
         long r = real(SYS_futex, a1, a2, a3, a4, a5, a6);
         int e = errno;
+        if (kernel_read_it(r, e))
+            proven_readable(uaddr, 4);
         lt_record(LT_EV_WAIT_END, LT_PRIM_FUTEX, fl, uaddr, (uint64_t)a5, futex_word(uaddr), vals,
                   r < 0 ? -e : (int32_t)r, (uint32_t)op, st);
         return r;
     }
     long r = real(SYS_futex, a1, a2, a3, a4, a5, a6);
     int e = errno;
+    // Private wakes never touch the word; these ops do.
+    if ((cmd == FUTEX_CMP_REQUEUE || cmd == FUTEX_CMP_REQUEUE_PI || cmd == FUTEX_UNLOCK_PI) && kernel_read_it(r, e))
+        proven_readable(uaddr, 4);
+    if (cmd == FUTEX_WAKE_OP && r >= 0 && ((uintptr_t)a5 & 3) == 0)
+        proven_readable((const void *)a5, 4);
     lt_record(kind == FK_WAKE ? LT_EV_WAKE : LT_EV_REQUEUE, LT_PRIM_FUTEX, fl, uaddr, (uint64_t)a5,
               futex_word(uaddr), vals, r < 0 ? -e : (int32_t)r, (uint32_t)op, LT_STACK_HERE);
     return r;
@@ -431,8 +483,17 @@ static long futex_waitv_hook(long a1, long a2, long a3, long a4, long a5, long a
     const struct futex_waitv *w = (const struct futex_waitv *)a1;
     unsigned nr = (unsigned)a2;
     long (*real)(long, ...) = LT_REAL(syscall);
-    if (!w || ((uintptr_t)w & 7) || (uintptr_t)w < 4096 || nr == 0 || nr > FUTEX_WAITV_MAX)
-        return real(SYS_futex_waitv, a1, a2, a3, a4, a5, a6);
+    // The array itself may be bad (EFAULT): trace the call only once its
+    // memory is known to be readable.
+    bool traced = nr > 0 && nr <= FUTEX_WAITV_MAX && ((uintptr_t)w & 7) == 0 && readable(w, nr * sizeof *w);
+    if (!traced) {
+        long r = real(SYS_futex_waitv, a1, a2, a3, a4, a5, a6);
+        int e = errno;
+        if (nr > 0 && nr <= FUTEX_WAITV_MAX && kernel_read_it(r, e))
+            proven_readable(w, nr * sizeof *w);
+        errno = e;
+        return r;
+    }
     uint32_t fl = a4 ? clock_flags((clockid_t)a5) : 0;
     uint32_t st = LT_STACK_HERE;
     for (unsigned i = 0; i < nr; ++i)
@@ -440,10 +501,14 @@ static long futex_waitv_hook(long a1, long a2, long a3, long a4, long a5, long a
                        futex_word((const void *)(uintptr_t)w[i].uaddr), w[i].val, 0, LT_WAITV_ARG | w[i].flags, st);
     long r = real(SYS_futex_waitv, a1, a2, a3, a4, a5, a6);
     int e = errno;
-    for (unsigned i = 0; i < nr; ++i)
-        lt_record(LT_EV_WAIT_END, LT_PRIM_FUTEX, fl, (const void *)(uintptr_t)w[i].uaddr, (uint64_t)a1,
-                  futex_word((const void *)(uintptr_t)w[i].uaddr), w[i].val, r < 0 ? -e : (int32_t)r,
+    bool read_all = kernel_read_it(r, e);
+    for (unsigned i = 0; i < nr; ++i) {
+        const void *u = (const void *)(uintptr_t)w[i].uaddr;
+        if (read_all && ((uintptr_t)u & 3) == 0 && (uintptr_t)u >= 4096)
+            proven_readable(u, 4);
+        lt_record(LT_EV_WAIT_END, LT_PRIM_FUTEX, fl, u, (uint64_t)a1, futex_word(u), w[i].val, r < 0 ? -e : (int32_t)r,
                   LT_WAITV_ARG | w[i].flags, st);
+    }
     errno = e;
     return r;
 }

@@ -66,6 +66,7 @@ static __attribute__((noinline)) lt_tctl *thread_setup(void)
         return nullptr;
     }
     lt_tls.ctl = c;
+    lt_stacks_warm_up();
     write_event(c, now, LT_EV_THREAD_START, LT_PRIM_THREAD, 0, (uint64_t)pthread_self(), 0, 0, 0, tid, 0, 0);
     return c;
 }
@@ -122,4 +123,10 @@ extern "C" __attribute__((visibility("hidden"))) void lt_thread_key_destructor(v
     lt_tls.ctl = nullptr;
     lt_tls.off = 1;
     lt_thread_detach(c, lt_now());
+}
+
+void lt_attach_current_thread(void)
+{
+    if (!lt_tls.ctl && !lt_tls.mute && !lt_tls.off)
+        thread_setup();
 }

@@ -58,6 +58,10 @@ extern __thread struct lt_tls_state lt_tls __attribute__((tls_model("initial-exe
 /* Bit (1 << prim) per traced family; all ones until initialisation decides. */
 extern uint32_t lt_families_active LT_HIDDEN;
 
+/* Sets up the calling thread's ring now instead of at its first event
+ * (writes THREAD_START).  Initialises the process if needed. */
+void lt_attach_current_thread(void) LT_HIDDEN;
+
 uint32_t lt_record(enum lt_event_type type, enum lt_prim prim, uint32_t flags, const void *addr, uint64_t addr2,
                    uint64_t state0, uint64_t state1, int32_t result, uint32_t arg, uint32_t stack) LT_HIDDEN;
 LT_C_END

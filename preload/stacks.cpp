@@ -12,6 +12,18 @@
  * more in case the compiler chose not to inline. */
 #define LT_SELF_FRAMES_MAX 6
 
+void lt_stacks_warm_up(void)
+{
+    // libunwind maps its per-thread cache on a thread's first unwind: do it
+    // during thread setup, not in the middle of some later lock call.
+    if (!lt_g.stack_depth)
+        return;
+    void *raw[4];
+    lt_errno_guard keep_errno;
+    lt_mute_guard mute;
+    unw_backtrace(raw, 4);
+}
+
 void lt_stacks_setup(void)
 {
     // Per-thread caches: unwinding takes no lock once a thread is warm.

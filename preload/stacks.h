@@ -27,6 +27,8 @@ struct lt_stack_cache {
 LT_C_BEGIN
 /* Once per process image: libunwind caching policy. */
 void lt_stacks_setup(void) __attribute__((visibility("hidden")));
+/* Per thread, at setup: let libunwind allocate its per-thread state now. */
+void lt_stacks_warm_up(void) __attribute__((visibility("hidden")));
 /* Unwinds the caller (the shim's own frames dropped) and returns its stack
  * id (index + 1), or 0 if stacks are off or the table is full.  cache may
  * be null; site (the hook's call into the recorder) picks the cache line. */

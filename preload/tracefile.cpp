@@ -224,6 +224,20 @@ bool lt_init(void)
             lt_g.ctl_len = ctl_len;
         }
     }
+    if (ok && !lt_g.ring_area) {
+        size_t len = (size_t)lt_g.cfg.max_threads * lt_g.cfg.ring_size * sizeof(lt_event);
+        void *area = mmap(nullptr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (area != MAP_FAILED) {
+            lt_g.ring_area = (uint8_t *)area;
+            lt_g.ring_area_len = len;
+        }
+        if (lt_g.cfg.stack_depth) {
+            void *sc = mmap(nullptr, (size_t)lt_g.cfg.max_threads * sizeof(lt_stack_cache), PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+            if (sc != MAP_FAILED)
+                lt_g.caches = (lt_stack_cache *)sc;
+        }
+    }
     if (ok) {
         once_per_process_image();
         ok = open_trace();
@@ -293,8 +307,13 @@ lt_tctl *lt_thread_attach(int tid, uint64_t now)
         __atomic_store_n(&slot->state, (uint32_t)LT_SLOT_BUSY, __ATOMIC_RELEASE);
         uint64_t off = __atomic_fetch_add(&h->file_end, g.ring_bytes, __ATOMIC_ACQ_REL);
         void *ring = MAP_FAILED;
-        if (reserve(g.fd, off, g.ring_bytes))
-            ring = mmap(nullptr, g.ring_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, g.fd, (off_t)off);
+        if (reserve(g.fd, off, g.ring_bytes)) {
+            if (g.ring_area)
+                ring = mmap(g.ring_area + (size_t)idx * g.ring_bytes, g.ring_bytes, PROT_READ | PROT_WRITE,
+                            MAP_SHARED | MAP_FIXED, g.fd, (off_t)off);
+            else
+                ring = mmap(nullptr, g.ring_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, g.fd, (off_t)off);
+        }
         slot->tid = tid;
         slot->start_ns = slot->end_ns = now;
         if (ring == MAP_FAILED) {
@@ -313,26 +332,25 @@ lt_tctl *lt_thread_attach(int tid, uint64_t now)
         slot->generation++;
         __atomic_fetch_add(&h->threads_recycled, 1, __ATOMIC_RELAXED);
     }
-    if (g.stack_depth && !c->stack_cache) {
-        void *sc = mmap(nullptr, sizeof(lt_stack_cache), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (sc != MAP_FAILED)
-            c->stack_cache = (lt_stack_cache *)sc;
-    } else if (c->stack_cache) {
+    c->stack_cache = g.caches ? &g.caches[idx] : nullptr;
+    if (c->stack_cache)
         memset(c->stack_cache, 0, sizeof(lt_stack_cache)); // a new thread, a new stack
+    // This thread's stack: bounds for the unwind cache's scans and the
+    // futex hooks' "is this word surely mapped" test.
+    c->stack_lo = c->stack_hi = 0;
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        void *lo = nullptr;
+        size_t size = 0;
+        if (pthread_attr_getstack(&attr, &lo, &size) == 0) {
+            c->stack_lo = (uint64_t)(uintptr_t)lo;
+            c->stack_hi = (uint64_t)(uintptr_t)lo + size;
+        }
+        pthread_attr_destroy(&attr);
     }
     if (c->stack_cache) {
-        // Bounds for the cache's stack scans; none (no cache) if unknown.
-        c->stack_cache->stack_lo = c->stack_cache->stack_hi = 0;
-        pthread_attr_t attr;
-        if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-            void *lo = nullptr;
-            size_t size = 0;
-            if (pthread_attr_getstack(&attr, &lo, &size) == 0) {
-                c->stack_cache->stack_lo = (uint64_t)(uintptr_t)lo;
-                c->stack_cache->stack_hi = (uint64_t)(uintptr_t)lo + size;
-            }
-            pthread_attr_destroy(&attr);
-        }
+        c->stack_cache->stack_lo = c->stack_lo;
+        c->stack_cache->stack_hi = c->stack_hi;
     }
     c->mask = slot->ring_capacity - 1;
     c->slot = slot;
@@ -379,6 +397,9 @@ __attribute__((destructor)) static void stamp_end_at_exit(void) { lt_stamp_end()
 __attribute__((constructor(101))) static void init_at_load(void)
 {
     lt_resolve();
+    // The main thread's ring too is set up now, before main() can unmap
+    // anything (see lt_trace.ring_area).
+    lt_attach_current_thread();
     if (lt_init())
         lt_probes_init(lt_g.path); // Capstone probes: before the program's own constructors and threads
     if (lt_init())
@@ -403,10 +424,14 @@ static void after_fork_child(void)
     lt_trace &g = lt_g;
     uint32_t cap = g.cfg.max_threads;
     for (uint32_t i = 0; i < cap; ++i) {
-        if (g.ctl[i].ring)
-            munmap(g.ctl[i].ring, g.ring_bytes);
-        if (g.ctl[i].stack_cache)
-            munmap(g.ctl[i].stack_cache, sizeof(lt_stack_cache));
+        uint8_t *r = (uint8_t *)g.ctl[i].ring;
+        if (!r)
+            continue;
+        // Back to a reservation (not a hole) inside the ring area.
+        if (g.ring_area && r >= g.ring_area && r < g.ring_area + g.ring_area_len)
+            mmap(r, g.ring_bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+        else
+            munmap(r, g.ring_bytes);
     }
     memset(g.ctl, 0, g.ctl_len);
     munmap(g.hdr, g.map_len);

@@ -19,6 +19,7 @@ struct lt_tctl {
     int32_t tid;
     uint32_t index;
     struct lt_stack_cache *stack_cache; /* null if stacks are off */
+    uint64_t stack_lo, stack_hi;        /* this thread's stack, 0 if unknown */
 };
 
 struct lt_trace {
@@ -33,6 +34,12 @@ struct lt_trace {
     uint64_t ring_bytes;
     struct lt_tctl *ctl; /* max_threads entries, anonymous private mapping */
     size_t ctl_len;
+    /* Address space reserved up front for all rings and unwind caches, so a
+     * thread's first event never maps anything into a hole the program just
+     * unmapped (its futex calls there must keep failing with EFAULT). */
+    uint8_t *ring_area; /* max_threads * ring_bytes, PROT_NONE until used */
+    size_t ring_area_len;
+    struct lt_stack_cache *caches; /* max_threads entries, or null */
     struct lt_config cfg;
     char path[1100];
 };

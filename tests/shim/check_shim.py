@@ -106,12 +106,17 @@ def case_threads(c):
     h = tr.h
     check(h["end_monotonic_ns"] >= h["start_monotonic_ns"] > 0, "end of process not stamped")
     check(h["exit_status"] == 7, "exit_status %d, want 7" % h["exit_status"])
-    check(h["threads_used"] == 4, "threads_used %d, want 4 (the main thread takes no lock)" % h["threads_used"])
+    # The main thread's ring is set up at load time even though it takes no lock.
+    check(h["threads_used"] == 5, "threads_used %d, want 5" % h["threads_used"])
     evs = all_events(tr)
+    main = [t for t in tr.threads if t["tid"] == h["pid"]]
+    check(len(main) == 1 and [e.name for e in evs[main[0]["tid"]]] == ["THREAD_START"], "main thread: THREAD_START only")
     mutex = None
     holds = []  # (acquired, released) of the mutex, all threads
     wholds = []
     for t in tr.threads:
+        if t["tid"] == h["pid"]:
+            continue
         e = evs[t["tid"]]
         check(t["state"] == 3 and t["end_ns"] > 0, "thread %d not EXITED" % t["tid"])
         check(t["name"].startswith("locker-") or t["name"] == "workload", "thread name %r" % t["name"])
@@ -149,7 +154,7 @@ def case_threads(c):
             check(r1 <= a2, "%s holds overlap: [%d,%d] and [%d,%d]" % (name, a1, r1, a2, r2))
     exe = [m for m in tr.modules if m["path"].endswith("/workload")]
     check(len(exe) == 1 and exe[0]["build_id"], "main program missing from the module table: %s" % tr.modules)
-    some = next(x for x in evs[tr.threads[0]["tid"]] if x.name == "ATTEMPT")
+    some = next(x for t in tr.threads for x in evs[t["tid"]] if x.name == "ATTEMPT")
     pcs = tr.stack(some.stack)
     check(pcs and exe[0]["lo"] <= pcs[0] < exe[0]["hi"], "innermost frame is not the program's call site")
 
@@ -226,7 +231,7 @@ def case_unwritable(c):
 def case_ring(c):
     c.run([c.args.workload, "threads", "1", "1000"], env={"LOCKTRACE_RING_SIZE": "64"}, expect_rc=7)
     tr = c.only_trace()
-    t = tr.threads[0]
+    t = [t for t in tr.threads if t["tid"] != tr.h["pid"]][0]
     check(tr.h["ring_capacity"] == 64 and t["ring_capacity"] == 64, "ring capacity")
     evs, torn = tr.events(t)
     check(t["head"] == 9002 and len(evs) == 64 and torn == 0, "flight recorder keeps the last 64 of 9002")
@@ -245,12 +250,14 @@ def case_recycle(c):
     c.run([c.args.workload, "sequential", "20"], env={"LOCKTRACE_MAX_THREADS": "4"}, expect_rc=0)
     tr = c.only_trace()
     h = tr.h
+    # 4 slots: the main thread (live all along) and 3 that the 20 workers share.
     check(h["threads_used"] == 4, "slots used %d" % h["threads_used"])
-    check(h["threads_recycled"] == 16 and h["threads_dropped"] == 0,
+    check(h["threads_recycled"] == 17 and h["threads_dropped"] == 0,
           "recycled %d dropped %d" % (h["threads_recycled"], h["threads_dropped"]))
-    check(sum(t["generation"] for t in tr.threads) == 16, "generations")
-    for evs in all_events(tr).values():
-        check(evs[0].name == "THREAD_START" and count(evs, "ACQUIRED", "MUTEX") == 1, "recycled ring holds one thread")
+    check(sum(t["generation"] for t in tr.threads) == 17, "generations")
+    for t, evs in zip(tr.threads, all_events(tr).values()):
+        if t["tid"] != h["pid"]:
+            check(evs[0].name == "THREAD_START" and count(evs, "ACQUIRED", "MUTEX") == 1, "recycled ring holds one thread")
 
 
 def case_futex(c):
