@@ -85,23 +85,29 @@ for t in $TARGETS; do
     before=$(ls "$art" | wc -l)
     log=$FD/$t.log
     echo "fuzz: $t for ${SECONDS_EACH}s (log $log)"
-    "$FD/$t" -max_total_time="$SECONDS_EACH" -rss_limit_mb="$RSS" -malloc_limit_mb="$RSS" -timeout="$TMO" \
-        -max_len=131072 -print_final_stats=1 -artifact_prefix="$art/" -close_fd_mask=1 \
+    # Fork mode: a crash, timeout or OOM is saved and the run goes on, so one
+    # finding does not hide the next.
+    "$FD/$t" -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
+        -max_total_time="$SECONDS_EACH" -rss_limit_mb="$RSS" -malloc_limit_mb="$RSS" -timeout="$TMO" \
+        -max_len=131072 -artifact_prefix="$art/" -close_fd_mask=1 \
         "$corpus" $seeds >"$log" 2>&1
     rc=$?
-    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    execs=$(grep -E '^#[0-9]+: cov:' "$log" | tail -1 | sed -E 's/^#([0-9]+):.*/\1/')
     inputs=$(ls "$corpus" | wc -l)
     after=$(ls "$art" | wc -l)
     crashes=$((after - before))
     [ $rc -ne 0 ] && [ $crashes -eq 0 ] && crashes=1 # died without an artifact: count it, see the log
     total_crashes=$((total_crashes + crashes))
-    line="$t: ${SECONDS_EACH}s, ${execs:-?} executions, $inputs corpus inputs, $crashes crashes"
+    line="$t: ${SECONDS_EACH}s, ${execs:-?} executions, $inputs corpus inputs, $crashes new crash/timeout/oom inputs"
     summary+="$line"$'\n'
     echo "fuzz: $line"
-    if [ $crashes -gt 0 ]; then
-        grep -m1 -A25 -E '^==[0-9]+==ERROR|runtime error|deadly signal|Timeout|out-of-memory' "$log" | head -40
-        ls -t "$art" | head -5 | sed "s|^|  input: $art/|"
-    fi
+    # Replay each new finding once to show where it fails.
+    for f in $(ls -t "$art" | head -n "$crashes"); do
+        echo "  input: $art/$f"
+        "$FD/$t" -timeout="$TMO" -rss_limit_mb="$RSS" -malloc_limit_mb="$RSS" "$art/$f" 2>&1 |
+            grep -m1 -A14 -E 'ERROR: |runtime error|deadly signal|Timeout|out-of-memory|uncaught|terminate' |
+            sed 's/^/    /'
+    done
 done
 printf '%s' "$summary"
 echo "fuzz: total crashes $total_crashes (inputs in $FD/artifacts; replayed by tests/crash/replay.sh once copied to tests/crash/regressions/)"
