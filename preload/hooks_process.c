@@ -6,6 +6,7 @@
 #include "tracefile.h"
 
 #include <dlfcn.h>
+#include <spawn.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -46,11 +47,26 @@ EXPORT pid_t _Fork(void)
     return p;
 }
 
-/* A vfork child shares our memory (and TLS) and the parent is suspended
- * until it execs: anything it recorded would land in the parent's ring.  A
- * real fork gives it its own trace; POSIX-conforming vfork users (exec or
- * _exit right away) cannot tell the difference. */
-EXPORT pid_t vfork(void) { return fork(); }
+/* vfork itself is in vfork.S.  In the parent, after the child has exec'd or
+ * exited (the stack is ours again): record it, or turn the raw error into
+ * errno. */
+_Static_assert(__builtin_offsetof(struct lt_tls_state, off) == 10, "LT_TLS_OFF in vfork.S");
+
+LT_HIDDEN long lt_vfork_parent(long r)
+{
+    if (r < 0 && r > -4096) {
+        errno = (int)-r;
+        return -1;
+    }
+    int e = errno;
+    if (lt_want(LT_PRIM_PROCESS))
+        lt_record(LT_EV_FORK, LT_PRIM_PROCESS, 0, 0, 0, 0, 0, (int32_t)r, 1, LT_STACK_HERE);
+    errno = e;
+    return r;
+}
+
+/* A vfork child must leave the parent's trace alone, exit status included. */
+static inline bool in_vfork_child(void) { return lt_tls.off == 2; }
 
 /* ---- exec ------------------------------------------------------------------ */
 
@@ -181,6 +197,20 @@ EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const
     WITH_ENV(envp, return LT_REAL(execveat)(dirfd, path, argv, use_env, flags));
 }
 
+/* posix_spawn runs the new program without going through our exec hooks:
+ * only the environment needs our attention (LOCKTRACE_FOLLOW_EXEC=0). */
+EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+                       const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+    WITH_ENV(envp, return LT_REAL(posix_spawn)(pid, path, fa, attr, argv, use_env));
+}
+
+EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+                        const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+    WITH_ENV(envp, return LT_REAL(posix_spawnp)(pid, file, fa, attr, argv, use_env));
+}
+
 /* execl*: gather the list, then the matching execv* hook above. */
 #define COLLECT_ARGS(first, ap, argv)                                                                         \
     size_t n_ = 1;                                                                                            \
@@ -270,21 +300,26 @@ EXPORT int pthread_setname_np(pthread_t th, const char *name)
 
 EXPORT void exit(int status)
 {
-    lt_note_exit_status(status);
+    if (!in_vfork_child())
+        lt_note_exit_status(status);
     LT_REAL(exit)(status);
 }
 
 EXPORT void _exit(int status)
 {
-    lt_note_exit_status(status);
-    lt_stamp_end();
+    if (!in_vfork_child()) {
+        lt_note_exit_status(status);
+        lt_stamp_end();
+    }
     LT_REAL(exit_now)(status);
 }
 
 EXPORT void _Exit(int status)
 {
-    lt_note_exit_status(status);
-    lt_stamp_end();
+    if (!in_vfork_child()) {
+        lt_note_exit_status(status);
+        lt_stamp_end();
+    }
     LT_REAL(exit_now2)(status);
 }
 

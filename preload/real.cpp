@@ -52,6 +52,8 @@ void lt_resolve(void)
     bind(r.execvpe, "execvpe");
     bind(r.fexecve, "fexecve");
     bind(r.execveat, "execveat");
+    bind(r.posix_spawn, "posix_spawn", "GLIBC_2.15");
+    bind(r.posix_spawnp, "posix_spawnp", "GLIBC_2.15");
     bind(r.dlopen, "dlopen");
     bind(r.dlclose, "dlclose");
     bind(r.setname, "pthread_setname_np");

@@ -69,6 +69,8 @@ struct lt_real_table {
     int (*execvpe)(const char *, char *const[], char *const[]);
     int (*fexecve)(int, char *const[], char *const[]);
     int (*execveat)(int, const char *, char *const[], char *const[], int);
+    int (*posix_spawn)(pid_t *, const char *, const void *, const void *, char *const[], char *const[]);
+    int (*posix_spawnp)(pid_t *, const char *, const void *, const void *, char *const[], char *const[]);
     void *(*dlopen)(const char *, int);
     int (*dlclose)(void *);
     int (*setname)(pthread_t, const char *);

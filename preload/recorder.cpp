@@ -56,18 +56,22 @@ static __attribute__((noinline)) lt_tctl *thread_setup(void)
 {
     if (lt_tls.off || lt_tls.mute || !lt_init())
         return nullptr;
-    lt_mute_guard mute;
-    lt_errno_guard keep_errno;
-    uint64_t now = lt_now();
-    int tid = (int)gettid();
-    lt_tctl *c = lt_thread_attach(tid, now);
-    if (!c) {
-        lt_tls.off = 1;
-        return nullptr;
+    lt_tctl *c;
+    {
+        lt_mute_guard mute;
+        lt_errno_guard keep_errno;
+        uint64_t now = lt_now();
+        int tid = (int)gettid();
+        c = lt_thread_attach(tid, now);
+        if (!c) {
+            lt_tls.off = 1;
+            return nullptr;
+        }
+        lt_tls.ctl = c;
+        lt_stacks_warm_up();
+        write_event(c, now, LT_EV_THREAD_START, LT_PRIM_THREAD, 0, (uint64_t)pthread_self(), 0, 0, 0, tid, 0, 0);
     }
-    lt_tls.ctl = c;
-    lt_stacks_warm_up();
-    write_event(c, now, LT_EV_THREAD_START, LT_PRIM_THREAD, 0, (uint64_t)pthread_self(), 0, 0, 0, tid, 0, 0);
+    lt_write_inherited_locks();
     return c;
 }
 

@@ -406,6 +406,59 @@ __attribute__((constructor(101))) static void init_at_load(void)
         lt_watchdog_start(); // LOCKTRACE_WATCHDOG (watchdog.h): needs the trace file set up
 }
 
+/* Locks the forking thread held at the moment of fork: the child holds them
+ * too (the classic atfork "lock everything, unlock in the child").  Worked
+ * out from the thread's ring before the parent's file is dropped, and
+ * written into the child's ring as ACQUIRED (LT_FL_INTERNAL) right after its
+ * THREAD_START, so the child's own history is complete. */
+struct lt_inherited {
+    uint64_t addr;
+    uint8_t prim, flags;
+    int32_t count;
+};
+static lt_inherited g_inherited[64];
+static uint32_t g_inherited_n;
+static int g_inherited_tid;
+
+static void note_held_locks(lt_tctl *c)
+{
+    g_inherited_n = 0;
+    if (!c || !c->ring)
+        return;
+    uint64_t head = __atomic_load_n(&c->slot->head, __ATOMIC_ACQUIRE), cap = c->mask + 1;
+    for (uint64_t i = head > cap ? head - cap : 0; i < head; ++i) {
+        const lt_event &e = c->ring[i & c->mask];
+        if (e.seq != i + 1 || (e.prim != LT_PRIM_MUTEX && e.prim != LT_PRIM_RWLOCK))
+            continue;
+        bool acquired = e.type == LT_EV_ACQUIRED, released = e.type == LT_EV_RELEASE;
+        if (!acquired && !released)
+            continue;
+        uint32_t k = 0;
+        while (k < g_inherited_n && g_inherited[k].addr != e.addr)
+            ++k;
+        if (k == g_inherited_n) {
+            if (!acquired || k == 64)
+                continue;
+            g_inherited[g_inherited_n++] = {e.addr, e.prim, (uint8_t)(e.flags & (LT_FL_READ | LT_FL_WRITE)), 0};
+        }
+        g_inherited[k].count += acquired ? 1 : -1;
+        if (acquired)
+            g_inherited[k].flags = (uint8_t)(e.flags & (LT_FL_READ | LT_FL_WRITE));
+    }
+}
+
+void lt_write_inherited_locks(void)
+{
+    if (!g_inherited_n || g_inherited_tid != (int)gettid())
+        return;
+    uint32_t n = g_inherited_n;
+    g_inherited_n = 0;
+    for (uint32_t k = 0; k < n; ++k)
+        for (int32_t j = 0; j < g_inherited[k].count; ++j)
+            lt_record(LT_EV_ACQUIRED, (lt_prim)g_inherited[k].prim, g_inherited[k].flags | LT_FL_INTERNAL,
+                      (const void *)g_inherited[k].addr, 0, 0, 0, 0, 0, LT_STACK_NONE);
+}
+
 /* In the child of fork: only the forking thread survives.  Drop every mapping
  * of the parent's file (it must never see a write from us) and start a fresh
  * file for the new pid. */
@@ -422,6 +475,8 @@ static void after_fork_child(void)
     lt_mute_guard mute;
     lt_errno_guard keep_errno;
     lt_trace &g = lt_g;
+    note_held_locks(lt_tls.ctl);
+    g_inherited_tid = (int)gettid();
     uint32_t cap = g.cfg.max_threads;
     for (uint32_t i = 0; i < cap; ++i) {
         uint8_t *r = (uint8_t *)g.ctl[i].ring;

@@ -59,6 +59,8 @@ bool lt_init(void) __attribute__((visibility("hidden")));
 struct lt_tctl *lt_thread_attach(int tid, uint64_t now_ns) __attribute__((visibility("hidden")));
 /* Marks the slot EXITED (after the THREAD_EXIT record). */
 void lt_thread_detach(struct lt_tctl *c, uint64_t now_ns) __attribute__((visibility("hidden")));
+/* In a fork child: ACQUIRED records for the locks the forking thread held. */
+void lt_write_inherited_locks(void) __attribute__((visibility("hidden")));
 /* Remembers the status given to exit() / returned by main. */
 void lt_note_exit_status(int status) __attribute__((visibility("hidden")));
 /* Stamps end_monotonic_ns / exit_status now (used by _exit). */
