@@ -18,41 +18,54 @@ struct DumpOptions {
 int run_dump(const DumpOptions& o)
 {
     Trace trace(o.trace);
-    std::vector<Event> events = trace.read_events();
     const lt_file_header& h = trace.header();
     uint64_t t0 = h.start_monotonic_ns;
-    if (!events.empty() && (t0 == 0 || t0 > events.front().time_ns)) t0 = events.front().time_ns;
+    bool have_t0 = t0 != 0;
 
-    std::string out;
-    out.reserve(1 << 20);
     if (!o.no_header) {
-        printf("# trace %s: pid %d, format %u, %zu threads, %zu events, %" PRIu64 " lost, %" PRIu64 " torn, %" PRIu64
-               " cut\n",
-               trace.path().c_str(), h.pid, h.version, trace.threads().size(), events.size(), trace.total_lost(),
-               trace.total_torn(), trace.total_cut());
+        printf("# trace %s: pid %d, format %u, %zu threads, %zu modules, file %llu bytes%s\n", trace.path().c_str(), h.pid,
+               h.version, trace.threads().size(), trace.modules().size(), (unsigned long long)trace.file_size(),
+               trace.file_truncated() ? " (TRUNCATED)" : "");
         for (const ThreadInfo& t : trace.threads())
-            printf("# thread tid %d slot %u name '%s' %s head %" PRIu64 " capacity %" PRIu64 " decoded %" PRIu64
-                   " lost %" PRIu64 " torn %" PRIu64 "%s cut %" PRIu64 "\n",
-                   t.tid, t.slot, t.name.c_str(), t.exited() ? "exited" : "live", t.head, t.ring_capacity, t.decoded,
-                   t.lost, t.torn, t.last_record_torn ? " (last record torn)" : "", t.cut);
+            printf("# thread tid %d slot %u gen %u name '%s' %s head %" PRIu64 " capacity %" PRIu64 "\n", t.tid, t.slot,
+                   t.generation, t.name.c_str(), t.exited() ? "exited" : "live", t.head, t.ring_capacity);
         printf("# time_s tid type prim flags addr addr2 state0 state1 result arg stack\n");
     }
+    std::string out;
+    out.reserve(1 << 20);
     char line[320];
-    for (const Event& e : events) {
-        uint64_t rel = e.time_ns >= t0 ? e.time_ns - t0 : 0;
-        int n = snprintf(line, sizeof line,
-                         "%" PRIu64 ".%09" PRIu64 " %d %s %s %s 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64
-                         " %d %u %u\n",
-                         rel / 1000000000u, rel % 1000000000u, e.tid, event_type_name(e.type), prim_name(e.prim),
-                         flags_string(e.flags).c_str(), e.addr, e.addr2, e.state[0], e.state[1], e.result, e.arg,
-                         e.stack_id);
-        out.append(line, size_t(n));
-        if (out.size() > (1 << 20) - 512) {
+    uint64_t n_events = 0;
+    trace.scan([&](const Event* ev, size_t n) {
+        for (size_t k = 0; k < n; k++) {
+            const Event& e = ev[k];
+            if (!have_t0) {
+                t0 = e.time_ns;
+                have_t0 = true;
+            }
+            uint64_t rel = e.time_ns >= t0 ? e.time_ns - t0 : 0;
+            int len = snprintf(line, sizeof line,
+                               "%" PRIu64 ".%09" PRIu64 " %d %s %s %s 0x%" PRIx64 " 0x%" PRIx64 " 0x%" PRIx64
+                               " 0x%" PRIx64 " %d %u %u\n",
+                               rel / 1000000000u, rel % 1000000000u, e.tid, event_type_name(e.type), prim_name(e.prim),
+                               flags_string(e.flags).c_str(), e.addr, e.addr2, e.state[0], e.state[1], e.result,
+                               e.arg, e.stack_id);
+            out.append(line, size_t(len));
+        }
+        n_events += n;
+        if (out.size() > (1 << 20) - 64 * 1024) {
             fwrite(out.data(), 1, out.size(), stdout);
             out.clear();
         }
-    }
+    });
     fwrite(out.data(), 1, out.size(), stdout);
+    if (!o.no_header) {
+        for (const ThreadInfo& t : trace.threads())
+            printf("# thread tid %d: decoded %" PRIu64 ", lost %" PRIu64 ", torn %" PRIu64 "%s, cut %" PRIu64 "\n", t.tid,
+                   t.decoded, t.lost, t.torn, t.last_record_torn ? " (last record torn)" : "", t.cut);
+        printf("# total: %" PRIu64 " events, %" PRIu64 " lost to overwrite, %" PRIu64 " torn, %" PRIu64
+               " cut by truncation\n",
+               n_events, trace.total_lost(), trace.total_torn(), trace.total_cut());
+    }
     return 0;
 }
 

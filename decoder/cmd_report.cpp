@@ -7,7 +7,10 @@
 
 #include <algorithm>
 #include <cinttypes>
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
+#include <ctime>
 #include <memory>
 
 namespace lt {
@@ -84,6 +87,21 @@ std::string history_gap_note(const Model& m, const Trace& t)
     return s;
 }
 
+// A trace without a normal exit is either being written right now or left
+// by a killed process.  (A reused pid can fool this; it only changes wording.)
+bool process_alive(const Trace& t)
+{
+    if (t.process_ended() || t.header().pid <= 0) return false;
+    return kill(t.header().pid, 0) == 0 || errno == EPERM;
+}
+
+uint64_t monotonic_now()
+{
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
+}
+
 void print_text(const Model& m, Trace& trace, Symbolizer& sym, const std::vector<Finding>& findings,
                 const ReportOptions& o)
 {
@@ -100,8 +118,10 @@ void print_text(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
     if (trace.process_ended())
         line("  process: exited normally with status " + std::to_string(h.exit_status) + " at " +
              rel_time(m, h.end_monotonic_ns));
+    else if (process_alive(trace))
+        line("  process: still running (read live)");
     else
-        line("  process: did not exit normally (still running when read, or killed)");
+        line("  process: did not exit normally (killed, or crashed)");
     line("  recorded: " + std::to_string(trace.threads().size()) + " threads, " + std::to_string(m.events.size()) +
          " events over " + duration(m.end_ns - m.start_ns) + ", " + std::to_string(m.locks.size()) + " objects");
     std::string gaps = history_gap_note(m, trace);
@@ -157,12 +177,18 @@ void print_text(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
     size_t nblocked = 0;
     for (const ThreadState& t : m.threads) nblocked += t.status == ThreadStatus::blocked;
     line("BLOCKED THREADS: " + std::to_string(nblocked) + " of " + std::to_string(m.threads.size()));
+    const bool alive = process_alive(trace);
+    const uint64_t now = monotonic_now();
     for (const ThreadState& t : m.threads) {
         if (t.status != ThreadStatus::blocked) continue;
         const Event& e = m.events[t.blocked_on];
         const Lock& L = m.locks[t.lock];
-        line(thread_label(m, t.thread) + " blocked since " + rel_time(m, t.since_ns) + " (" +
-             duration(m.end_ns - std::min(m.end_ns, t.since_ns)) + " before the end of the trace)");
+        if (alive)
+            line(thread_label(m, t.thread) + " blocked since " + rel_time(m, t.since_ns) + " (for " +
+                 duration(now - std::min(now, t.since_ns)) + " so far; the process is still running)");
+        else
+            line(thread_label(m, t.thread) + " blocked since " + rel_time(m, t.since_ns) + " (" +
+                 duration(m.end_ns - std::min(m.end_ns, t.since_ns)) + " before the last recorded event)");
         line("  on " + lock_label(m, sym, L.addr, L.prim) + ": " + describe_event(e));
         out += format_stack(sym, e.stack_id, "    ");
         if (L.has_owners()) {
@@ -253,6 +279,7 @@ void print_json(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
     j["pid"] = h.pid;
     j["command"] = trace.cmdline();
     j["process_exited"] = trace.process_ended();
+    j["process_running"] = process_alive(trace);
     j["exit_status"] = trace.process_ended() ? json(h.exit_status) : json(nullptr);
     j["duration_ns"] = m.end_ns - m.start_ns;
     j["events"] = m.events.size();

@@ -8,6 +8,7 @@
 #include <locktrace/format.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -105,6 +106,9 @@ public:
     // thread's own order is kept).  Fills the per-thread lost/torn/cut counts.
     // No allocation per event: the output is reserved once.
     std::vector<Event> read_events();
+    // The same, streamed: `sink` gets the merged events in small batches and
+    // nothing is kept (dump, and anything that does not need random access).
+    void scan(const std::function<void(const Event*, size_t)>& sink);
 
     // The return addresses of a stack (innermost first); empty for id 0, an id
     // out of range, or an entry that is not READY.  Cheap to call repeatedly.
@@ -119,6 +123,9 @@ private:
     void validate_header();
     void read_threads();
     void read_modules();
+    struct Cursor;
+    uint64_t prepare_read();
+    void merge(const std::function<void(const Event*, size_t)>& sink);
 
     std::string path_;
     int fd_ = -1;

@@ -169,7 +169,7 @@ def hang_mutex_live(env):
             rep = env.report(t)
             return rep if len(rep["blocked"]) == 2 else None
         rep = wait_until("two threads blocked on accounts_lock", two_blocked)
-        check(not rep["process_exited"], "the process is still running")
+        check(not rep["process_exited"] and rep["process_running"], "the process is still running")
         lock = lock_by_symbol(rep, "accounts_lock", "mutex")
         holder_tids = {h["thread"] for h in lock["holders_at_end"]}
         check(len(holder_tids) == 1, "one holder expected: %s" % lock["holders_at_end"])
@@ -195,7 +195,7 @@ def hang_mutex_live(env):
         kill_traced(rep, runner)
         dead = env.report(t)
         check({b["thread"] for b in dead["blocked"]} == blocked_tids, "after SIGKILL the same threads are blocked")
-        check(not dead["process_exited"], "killed process has no normal exit")
+        check(not dead["process_exited"] and not dead["process_running"], "killed process has no normal exit")
     finally:
         if runner.poll() is None:
             runner.kill()
