@@ -24,6 +24,7 @@ static bool g_exit_known;
 static int g_exit_status;
 static pthread_key_t g_thread_key;
 static bool g_once_done;
+static bool g_forked_child; /* set in a fork child until its own file exists */
 
 extern "C" void lt_thread_key_destructor(void *); /* recorder.cpp */
 static void after_fork_child(void);
@@ -244,6 +245,10 @@ bool lt_init(void)
     }
     __atomic_store_n(&lt_families_active, ok ? (lt_g.cfg.families | LT_FAMILIES_ALWAYS) : 0u, __ATOMIC_RELEASE);
     __atomic_store_n(&lt_init_state, ok ? LT_INIT_READY : LT_INIT_OFF, __ATOMIC_RELEASE);
+    if (ok && g_forked_child) {
+        g_forked_child = false;
+        lt_watchdog_after_fork(); // the parent's watchdog thread did not survive fork
+    }
     return ok;
 }
 
@@ -503,6 +508,7 @@ static void after_fork_child(void)
         __atomic_store_n(&lt_init_state, LT_INIT_OFF, __ATOMIC_RELEASE);
         return;
     }
+    g_forked_child = true;
     // The child's own file is created by its first event (lt_init), so a
     // child that only execs or exits leaves no empty trace behind.
     __atomic_store_n(&lt_families_active, ~0u, __ATOMIC_RELEASE);
