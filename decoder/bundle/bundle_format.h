@@ -1,7 +1,7 @@
 // The bundle: one file to attach to a bug report (man/locktrace-bundle.5).
 //
 //   [zstd skippable frame 0x184D2A5B, 32 bytes of content]  BundlePreamble
-//   [one zstd frame, content size set]                      the payload
+//   [zstd frames, each with its content size]               the payload
 //
 // `zstd -dc FILE` ignores the preamble and prints the payload, a sequence of
 // sections { char tag[4]; u32 zero; u64 length; u8 data[length]; }.  All

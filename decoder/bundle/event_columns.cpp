@@ -27,21 +27,36 @@ void encode_columns(const std::vector<const Event*>& ev, std::string& out)
     size_t n = ev.size();
     size_t base = out.size();
     out.resize(base + n * kBytesPerRecord);
-    char* p = &out[base];
+    // One pass over the events, eleven output streams: each event's cache
+    // line is read once.
+    char* time = &out[base];
+    char* addr = time + 8 * n;
+    char* addr2 = addr + 8 * n;
+    char* s0 = addr2 + 8 * n;
+    char* s1 = s0 + 8 * n;
+    char* stack = s1 + 8 * n;
+    char* result = stack + 4 * n;
+    char* arg = result + 4 * n;
+    char* type = arg + 4 * n;
+    char* prim = type + 2 * n;
+    char* flags = prim + n;
     uint64_t prev = 0;
-    // Timestamps are monotonic within a ring except across a nested signal
-    // handler record; the delta wraps modulo 2^64 and decodes back exactly.
-    for (const Event* e : ev) { put<uint64_t>(p, e->time_ns - prev); prev = e->time_ns; }
-    for (const Event* e : ev) put<uint64_t>(p, e->addr);
-    for (const Event* e : ev) put<uint64_t>(p, e->addr2);
-    for (const Event* e : ev) put<uint64_t>(p, e->state[0]);
-    for (const Event* e : ev) put<uint64_t>(p, e->state[1]);
-    for (const Event* e : ev) put<uint32_t>(p, e->stack_id);
-    for (const Event* e : ev) put<uint32_t>(p, uint32_t(e->result));
-    for (const Event* e : ev) put<uint32_t>(p, e->arg);
-    for (const Event* e : ev) put<uint16_t>(p, e->type);
-    for (const Event* e : ev) put<uint8_t>(p, e->prim);
-    for (const Event* e : ev) put<uint8_t>(p, e->flags);
+    for (const Event* e : ev) {
+        // Timestamps are monotonic within a ring except across a nested signal
+        // handler record; the delta wraps modulo 2^64 and decodes back exactly.
+        put<uint64_t>(time, e->time_ns - prev);
+        prev = e->time_ns;
+        put<uint64_t>(addr, e->addr);
+        put<uint64_t>(addr2, e->addr2);
+        put<uint64_t>(s0, e->state[0]);
+        put<uint64_t>(s1, e->state[1]);
+        put<uint32_t>(stack, e->stack_id);
+        put<uint32_t>(result, uint32_t(e->result));
+        put<uint32_t>(arg, e->arg);
+        put<uint16_t>(type, e->type);
+        put<uint8_t>(prim, e->prim);
+        put<uint8_t>(flags, e->flags);
+    }
 }
 
 void decode_columns(const uint8_t* d, uint64_t n, lt_event* out)

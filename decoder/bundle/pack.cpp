@@ -12,10 +12,14 @@
 #include <zstd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <exception>
 #include <stdexcept>
+#include <thread>
 #include <unistd.h>
 
 namespace lt::bundle {
@@ -100,22 +104,142 @@ void write_all(FILE* f, const void* p, size_t n, const std::string& path)
 
 } // namespace
 
+namespace {
+// LOCKTRACE_PACK_TIMING=1: phase times on stderr (for tests/after/pack_bench.sh).
+struct PhaseTimer {
+    bool on = getenv("LOCKTRACE_PACK_TIMING") != nullptr;
+    std::chrono::steady_clock::time_point t = std::chrono::steady_clock::now();
+    void lap(const char* what)
+    {
+        if (!on) return;
+        auto n = std::chrono::steady_clock::now();
+        fprintf(stderr, "pack timing: %-10s %8.3f s\n", what, std::chrono::duration<double>(n - t).count());
+        t = n;
+    }
+};
+
+// Streams sections into one zstd frame written straight to the file.  With a
+// zstd worker thread the compression of one section overlaps the encoding of
+// the next.
+class FrameWriter {
+public:
+    FrameWriter(FILE* f, const std::string& path, int level, uint64_t content_size) : f_(f), path_(path)
+    {
+        cctx_ = ZSTD_createCCtx();
+        if (!cctx_) throw std::runtime_error("zstd: out of memory");
+        ZSTD_CCtx_setParameter(cctx_, ZSTD_c_compressionLevel, level);
+        ZSTD_CCtx_setParameter(cctx_, ZSTD_c_checksumFlag, 1);
+        ZSTD_CCtx_setParameter(cctx_, ZSTD_c_nbWorkers, 1); // an error (no MT build) leaves it single-threaded
+        ZSTD_CCtx_setPledgedSrcSize(cctx_, content_size);
+        out_.resize(ZSTD_CStreamOutSize());
+    }
+    ~FrameWriter() { ZSTD_freeCCtx(cctx_); }
+    void put(const void* data, size_t n) { feed(data, n, ZSTD_e_continue); }
+    void section(const char tag[4], const void* data, size_t n)
+    {
+        SectionHeader h{};
+        memcpy(h.tag, tag, 4);
+        h.length = n;
+        put(&h, sizeof h);
+        put(data, n);
+    }
+    void section(const char tag[4], const std::string& s) { section(tag, s.data(), s.size()); }
+    void end() { feed(nullptr, 0, ZSTD_e_end); }
+    uint64_t written = 0;
+
+private:
+    void feed(const void* data, size_t n, ZSTD_EndDirective mode)
+    {
+        ZSTD_inBuffer in{data, n, 0};
+        for (;;) {
+            ZSTD_outBuffer o{&out_[0], out_.size(), 0};
+            size_t left = ZSTD_compressStream2(cctx_, &o, &in, mode);
+            if (ZSTD_isError(left)) throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(left));
+            write_all(f_, out_.data(), o.pos, path_);
+            written += o.pos;
+            if (mode == ZSTD_e_end ? left == 0 : in.pos == in.size) break;
+        }
+    }
+    ZSTD_CCtx* cctx_;
+    FILE* f_;
+    std::string path_;
+    std::string out_;
+};
+
+// The sections that need the findings and the symbolizer: computed on a
+// second thread while the rings are encoded and compressed.
+struct Annex {
+    std::string payload; // SYMS, FIND, META sections
+    uint64_t frames = 0;
+    size_t findings = 0;
+    std::exception_ptr error;
+};
+
+void build_annex(const Model& model, Trace& trace, const std::string& trace_path, const PackOptions& opt,
+                 uint64_t raw_bytes, Annex* a)
+{
+    try {
+        Symbolizer sym(trace);
+        std::vector<Finding> findings = find_all(model);
+        a->findings = findings.size();
+        const lt_file_header& h0 = trace.header();
+        uint32_t stack_ids = h0.stack_depth_max ? h0.stack_table_capacity : 0;
+        json frames = json::array();
+        for (uint32_t id = 1; id <= stack_ids; id++)
+            for (uint64_t pc : trace.stack(id)) {
+                const Frame& f = sym.frame(pc, true);
+                if (f.function.empty() && f.module.empty()) continue;
+                frames.push_back({pc, f.function, f.file, f.line, f.module, f.offset});
+            }
+        a->frames = frames.size();
+        json syms;
+        syms["frames"] = std::move(frames);
+        json data = json::object();
+        for (const Lock& L : model.locks) {
+            std::string n = sym.data_name(L.addr);
+            if (!n.empty()) data[hex_addr(L.addr)] = n;
+        }
+        syms["data"] = std::move(data);
+        syms["notes"] = sym.notes();
+        add_section(a->payload, kSyms, syms.dump());
+        add_section(a->payload, kFind, findings_json(model, sym, findings).dump());
+
+        json meta;
+        meta["bundle_version"] = kVersion;
+        meta["packed_by"] = "locktrace 0.1.0";
+        meta["packed_at"] = uint64_t(time(nullptr));
+        meta["machine"] = describe_machine();
+        meta["program"] = {{"exe", trace.exe_path()},
+                           {"pid", h0.pid},
+                           {"command", opt.keep_cmdline ? json(trace.cmdline()) : json(nullptr)}};
+        meta["source"] = {{"file", trace_path},
+                          {"bytes", raw_bytes},
+                          {"events", model.events.size()},
+                          {"lost", trace.total_lost()},
+                          {"torn", trace.total_torn()},
+                          {"cut", trace.total_cut()}};
+        meta["findings"] = a->findings;
+        add_section(a->payload, kMeta, meta.dump());
+    } catch (...) {
+        a->error = std::current_exception();
+    }
+}
+
+} // namespace
+
 PackResult pack_trace(const std::string& trace_path, const std::string& out_path, const PackOptions& opt)
 {
+    PhaseTimer timer;
     PackResult r;
     Trace trace(trace_path);
     r.raw_bytes = trace.file_size();
+    timer.lap("open");
     Model model = Model::build(trace);
-    Symbolizer sym(trace);
-    std::vector<Finding> findings = find_all(model);
+    timer.lap("model");
     r.events = model.events.size();
-    r.findings = findings.size();
-
     const lt_file_header& h0 = trace.header();
-    std::string payload;
-    payload.reserve(size_t(model.events.size()) * kBytesPerRecord + (1u << 20));
 
-    // Header: the validated copy, with the command line cleared on request.
+    // Everything but the rings is small: build it first.
     lt_file_header hdr = h0;
     if (!opt.keep_cmdline) {
         memset(hdr.cmdline, 0, sizeof hdr.cmdline);
@@ -123,13 +247,7 @@ PackResult pack_trace(const std::string& trace_path, const std::string& out_path
     }
     std::string head(LT_HEADER_SIZE, '\0');
     memcpy(&head[0], &hdr, sizeof hdr);
-    add_section(payload, kHead, head);
-    add_section(payload, kThrd, thread_table(trace));
-    add_section(payload, kMods, module_table(trace));
-
-    // Stacks (raw pcs, so the rebuilt trace is exact) and their symbols.
-    json frames = json::array();
-    std::string stak;
+    std::string thrd = thread_table(trace), mods = module_table(trace), stak;
     uint32_t stack_ids = h0.stack_depth_max ? h0.stack_table_capacity : 0;
     for (uint32_t id = 1; id <= stack_ids; id++) {
         const std::vector<uint64_t>& pcs = trace.stack(id);
@@ -142,9 +260,18 @@ PackResult pack_trace(const std::string& trace_path, const std::string& out_path
         stak.append(reinterpret_cast<const char*>(pcs.data()), pcs.size() * 8);
         r.stacks++;
     }
-    add_section(payload, kStak, stak);
 
-    // Rings: each thread's committed records in ring order, as columns.
+    // Findings and symbols in parallel with the rings.  The symbolizer and
+    // the findings only read the model; the stack cache of the trace is filled
+    // above, before the thread starts, so both sides only read it.
+    Annex annex;
+    std::thread annex_thread(build_annex, std::cref(model), std::ref(trace), std::cref(trace_path), std::cref(opt),
+                             r.raw_bytes, &annex);
+    struct Joiner {
+        std::thread& t;
+        ~Joiner() { if (t.joinable()) t.join(); }
+    } joiner{annex_thread};
+
     std::vector<std::vector<const Event*>> per_thread(trace.threads().size());
     {
         std::vector<size_t> n(per_thread.size());
@@ -152,93 +279,72 @@ PackResult pack_trace(const std::string& trace_path, const std::string& out_path
         for (size_t t = 0; t < n.size(); t++) per_thread[t].reserve(n[t]);
         for (const Event& e : model.events) per_thread[e.thread].push_back(&e);
     }
-    for (size_t t = 0; t < per_thread.size(); t++) {
-        const ThreadInfo& ti = trace.threads()[t];
-        RingHeader rh{};
-        rh.slot = ti.slot;
-        rh.flags = ti.last_record_torn ? kRingLastTorn : 0;
-        rh.lost = ti.lost + ti.cut;
-        rh.torn = ti.torn;
-        rh.count = per_thread[t].size();
-        std::string body(reinterpret_cast<const char*>(&rh), sizeof rh);
-        encode_columns(per_thread[t], body);
-        add_section(payload, kRing, body);
-        per_thread[t] = {};
-    }
-
-    // Symbols: every address of every stored stack, and the name of every lock.
-    json syms;
-    for (uint32_t id = 1; id <= stack_ids; id++)
-        for (uint64_t pc : trace.stack(id)) {
-            const Frame& f = sym.frame(pc, true);
-            if (f.function.empty() && f.module.empty()) continue;
-            frames.push_back({pc, f.function, f.file, f.line, f.module, f.offset});
-        }
-    r.frames = frames.size();
-    syms["frames"] = std::move(frames);
-    json data = json::object();
-    for (const Lock& L : model.locks) {
-        std::string n = sym.data_name(L.addr);
-        if (!n.empty()) data[hex_addr(L.addr)] = n;
-    }
-    syms["data"] = std::move(data);
-    syms["notes"] = sym.notes();
-    add_section(payload, kSyms, syms.dump());
-    add_section(payload, kFind, findings_json(model, sym, findings).dump());
-
-    json meta;
-    meta["bundle_version"] = kVersion;
-    meta["packed_by"] = "locktrace 0.1.0";
-    meta["packed_at"] = uint64_t(time(nullptr));
-    meta["machine"] = describe_machine();
-    meta["program"] = {{"exe", trace.exe_path()},
-                       {"pid", h0.pid},
-                       {"command", opt.keep_cmdline ? json(trace.cmdline()) : json(nullptr)}};
-    meta["source"] = {{"file", trace_path},
-                      {"bytes", r.raw_bytes},
-                      {"events", r.events},
-                      {"lost", trace.total_lost()},
-                      {"torn", trace.total_torn()},
-                      {"cut", trace.total_cut()}};
-    meta["findings"] = r.findings;
-    add_section(payload, kMeta, meta.dump());
-    r.payload_bytes = payload.size();
-
-    // Compress in one go: the content size lands in the frame header (the
-    // reader checks it against the preamble) and the checksum catches flipped bytes.
-    ZSTD_CCtx* cctx = ZSTD_createCCtx();
-    if (!cctx) throw std::runtime_error("zstd: out of memory");
-    ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, opt.level);
-    ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
-    std::string z(ZSTD_compressBound(payload.size()), '\0');
-    size_t zn = ZSTD_compress2(cctx, &z[0], z.size(), payload.data(), payload.size());
-    ZSTD_freeCCtx(cctx);
-    if (ZSTD_isError(zn)) throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(zn));
-
-    Preamble pre{};
-    memcpy(pre.magic, kMagic, sizeof pre.magic);
-    pre.version = kVersion;
-    pre.flags = opt.keep_cmdline ? 0 : kFlagNoCmdline;
-    pre.payload_size = payload.size();
-    uint32_t frame_hdr[2] = {kSkippableMagic, uint32_t(sizeof pre)};
+    uint64_t frame1 = 4 * sizeof(SectionHeader) + head.size() + thrd.size() + mods.size() + stak.size();
+    for (const auto& v : per_thread) frame1 += sizeof(SectionHeader) + sizeof(RingHeader) + v.size() * kBytesPerRecord;
 
     std::string tmp = out_path + ".tmp" + std::to_string(getpid());
     FILE* f = fopen(tmp.c_str(), "wbx");
     if (!f) throw std::runtime_error(tmp + ": cannot create: " + strerror(errno));
     try {
+        Preamble pre{};
+        memcpy(pre.magic, kMagic, sizeof pre.magic);
+        pre.version = kVersion;
+        pre.flags = opt.keep_cmdline ? 0 : kFlagNoCmdline;
+        uint32_t frame_hdr[2] = {kSkippableMagic, uint32_t(sizeof pre)};
         write_all(f, frame_hdr, sizeof frame_hdr, tmp);
+        write_all(f, &pre, sizeof pre, tmp); // payload_size filled in at the end
+
+        uint64_t zbytes = 0;
+        {
+            FrameWriter w(f, tmp, opt.level, frame1);
+            w.section(kHead, head);
+            w.section(kThrd, thrd);
+            w.section(kMods, mods);
+            w.section(kStak, stak);
+            std::string body;
+            for (size_t t = 0; t < per_thread.size(); t++) {
+                const ThreadInfo& ti = trace.threads()[t];
+                RingHeader rh{};
+                rh.slot = ti.slot;
+                rh.flags = ti.last_record_torn ? kRingLastTorn : 0;
+                rh.lost = ti.lost + ti.cut;
+                rh.torn = ti.torn;
+                rh.count = per_thread[t].size();
+                body.assign(reinterpret_cast<const char*>(&rh), sizeof rh);
+                encode_columns(per_thread[t], body);
+                w.section(kRing, body);
+                per_thread[t] = {};
+            }
+            w.end();
+            zbytes += w.written;
+        }
+        timer.lap("rings");
+        annex_thread.join();
+        timer.lap("findings");
+        if (annex.error) std::rethrow_exception(annex.error);
+        r.findings = annex.findings;
+        r.frames = annex.frames;
+        {
+            FrameWriter w(f, tmp, opt.level, annex.payload.size());
+            w.put(annex.payload.data(), annex.payload.size());
+            w.end();
+            zbytes += w.written;
+        }
+        r.payload_bytes = frame1 + annex.payload.size();
+        pre.payload_size = r.payload_bytes;
+        if (fseek(f, 8, SEEK_SET) != 0) throw std::runtime_error(tmp + ": seek failed: " + strerror(errno));
         write_all(f, &pre, sizeof pre, tmp);
-        write_all(f, z.data(), zn, tmp);
         if (fclose(f) != 0) { f = nullptr; throw std::runtime_error(tmp + ": write failed: " + strerror(errno)); }
         f = nullptr;
         if (rename(tmp.c_str(), out_path.c_str()) != 0)
             throw std::runtime_error(out_path + ": cannot write: " + strerror(errno));
+        r.bundle_bytes = kPreambleFrameSize + zbytes;
     } catch (...) {
         if (f) fclose(f);
         unlink(tmp.c_str());
         throw;
     }
-    r.bundle_bytes = kPreambleFrameSize + zn;
+    timer.lap("write");
     return r;
 }
 

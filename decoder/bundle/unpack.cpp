@@ -92,17 +92,27 @@ bool load_payload(const std::string& path, int fd, Payload* p)
 
     std::vector<uint8_t> z(size - kPreambleFrameSize);
     if (!read_fully(fd, kPreambleFrameSize, z.data(), z.size())) corrupt(path, "cannot read: " + std::string(strerror(errno)));
-    unsigned long long content = ZSTD_getFrameContentSize(z.data(), z.size());
-    if (content == ZSTD_CONTENTSIZE_ERROR) corrupt(path, "the compressed payload is not a zstd frame");
-    if (content == ZSTD_CONTENTSIZE_UNKNOWN || content != p->pre.payload_size)
-        corrupt(path, "payload size in the zstd frame does not match the preamble");
-    size_t frame = ZSTD_findFrameCompressedSize(z.data(), z.size());
-    if (ZSTD_isError(frame)) corrupt(path, std::string("truncated compressed payload (") + ZSTD_getErrorName(frame) + ")");
-    if (frame != z.size()) corrupt(path, "trailing bytes after the compressed payload");
-    p->bytes.resize(size_t(content));
-    size_t n = ZSTD_decompress(p->bytes.data(), p->bytes.size(), z.data(), z.size());
-    if (ZSTD_isError(n)) corrupt(path, std::string("cannot decompress: ") + ZSTD_getErrorName(n));
-    if (n != content) corrupt(path, "payload shorter than announced");
+    // The payload is one or more zstd frames back to back, each with its
+    // content size; together exactly preamble.payload_size bytes.
+    p->bytes.resize(size_t(p->pre.payload_size));
+    uint64_t zoff = 0, out = 0;
+    while (zoff < z.size()) {
+        const uint8_t* f = z.data() + zoff;
+        size_t avail = z.size() - zoff;
+        unsigned long long content = ZSTD_getFrameContentSize(f, avail);
+        if (content == ZSTD_CONTENTSIZE_ERROR) corrupt(path, "the compressed payload is not a zstd frame");
+        if (content == ZSTD_CONTENTSIZE_UNKNOWN) corrupt(path, "a payload frame without its content size");
+        if (content > p->pre.payload_size - out) corrupt(path, "payload frames larger than the preamble says");
+        size_t frame = ZSTD_findFrameCompressedSize(f, avail);
+        if (ZSTD_isError(frame))
+            corrupt(path, std::string("truncated compressed payload (") + ZSTD_getErrorName(frame) + ")");
+        size_t n = ZSTD_decompress(p->bytes.data() + out, size_t(content), f, frame);
+        if (ZSTD_isError(n)) corrupt(path, std::string("cannot decompress: ") + ZSTD_getErrorName(n));
+        if (n != content) corrupt(path, "a payload frame is shorter than it says");
+        out += n;
+        zoff += frame;
+    }
+    if (out != p->pre.payload_size) corrupt(path, "payload shorter than the preamble says");
 
     uint64_t off = 0;
     while (off < p->bytes.size()) {
