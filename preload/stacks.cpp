@@ -128,7 +128,7 @@ uint32_t lt_stack_here(lt_stack_cache *cache, uint64_t site)
         return 0;
     uint64_t fp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
     lt_stack_cache_entry *e = nullptr;
-    if (cache && depth + LT_SELF_FRAMES_MAX <= LT_CACHE_FRAMES && fp >= cache->stack_lo && fp < cache->stack_hi) {
+    if (cache && depth + 4 <= LT_CACHE_FRAMES && fp >= cache->stack_lo && fp < cache->stack_hi) {
         // Set-associative: one hook at one depth is reached from many call
         // sites of the program; they share a set and differ in the ways.
         uint64_t h = (fp ^ (site * 0x9e3779b97f4a7c15ull)) >> 4;

@@ -7,7 +7,7 @@
 
 #define LT_CACHE_SETS 32
 #define LT_CACHE_WAYS 4
-#define LT_CACHE_FRAMES 16
+#define LT_CACHE_FRAMES 24
 
 /* Per-thread unwind cache (private memory, one per thread slot). */
 struct lt_stack_cache_entry {
