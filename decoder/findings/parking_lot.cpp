@@ -94,10 +94,18 @@ void detect_parking_lot(const Model& m, std::vector<Finding>& out)
         f.locks.push_back(L.addr);
         f.threads.push_back(b.tid);
         if (cleared != kNoEvent) f.threads.push_back(m.events[cleared].tid);
-        f.summary = "parking_lot RwLock " + hex(L.addr) + ": its reader count wrapped below zero. The word went from " +
-                    decode_word(b.state[0]) + " to " + decode_word(word_after(b)) + " at " + at(m, b.time_ns) +
-                    " (" + describe_event(b) + " by " + thread_label(m, b.thread) + "); it ends as " +
-                    decode_word(final_word) + ". ";
+        f.summary = "parking_lot RwLock " + hex(L.addr) + ": its reader count wrapped below zero (no process has " +
+                    std::to_string(readers(final_word)) + " readers). ";
+        if (!wrapped(b.state[0]))
+            f.summary += "The word went from " + decode_word(b.state[0]) + " to " + decode_word(word_after(b)) +
+                         " at " + at(m, b.time_ns) + " (" + describe_event(b) + " by " + thread_label(m, b.thread) +
+                         "); ";
+        else
+            f.summary += "It was already wrapped at its first recorded use, " + at(m, b.time_ns) + " (" +
+                         describe_event(b) + " by " + thread_label(m, b.thread) + ", word " + decode_word(b.state[0]) +
+                         "): the change happened in an inlined fast path (lock_shared/unlock_shared), which no "
+                         "probe sees, such as an unlock_shared without a matching lock_shared; ";
+        f.summary += "it ends as " + decode_word(final_word) + ". ";
         if (timed_out_writer && cleared != kNoEvent) {
             const Event& c = m.events[cleared];
             f.summary += "A writer whose try_write_for timed out while waiting for readers took WRITER and "
@@ -110,20 +118,33 @@ void detect_parking_lot(const Model& m, std::vector<Finding>& out)
             f.summary += "The transition is a writer's timed-out wait for readers (try_write_for).";
         }
         f.summary += history_gap_note(m);
-        f.evidence.push_back(make_evidence(m, broke, "the word wrapped here: " + decode_word(word_after(b))));
+        f.evidence.push_back(make_evidence(m, broke, (wrapped(b.state[0]) ? "first recorded word, already wrapped: "
+                                                                            : "the word wrapped here: ") +
+                                                         decode_word(word_after(b))));
         if (cleared != kNoEvent)
             f.evidence.push_back(make_evidence(m, cleared, "cleared WRITER_PARKED before the writer's subtraction"));
         out.push_back(f);
 
-        // held-by-nobody: threads blocked in a slow lock path of this lock,
+        // held-by-nobody: threads still inside a slow lock path of this lock
+        // (their innermost sleep is parking_lot's per-thread futex word, so
+        // look at the lock's open waits, not at what the thread sleeps on),
         // while the word claims holders that no thread can be.
         std::vector<const ThreadState*> victims;
-        for (const ThreadState& t : m.threads)
-            if (t.status == ThreadStatus::blocked && t.lock == li) victims.push_back(&t);
+        std::vector<EventIx> victim_since;
+        for (const Wait& w : L.waits) {
+            if (w.outcome != WaitOutcome::still_waiting) continue;
+            const ThreadState& t = m.threads[w.thread];
+            if (t.status == ThreadStatus::exited) continue;
+            if (std::find(victims.begin(), victims.end(), &t) != victims.end()) continue;  // nested waits
+            victims.push_back(&t);
+            victim_since.push_back(w.begin);
+        }
         if (victims.empty() || !(wrapped(final_word) || (final_word & kWriter))) continue;
-        size_t others = 0;  // threads that could hold it: alive and not blocked on it
+        size_t others = 0;  // threads that could hold it: alive and not waiting for it
         for (const ThreadState& t : m.threads)
-            if (t.status != ThreadStatus::exited && t.lock != li) others++;
+            if (t.status != ThreadStatus::exited &&
+                std::find(victims.begin(), victims.end(), &t) == victims.end())
+                others++;
         if (!wrapped(final_word) && others > 0) continue;  // a writer outside our sight may hold it
 
         Finding h;
@@ -147,8 +168,10 @@ void detect_parking_lot(const Model& m, std::vector<Finding>& out)
         h.evidence.push_back(make_evidence(m, broke, "the word stopped describing any holder here"));
         if (cleared != kNoEvent)
             h.evidence.push_back(make_evidence(m, cleared, "the releasing reader's transition"));
-        for (const ThreadState* v : victims)
-            h.evidence.push_back(make_evidence(m, v->blocked_on, "blocked here since " + at(m, v->since_ns)));
+        for (size_t i = 0; i < victims.size(); i++)
+            if (victim_since[i] != broke)
+                h.evidence.push_back(make_evidence(m, victim_since[i], "waiting for the lock here since " +
+                                                                    at(m, m.events[victim_since[i]].time_ns)));
         out.push_back(std::move(h));
     }
 }
