@@ -23,6 +23,7 @@ struct RunOptions {
     std::string output;
     int stack_depth = -1;
     std::vector<std::string> command;
+    std::string watchdog, watchdog_action; // LOCKTRACE_WATCHDOG(_ACTION), see liblocktrace(7)
 };
 
 volatile sig_atomic_t g_child = 0;
@@ -103,6 +104,11 @@ int run_program(const RunOptions& o)
         setenv("LD_PRELOAD", preload.c_str(), 1);
         setenv("LOCKTRACE_OUTPUT", pattern.c_str(), 1);
         if (o.stack_depth >= 0) setenv("LOCKTRACE_STACK_DEPTH", std::to_string(o.stack_depth).c_str(), 1);
+        if (!o.watchdog.empty()) {
+            setenv("LOCKTRACE_WATCHDOG", o.watchdog.c_str(), 1);
+            if (!o.watchdog_action.empty()) setenv("LOCKTRACE_WATCHDOG_ACTION", o.watchdog_action.c_str(), 1);
+            setenv("LOCKTRACE_DECODER", (self_dir() + "/locktrace").c_str(), 1); // the watchdog runs `report`
+        }
         std::vector<char*> argv;
         for (const std::string& a : o.command) argv.push_back(const_cast<char*>(a.c_str()));
         argv.push_back(nullptr);
@@ -148,6 +154,11 @@ CommandRun add_run_command(CLI::App& app)
                     "Trace file to write; %p is replaced by the pid (default locktrace.PROGRAM.%p.trace)");
     sub->add_option("--stack-depth", o->stack_depth, "Return addresses recorded per event; 0 turns stacks off")
         ->check(CLI::Range(0, 1024));
+    sub->add_option("--watchdog", o->watchdog,
+                    "Report (stderr and TRACE.report.txt) when threads stay blocked this many seconds with no lock progress")
+        ->check(CLI::PositiveNumber);
+    sub->add_option("--watchdog-action", o->watchdog_action, "After the watchdog's report: report (go on) or abort")
+        ->check(CLI::IsMember({"report", "abort"}));
     sub->add_option("command", o->command, "PROGRAM ARGS... (after --)")->required();
     return [o] { return run_program(*o); };
 }
