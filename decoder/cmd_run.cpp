@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <limits.h>
 #include <memory>
 #include <string>
@@ -53,15 +54,22 @@ std::string basename_of(const std::string& p)
     return slash == std::string::npos ? p : p.substr(slash + 1);
 }
 
-// The shim expands %p to the pid of the process writing the trace.
-std::string expand_pid(const std::string& pattern, pid_t pid)
+// The recorder expands %p (pid), %e (program name) and %%; see liblocktrace(7).
+std::string expand_pattern(const std::string& pattern, pid_t pid, const std::string& prog)
 {
     std::string out;
     for (size_t i = 0; i < pattern.size(); i++) {
-        if (pattern[i] == '%' && i + 1 < pattern.size() && pattern[i + 1] == 'p') {
+        char n = i + 1 < pattern.size() ? pattern[i + 1] : 0;
+        if (pattern[i] == '%' && n == 'p') {
             out += std::to_string(pid);
             i++;
-        } else if (pattern[i] == '%' && i + 1 < pattern.size() && pattern[i + 1] == '%') {
+        } else if (pattern[i] == '%' && n == 'e') {
+            std::string e = basename_of(prog);
+            for (char& c : e)
+                if (c == '/') c = '_';
+            out += e;
+            i++;
+        } else if (pattern[i] == '%' && n == '%') {
             out += '%';
             i++;
         } else {
@@ -69,6 +77,30 @@ std::string expand_pid(const std::string& pattern, pid_t pid)
         }
     }
     return out;
+}
+
+// The recorder never overwrites a file: if the name is taken it inserts .1,
+// .2, ... before ".trace".  Pick the newest candidate written since `since`.
+std::string find_trace(const std::string& base, time_t since)
+{
+    size_t ext = base.size() > 6 && base.compare(base.size() - 6, 6, ".trace") == 0 ? base.size() - 6 : base.size();
+    std::string best;
+    struct timespec best_t {};
+    for (int i = 0; i < 1000; i++) {
+        std::string cand = i == 0 ? base : base.substr(0, ext) + "." + std::to_string(i) + base.substr(ext);
+        struct stat st;
+        if (stat(cand.c_str(), &st) != 0) {
+            if (i > 0) break;
+            continue;
+        }
+        if (st.st_mtim.tv_sec < since) continue;
+        if (best.empty() || st.st_mtim.tv_sec > best_t.tv_sec ||
+            (st.st_mtim.tv_sec == best_t.tv_sec && st.st_mtim.tv_nsec > best_t.tv_nsec)) {
+            best = cand;
+            best_t = st.st_mtim;
+        }
+    }
+    return best;
 }
 
 int run_program(const RunOptions& o)
@@ -94,6 +126,7 @@ int run_program(const RunOptions& o)
     // the child resets them before exec.
     for (int i = 0; i < 4; i++) sigaction(forwarded[i], &sa, &old_sa[i]);
 
+    time_t started = time(nullptr) - 1;
     pid_t pid = fork();
     if (pid < 0) {
         fprintf(stderr, "locktrace: fork: %s\n", strerror(errno));
@@ -127,7 +160,8 @@ int run_program(const RunOptions& o)
     g_child = 0;
     for (int i = 0; i < 4; i++) sigaction(forwarded[i], &old_sa[i], nullptr);
 
-    std::string path = expand_pid(pattern, pid);
+    std::string base = expand_pattern(pattern, pid, o.command[0]);
+    std::string path = find_trace(base, started);
     int code;
     if (WIFSIGNALED(status)) {
         code = 128 + WTERMSIG(status);
@@ -136,11 +170,11 @@ int run_program(const RunOptions& o)
     } else {
         code = WEXITSTATUS(status);
     }
-    if (access(path.c_str(), R_OK) == 0)
+    if (!path.empty())
         fprintf(stderr, "locktrace: trace written to %s\n", path.c_str());
     else if (code != 127)
         fprintf(stderr, "locktrace: no trace at %s (the program may not have used any lock, or tracing was off)\n",
-                path.c_str());
+                base.c_str());
     return code;
 }
 
