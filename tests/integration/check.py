@@ -264,6 +264,55 @@ def killed_midway(env):
             runner.kill()
 
 
+def timeouts(env):
+    t = env.trace("timeouts")
+    p = subprocess.run([env.lt, "run", "-o", t, "--", env.prog("timeouts")], capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0 and p.stdout.strip() == "0", "timeouts program: %d %r" % (p.returncode, p.stdout))
+    rep = env.report(t, rc=(0,))
+    for sym, prim in (("timed_mutex", "mutex"), ("timed_rwlock", "rwlock")):
+        l = lock_by_symbol(rep, sym, prim)
+        check(l["timeouts"] == 2, "%s: 2 timeouts expected, got %d" % (sym, l["timeouts"]))
+        check(l["acquisitions"] == 2, "%s: 2 acquisitions expected, got %d" % (sym, l["acquisitions"]))
+        tl = env.timeline(t, "--lock", l["address"])
+        waits = [w for lk in tl["locks"] if lk["primitive"] == prim for w in lk["waits"]]
+        outcomes = [w["outcome"] for w in waits]
+        check(outcomes.count("timed out") == 2, "%s: timeline outcomes %s" % (sym, outcomes))
+        timed = [w for w in waits if w["outcome"] == "timed out"]
+        check(len({w["thread"] for w in timed}) == 1 and all(w["end_ns"] > w["begin_ns"] for w in timed),
+              "%s: timed-out waits belong to one thread and have a length" % sym)
+        holds = [h for lk in tl["locks"] if lk["primitive"] == prim for h in lk["holds"]]
+        check(len(holds) == 2 and holds[0]["thread"] != timed[0]["thread"] and holds[1]["thread"] == timed[0]["thread"],
+              "%s: held first by the holder, then by the impatient thread: %s" % (sym, holds))
+        check(holds[1]["begin_ns"] >= holds[0]["end_ns"], "%s: the second hold starts after the first ends" % sym)
+    text = env.run("timeline", t, check_rc=(0,)).stdout
+    check(text.count("-> timed out") == 4, "text timeline shows 4 timed-out waits:\n" + text)
+
+
+def hang_futex_live(env):
+    t = env.trace("hang_futex")
+    runner = env.start(t, env.prog("hang_futex"))
+    try:
+        def two_blocked():
+            if not os.path.exists(t):
+                return None
+            rep = env.report(t)
+            return rep if len(rep["blocked"]) == 2 else None
+        rep = wait_until("two futex waiters", two_blocked)
+        for b in rep["blocked"]:
+            check(b["primitive"] == "futex" and b["symbol"] == "ready_event", "blocked on the futex word: %s" % b)
+            check(b["holders"] is None, "a futex word has no owner: %s" % b["holders"])
+            check(b["wakes_since"] == 0, "no wake came: %s" % b)
+            check("wait_event" in functions(b["stack"]), "waiter stack %s" % functions(b["stack"]))
+        l = lock_by_symbol(rep, "ready_event", "futex")
+        check(l["holders_at_end"] is None and l["acquisitions"] == 0, "no invented acquisition: %s" % l)
+        text = env.run("report", t, check_rc=(0, 1)).stdout
+        check("futex words have no recorded owner; 0 wake call(s)" in text, "text report:\n" + text)
+        kill_traced(rep, runner)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+
+
 def malformed(env):
     cases = {
         "empty.trace": b"",
@@ -289,7 +338,8 @@ def malformed(env):
     check(p.returncode == 2, "bad --lock value")
 
 
-SCENARIOS = {f.__name__: f for f in (counts, condvar, hang_mutex_live, hang_rwlock_live, killed_midway, malformed)}
+SCENARIOS = {f.__name__: f for f in (counts, condvar, timeouts, hang_mutex_live, hang_rwlock_live, hang_futex_live,
+                                     killed_midway, malformed)}
 
 
 def main():
