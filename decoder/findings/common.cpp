@@ -1,7 +1,9 @@
 #include "common.h"
+#include "core/symbols.h"
 
 #include <cinttypes>
 #include <cstdio>
+#include <memory>
 
 namespace lt {
 namespace fx {
@@ -11,6 +13,54 @@ std::string hex(uint64_t v)
     char buf[32];
     snprintf(buf, sizeof buf, "0x%" PRIx64, v);
     return buf;
+}
+
+namespace {
+
+// The detectors run once per report, single-threaded: one cached Symbolizer
+// for the trace at hand (rebuilt if another trace comes along).
+Symbolizer* symbols_for(const Model& m)
+{
+    static const Trace* cached_trace = nullptr;
+    static std::unique_ptr<Symbolizer> cached;
+    if (!m.trace) return nullptr;
+    if (cached_trace != m.trace || !cached) {
+        cached.reset();
+        try {
+            cached = std::make_unique<Symbolizer>(*m.trace);
+        } catch (...) {
+            cached_trace = nullptr;
+            return nullptr;
+        }
+        cached_trace = m.trace;
+    }
+    return cached.get();
+}
+
+bool is_library_frame(const Frame& f)
+{
+    if (f.function.empty() || f.file.empty()) return true;
+    if (f.file.rfind("/usr/", 0) == 0 || f.file.rfind("./", 0) == 0 || f.file.rfind("../", 0) == 0) return true;
+    for (const char* p : {"std::", "core::", "alloc::", "_RN", "<", "__"})
+        if (f.function.rfind(p, 0) == 0) return true;
+    return false;
+}
+
+} // namespace
+
+std::string where(const Model& m, EventIx ix)
+{
+    Symbolizer* sym = symbols_for(m);
+    if (!sym || ix >= m.events.size() || m.events[ix].stack_id == 0) return "";
+    std::vector<Frame> frames = sym->stack(m.events[ix].stack_id);
+    for (const Frame& f : frames) {
+        if (is_library_frame(f)) continue;
+        std::string file = f.file;
+        size_t slash = file.rfind('/');
+        if (slash != std::string::npos) file = file.substr(slash + 1);
+        return f.function + " (" + file + ":" + std::to_string(f.line) + ")";
+    }
+    return "";
 }
 
 std::string thread_label(const Model& m, uint32_t thread)
@@ -25,6 +75,16 @@ std::string thread_label(const Model& m, uint32_t thread)
 std::string lock_label(const Lock& l)
 {
     return std::string(prim_name(l.prim)) + " " + hex(l.addr);
+}
+
+std::string lock_label(const Model& m, const Lock& l)
+{
+    std::string s = lock_label(l);
+    if (Symbolizer* sym = symbols_for(m)) {
+        std::string name = sym->data_name(l.addr);
+        if (!name.empty()) s += " (" + name + ")";
+    }
+    return s;
 }
 
 std::string at(const Model& m, uint64_t t_ns)

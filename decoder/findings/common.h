@@ -15,10 +15,16 @@ namespace lt {
 namespace fx {
 
 std::string hex(uint64_t v);
+// Where an event happened, in the user's code: "transfer (demo_bank.c:52)", or
+// "" when the stack is unknown.  Symbols come from one Symbolizer per trace,
+// made on first use.
+std::string where(const Model& m, EventIx ix);
 // "thread 1234 (worker)" from a thread index.
 std::string thread_label(const Model& m, uint32_t thread);
 // "mutex 0x5555..." for a lock.
 std::string lock_label(const Lock& l);
+// The same with the lock's variable name when the symbols know it: "mutex 0x55... (accounts+56)".
+std::string lock_label(const Model& m, const Lock& l);
 // "+1.234567s" relative to the trace start.
 std::string at(const Model& m, uint64_t t_ns);
 

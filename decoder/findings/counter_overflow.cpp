@@ -62,7 +62,7 @@ void rwlock_checks(const Model& m, const Lock& L, std::vector<Finding>& out)
     std::sort(ev.begin(), ev.end(), [](const Evidence& a, const Evidence& b) { return a.event_index < b.event_index; });
     for (int32_t t : threads)
         if (std::find(f.threads.begin(), f.threads.end(), t) == f.threads.end()) f.threads.push_back(t);
-    f.summary = "The reader count of " + lock_label(L) + " went out of range.";
+    f.summary = "The reader count of " + lock_label(m, L) + " went out of range.";
     if (wraps)
         f.summary += " " + std::to_string(wraps) +
                      " read unlock(s) ran while the recorded reader count was 0 (an unlock without a matching rdlock), "
@@ -98,7 +98,7 @@ void mutex_checks(const Model& m, const Lock& L, std::vector<Finding>& out)
     f.severity = Finding::error;
     f.locks.push_back(L.addr);
     const Event& w = m.events[first_wrapped];
-    f.summary = "The user count (__nusers) of " + lock_label(L) + " wrapped below zero: at " + at(m, w.time_ns) +
+    f.summary = "The user count (__nusers) of " + lock_label(m, L) + " wrapped below zero: at " + at(m, w.time_ns) +
                 " it reads " + std::to_string(mx_nusers(w)) +
                 ". glibc decrements it on every unlock, so an unlock of a mutex that was not locked made it wrap; "
                 "pthread_mutex_destroy will now fail with EBUSY.";

@@ -21,16 +21,20 @@ std::string edge_sentence(const Model& m, const WaitEdge& e)
     const Lock& L = m.locks[e.lock];
     std::string who = thread_label(m, e.from), other = thread_label(m, e.to);
     const Event& want = m.events[m.threads[e.from].blocked_on];
+    std::string in_fn = where(m, m.threads[e.from].blocked_on);
+    if (!in_fn.empty()) who += " in " + in_fn;
     std::string mode = (want.flags & LT_FL_READ) ? "a read lock on " : (L.prim == LT_PRIM_RWLOCK ? "the write lock on " : "");
     if (e.hold != SIZE_MAX) {
         const Hold& h = L.holds[e.hold];
+        std::string taken = where(m, h.acquired);
+        std::string taken_in = taken.empty() ? "" : ", taken in " + taken;
         if (e.from == e.to)
-            return who + " waits for " + mode + lock_label(L) + ", which it already holds itself (taken at " +
-                   at(m, h.begin_ns) + ")";
-        return who + " waits for " + mode + lock_label(L) + ", held" +
-               (h.mode == kModeRead ? " for reading" : L.prim == LT_PRIM_RWLOCK ? " for writing" : "") + " by " + other + " since " + at(m, h.begin_ns);
+            return who + " waits for " + mode + lock_label(m, L) + ", which it already holds itself (taken at " +
+                   at(m, h.begin_ns) + taken_in + ")";
+        return who + " waits for " + mode + lock_label(m, L) + ", held" +
+               (h.mode == kModeRead ? " for reading" : L.prim == LT_PRIM_RWLOCK ? " for writing" : "") + " by " + other + " since " + at(m, h.begin_ns) + taken_in;
     }
-    return who + " waits for " + mode + lock_label(L) + " behind " + other +
+    return who + " waits for " + mode + lock_label(m, L) + " behind " + other +
            ", a writer queued on this writer-preferring rwlock";
 }
 

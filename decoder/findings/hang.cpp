@@ -57,8 +57,9 @@ void detect_hang(const Model& m, std::vector<Finding>& out)
         f.threads.push_back(tid);
         if (std::find(f.locks.begin(), f.locks.end(), addr) == f.locks.end()) f.locks.push_back(addr);
         const Event& e = m.events[ix];
-        sleepers += (sleepers.empty() ? "" : "; ") + thread_label(m, thread) + " on " + prim_name(e.prim) + " " +
-                    hex(addr) + " since " + at(m, e.time_ns);
+        std::string in = where(m, ix);
+        sleepers += (sleepers.empty() ? "" : "; ") + thread_label(m, thread) + (in.empty() ? "" : " in " + in) +
+                    " on " + prim_name(e.prim) + " " + hex(addr) + " since " + at(m, e.time_ns);
         f.evidence.push_back(make_evidence(m, ix, "sleeps here; no wake on this word came after"));
     };
     for (const StuckWait* s : silent) add(s->thread, s->begin, s->word->addr);

@@ -129,14 +129,16 @@ void detect_held_by_nobody(const Model& m, std::vector<Finding>& out)
             f.threads.push_back(v->tid);
             names += (names.empty() ? "" : ", ") + thread_label(m, v->thread);
         }
-        f.summary = names + (victims.size() > 1 ? " are" : " is") + " blocked on " + lock_label(L) +
+        f.summary = names + (victims.size() > 1 ? " are" : " is") + " blocked on " + lock_label(m, L) +
                     ", which no thread holds according to the recorded history, yet its lock word says it is taken (" +
                     word_words(L, m.events[victims.front()->blocked_on]) + "). ";
         if (last_ok != kNoEvent)
             f.summary += "The history and the word last agreed at " + at(m, m.events[last_ok].time_ns) + " (" +
                          describe_event(m.events[last_ok]) + " by thread " + std::to_string(m.events[last_ok].tid) +
-                         ") and first disagree at " + at(m, bad.time_ns) + " (" + describe_event(bad) +
-                         " by thread " + std::to_string(bad.tid) + ", word: " + word_words(L, bad) + ")" +
+                         (where(m, last_ok).empty() ? "" : " in " + where(m, last_ok)) + ") and first disagree at " + at(m, bad.time_ns) + " (" + describe_event(bad) +
+                         " by thread " + std::to_string(bad.tid) +
+                         (where(m, first_bad).empty() ? "" : " in " + where(m, first_bad)) + ", word: " +
+                         word_words(L, bad) + ")" +
                          (first_bad_unmatched ? ", an unlock that no recorded lock matches" : "") + ". ";
         else
             f.summary += "The word already disagreed with the history at its first recorded use, " +

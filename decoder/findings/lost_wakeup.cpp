@@ -55,7 +55,9 @@ void detect_lost_wakeup(const Model& m, std::vector<Finding>& out)
             names += (names.empty() ? "" : ", ") + thread_label(m, s->thread);
         }
         const StuckWait& first = *list.front();
-        f.summary = names + (list.size() > 1 ? " sleep" : " sleeps") + " on " + wait_kind(*L) + " " + hex(L->addr) +
+        std::string in = where(m, first.begin);
+        f.summary = names + (list.size() > 1 ? " sleep" : " sleeps") + (in.empty() ? "" : " in " + in) + " on " +
+                    wait_kind(*L) + " " + lock_label(m, *L).substr(lock_label(m, *L).find(' ') + 1) +
                     " since " + at(m, m.events[first.begin].time_ns) +
                     " and no wake that could reach " + (list.size() > 1 ? "them" : "it") + " was ever sent: " +
                     first.why + ".";
@@ -76,7 +78,9 @@ void detect_lost_wakeup(const Model& m, std::vector<Finding>& out)
     f.severity = Finding::error;
     f.locks.push_back(s.word->addr);
     f.threads.push_back(m.threads[s.thread].tid);
-    f.summary = thread_label(m, s.thread) + " sleeps on " + wait_kind(*s.word) + " " + hex(s.word->addr) + " since " +
+    std::string in = where(m, s.begin);
+    f.summary = thread_label(m, s.thread) + " sleeps" + (in.empty() ? "" : " in " + in) + " on " + wait_kind(*s.word) +
+                " " + lock_label(m, *s.word).substr(lock_label(m, *s.word).find(' ') + 1) + " since " +
                 at(m, w.time_ns) + " and no thread ever ";
     if (s.word->prim == LT_PRIM_FUTEX)
         f.summary += "called FUTEX_WAKE on that word afterwards (the trace records no wake, requeue or wake_op that "

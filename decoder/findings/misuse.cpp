@@ -47,6 +47,12 @@ std::vector<const Hold*> others_holding(const Lock& L, EventIx ix, uint32_t thre
     return out;
 }
 
+std::string in_fn(const Model& m, EventIx ix)
+{
+    std::string w = where(m, ix);
+    return w.empty() ? w : " in " + w;
+}
+
 struct Group {
     Finding f;
     size_t count = 0;
@@ -82,7 +88,7 @@ void bad_unlocks(const Model& m, const Lock& L, std::vector<Finding>& out)
             if (to_other) {
                 std::string holder = others.empty() ? "thread " + std::to_string(mx_owner(e))
                                                     : thread_label(m, others.front()->thread);
-                f.summary = thread_label(m, e.thread) + " unlocked " + lock_label(L) + " at " + at(m, e.time_ns) +
+                f.summary = thread_label(m, e.thread) + " unlocked " + lock_label(m, L) + " at " + at(m, e.time_ns) + in_fn(m, ix) +
                             ", but that lock was held by " + holder +
                             (others.empty() ? "" : " (since " + at(m, others.front()->begin_ns) + ")") +
                             ", not by the unlocking thread; " + outcome + ".";
@@ -94,7 +100,7 @@ void bad_unlocks(const Model& m, const Lock& L, std::vector<Finding>& out)
                     f.evidence.push_back(make_evidence(m, h->acquired, "the owner took it here"));
                 }
             } else {
-                f.summary = thread_label(m, e.thread) + " unlocked " + lock_label(L) + " at " + at(m, e.time_ns) +
+                f.summary = thread_label(m, e.thread) + " unlocked " + lock_label(m, L) + " at " + at(m, e.time_ns) + in_fn(m, ix) +
                             " although no thread held it according to the recorded history; " + outcome + ".";
                 if (!res && L.prim == LT_PRIM_MUTEX)
                     f.summary += " glibc's user count of the mutex now wraps, and a later lock may be let in "
@@ -134,7 +140,7 @@ void owner_exited(const Model& m, const Lock& L, std::vector<Finding>& out)
         f.locks.push_back(L.addr);
         f.threads.push_back(owner.tid);
         f.summary = thread_label(m, h.thread) + " took " + (h.mode == kModeRead ? "a read lock on " : "") +
-                    lock_label(L) + " at " + at(m, h.begin_ns) +
+                    lock_label(m, L) + " at " + at(m, h.begin_ns) + in_fn(m, h.acquired) +
                     " and ended without releasing it: nobody can unlock it any more.";
         f.evidence.push_back(make_evidence(m, h.acquired, "taken here, never released"));
         if (owner.last_event != kNoEvent) f.evidence.push_back(make_evidence(m, owner.last_event, "the owner's last event"));
@@ -183,8 +189,8 @@ void lifecycle(const Model& m, const Lock& L, std::vector<Finding>& out)
                     busy.kind = "destroy-while-in-use";
                     busy.severity = Finding::error;
                     busy.locks.push_back(L.addr);
-                    busy.summary = thread_label(m, e.thread) + " destroyed " + lock_label(L) + " at " +
-                                   at(m, e.time_ns) + " while it was in use";
+                    busy.summary = thread_label(m, e.thread) + " destroyed " + lock_label(m, L) + " at " +
+                                   at(m, e.time_ns) + in_fn(m, ix) + " while it was in use";
                     if (!held.empty()) busy.summary += " (held by " + thread_label(m, held.front()->thread) + ")";
                     if (!waiting.empty())
                         busy.summary += " (" + std::to_string(waiting.size()) + " thread(s) waiting on it)";
@@ -215,7 +221,7 @@ void lifecycle(const Model& m, const Lock& L, std::vector<Finding>& out)
         case LT_EV_WAKE:
             if (destroyed && e.prim != LT_PRIM_FUTEX) {
                 if (ninval++ == 0) {
-                    inval.summary = thread_label(m, e.thread) + " used " + lock_label(L) + " at " + at(m, e.time_ns) +
+                    inval.summary = thread_label(m, e.thread) + " used " + lock_label(m, L) + " at " + at(m, e.time_ns) + in_fn(m, ix) +
                                     " after it was destroyed at " + at(m, m.events[destroy_ix].time_ns) + " by " +
                                     thread_label(m, m.events[destroy_ix].thread) + " (use after destroy).";
                     inval.evidence.push_back(make_evidence(m, destroy_ix, "destroyed here"));
@@ -240,7 +246,7 @@ void lifecycle(const Model& m, const Lock& L, std::vector<Finding>& out)
             else if (e.result == EINVAL || e.result == -EINVAL)
                 what += " (the lock is not a valid, initialized lock: destroyed, never initialized, or overwritten)";
             if (ninval++ == 0)
-                inval.summary = thread_label(m, e.thread) + "'s call on " + lock_label(L) + " at " + at(m, e.time_ns) +
+                inval.summary = thread_label(m, e.thread) + "'s call on " + lock_label(m, L) + " at " + at(m, e.time_ns) + in_fn(m, ix) +
                                 " failed with " + what + ", and a program that ignores it goes on unprotected.";
             add_unique(inval.threads, e.tid);
             if (inval.evidence.size() < 6) inval.evidence.push_back(make_evidence(m, ix, "failed with " + errno_name(e.result)));
