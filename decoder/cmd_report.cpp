@@ -242,10 +242,14 @@ void print_text(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
             if (s.read_acquisitions) l += " (" + std::to_string(s.read_acquisitions) + " read)";
             l += ", " + std::to_string(s.contended) + " contended";
         }
-        if (!L.waits.empty())
-            l += std::string(l.back() == ' ' ? "" : ", ") + "waited " + duration(s.total_wait_ns) +
-                 " in total over " + std::to_string(L.waits.size()) + " blocking calls (longest " +
+        size_t open_waits = 0;
+        for (const Wait& w : L.waits) open_waits += w.outcome == WaitOutcome::still_waiting;
+        if (L.waits.size() > open_waits)
+            l += std::string(l.back() == ' ' ? "" : ", ") + std::to_string(L.waits.size() - open_waits) +
+                 " blocking calls returned after " + duration(s.total_wait_ns) + " in total (longest " +
                  duration(s.longest_wait_ns) + ")";
+        if (open_waits)
+            l += std::string(l.back() == ' ' ? "" : ", ") + std::to_string(open_waits) + " still waiting";
         if (s.wakes) l += ", " + std::to_string(s.wakes) + " wakes";
         if (s.timeouts) l += ", " + std::to_string(s.timeouts) + " timeouts";
         if (s.failures) l += ", " + std::to_string(s.failures) + " failures";
@@ -367,6 +371,9 @@ void print_json(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
                   {"read_acquisitions", s.read_acquisitions},
                   {"contended", s.contended},
                   {"waits", L.waits.size()},
+                  {"still_waiting", std::count_if(L.waits.begin(), L.waits.end(), [](const Wait& w) {
+                       return w.outcome == WaitOutcome::still_waiting;
+                   })},
                   {"total_wait_ns", s.total_wait_ns},
                   {"longest_wait_ns", s.longest_wait_ns},
                   {"timeouts", s.timeouts},
