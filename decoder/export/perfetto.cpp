@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <string>
+#include <vector>
 
 namespace lt::exporter {
 
@@ -35,22 +37,33 @@ void write_perfetto(const TimelineData& d, std::ostream& out)
         emit({{"ph", "M"}, {"name", "thread_name"}, {"pid", d.pid}, {"tid", t.tid}, {"args", {{"name", name}}}});
         emit({{"ph", "M"}, {"name", "thread_sort_index"}, {"pid", d.pid}, {"tid", t.tid}, {"args", {{"sort_index", t.thread}}}});
     }
+    // Slices are the bulk (one per hold and wait): formatted by hand, with
+    // each lock's name escaped once.
+    std::vector<std::string> hold_names, wait_names, lock_args;
+    for (const LockInfo& L : d.locks) {
+        hold_names.push_back(json("hold " + L.label).dump(-1, ' ', false, json::error_handler_t::replace));
+        wait_names.push_back(json("wait " + L.label).dump(-1, ' ', false, json::error_handler_t::replace));
+        lock_args.push_back(json(L.label).dump(-1, ' ', false, json::error_handler_t::replace));
+    }
+    std::string line;
+    char num[160];
     for (const Slice& s : d.slices) {
-        const LockInfo& L = d.locks[s.lock];
-        std::string name = s.wait ? "wait " + L.label : "hold " + L.label;
-        json args = {{"lock", L.label}};
-        if (s.mode != kModeNone) args["mode"] = mode_word(s.mode);
-        if (s.wait) args["outcome"] = outcome_name(s.outcome);
-        if (s.open) args["open"] = s.wait ? "still waiting when the trace ended" : "still held when the trace ended";
-        emit({{"ph", "X"},
-              {"name", name},
-              {"cat", s.wait ? "wait" : "hold"},
-              {"pid", d.pid},
-              {"tid", d.threads[s.thread].tid},
-              {"ts", us(s.begin)},
-              {"dur", us(s.end - s.begin)},
-              {"cname", s.wait ? (s.open ? "terrible" : "bad") : "good"},
-              {"args", args}});
+        line.assign(first ? "" : ",\n");
+        first = false;
+        line += "{\"ph\":\"X\",\"name\":";
+        line += s.wait ? wait_names[s.lock] : hold_names[s.lock];
+        snprintf(num, sizeof num, ",\"cat\":\"%s\",\"pid\":%d,\"tid\":%d,\"ts\":%.3f,\"dur\":%.3f,\"cname\":\"%s\",",
+                 s.wait ? "wait" : "hold", d.pid, d.threads[s.thread].tid, double(s.begin) / 1000.0,
+                 double(s.end - s.begin) / 1000.0, s.wait ? (s.open ? "terrible" : "bad") : "good");
+        line += num;
+        line += "\"args\":{\"lock\":";
+        line += lock_args[s.lock];
+        if (s.mode != kModeNone) { line += ",\"mode\":\""; line += mode_word(s.mode); line += '"'; }
+        if (s.wait) { line += ",\"outcome\":\""; line += outcome_name(s.outcome); line += '"'; }
+        if (s.open)
+            line += s.wait ? ",\"open\":\"still waiting when the trace ended\"" : ",\"open\":\"still held when the trace ended\"";
+        line += "}}";
+        out << line;
     }
     uint64_t id = 1;
     for (const Flow& f : d.flows) {
