@@ -126,8 +126,10 @@ static bool open_trace(void)
         return false;
     }
     uint32_t depth = cfg.stack_depth;
-    uint32_t stack_cap = depth ? 16384 : 0;
-    uint32_t module_cap = 1024;
+    // Sized for one program, not for the disk of a machine running thousands
+    // of traced processes (test suites): ~0.6 MiB of tables per process.
+    uint32_t stack_cap = depth ? 4096 : 0;
+    uint32_t module_cap = 256;
     uint64_t thread_off = LT_HEADER_SIZE;
     uint64_t module_off = align_up(thread_off + (uint64_t)cfg.max_threads * sizeof(lt_thread), 64);
     uint64_t stack_off = align_up(module_off + (uint64_t)module_cap * sizeof(lt_module), 64);
@@ -324,6 +326,10 @@ lt_tctl *lt_thread_attach(int tid, uint64_t now)
         if (ring == MAP_FAILED) {
             // Full disk or no address space: this thread runs untraced, and the
             // slot says so (EXITED with an empty ring) instead of risking SIGBUS.
+            static int warned;
+            if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
+                lt_warn("cannot allocate a ring in %s: %s; threads without one run untraced", g.path,
+                        strerror(errno));
             slot->ring_capacity = 0;
             __atomic_store_n(&slot->state, (uint32_t)LT_SLOT_EXITED, __ATOMIC_RELEASE);
             __atomic_fetch_add(&h->threads_dropped, 1, __ATOMIC_RELAXED);
@@ -402,9 +408,11 @@ __attribute__((destructor)) static void stamp_end_at_exit(void) { lt_stamp_end()
 __attribute__((constructor(101))) static void init_at_load(void)
 {
     lt_resolve();
-    // The main thread's ring too is set up now, before main() can unmap
-    // anything (see lt_trace.ring_area).
-    lt_attach_current_thread();
+    // Rings live in address space reserved by lt_init (see lt_trace.ring_area);
+    // libunwind's own per-thread map for the main thread is made now, before
+    // main() can unmap anything it might land in.
+    if (lt_init())
+        lt_stacks_warm_up();
     if (lt_init())
         lt_probes_init(lt_g.path); // Capstone probes: before the program's own constructors and threads
     if (lt_init())
