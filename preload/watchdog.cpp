@@ -117,11 +117,46 @@ void copy_to_stderr(const char *path)
     close(fd);
 }
 
+/* Everything the report needs is prepared when the thread starts, so that
+ * firing allocates nothing: a program hung while holding its allocator's lock
+ * (a custom malloc with a pthread mutex) must not hang the watchdog too. */
+struct spawn_plan {
+    bool ready;
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    char *argv[4];
+    char *env[1024];
+};
+spawn_plan g_plan;
+
+void prepare_report(char *trace, const char *report_path)
+{
+    g_plan.ready = false;
+    if (!g_wd.decoder[0])
+        return;
+    if (posix_spawn_file_actions_init(&g_plan.fa) != 0)
+        return;
+    // Not O_CLOEXEC: it becomes the decoder's stdout.
+    posix_spawn_file_actions_addopen(&g_plan.fa, 1, report_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawnattr_init(&g_plan.at);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&g_plan.at, &none);  // our thread blocks everything
+    posix_spawnattr_setsigdefault(&g_plan.at, &all); // the program may ignore SIGPIPE etc.
+    posix_spawnattr_setflags(&g_plan.at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    g_plan.argv[0] = g_wd.decoder;
+    g_plan.argv[1] = (char *)"report";
+    g_plan.argv[2] = trace;
+    g_plan.argv[3] = nullptr;
+    g_plan.ready = true;
+}
+
 /* Runs the decoder on our own (live) trace.  posix_spawn: no fork of a big
  * multi-threaded process, nothing of ours runs in the child. */
 void run_report(const char *trace, const char *report_path)
 {
-    if (!g_wd.decoder[0] || access(g_wd.decoder, X_OK) != 0) {
+    if (!g_plan.ready || access(g_wd.decoder, X_OK) != 0) {
         char msg[PATH_MAX * 3 + 200];
         snprintf(msg, sizeof msg,
                  "locktrace: watchdog: decoder not found (%s); set LOCKTRACE_DECODER, or run: locktrace report %s\n",
@@ -129,34 +164,15 @@ void run_report(const char *trace, const char *report_path)
         write_str(2, msg);
         return;
     }
-    size_t n = 0;
-    for (char **e = environ; e && *e; ++e)
-        ++n;
-    char **env = (char **)calloc(n + 1, sizeof *env);
-    if (!env)
-        return;
+    // The environment as it is now, without the preload (the decoder must
+    // not trace itself) and without the watchdog settings.
     size_t k = 0;
-    for (char **e = environ; e && *e; ++e)
+    for (char **e = environ; e && *e && k + 1 < sizeof g_plan.env / sizeof g_plan.env[0]; ++e)
         if (strncmp(*e, "LD_PRELOAD=", 11) != 0 && strncmp(*e, "LOCKTRACE_WATCHDOG", 18) != 0)
-            env[k++] = *e;
-    char *argv[] = {g_wd.decoder, (char *)"report", (char *)trace, nullptr};
-
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, report_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawnattr_init(&at);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&at, &none);  // our thread blocks everything
-    posix_spawnattr_setsigdefault(&at, &all); // the program may ignore SIGPIPE etc.
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+            g_plan.env[k++] = *e;
+    g_plan.env[k] = nullptr;
     pid_t pid;
-    int err = posix_spawn(&pid, g_wd.decoder, &fa, &at, argv, env);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
-    free(env);
+    int err = posix_spawn(&pid, g_wd.decoder, &g_plan.fa, &g_plan.at, g_plan.argv, g_plan.env);
     if (err) {
         char msg[PATH_MAX + 200];
         snprintf(msg, sizeof msg, "locktrace: watchdog: cannot run %s: %s\n", g_wd.decoder, strerror(err));
@@ -227,6 +243,7 @@ void *watchdog_main(void *)
     if (!realpath(lt_g.path, trace))
         snprintf(trace, sizeof trace, "/proc/%d/fd/%d", (int)getpid(), lt_g.fd);
     snprintf(report, sizeof report, "%s.report.txt", trace);
+    prepare_report(trace, report);
 
     uint64_t period = g_wd.limit_ns / 2;
     if (period > 500000000u)
