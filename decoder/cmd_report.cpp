@@ -394,7 +394,7 @@ void print_json(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
         ls.push_back(std::move(l));
     }
     j["locks"] = ls;
-    std::string s = j.dump(2);
+    std::string s = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
     s += "\n";
     fwrite(s.data(), 1, s.size(), stdout);
 }

@@ -174,7 +174,7 @@ int run_timeline(const TimelineOptions& o)
     }
     if (o.json) {
         json j = {{"trace", trace.path()}, {"history_complete", m.history_complete}, {"locks", jlocks}};
-        out = j.dump(2) + "\n";
+        out = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     } else if (shown == 0) {
         out += "no lock matches";
         if (!o.lock.empty()) out += " --lock " + o.lock;

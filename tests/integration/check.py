@@ -141,6 +141,17 @@ def counts(env):
     one = env.timeline(t, "--lock", m["address"], "--thread", str(tid))
     check(len(one["locks"]) == 1 and all(h["thread"] == tid for h in one["locks"][0]["holds"]) and
           len(one["locks"][0]["holds"]) == iters, "timeline --thread %d" % tid)
+    # A thread name that is not UTF-8 (the file is untrusted) still gives valid JSON.
+    import struct
+    data = bytearray(open(t, "rb").read())
+    table = struct.unpack_from("<Q", data, 72)[0]  # lt_file_header.thread_table_offset
+    data[table + 64:table + 68] = b"\xff\xfe\xc3\x28"  # lt_thread.name of slot 0
+    bad = os.path.join(env.work, "badname.trace")
+    open(bad, "wb").write(bytes(data))
+    rep = env.report(bad)
+    check(len(rep["threads"]) == len(json.loads(env.run("report", t, "--json").stdout)["threads"]),
+          "report of a trace with a non-UTF-8 thread name")
+    env.timeline(bad)
 
 
 def condvar(env):
