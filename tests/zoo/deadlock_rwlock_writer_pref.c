@@ -9,6 +9,7 @@
 
 static pthread_rwlock_t tree_lock;
 static pthread_barrier_t reader_in;
+static int writer_tid;
 
 ZOO_FN static int lookup_parent(void)
 {
@@ -22,7 +23,7 @@ ZOO_FN static void *lookup(void *arg)
     (void)arg;
     ZOO_CHECK(pthread_rwlock_rdlock(&tree_lock));
     pthread_barrier_wait(&reader_in);
-    zoo_sleep_ms(100); /* the writer queues up meanwhile */
+    zoo_wait_asleep(&writer_tid); /* the writer has queued up meanwhile */
     lookup_parent();
     pthread_rwlock_unlock(&tree_lock);
     return NULL;
@@ -32,6 +33,7 @@ ZOO_FN static void *rebalance(void *arg)
 {
     (void)arg;
     pthread_barrier_wait(&reader_in);
+    __atomic_store_n(&writer_tid, zoo_gettid(), __ATOMIC_RELEASE);
     ZOO_CHECK(pthread_rwlock_wrlock(&tree_lock));
     pthread_rwlock_unlock(&tree_lock);
     return NULL;

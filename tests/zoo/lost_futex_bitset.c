@@ -9,6 +9,7 @@
 #define WRITERS_BIT 0x2u
 
 static uint32_t gate;
+static int reader_tid;
 
 ZOO_FN static void reader_wait(void)
 {
@@ -28,6 +29,7 @@ ZOO_FN static void *reader(void *arg)
 {
     (void)arg;
     printf("reader: waiting on the gate (hangs)\n");
+    __atomic_store_n(&reader_tid, zoo_gettid(), __ATOMIC_RELEASE);
     fflush(stdout);
     reader_wait();
     printf("reader: done (unexpected)\n");
@@ -37,7 +39,7 @@ ZOO_FN static void *reader(void *arg)
 int main(void)
 {
     pthread_t r = zoo_spawn(reader, NULL);
-    zoo_sleep_ms(100);
+    zoo_wait_asleep(&reader_tid);
     wake_readers();
     pthread_join(r, NULL);
     return 0;

@@ -6,6 +6,7 @@
 #include "zoo.h"
 
 static uint32_t ready;
+static int waiter_tid;
 
 ZOO_FN static void wait_ready(void)
 {
@@ -22,6 +23,7 @@ ZOO_FN static void *consumer(void *arg)
 {
     (void)arg;
     printf("consumer: waiting for ready (hangs)\n");
+    __atomic_store_n(&waiter_tid, zoo_gettid(), __ATOMIC_RELEASE);
     fflush(stdout);
     wait_ready();
     printf("consumer: done (unexpected)\n");
@@ -31,7 +33,7 @@ ZOO_FN static void *consumer(void *arg)
 int main(void)
 {
     pthread_t c = zoo_spawn(consumer, NULL);
-    zoo_sleep_ms(100); /* let the consumer fall asleep first */
+    zoo_wait_asleep(&waiter_tid); /* the consumer is asleep first */
     publish();
     pthread_join(c, NULL);
     return 0;

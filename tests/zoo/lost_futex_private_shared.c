@@ -6,6 +6,7 @@
 #include "zoo.h"
 
 static uint32_t door;
+static int guest_tid;
 
 ZOO_FN static void wait_door_open(void)
 {
@@ -24,6 +25,7 @@ ZOO_FN static void *guest(void *arg)
 {
     (void)arg;
     printf("guest: waiting at the door (hangs)\n");
+    __atomic_store_n(&guest_tid, zoo_gettid(), __ATOMIC_RELEASE);
     fflush(stdout);
     wait_door_open();
     printf("guest: done (unexpected)\n");
@@ -33,7 +35,7 @@ ZOO_FN static void *guest(void *arg)
 int main(void)
 {
     pthread_t g = zoo_spawn(guest, NULL);
-    zoo_sleep_ms(100);
+    zoo_wait_asleep(&guest_tid);
     open_door();
     pthread_join(g, NULL);
     return 0;

@@ -8,6 +8,7 @@
 #define NWORKERS 3
 
 static uint32_t start_gate;
+static int worker_tids[NWORKERS];
 
 ZOO_FN static void wait_gate(void)
 {
@@ -25,6 +26,7 @@ ZOO_FN static void open_gate(void)
 ZOO_FN static void *gate_worker(void *arg)
 {
     printf("gate_worker %d: waiting for the gate\n", (int)(intptr_t)arg);
+    __atomic_store_n(&worker_tids[(intptr_t)arg], zoo_gettid(), __ATOMIC_RELEASE);
     fflush(stdout);
     wait_gate();
     printf("gate_worker %d: started\n", (int)(intptr_t)arg);
@@ -37,7 +39,8 @@ int main(void)
     pthread_t t[NWORKERS];
     for (int i = 0; i < NWORKERS; i++)
         t[i] = zoo_spawn(gate_worker, (void *)(intptr_t)i);
-    zoo_sleep_ms(200); /* all of them asleep on the gate */
+    for (int i = 0; i < NWORKERS; i++)
+        zoo_wait_asleep(&worker_tids[i]); /* all of them asleep on the gate */
     open_gate();
     for (int i = 0; i < NWORKERS; i++)
         pthread_join(t[i], NULL);

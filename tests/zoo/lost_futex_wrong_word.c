@@ -11,6 +11,7 @@ struct job {
 };
 
 static struct job job;
+static int waiter_tid;
 
 ZOO_FN static void wait_finished(struct job *j)
 {
@@ -29,6 +30,7 @@ ZOO_FN static void *waiter(void *arg)
 {
     (void)arg;
     printf("waiter: waiting for the job (hangs)\n");
+    __atomic_store_n(&waiter_tid, zoo_gettid(), __ATOMIC_RELEASE);
     fflush(stdout);
     wait_finished(&job);
     printf("waiter: done (unexpected)\n");
@@ -39,7 +41,7 @@ int main(void)
 {
     __atomic_store_n(&job.started, 1, __ATOMIC_RELEASE);
     pthread_t w = zoo_spawn(waiter, NULL);
-    zoo_sleep_ms(100);
+    zoo_wait_asleep(&waiter_tid);
     finish_job(&job);
     pthread_join(w, NULL);
     return 0;

@@ -56,6 +56,37 @@ static inline void zoo_sleep_ms(long ms)
     }
 }
 
+/* The calling thread's kernel id, published before it goes to sleep. */
+static inline int zoo_gettid(void)
+{
+    return (int)syscall(SYS_gettid);
+}
+
+/* Waits until thread `tid` (0 = not yet known) is asleep in the kernel
+ * (state S in /proc).  Used after a thread announced it is about to wait, so
+ * that a wake sent afterwards is sent to a real sleeper: the lost wakeups
+ * must happen every time, not depend on scheduling. */
+static inline void zoo_wait_asleep(const int *tid)
+{
+    for (;;) {
+        int t = __atomic_load_n(tid, __ATOMIC_ACQUIRE);
+        if (t) {
+            char path[64], buf[256];
+            snprintf(path, sizeof path, "/proc/self/task/%d/stat", t);
+            FILE *f = fopen(path, "r");
+            if (f) {
+                size_t n = fread(buf, 1, sizeof buf - 1, f);
+                fclose(f);
+                buf[n] = 0;
+                const char *close_paren = strrchr(buf, ')');
+                if (close_paren && close_paren[1] == ' ' && close_paren[2] == 'S')
+                    return;
+            }
+        }
+        zoo_sleep_ms(5);
+    }
+}
+
 /* pthread calls return the error instead of setting errno. */
 #define ZOO_CHECK(call)                                                                   \
     do {                                                                                  \
