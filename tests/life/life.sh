@@ -88,6 +88,14 @@ case_futex_fault() {
     all_decode_clean "$T/tr"
 }
 
+# Threads with PTHREAD_STACK_MIN stacks, first lock calls of a fork child on one.
+case_small_stack() {
+    run plain -- "$PROGS/life_small_stack"
+    traced traced "$T/tr" -- "$PROGS/life_small_stack"
+    ok plain; same plain traced; no_shim_noise traced
+    all_decode_clean "$T/tr"
+}
+
 # pthread_cancel of threads blocked in cond waits and sem waits.
 case_cancel() {
     run plain -- "$PROGS/life_cancel"
