@@ -48,6 +48,18 @@ void detect_lock_order_inversion(const Model& m, std::vector<Finding>& out)
             if (h.released != kNoEvent) steps[h.thread].push_back({h.released, false, li, hi});
         }
     }
+    // A lock destroyed and initialized again (heap memory reused for a new
+    // object) is a different lock: number its lives and keep them apart.
+    std::vector<std::vector<EventIx>> destroys(m.locks.size());
+    for (size_t li = 0; li < m.locks.size(); li++)
+        for (EventIx ix : m.locks[li].events)
+            if (m.events[ix].type == LT_EV_DESTROY) destroys[li].push_back(ix);
+    auto life = [&](size_t li, EventIx ix) -> size_t {
+        const auto& d = destroys[li];
+        return size_t(std::upper_bound(d.begin(), d.end(), ix) - d.begin());
+    };
+    auto node = [&](size_t li, EventIx ix) -> size_t { return li * 1024 + std::min<size_t>(life(li, ix), 1023); };
+
     std::map<EdgeKey, OrderEdge> edges;
     for (auto& st : steps) {
         std::sort(st.begin(), st.end(), [](const Step& a, const Step& b) { return a.ix < b.ix; });
@@ -65,8 +77,8 @@ void detect_lock_order_inversion(const Model& m, std::vector<Finding>& out)
                     const Hold& outer = m.locks[ol].holds[oh];
                     std::set<size_t> gates;
                     for (auto [gl, gh] : held)
-                        if (gl != ol && gl != s.lock) gates.insert(gl);
-                    EdgeKey k{ol, s.lock, inner.thread};
+                        if (gl != ol && gl != s.lock) gates.insert(node(gl, m.locks[gl].holds[gh].acquired));
+                    EdgeKey k{node(ol, outer.acquired), node(s.lock, inner.acquired), inner.thread};
                     auto [it, fresh] = edges.try_emplace(k);
                     OrderEdge& e = it->second;
                     bool rr = outer.mode == kModeRead && inner.mode == kModeRead;
@@ -105,8 +117,8 @@ void detect_lock_order_inversion(const Model& m, std::vector<Finding>& out)
             if (e1.read_read && e2.read_read) continue;
             bool gated = std::any_of(e1.gates.begin(), e1.gates.end(), [&](size_t g) { return e2.gates.count(g) > 0; });
             if (gated) continue;
-            const Lock& A = m.locks[a];
-            const Lock& B = m.locks[b];
+            const Lock& A = m.locks[a / 1024];
+            const Lock& B = m.locks[b / 1024];
             if (deadlocked.count({A.addr, B.addr})) break;
             reported.insert({std::min(a, b), std::max(a, b)});
             Finding f;
