@@ -100,6 +100,11 @@ void detect_parking_lot(const Model& m, std::vector<Finding>& out)
             f.summary += "The word went from " + decode_word(b.state[0]) + " to " + decode_word(word_after(b)) +
                          " at " + at(m, b.time_ns) + " (" + describe_event(b) + " by " + thread_label(m, b.thread) +
                          "); ";
+        else if (!m.threads[b.thread].history_complete)
+            f.summary += "It was already wrapped at the first event still on record, " + at(m, b.time_ns) + " (" +
+                         describe_event(b) + " by " + thread_label(m, b.thread) +
+                         "): that thread's older events were overwritten in its ring, so the transition that "
+                         "wrapped it is lost; ";
         else
             f.summary += "It was already wrapped at its first recorded use, " + at(m, b.time_ns) + " (" +
                          describe_event(b) + " by " + thread_label(m, b.thread) + ", word " + decode_word(b.state[0]) +

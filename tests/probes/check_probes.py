@@ -8,8 +8,10 @@ reader independent of the decoder.
   check_probes.py asm     SHIM PROGRAM        relocation cases + refusals
   check_probes.py futex   SHIM PROGRAM        libc's inline futex calls vs pthread-level records
 """
+import atexit
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,6 +34,8 @@ def check(cond, what):
 
 def run(shim, argv, env_extra, timeout=120):
     d = tempfile.mkdtemp(prefix="ltprobes.")
+    # Traces are megabytes: keep them only when a check failed.
+    atexit.register(lambda: failures or shutil.rmtree(d, ignore_errors=True))
     trace = os.path.join(d, "t.trace")
     env = dict(os.environ)
     env.update({"LD_PRELOAD": shim, "LOCKTRACE_OUTPUT": trace, "LOCKTRACE_PROBES_VERBOSE": "1"})

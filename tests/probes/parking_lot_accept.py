@@ -24,8 +24,10 @@ moment itself) and blocks a writer and two readers on it: deterministic, never
 skipped; the trace and the report must show the wrapped word and the blocked
 threads, and the report counter-overflow and held-by-nobody.
 """
+import atexit
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -56,6 +58,8 @@ def main():
     prog = os.path.join(build, "probes", "parking_lot_stress")
     shim = os.path.join(build, "liblocktrace.so")
     d = tempfile.mkdtemp(prefix="ltpl.")
+    # Traces are megabytes: keep them only when a check failed.
+    atexit.register(lambda: failures or shutil.rmtree(d, ignore_errors=True))
     trace = os.path.join(d, "pl.trace")
     env = dict(os.environ, LD_PRELOAD=shim, LOCKTRACE_OUTPUT=trace, LOCKTRACE_PROBES_VERBOSE="1")
     p = subprocess.run([prog, "--max-seconds", str(max_s), "--mode", mode], env=env, stdout=subprocess.PIPE,

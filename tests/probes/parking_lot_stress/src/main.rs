@@ -140,7 +140,9 @@ fn main() {
     }
 
     // Watchdog: never touches LOCK.  The bug's hang is recognised by its word:
-    // no progress for a second with a wrapped reader count (>= 2^59 readers).
+    // no progress for 100 ms with a wrapped reader count (>= 2^59 readers; it
+    // never unwraps).  Quick, because timed writers keep failing on the broken
+    // word and would push the breaking transition out of their trace ring.
     // Without that, only 20 s without progress count (as "STALL": on a
     // loaded machine a preempted writer can hold the lock for a while).
     let mut last = PROGRESS.load(Ordering::Relaxed);
@@ -153,7 +155,7 @@ fn main() {
         if now != last {
             last = now;
             last_change = Instant::now();
-        } else if (wrapped && last_change.elapsed() >= Duration::from_secs(1))
+        } else if (wrapped && last_change.elapsed() >= Duration::from_millis(100))
             || last_change.elapsed() >= Duration::from_secs(20)
         {
             let hung_at = last_change.duration_since(start).as_secs_f64();
