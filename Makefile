@@ -32,5 +32,15 @@ bench: build
 check-suites: build
 	./suites/run.sh $(BUILD)
 
+# SIGKILL traced lock-heavy programs at random moments (KILLS times) and check every trace.
+KILLS ?= 300
+kill-test: build
+	./scripts/kill-loop.sh $(KILLS) $(BUILD)
+
+# libFuzzer targets (clang, ASan+UBSan) for the trace and bundle readers, FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 300
+fuzz: build
+	./scripts/fuzz.sh $(FUZZ_SECONDS) $(BUILD)
+
 clean:
 	rm -rf $(BUILD)
