@@ -127,12 +127,22 @@ lt_case() {
     if [ "${out[plain]}" != "${out[traced]}" ]; then verdict=DIFF
     elif [[ $trace == bad* || $trace == none ]]; then verdict=DIFF; fi
     if [ $verdict = SAME ]; then
+        # Traces are ~3 MB a process, and a fork-heavy test writes thousands:
+        # keep them only for the tests that need a look.
+        rm -rf "$base/traced/traces" "$base/plain/traces"
         lt_n[$suite.same]=$(( ${lt_n[$suite.same]:-0} + 1 ))
     else
         lt_n[$suite.diff]=$(( ${lt_n[$suite.diff]:-0} + 1 ))
         local why="plain=${out[plain]}(exit ${out[plain.rc]}) traced=${out[traced]}(exit ${out[traced.rc]})"
         [ "$trace" = none ] && why+=" no trace written"
         [[ $trace == bad* ]] && why+=" trace ${trace#bad: }"
+        local ntr
+        ntr=$(find "$base/traced/traces" -name '*.trace' 2>/dev/null | wc -l)
+        if [ "$ntr" -gt 20 ]; then
+            # A fork-heavy test: keep the reports, not thousands of 3 MB files.
+            find "$base/traced/traces" -name '*.trace' -delete
+            why+=" ($ntr trace files, deleted to save disk)"
+        fi
         lt_diff_lines+=("$suite/$name: $why; logs in $base")
     fi
     printf '%-4s %-8s %-34s plain=%-4s traced=%-4s trace=%-10s %6dms %6dms%s\n' \
