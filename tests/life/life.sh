@@ -222,7 +222,12 @@ case_full_disk() {
     run plain -- "$PROGS/life_churn" 300
     run tiny LD_PRELOAD="$LIB" LOCKTRACE_OUTPUT="$T/small/%e.%p.trace" -- "$PROGS/life_churn" 300
     ok plain; same plain tiny; expect_one_warning tiny
-    count_traces "$T/small" '*' 0
+    # The shim may keep a header-only file (no thread had room for a ring);
+    # if it does, the file must still decode.
+    local left
+    left=$(traces "$T/small" | wc -l)
+    [ "$left" -le 1 ] || fail "$left trace files on the 1 MB disk"
+    [ "$left" -eq 0 ] || all_decode_clean "$T/small"
     umount "$T/small"; MOUNTED=""
     # Room for the tables (about 2 MB with the defaults) and a few rings only.
     mount -t tmpfs -o size=5m,mode=1777 locktrace-life "$T/small" || fail "second mount failed"
