@@ -15,8 +15,13 @@
 #include <unistd.h>
 
 #define EXPORT __attribute__((visibility("default")))
+/* The snapshot is taken once (its loads are atomics: the compiler would not
+ * merge three copies of them). */
 #define REC(type, prim, fl, addr, sn, res, arg, stack)                                                        \
-    lt_record((type), (prim), (fl), (addr), (sn).addr2, (sn).s0, (sn).s1, (res), (arg), (stack))
+    __extension__({                                                                                           \
+        struct lt_snap sn_ = (sn);                                                                            \
+        lt_record((type), (prim), (fl), (addr), sn_.addr2, sn_.s0, sn_.s1, (res), (arg), (stack));            \
+    })
 
 static inline enum lt_event_type acquire_outcome(int r)
 {

@@ -106,7 +106,9 @@ uint32_t lt_record(lt_event_type type, lt_prim prim, uint32_t flags, const void 
         if (LT_UNLIKELY(__atomic_load_n(&lt_modules_stale, __ATOMIC_RELAXED)))
             refresh_modules(c);
         if (stack == LT_STACK_HERE)
-            stack = lt_stack_here(c->stack_cache, (uint64_t)(uintptr_t)__builtin_return_address(0));
+            stack = LT_LIKELY(lt_g.stack_depth)
+                        ? lt_stack_here(c->stack_cache, (uint64_t)(uintptr_t)__builtin_return_address(0))
+                        : 0;
     }
     write_event(c, lt_clock((LT_BEFORE_TYPES >> type) & 1), (uint16_t)type, (uint8_t)prim, (uint8_t)flags, (uint64_t)(uintptr_t)addr, addr2, s0,
                 s1, result, arg, stack);
