@@ -4,12 +4,14 @@
 #include "commands.h"
 #include "findings/findings.h"
 #include "present.h"
+#include "core/probes_sidecar.h"
 
 #include <algorithm>
 #include <cinttypes>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <ctime>
 #include <memory>
 
@@ -102,8 +104,45 @@ uint64_t monotonic_now()
     return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
 }
 
+// The probe placement list: counts, every refusal with its reason, placed
+// probes by name (libc futex sites, often hundreds, only counted).
+void probes_text(const ProbesSidecar& ps, const std::function<void(const std::string&)>& line)
+{
+    line("PROBES: " + std::to_string(ps.placed) + " placed, " + std::to_string(ps.refused) + " refused (from " +
+         ps.path + ")");
+    std::string names;
+    size_t named = 0, hidden = 0, sites = 0;
+    for (const ProbeEntry& p : ps.probes) {
+        if (!p.placed) continue;
+        if (p.set == "libc-futex") {
+            sites++;
+            continue;
+        }
+        if (named == 30) {
+            hidden++;
+            continue;
+        }
+        names += (named++ ? ", " : "") + p.function;
+    }
+    if (hidden) names += ", and " + std::to_string(hidden) + " more";
+    if (sites) names += std::string(named ? ", " : "") + std::to_string(sites) + " libc futex site(s)";
+    if (!names.empty()) line("  placed: " + names);
+    size_t shown = 0;
+    for (const ProbeEntry& p : ps.probes) {
+        if (p.placed) continue;
+        if (shown++ == 100) {
+            line("  ... " + std::to_string(ps.refused - 100) + " more refused (--json lists them all)");
+            break;
+        }
+        line("  refused: " + p.function + " (" + p.set + ", " + hex_addr(p.address) +
+             (p.module.empty() ? "" : " in " + p.module) + "): " + (p.reason.empty() ? "no reason given" : p.reason));
+    }
+    for (const std::string& n : ps.notes) line("  note: " + n);
+    line("");
+}
+
 void print_text(const Model& m, Trace& trace, Symbolizer& sym, const std::vector<Finding>& findings,
-                const ReportOptions& o)
+                const ReportOptions& o, const ProbesSidecar& probes)
 {
     const lt_file_header& h = trace.header();
     std::string out;
@@ -142,6 +181,8 @@ void print_text(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
              std::to_string(h.file_end) + " bytes); decoded up to the last intact record");
     for (const std::string& n : sym.notes()) line("  note: " + n);
     line("");
+
+    if (probes.present) probes_text(probes, line);
 
     // --- findings
     size_t nerr = 0, nwarn = 0;
@@ -274,7 +315,8 @@ json evidence_json(const Model& m, Symbolizer& sym, const Evidence& ev)
                 {"stack", stack_json(sym, ev.stack_id)}};
 }
 
-void print_json(const Model& m, Trace& trace, Symbolizer& sym, const std::vector<Finding>& findings)
+void print_json(const Model& m, Trace& trace, Symbolizer& sym, const std::vector<Finding>& findings,
+                const ProbesSidecar& probes)
 {
     const lt_file_header& h = trace.header();
     json j;
@@ -292,6 +334,21 @@ void print_json(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
     j["file_truncated"] = trace.file_truncated();
     j["history_complete"] = m.history_complete;
     j["notes"] = sym.notes();
+    if (probes.present) {
+        json pa = json::array();
+        for (const ProbeEntry& p : probes.probes)
+            pa.push_back({{"id", p.id},
+                          {"status", p.placed ? "placed" : "refused"},
+                          {"set", p.set},
+                          {"address", hex_addr(p.address)},
+                          {"function", p.function},
+                          {"module", p.module},
+                          {"reason", p.reason.empty() ? json(nullptr) : json(p.reason)}});
+        j["probes"] = pa;
+        j["probes_notes"] = probes.notes;
+    } else {
+        j["probes"] = nullptr;
+    }
 
     json th = json::array();
     for (const ThreadInfo& ti : trace.threads()) {
@@ -405,8 +462,11 @@ int run_report(const ReportOptions& o)
     Model m = Model::build(trace);
     Symbolizer sym(trace);
     std::vector<Finding> findings = find_all(m);
-    if (o.json) print_json(m, trace, sym, findings);
-    else print_text(m, trace, sym, findings, o);
+    // Only raw traces have the sidecar next to them; a bundle carries none.
+    ProbesSidecar probes;
+    if (!trace.embedded_symbols()) probes = read_probes_sidecar(trace.path());
+    if (o.json) print_json(m, trace, sym, findings, probes);
+    else print_text(m, trace, sym, findings, o, probes);
     fflush(stdout);
     for (const Finding& f : findings)
         if (f.severity == Finding::error) return 1;
