@@ -4,6 +4,10 @@
 //    (the count wraps below zero), a reader count so large it can only be a
 //    wrapped or overwritten one, or EAGAIN ("maximum number of readers") from
 //    an rdlock.
+//  - glibc rwlock: the word's reader count and the history's disagree for
+//    good (N readers in the word, M per the history, by more than the threads
+//    that could have been between the real call and its record), up to the
+//    end of the trace: a stray store or a lost decrement.
 //  - glibc mutex: the __nusers count wrapped (an unlock with no matching lock).
 //  - futex words: a thread sleeps for good on a word whose expected value
 //    reads as a small count gone negative (0xffffffff...).
@@ -15,6 +19,178 @@ namespace lt {
 
 namespace {
 
+// Where each event sits in its own thread's sequence, to find the events
+// just before and after it on that thread.
+struct ThreadOrder {
+    std::vector<std::vector<EventIx>> by_thread;
+    std::vector<uint32_t> pos;  // index into by_thread[thread] of every event
+
+    explicit ThreadOrder(const Model& m) : pos(m.events.size(), 0)
+    {
+        by_thread.resize(m.threads.size());
+        for (EventIx ix = 0; ix < m.events.size(); ix++) {
+            uint32_t t = m.events[ix].thread;
+            if (t >= by_thread.size()) by_thread.resize(t + 1);
+            pos[ix] = uint32_t(by_thread[t].size());
+            by_thread[t].push_back(ix);
+        }
+    }
+    // Time of the thread's last non-nested event before ix (a signal handler's
+    // events may be written between a snapshot and its record), or 0.
+    uint64_t prev_time(const Model& m, EventIx ix) const
+    {
+        const auto& v = by_thread[m.events[ix].thread];
+        for (uint32_t p = pos[ix]; p-- > 0;)
+            if (!(m.events[v[p]].flags & LT_FL_NESTED)) return m.events[v[p]].time_ns;
+        return 0;
+    }
+    // Time of the thread's next event after ix, or kOpenEnd.
+    uint64_t next_time(const Model& m, EventIx ix) const
+    {
+        const auto& v = by_thread[m.events[ix].thread];
+        return pos[ix] + 1 < v.size() ? m.events[v[pos[ix] + 1]].time_ns : kOpenEnd;
+    }
+};
+
+bool has_snapshot(const Event& e)
+{
+    return e.type == LT_EV_ATTEMPT || e.type == LT_EV_ACQUIRED || e.type == LT_EV_RELEASE ||
+           e.type == LT_EV_FAILED || e.type == LT_EV_TIMEDOUT;
+}
+
+// The reader count the history allows at one event of the lock.  The snapshot
+// of event e by thread A was read between A's previous event and e's own
+// timestamp; another thread's real rdlock happens before its ACQUIRED record
+// and its real unlock after its RELEASE record, so:
+//  - `lo`: read holds that surely counted in the word then (A's own exactly;
+//    another thread's if acquired before that window began and released after
+//    it ended), from threads whose history is complete;
+//  - `hi`: those plus every read hold or read wait (glibc counts a reader
+//    that waits out a write phase) of another thread that may have been
+//    between its real call and its record during that window;
+//  - `history`: the read holds open at e by the recorded order alone.
+struct ReaderBounds {
+    uint32_t lo = 0, hi = 0, history = 0;
+};
+
+ReaderBounds reader_bounds(const Model& m, const Lock& L, const ThreadOrder& order, EventIx e_ix)
+{
+    const Event& e = m.events[e_ix];
+    uint64_t from = order.prev_time(m, e_ix), to = e.time_ns;
+    ReaderBounds b;
+    for (const Hold& h : L.holds) {
+        if (h.mode != kModeRead) continue;
+        bool open_at_e = h.acquired <= e_ix && (h.released == kNoEvent || h.released >= e_ix);
+        if (open_at_e) b.history++;
+        bool complete = h.thread < m.threads.size() && m.threads[h.thread].history_complete;
+        if (h.thread == e.thread) {
+            if (open_at_e) {
+                b.hi++;
+                if (complete) b.lo++;
+            }
+            continue;
+        }
+        uint64_t acq = m.events[h.acquired].time_ns;
+        uint64_t rel = h.released == kNoEvent ? kOpenEnd : m.events[h.released].time_ns;
+        if (complete && acq < from && rel > to) b.lo++;
+        uint64_t may_from = order.prev_time(m, h.acquired);
+        uint64_t may_to = h.released == kNoEvent ? kOpenEnd : order.next_time(m, h.released);
+        if (may_from <= to && may_to >= from) b.hi++;
+    }
+    for (const Wait& w : L.waits) {
+        if (w.mode != kModeRead || w.thread == e.thread) continue;
+        // A wait that ended in ACQUIRED is counted by its hold from then on.
+        uint64_t may_from = order.prev_time(m, w.begin);
+        uint64_t may_to = w.end == kNoEvent ? kOpenEnd
+                          : w.outcome == WaitOutcome::acquired ? m.events[w.end].time_ns
+                                                                : order.next_time(m, w.end);
+        if (may_from <= to && may_to >= from) b.hi++;
+    }
+    return b;
+}
+
+// The word's reader count and the history's disagree, beyond what threads in
+// flight explain, from some event up to the last snapshot of the lock.  Only
+// a disagreement that lasts to the end is reported: one that heals was a
+// race the bounds did not see, not a broken counter.
+void reader_mismatch(const Model& m, const Lock& L, const ThreadOrder& order, std::vector<Finding>& out)
+{
+    // With events lost (overwrite, dropped threads) a reader may hold the
+    // lock without a record: only "fewer in the word than surely held" holds.
+    bool upper_known = m.history_complete;
+    for (const ThreadState& t : m.threads)
+        if (!t.history_complete) upper_known = false;
+
+    auto mismatch = [&](EventIx ix, ReaderBounds& b) {
+        const Event& e = m.events[ix];
+        b = reader_bounds(m, L, order, ix);
+        uint32_t w = rw_readers(e);
+        return w < b.lo || (upper_known && w > b.hi);
+    };
+    std::vector<EventIx> snaps;
+    for (EventIx ix : L.events) {
+        const Event& e = m.events[ix];
+        if (has_snapshot(e) && !(e.flags & LT_FL_NESTED)) snaps.push_back(ix);
+    }
+    if (snaps.empty()) return;
+    // Walk back from the end while the disagreement lasts (bounded: a long
+    // run is reported from the earliest event looked at).
+    constexpr size_t kMaxWalk = 20000;
+    ReaderBounds last_b, first_b, b;
+    if (!mismatch(snaps.back(), last_b)) return;
+    size_t first = snaps.size() - 1;
+    first_b = last_b;
+    EventIx agreed = kNoEvent;
+    for (size_t i = snaps.size() - 1; i-- > 0 && snaps.size() - i < kMaxWalk;) {
+        if (!mismatch(snaps[i], b)) {
+            agreed = snaps[i];
+            break;
+        }
+        first = i;
+        first_b = b;
+    }
+
+    const Event& fe = m.events[snaps[first]];
+    const Event& le = m.events[snaps.back()];
+    Finding f;
+    f.kind = "counter-overflow";
+    f.severity = Finding::error;
+    f.locks.push_back(L.addr);
+    auto add_thread = [&](int32_t tid) {
+        if (std::find(f.threads.begin(), f.threads.end(), tid) == f.threads.end()) f.threads.push_back(tid);
+    };
+    auto count_words = [](uint32_t word, uint32_t hist) {
+        return std::to_string(word) + " readers in the lock word, " + std::to_string(hist) + " per the history";
+    };
+    f.summary = "The reader count in the lock word of " + lock_label(m, L) + " disagrees with the recorded history: at " +
+                at(m, fe.time_ns) + " there are " + count_words(rw_readers(fe), first_b.history);
+    if (snaps.back() != snaps[first])
+        f.summary += ", and it stays that way to the end of the trace (" + count_words(rw_readers(le), last_b.history) +
+                     " at " + at(m, le.time_ns) + ")";
+    f.summary += ".";
+    if (rw_readers(fe) > first_b.hi)
+        f.summary += " No thread was between its rdlock and its record to explain the extra reader(s): something "
+                     "other than rdlock added to the count (a stray store, a struct copy), and writers will wait "
+                     "forever for readers that do not exist.";
+    else
+        f.summary += " Readers the history shows holding the lock are missing from the word: something other than "
+                     "unlock took them off the count (a stray store, an unlock without a matching rdlock), and the "
+                     "lock can now be written while they read.";
+    if (agreed != kNoEvent) {
+        f.evidence.push_back(make_evidence(m, agreed, "last time the word and the history agreed (" +
+                                                          std::to_string(rw_readers(m.events[agreed])) + " readers)"));
+        add_thread(m.events[agreed].tid);
+    }
+    f.evidence.push_back(make_evidence(m, snaps[first], "first disagreement: " + count_words(rw_readers(fe), first_b.history)));
+    add_thread(fe.tid);
+    if (snaps.back() != snaps[first]) {
+        f.evidence.push_back(make_evidence(m, snaps.back(), "still at the end: " + count_words(rw_readers(le), last_b.history)));
+        add_thread(le.tid);
+    }
+    f.summary += history_gap_note(m);
+    out.push_back(std::move(f));
+}
+
 // A count this large cannot be real threads: 2^27 readers.
 constexpr uint32_t kImplausibleReaders = 1u << 27;
 
@@ -25,7 +201,7 @@ bool is_read_unlock(const Event& e)
     return rw_cur_writer(e) != e.tid;  // glibc's own test for "am I the writer"
 }
 
-void rwlock_checks(const Model& m, const Lock& L, std::vector<Finding>& out)
+void rwlock_checks(const Model& m, const Lock& L, const ThreadOrder& order, std::vector<Finding>& out)
 {
     std::vector<Evidence> ev;
     std::vector<int32_t> threads;
@@ -54,7 +230,11 @@ void rwlock_checks(const Model& m, const Lock& L, std::vector<Finding>& out)
             threads.push_back(e.tid);
         }
     }
-    if (ev.empty()) return;
+    if (ev.empty()) {
+        // Nothing out of range: is the count merely wrong?
+        reader_mismatch(m, L, order, out);
+        return;
+    }
     Finding f;
     f.kind = "counter-overflow";
     f.severity = Finding::error;
@@ -116,8 +296,9 @@ void mutex_checks(const Model& m, const Lock& L, std::vector<Finding>& out)
 
 void detect_counter_overflow(const Model& m, std::vector<Finding>& out)
 {
+    const ThreadOrder order(m);
     for (const Lock& L : m.locks) {
-        if (L.prim == LT_PRIM_RWLOCK) rwlock_checks(m, L, out);
+        if (L.prim == LT_PRIM_RWLOCK) rwlock_checks(m, L, order, out);
         else if (L.prim == LT_PRIM_MUTEX) mutex_checks(m, L, out);
     }
     // Futex words used as counters: sleepers whose expected value went negative.
