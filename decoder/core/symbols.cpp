@@ -11,6 +11,7 @@
 #include <cstring>
 #include <cxxabi.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace lt {
@@ -156,9 +157,17 @@ Symbolizer::Symbolizer(const Trace& trace) : impl_(new Impl), trace_(trace)
         for (size_t j = 0; j < i; j++)
             if (mods[j].path == m.path && mods[j].base == m.base && impl_->trusted[j]) dup = true;
         if (dup) { impl_->trusted[i] = true; continue; }
-        int fd = open(m.path.c_str(), O_RDONLY | O_CLOEXEC);
+        // The path comes from an untrusted trace: never block on a FIFO or a
+        // device, and only ever hand regular files to libelf/libdw.
+        int fd = open(m.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
         if (fd < 0) {
             notes_.push_back("binary not found, addresses shown as module+offset: " + m.path);
+            continue;
+        }
+        struct stat st;
+        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+            close(fd);
+            notes_.push_back("not a regular file, not symbolized: " + m.path);
             continue;
         }
         Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);

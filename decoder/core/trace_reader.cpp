@@ -344,7 +344,8 @@ const std::vector<uint64_t>& Trace::stack(uint32_t stack_id) const
     uint32_t depth = std::min(se.depth, hdr_.stack_depth_max);
     std::vector<uint64_t>& pcs = stacks_[stack_id];
     pcs.resize(depth);
-    memcpy(pcs.data(), ent + sizeof(lt_stack_entry), depth * sizeof(uint64_t));
+    if (depth) // an empty vector's data() may be null
+        memcpy(pcs.data(), ent + sizeof(lt_stack_entry), depth * sizeof(uint64_t));
     stack_loaded_[stack_id] = 1;
     return pcs;
 }
