@@ -518,6 +518,11 @@ static long futex_hook(long a1, long a2, long a3, long a4, long a5, long a6)
         proven_readable(uaddr, 4);
     if (cmd == FUTEX_WAKE_OP && r >= 0 && ((uintptr_t)a5 & 3) == 0)
         proven_readable((const void *)a5, 4);
+    // A wake that woke someone found a sleeper whose FUTEX_WAIT had the kernel
+    // read this very word: it is mapped (the sleeper may not have run yet to
+    // say so itself, and the snapshot is what tells a too-small wake count).
+    if (kind == FK_WAKE && r > 0)
+        proven_readable(uaddr, 4);
     lt_record(kind == FK_WAKE ? LT_EV_WAKE : LT_EV_REQUEUE, LT_PRIM_FUTEX, fl, uaddr, (uint64_t)a5,
               futex_word(uaddr), vals, r < 0 ? -e : (int32_t)r, (uint32_t)op, LT_STACK_HERE);
     return r;

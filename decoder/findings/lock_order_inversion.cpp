@@ -29,12 +29,19 @@ using EdgeKey = std::tuple<size_t, size_t, uint32_t>;  // outer lock, inner lock
 
 void detect_lock_order_inversion(const Model& m, std::vector<Finding>& out)
 {
-    // Acquisitions that were blocking: an ACQUIRED that ends a Wait.
+    // Acquisitions made by a call that could block: an ACQUIRED that ends a
+    // Wait, or one recorded alone by the shim's uncontended fast path (it has
+    // no LT_FL_TRY: the program called lock(), not trylock()).  Try variants
+    // and libc's internal re-take of a condvar's mutex make no edge.
     std::unordered_set<EventIx> blocking;
     for (const Lock& L : m.locks)
-        if (L.has_owners())
+        if (L.has_owners()) {
             for (const Wait& w : L.waits)
                 if (w.outcome == WaitOutcome::acquired && w.end != kNoEvent) blocking.insert(w.end);
+            for (const Hold& h : L.holds)
+                if (h.acquired != kNoEvent && !(m.events[h.acquired].flags & (LT_FL_TRY | LT_FL_INTERNAL)))
+                    blocking.insert(h.acquired);
+        }
 
     // Per thread, replay its holds in time order.
     struct Step { EventIx ix; bool acquire; size_t lock; size_t hold; };
