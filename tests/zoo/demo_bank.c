@@ -62,6 +62,7 @@ ZOO_FN static void transfer(const char *who, struct account *from, struct accoun
 ZOO_FN static void *teller_main(void *arg)
 {
     struct teller *t = arg;
+    pthread_setname_np(pthread_self(), t->name); /* so the report says "teller1" */
     for (int round = 0; round < 3; round++) {
         log_line(t->name, "starts", &accounts[t->morning_from], &accounts[t->morning_to],
                  t->amount);
