@@ -102,7 +102,7 @@ for ((run = 1; run <= N; run++)); do
         continue
     fi
     # The dump's own count must match what crash_check decoded.
-    dn=$(sed -n 's/^# trace .*threads, \([0-9]*\) events.*/\1/p' "$WORK/run.dump")
+    dn=$(sed -n 's/^# total: \([0-9]*\) events.*/\1/p' "$WORK/run.dump")
     if [ "$dn" != "$e" ]; then
         fail "$run" "dump says '$dn' events, crash_check decoded $e"
         continue
