@@ -118,16 +118,28 @@ def main():
         tm, tid, name, e = evs[broke]
         print("word broke at: %s by thread %d (%s): %s -> %s, result %d" % (e.name, tid, name, decode(e.s0),
                                                                         decode(e.s1), e.result))
-        check(e.name in ("TIMEDOUT", "WAIT_END") and (e.name == "TIMEDOUT" or e.result != 0),
-              "it is a writer that timed out waiting for readers")
-        rel = None
+        # The two transitions of the bug can land in either order: the timed-out
+        # writer's, then the last reader's unlock that wraps the count; or the
+        # reader's first and the writer's wrap.  Whichever wrapped it, the other
+        # must be on record before it, by a different thread.
+        writer_broke = e.name in ("TIMEDOUT", "WAIT_END") and (e.name == "TIMEDOUT" or e.result != 0)
+        reader_broke = e.name == "WAKE" and e.flags & 1
+        check(writer_broke or reader_broke,
+              "it is a writer that timed out waiting for readers, or a reader's unlock")
+        other = None
         for tm2, tid2, name2, e2 in reversed(evs[:broke]):
-            if e2.name == "WAKE" and e2.flags & 1 and e2.s0 & WRITER_PARKED and not e2.s1 & WRITER_PARKED:
-                rel = (tid2, name2, e2)
+            if tid2 == tid:
+                continue
+            if writer_broke and e2.name == "WAKE" and e2.flags & 1 and e2.s0 & WRITER_PARKED \
+                    and not e2.s1 & WRITER_PARKED:
+                other = (tid2, name2, e2, "a releasing reader cleared WRITER_PARKED before it")
                 break
-        if check(rel, "a releasing reader cleared WRITER_PARKED before it"):
-            print("releasing reader: thread %d (%s): %s -> %s" % (rel[0], rel[1], decode(rel[2].s0), decode(rel[2].s1)))
-            check(rel[0] != tid, "the reader and the writer are different threads")
+            if reader_broke and e2.name in ("TIMEDOUT", "WAIT_END") and (e2.name == "TIMEDOUT" or e2.result != 0):
+                other = (tid2, name2, e2, "a writer timed out waiting for readers before it")
+                break
+        if check(other, "the other half of the race is on record before the wrap"):
+            print("%s: thread %d (%s): %s %s -> %s" % (other[3], other[0], other[1], other[2].name,
+                                                     decode(other[2].s0), decode(other[2].s1)))
 
     decoder = os.path.join(build, "locktrace")
     if os.path.exists(decoder):
