@@ -47,33 +47,8 @@ static inline uint32_t clock_flags(clockid_t clk)
         return r;                                                                                             \
     } while (0)
 
-/*
- * Uncontended fast path of the blocking acquires: the real try-variant first.
- * When it takes the lock the call could not have blocked, so one ACQUIRED
- * event says it all (the decoder reads an ACQUIRED with no ATTEMPT before it
- * as an uncontended acquisition).  Any other outcome (busy, or an error the
- * blocking call may report differently: an error-checking relock is EBUSY
- * here but EDEADLK from lock) changes nothing in the lock, so the usual path
- * follows: ATTEMPT, written before the call that can block, then the real
- * blocking call.  EOWNERDEAD means a robust mutex was taken: the lock's own
- * result, passed through.  glibc's tryrdlock is never more permissive than
- * rdlock (with writer preference it gives up as soon as a writer is queued),
- * so a reader never overtakes a writer that rdlock would have waited for.
- * Timed variants keep the plain path: glibc checks their clock id first.
- */
-#define ACQUIRE_FAST(prim, snap, obj, fl, try_call)                                                           \
-    do {                                                                                                      \
-        int r0 = try_call;                                                                                    \
-        if (LT_LIKELY(r0 == 0 || r0 == EOWNERDEAD)) {                                                         \
-            REC(LT_EV_ACQUIRED, (prim), (fl), obj, snap(obj), r0, 0, LT_STACK_HERE);                          \
-            return r0;                                                                                        \
-        }                                                                                                     \
-    } while (0)
-
 EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
-    if (LT_LIKELY(lt_want(LT_PRIM_MUTEX)))
-        ACQUIRE_FAST(LT_PRIM_MUTEX, lt_snap_mutex, m, LT_FL_WRITE, lt_real_mutex_trylock(m));
     MUTEX_ACQUIRE(m, LT_FL_WRITE, 0, lt_real_mutex_lock(m));
 }
 
@@ -151,8 +126,6 @@ EXPORT int lt_hook_consistent_np(pthread_mutex_t *m) { return pthread_mutex_cons
 
 EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *rw)
 {
-    if (LT_LIKELY(lt_want(LT_PRIM_RWLOCK)))
-        ACQUIRE_FAST(LT_PRIM_RWLOCK, lt_snap_rwlock, rw, LT_FL_READ, lt_real_rwlock_tryrdlock(rw));
     RWLOCK_ACQUIRE(rw, LT_FL_READ, 0, lt_real_rwlock_rdlock(rw));
 }
 EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *rw)
@@ -170,8 +143,6 @@ EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *rw, clockid_t clk, const
 }
 EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *rw)
 {
-    if (LT_LIKELY(lt_want(LT_PRIM_RWLOCK)))
-        ACQUIRE_FAST(LT_PRIM_RWLOCK, lt_snap_rwlock, rw, LT_FL_WRITE, lt_real_rwlock_trywrlock(rw));
     RWLOCK_ACQUIRE(rw, LT_FL_WRITE, 0, lt_real_rwlock_wrlock(rw));
 }
 EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *rw)
@@ -360,22 +331,7 @@ static void sem_wait_cancelled(void *p)
         return r;                                                                                             \
     } while (0)
 
-/* sem_wait is a cancellation point even when it does not block (glibc tests
- * for a pending cancel first): keep that before the try.  sem_trywait sets
- * errno on failure; the caller must not see it. */
-EXPORT int sem_wait(sem_t *s)
-{
-    if (LT_LIKELY(lt_want(LT_PRIM_SEM))) {
-        int saved = errno;
-        pthread_testcancel();
-        if (LT_REAL(sem_trywait)(s) == 0) {
-            REC(LT_EV_ACQUIRED, LT_PRIM_SEM, 0, s, lt_snap_sem(s), 0, 0, LT_STACK_HERE);
-            return 0;
-        }
-        errno = saved;
-    }
-    SEM_ACQUIRE(s, 0, 0, LT_REAL(sem_wait)(s));
-}
+EXPORT int sem_wait(sem_t *s) { SEM_ACQUIRE(s, 0, 0, LT_REAL(sem_wait)(s)); }
 EXPORT int sem_trywait(sem_t *s) { SEM_ACQUIRE(s, LT_FL_TRY, 0, LT_REAL(sem_trywait)(s)); }
 EXPORT int sem_timedwait(sem_t *s, const struct timespec *t)
 {
