@@ -50,7 +50,7 @@ void lt_clock_setup(const char *mode)
             lt_warn("LOCKTRACE_CLOCK=tsc: the kernel clocksource is not tsc; using monotonic");
         return;
     }
-    uint64_t t0, n0, t1, n1;
+    uint64_t t0 = 0, n0 = 0, t1 = 0, n1 = 0;
     sample(&t0, &n0);
     // 2 ms of calibration: ~1e-5 scale error with ~20 ns sampling jitter.
     do

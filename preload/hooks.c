@@ -11,6 +11,9 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <stdarg.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -487,40 +490,170 @@ static long futex_hook(long a1, long a2, long a3, long a4, long a5, long a6)
 /* futex_waitv: one WAIT_BEGIN / WAIT_END per waiter, addr2 = the array,
  * arg = the waiter's flags with bit 31 set (tells them from futex ops). */
 #define LT_WAITV_ARG 0x80000000u
+/* The kernel's FUTEX2_VALID_MASK (6.12): size bits and PRIVATE, nothing else;
+ * and only 32-bit futexes are implemented. */
+#define LT_FUTEX2_SIZE_MASK 0x03u
+#define LT_FUTEX2_VALID_MASK (LT_FUTEX2_SIZE_MASK | FUTEX_PRIVATE_FLAG)
+#define LT_FUTEX2_SIZE_U32 0x02u
+
+/* The checks the kernel makes before it reads any futex word (syscall entry,
+ * futex2_setup_timeout, futex_parse_waitv, get_futex_key's alignment): a call
+ * that fails them gets EINVAL/EFAULT without a word being touched, so the
+ * shim must not touch one either. */
+static bool waitv_call_valid(const struct futex_waitv *w, unsigned long nr, long flags, long timeout, long clk)
+{
+    if (flags || nr == 0 || nr > FUTEX_WAITV_MAX || !w)
+        return false;
+    if (timeout && clk != CLOCK_MONOTONIC && clk != CLOCK_REALTIME)
+        return false;
+    // The array is read (copy_from_user) before anything else: it must be
+    // known mapped; 8-aligned so that our own loads of it are plain.
+    if (((uintptr_t)w & 7) || !readable(w, nr * sizeof *w))
+        return false;
+    for (unsigned long i = 0; i < nr; ++i) {
+        uint32_t f = w[i].flags;
+        if ((f & ~LT_FUTEX2_VALID_MASK) || w[i].__reserved || (f & LT_FUTEX2_SIZE_MASK) != LT_FUTEX2_SIZE_U32 ||
+            (w[i].val >> 32) || (w[i].uaddr & 3) || w[i].uaddr < 4096)
+            return false;
+    }
+    return true;
+}
 
 static long futex_waitv_hook(long a1, long a2, long a3, long a4, long a5, long a6)
 {
     const struct futex_waitv *w = (const struct futex_waitv *)a1;
-    unsigned nr = (unsigned)a2;
+    unsigned long nr = (unsigned int)a2; /* the kernel takes an unsigned int */
     long (*real)(long, ...) = LT_REAL(syscall);
-    // The array itself may be bad (EFAULT): trace the call only once its
-    // memory is known to be readable.
-    bool traced = nr > 0 && nr <= FUTEX_WAITV_MAX && ((uintptr_t)w & 7) == 0 && readable(w, nr * sizeof *w);
-    if (!traced) {
+    if (!waitv_call_valid(w, nr, (unsigned int)a3, a4, (int)a5)) {
+        // Not traced: the kernel rejects it, or the array is not known to be
+        // mapped.  A call that got as far as sleeping proves the array readable.
         long r = real(SYS_futex_waitv, a1, a2, a3, a4, a5, a6);
         int e = errno;
-        if (nr > 0 && nr <= FUTEX_WAITV_MAX && kernel_read_it(r, e))
+        if (nr > 0 && nr <= FUTEX_WAITV_MAX && w && (r >= 0 || e == ETIMEDOUT || e == EINTR))
             proven_readable(w, nr * sizeof *w);
         errno = e;
         return r;
     }
+    // Copies: another thread may change the array under the call.
+    struct futex_waitv v[FUTEX_WAITV_MAX];
+    memcpy(v, w, nr * sizeof *w);
     uint32_t fl = a4 ? clock_flags((clockid_t)a5) : 0;
     uint32_t st = LT_STACK_HERE;
-    for (unsigned i = 0; i < nr; ++i)
-        st = lt_record(LT_EV_WAIT_BEGIN, LT_PRIM_FUTEX, fl, (const void *)(uintptr_t)w[i].uaddr, (uint64_t)a1,
-                       futex_word((const void *)(uintptr_t)w[i].uaddr), w[i].val, 0, LT_WAITV_ARG | w[i].flags, st);
+    for (unsigned long i = 0; i < nr; ++i)
+        st = lt_record(LT_EV_WAIT_BEGIN, LT_PRIM_FUTEX, fl, (const void *)(uintptr_t)v[i].uaddr, (uint64_t)a1,
+                       futex_word((const void *)(uintptr_t)v[i].uaddr), v[i].val, 0, LT_WAITV_ARG | v[i].flags, st);
     long r = real(SYS_futex_waitv, a1, a2, a3, a4, a5, a6);
     int e = errno;
-    bool read_all = kernel_read_it(r, e);
-    for (unsigned i = 0; i < nr; ++i) {
-        const void *u = (const void *)(uintptr_t)w[i].uaddr;
-        if (read_all && ((uintptr_t)u & 3) == 0 && (uintptr_t)u >= 4096)
+    // Only a call that slept had the kernel read (and queue) every word; an
+    // early EAGAIN or EFAULT stops at the word that failed, and an index
+    // return may come from a wake during setup: then only that word is known.
+    bool read_all = e == ETIMEDOUT || e == EINTR;
+    for (unsigned long i = 0; i < nr; ++i) {
+        const void *u = (const void *)(uintptr_t)v[i].uaddr;
+        if (read_all || (r >= 0 && (unsigned long)r == i))
             proven_readable(u, 4);
-        lt_record(LT_EV_WAIT_END, LT_PRIM_FUTEX, fl, u, (uint64_t)a1, futex_word(u), w[i].val, r < 0 ? -e : (int32_t)r,
-                  LT_WAITV_ARG | w[i].flags, st);
+        lt_record(LT_EV_WAIT_END, LT_PRIM_FUTEX, fl, u, (uint64_t)a1, futex_word(u), v[i].val, r < 0 ? -e : (int32_t)r,
+                  LT_WAITV_ARG | v[i].flags, st);
     }
     errno = e;
     return r;
+}
+
+/* ---- unmapping: forget pages the futex code believed readable ------------- */
+
+/* A page unmapped (or made unreadable) by the program must leave the known-
+ * readable set, or a later futex call on a stale address (the kernel answers
+ * EFAULT) would make the shim fault where the kernel did not. */
+static void forget_pages(uintptr_t a, size_t len)
+{
+    if (len == 0)
+        return;
+    uint64_t first = a >> 12, last = (a + len - 1) >> 12;
+    if (last < first)
+        last = UINT64_MAX >> 12;
+    if (last - first < LT_SAFE_PAGES) {
+        for (uint64_t pg = first; pg <= last; ++pg) {
+            uint64_t *s = &lt_safe_pages[safe_slot(pg)];
+            if (__atomic_load_n(s, __ATOMIC_RELAXED) == pg + 1)
+                __atomic_store_n(s, 0, __ATOMIC_RELAXED);
+        }
+        return;
+    }
+    for (unsigned i = 0; i < LT_SAFE_PAGES; ++i) {
+        uint64_t v = __atomic_load_n(&lt_safe_pages[i], __ATOMIC_RELAXED);
+        if (v && v - 1 >= first && v - 1 <= last)
+            __atomic_store_n(&lt_safe_pages[i], 0, __ATOMIC_RELAXED);
+    }
+}
+
+static void forget_all_pages(void)
+{
+    for (unsigned i = 0; i < LT_SAFE_PAGES; ++i)
+        __atomic_store_n(&lt_safe_pages[i], 0, __ATOMIC_RELAXED);
+}
+
+/* What the unmapping calls do to the set, by syscall number (from munmap(),
+ * shmdt(), ... or from syscall() itself).  Done before the call: a word
+ * forgotten too early only costs a snapshot. */
+static void forget_for_syscall(long nr, long a1, long a2, long a3)
+{
+    if (nr == SYS_munmap || nr == SYS_mremap)
+        forget_pages((uintptr_t)a1, (size_t)a2);
+    else if (nr == SYS_mprotect && !(a3 & PROT_READ))
+        forget_pages((uintptr_t)a1, (size_t)a2);
+    else if (nr == SYS_shmdt)
+        forget_all_pages(); /* the segment's size is not in the call */
+}
+
+/* These are plain system-call wrappers in glibc (no cancellation point, errno
+ * from the return value): made the same way here, so no lookup is needed. */
+static long raw_syscall(long nr, long a1, long a2, long a3, long a4, long a5)
+{
+    long r;
+    register long r10 __asm__("r10") = a4;
+    register long r8 __asm__("r8") = a5;
+    __asm__ volatile("syscall"
+                     : "=a"(r)
+                     : "0"(nr), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8)
+                     : "rcx", "r11", "memory");
+    if (r < 0 && r > -4096) {
+        errno = (int)-r;
+        return -1;
+    }
+    return r;
+}
+
+EXPORT int munmap(void *a, size_t len)
+{
+    forget_for_syscall(SYS_munmap, (long)a, (long)len, 0);
+    return (int)raw_syscall(SYS_munmap, (long)a, (long)len, 0, 0, 0);
+}
+
+EXPORT int mprotect(void *a, size_t len, int prot)
+{
+    forget_for_syscall(SYS_mprotect, (long)a, (long)len, prot);
+    return (int)raw_syscall(SYS_mprotect, (long)a, (long)len, prot, 0, 0);
+}
+
+EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+{
+    void *target = NULL;
+    if (flags & MREMAP_FIXED) {
+        va_list ap;
+        va_start(ap, flags);
+        target = va_arg(ap, void *);
+        va_end(ap);
+    }
+    forget_for_syscall(SYS_mremap, (long)old, (long)old_len, 0);
+    if (target)
+        forget_pages((uintptr_t)target, new_len);
+    return (void *)raw_syscall(SYS_mremap, (long)old, (long)old_len, (long)new_len, flags, (long)target);
+}
+
+EXPORT int shmdt(const void *a)
+{
+    forget_for_syscall(SYS_shmdt, (long)a, 0, 0);
+    return (int)raw_syscall(SYS_shmdt, (long)a, 0, 0, 0, 0);
 }
 
 /* Rust and others pass 32-bit values through the variadic list: read all six
@@ -532,8 +665,10 @@ EXPORT long syscall(long number, ...)
     long a1 = va_arg(ap, long), a2 = va_arg(ap, long), a3 = va_arg(ap, long);
     long a4 = va_arg(ap, long), a5 = va_arg(ap, long), a6 = va_arg(ap, long);
     va_end(ap);
-    if (LT_LIKELY(number != SYS_futex && number != SYS_futex_waitv) || !lt_want(LT_PRIM_FUTEX))
+    if (LT_LIKELY(number != SYS_futex && number != SYS_futex_waitv) || !lt_want(LT_PRIM_FUTEX)) {
+        forget_for_syscall(number, a1, a2, a3);
         return LT_REAL(syscall)(number, a1, a2, a3, a4, a5, a6);
+    }
     if (number == SYS_futex)
         return futex_hook(a1, a2, a3, a4, a5, a6);
     return futex_waitv_hook(a1, a2, a3, a4, a5, a6);

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,6 +71,104 @@ static void *sem_waiter(void *a)
     (void)a;
     sem_wait(&csem);
     return (void *)1;
+}
+
+/* futex_waitv on n words, val 0, relative 20 ms on CLOCK_MONOTONIC */
+static long waitv(struct futex_waitv *w, unsigned n, unsigned flags, clockid_t clk)
+{
+    struct timespec t = in_ms(CLOCK_MONOTONIC, 20);
+    return syscall(SYS_futex_waitv, w, n, flags, &t, clk);
+}
+
+/* A word whose page the kernel has read, then unmapped in one of four ways:
+ * the shim must not read it afterwards (it believed the page mapped). */
+static void stale_futex_words(void)
+{
+    for (int how = 0; how < 4; ++how) {
+        uint32_t *word;
+        int shm = -1;
+        if (how == 3) {
+            shm = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+            word = shmat(shm, NULL, 0);
+            shmctl(shm, IPC_RMID, NULL);
+        } else {
+            word = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        }
+        *word = 0;
+        struct futex_waitv w = {0, (uintptr_t)word, FUTEX_32 | FUTEX_PRIVATE_FLAG, 0};
+        errno = 0;
+        EXPECT_EQ("waitv timeout", waitv(&w, 1, 0, CLOCK_MONOTONIC), -1);
+        EXPECT_EQ("waitv timeout errno", errno, ETIMEDOUT);
+        struct timespec rel = {0, 1000000};
+        EXPECT_EQ("futex wait before unmap", syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, 0, &rel, NULL, 0), -1);
+        if (how == 0)
+            munmap(word, 4096);
+        else if (how == 1)
+            syscall(SYS_munmap, word, 4096);
+        else if (how == 2)
+            mprotect(word, 4096, PROT_NONE);
+        else
+            shmdt(word);
+        errno = 0;
+        EXPECT_EQ("futex wait on unmapped word", syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, 0, &rel, NULL, 0), -1);
+        EXPECT_EQ("futex wait on unmapped word errno", errno, EFAULT);
+        errno = 0;
+        EXPECT_EQ("waitv on unmapped word", waitv(&w, 1, 0, CLOCK_MONOTONIC), -1);
+        EXPECT_EQ("waitv on unmapped word errno", errno, EFAULT);
+        if (how == 2)
+            munmap(word, 4096);
+    }
+}
+
+/* futex_waitv calls the kernel rejects before reading any word */
+static void invalid_waitv(void)
+{
+    static uint32_t words[2];
+    struct futex_waitv w[2] = {{0, (uintptr_t)&words[0], FUTEX_32 | FUTEX_PRIVATE_FLAG, 0},
+                               {0, (uintptr_t)&words[1], FUTEX_32 | FUTEX_PRIVATE_FLAG, 0}};
+    errno = 0;
+    EXPECT_EQ("waitv ok", waitv(w, 2, 0, CLOCK_MONOTONIC), -1);
+    EXPECT_EQ("waitv ok errno", errno, ETIMEDOUT);
+    struct { const char *what; int field; uint64_t value; int nr; unsigned flags; clockid_t clk; int err; } cases[] = {
+        {"waitv no FUTEX_32", 1, FUTEX_PRIVATE_FLAG, 2, 0, CLOCK_MONOTONIC, EINVAL},
+        {"waitv unknown flag", 1, FUTEX_32 | 0x40, 2, 0, CLOCK_MONOTONIC, EINVAL},
+        {"waitv unaligned", 2, 1, 2, 0, CLOCK_MONOTONIC, EINVAL},
+        {"waitv odd address", 2, (uintptr_t)&words[0] + 2, 2, 0, CLOCK_MONOTONIC, EINVAL},
+        {"waitv null word", 2, 0, 2, 0, CLOCK_MONOTONIC, EFAULT},
+        {"waitv low word", 2, 64, 2, 0, CLOCK_MONOTONIC, EFAULT},
+        {"waitv wild word", 2, 0x7ff000000000ull, 2, 0, CLOCK_MONOTONIC, EFAULT},
+        {"waitv reserved", 3, 1, 2, 0, CLOCK_MONOTONIC, EINVAL},
+        {"waitv 64-bit val", 4, 1ull << 32, 2, 0, CLOCK_MONOTONIC, EINVAL},
+        {"waitv no waiters", 0, 0, 0, 0, CLOCK_MONOTONIC, EINVAL},
+        {"waitv too many", 0, 0, 129, 0, CLOCK_MONOTONIC, EINVAL},
+        {"waitv flags", 0, 0, 2, 1, CLOCK_MONOTONIC, EINVAL},
+        {"waitv clock", 0, 0, 2, 0, CLOCK_TAI, EINVAL},
+    };
+    for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+        struct futex_waitv v[2] = {w[0], w[1]};
+        if (cases[i].field == 1)
+            v[1].flags = (uint32_t)cases[i].value;
+        else if (cases[i].field == 2)
+            v[1].uaddr = cases[i].value;
+        else if (cases[i].field == 3)
+            v[1].__reserved = (uint32_t)cases[i].value;
+        else if (cases[i].field == 4)
+            v[1].val = cases[i].value;
+        errno = 0;
+        EXPECT_EQ(cases[i].what, waitv(v, (unsigned)cases[i].nr, cases[i].flags, cases[i].clk), -1);
+        EXPECT_EQ(cases[i].what, errno, cases[i].err);
+    }
+    errno = 0;
+    EXPECT_EQ("waitv null array", waitv(NULL, 2, 0, CLOCK_MONOTONIC), -1);
+    EXPECT_EQ("waitv null array errno", errno, EINVAL);
+    errno = 0;
+    EXPECT_EQ("waitv wild array", waitv((struct futex_waitv *)0x7ff000000000ull, 2, 0, CLOCK_MONOTONIC), -1);
+    EXPECT_EQ("waitv wild array errno", errno, EFAULT);
+    /* value mismatch on the second word: EAGAIN */
+    words[1] = 5;
+    errno = 0;
+    EXPECT_EQ("waitv mismatch", waitv(w, 2, 0, CLOCK_MONOTONIC), -1);
+    EXPECT_EQ("waitv mismatch errno", errno, EAGAIN);
 }
 
 int main(void)
@@ -187,6 +287,9 @@ int main(void)
     errno = 0;
     EXPECT_EQ("bad syscall", syscall(100000), -1);
     EXPECT_EQ("bad syscall errno", errno, ENOSYS);
+
+    invalid_waitv();
+    stale_futex_words();
 
     if (failures)
         fprintf(stderr, "%d failure(s)\n", failures);
