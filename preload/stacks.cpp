@@ -12,16 +12,42 @@
  * more in case the compiler chose not to inline. */
 #define LT_SELF_FRAMES_MAX 6
 
+/*
+ * The unwinder proper: libunwind's cursor API, one unw_step per frame.  Not
+ * unw_backtrace(): its fast-trace cache lives behind a pthread key
+ * (pthread_key_create + pthread_setspecific), which takes one of the traced
+ * program's PTHREAD_KEYS_MAX keys and runs a destructor in its threads.  The
+ * cursor path caches per thread in __thread memory instead (UNW_CACHE_PER_THREAD),
+ * and our own cache in front (lt_stack_here) makes a walk rare.
+ * Inlined into its caller so that pc[0] is the caller's own pc, as
+ * unw_backtrace would give it.
+ */
+static inline __attribute__((always_inline)) int unwind_here(uint64_t *pc, int max)
+{
+    unw_context_t ctx;
+    unw_cursor_t cur;
+    if (unw_getcontext(&ctx) != 0 || unw_init_local(&cur, &ctx) != 0)
+        return 0;
+    int n = 0;
+    do {
+        unw_word_t ip = 0;
+        if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0 || ip == 0)
+            break;
+        pc[n++] = ip;
+    } while (n < max && unw_step(&cur) > 0);
+    return n;
+}
+
 void lt_stacks_warm_up(void)
 {
-    // libunwind maps its per-thread cache on a thread's first unwind: do it
+    // libunwind fills its per-thread caches on a thread's first unwind: do it
     // during thread setup, not in the middle of some later lock call.
     if (!lt_g.stack_depth)
         return;
-    void *raw[4];
+    uint64_t raw[4];
     lt_errno_guard keep_errno;
     lt_mute_guard mute;
-    unw_backtrace(raw, 4);
+    unwind_here(raw, 4);
 }
 
 void lt_stacks_setup(void)
@@ -139,14 +165,14 @@ uint32_t lt_stack_here(lt_stack_cache *cache, uint64_t site)
                 return ways[w].id;
         e = &ways[cache->victim[set]++ % LT_CACHE_WAYS];
     }
-    void *raw[LT_MAX_STACK_DEPTH + LT_SELF_FRAMES_MAX];
+    uint64_t raw[LT_MAX_STACK_DEPTH + LT_SELF_FRAMES_MAX];
     int got;
     {
         lt_errno_guard keep_errno;
         lt_mute_guard mute; // libunwind's own locks and allocations are not the program's
-        got = unw_backtrace(raw, (int)(depth + LT_SELF_FRAMES_MAX));
+        got = unwind_here(raw, (int)(depth + LT_SELF_FRAMES_MAX));
     }
-    const uint64_t *pc = (const uint64_t *)raw;
+    const uint64_t *pc = raw;
     uint32_t skip = 0;
     while (skip < (uint32_t)got && pc[skip] >= lt_self_lo && pc[skip] < lt_self_hi)
         ++skip;

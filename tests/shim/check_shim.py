@@ -295,6 +295,26 @@ def case_signals(c):
     print("signals: %d nested records" % nested)
 
 
+def case_keys(c):
+    """The unwinder takes none of the program's pthread keys: with stacks on,
+    the program can create exactly as many as with stacks off."""
+    def keys(env, preload=True):
+        p = c.run([c.args.workload, "keys"], env=env, preload=preload, expect_rc=0)
+        m = re.search(r"keys (\d+)", p.stdout)
+        check(m, "no key count in %r" % p.stdout)
+        return int(m.group(1))
+    plain = keys({}, preload=False)
+    off = keys({"LOCKTRACE_STACK_DEPTH": "0"})
+    for t in c.traces():
+        os.unlink(t)
+    on = keys({})
+    tr = c.only_trace()
+    ev = [e for evs in all_events(tr).values() for e in evs if e.prim == PRIM["MUTEX"]]
+    check(ev and all(tr.stack(e.stack) for e in ev), "mutex events without a stack under default settings")
+    check(on == off, "stacks take pthread keys: %d keys left with stacks, %d without" % (on, off))
+    print("keys: plain %d, traced without stacks %d, with stacks %d" % (plain, off, on))
+
+
 def case_decoder(c):
     if not c.args.decoder or not os.path.exists(c.args.decoder):
         print("decoder not built; skipping")

@@ -154,6 +154,22 @@ static int do_dlopen(const char *path)
     return r == 42 ? 0 : 1;
 }
 
+/* keys: lock in a new thread and in main (stacks get unwound in both), then
+ * print how many pthread keys the program can still create */
+static int keys(void)
+{
+    pthread_t t;
+    pthread_create(&t, NULL, locker, (void *)10L);
+    pthread_join(t, NULL);
+    locker((void *)10L);
+    int n = 0;
+    pthread_key_t k;
+    while (n < 100000 && pthread_key_create(&k, NULL) == 0)
+        ++n;
+    printf("keys %d\n", n);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "threads";
@@ -171,6 +187,8 @@ int main(int argc, char **argv)
         return do_dlopen(argv[2]);
     if (!strcmp(mode, "signals"))
         return signals();
+    if (!strcmp(mode, "keys"))
+        return keys();
     fprintf(stderr, "unknown mode %s\n", mode);
     return 2;
 }
