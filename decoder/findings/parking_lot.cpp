@@ -14,6 +14,13 @@
 //
 // RawRwLock word: bit 0 PARKED, 1 WRITER_PARKED, 2 UPGRADABLE, 3 WRITER,
 // bits 4.. the number of readers.
+//
+// RawMutex (parking_lot::Mutex, its one-byte word: bit 0 LOCKED, bit 1
+// PARKED): a `hang` naming the mutexes and the threads parked on them.  The
+// holders stay unknown (lock() is an inlined compare-exchange), but one thing
+// is certain: once a thread has parked, the word has PARKED set, so every
+// unlock of that mutex goes through the probed unlock_slow.  No WAKE recorded
+// after the wait began = nobody has released the mutex since.
 #include "common.h"
 
 #include <algorithm>
@@ -25,6 +32,8 @@ namespace lt {
 namespace {
 
 constexpr uint8_t kClassRwLock = 2;  // LT_PROBE_CLASS_PL_RWLOCK in preload/probes/probes.h
+constexpr uint8_t kClassMutex = 3;   // LT_PROBE_CLASS_PL_MUTEX
+constexpr uint64_t kMutexLocked = 1, kMutexParked = 2;
 constexpr uint64_t kParked = 1, kWriterParked = 2, kUpgradable = 4, kWriter = 8;
 constexpr uint64_t kWrapped = uint64_t(1) << 59;  // more readers than any process can have
 
@@ -48,10 +57,111 @@ std::string decode_word(uint64_t w)
 // The word the event leaves behind: after-events carry it in state[1].
 uint64_t word_after(const Event& e) { return e.state[1]; }
 
+bool is_pl_mutex(const Model& m, const Lock& L)
+{
+    return L.prim == LT_PRIM_PROBE && !L.events.empty() && uint8_t(m.events[L.events.front()].addr2) == kClassMutex;
+}
+
+std::string decode_mutex_word(uint64_t w)
+{
+    std::string bits;
+    if (w & kMutexLocked) bits += "LOCKED";
+    if (w & kMutexParked) bits += std::string(bits.empty() ? "" : " | ") + "PARKED";
+    if (w & ~(kMutexLocked | kMutexParked)) bits += std::string(bits.empty() ? "" : " | ") + "unknown bits";
+    char buf[64];
+    snprintf(buf, sizeof buf, "0x%02llx = %s", (unsigned long long)(w & 0xff), bits.empty() ? "unlocked" : bits.c_str());
+    return buf;
+}
+
+// A thread still inside RawMutex::lock_slow at the end of the trace.
+struct ParkedOnMutex {
+    const Lock* lock;
+    const Wait* wait;
+    EventIx sleep = kNoEvent;  // its open futex wait inside park(), when recorded
+};
+
+// parking_lot::Mutex: threads that entered lock_slow and never came back, on
+// mutexes that nobody unlocked since (see the file comment).
+void detect_parking_lot_mutex(const Model& m, std::vector<Finding>& out)
+{
+    if (m.trace && m.trace->process_ended()) return;  // it exited by itself: not hung
+    bool live = trace_is_live(m);
+    std::vector<ParkedOnMutex> parked;
+    for (const Lock& L : m.locks) {
+        if (!is_pl_mutex(m, L)) continue;
+        for (const Wait& w : L.waits) {
+            if (w.outcome != WaitOutcome::still_waiting) continue;
+            const ThreadState& t = m.threads[w.thread];
+            if (t.status == ThreadStatus::exited) continue;
+            if (m.events[w.begin].flags & LT_FL_TIMED) continue;  // try_lock_for: comes back by itself
+            if (wait_may_be_in_flight(m, w.begin_ns, live)) continue;
+            ParkedOnMutex p{&L, &w};
+            // The innermost open wait of the thread, begun inside lock_slow:
+            // parking_lot_core's futex sleep, entered only after its
+            // validate callback saw the word equal LOCKED | PARKED.
+            if (t.status == ThreadStatus::blocked && t.blocked_on != kNoEvent && t.blocked_on != w.begin &&
+                m.events[t.blocked_on].prim == LT_PRIM_FUTEX && m.events[t.blocked_on].time_ns >= w.begin_ns)
+                p.sleep = t.blocked_on;
+            EventIx rel = kNoEvent;
+            for (EventIx ix : L.events)
+                if (m.events[ix].type == LT_EV_WAKE && m.events[ix].time_ns > w.begin_ns) {
+                    rel = ix;
+                    break;
+                }
+            if (rel != kNoEvent) continue;  // released after it parked: a wake it missed is for other detectors
+            parked.push_back(p);
+        }
+    }
+    // One parked thread alone is a thread waiting for a lock held a long
+    // time, which the `blocked` info already shows; two or more that nobody
+    // releases is a hang.
+    std::vector<int32_t> tids;
+    for (const ParkedOnMutex& p : parked)
+        if (std::find(tids.begin(), tids.end(), m.threads[p.wait->thread].tid) == tids.end())
+            tids.push_back(m.threads[p.wait->thread].tid);
+    if (tids.size() < 2) return;
+
+    Finding f;
+    f.kind = "hang";
+    f.severity = Finding::error;
+    f.threads = tids;
+    std::string who;
+    for (const ParkedOnMutex& p : parked) {
+        const Event& b = m.events[p.wait->begin];
+        if (std::find(f.locks.begin(), f.locks.end(), p.lock->addr) == f.locks.end()) f.locks.push_back(p.lock->addr);
+        std::string in = where(m, p.wait->begin);
+        who += (who.empty() ? "" : "; ") + thread_label(m, p.wait->thread) + (in.empty() ? "" : " in " + in) +
+               " waits for parking_lot::Mutex " + lock_label(m, *p.lock) + " since " + at(m, b.time_ns) +
+               " (word at entry " + decode_mutex_word(b.state[0]) +
+               (p.sleep != kNoEvent ? ", then parked: parking_lot only sleeps once the word is " +
+                                          decode_mutex_word(kMutexLocked | kMutexParked)
+                                    : std::string()) +
+               ")";
+        f.evidence.push_back(make_evidence(m, p.wait->begin, "enters RawMutex::lock_slow on " + hex(p.lock->addr) +
+                                                                 ", word " + decode_mutex_word(b.state[0]) +
+                                                                 "; it never returned"));
+        if (p.sleep != kNoEvent)
+            f.evidence.push_back(make_evidence(m, p.sleep, "parked: the word was " +
+                                                               decode_mutex_word(kMutexLocked | kMutexParked) +
+                                                               " when it went to sleep"));
+    }
+    f.summary = std::to_string(tids.size()) + " threads are parked on parking_lot mutexes that nobody releases: " +
+                who + ". No unlock of " + (f.locks.size() > 1 ? "these mutexes" : "this mutex") +
+                " was recorded after the threads parked, and with a thread parked every unlock goes through "
+                "RawMutex::unlock_slow, which is probed: so each mutex is still held by whoever locked it. Who "
+                "that is, the trace cannot say: an uncontended lock() is a compare-exchange inlined into the "
+                "program (its fast path), which no probe sees, so no owner is named. If each of these threads "
+                "holds a mutex another one waits for (mutexes taken in opposite orders), this is a deadlock; "
+                "the stacks show where each one locks.";
+    f.summary += history_gap_note(m);
+    out.push_back(std::move(f));
+}
+
 } // namespace
 
 void detect_parking_lot(const Model& m, std::vector<Finding>& out)
 {
+    detect_parking_lot_mutex(m, out);
     for (size_t li = 0; li < m.locks.size(); li++) {
         const Lock& L = m.locks[li];
         if (!is_pl_rwlock(m, L)) continue;

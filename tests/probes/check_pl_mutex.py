@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Acceptance: parking_lot::Mutex (RawMutex, parking_lot 0.12.1) under the shim.
+
+  check_pl_mutex.py BUILD_DIR
+
+Runs BUILD_DIR/probes/pl_mutex_deadlock under BUILD_DIR/liblocktrace.so with
+the built-in parking_lot probes (on by default).  The program (see its source)
+parks a thread and unlocks through unlock_slow, lets a try_lock_for time out,
+then deadlocks two threads on two mutexes taken in opposite orders.  Checks:
+  - the .probes list says RawMutex::lock_slow and unlock_slow were placed;
+  - the raw events (read with tests/shim/ltfile.py, not the decoder):
+      waiter: lock_slow WAIT_BEGIN / WAIT_END(0) on LEFT;
+      main: unlock_slow WAKE on LEFT with the word LOCKED|PARKED before and
+            PARKED cleared after;
+      impatient: a TIMED lock_slow on RIGHT ending in ETIMEDOUT;
+      worker_a / worker_b: lock_slow WAIT_BEGIN on RIGHT / LEFT, never ended;
+  - `locktrace report --json`, read live and again after SIGKILL: an error
+    `hang` naming both mutexes (by symbol) and both workers, the word decoded
+    (LOCKED | PARKED), evidence stacks reaching worker_a and worker_b, no owner
+    invented for either mutex (no `deadlock` with holders, no holders listed);
+  - the text report's PROBES section lists the RawMutex probes as placed and
+    the absent RwLock ones as refused, with the reason.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "shim"))
+import ltfile  # noqa: E402
+
+LOCKED, PARKED = 1, 2
+FL_WRITE, FL_TIMED = 2, 8  # include/locktrace/format.h LT_FL_*
+ETIMEDOUT = 110
+failures = []
+
+
+def check(cond, what):
+    print(("ok:   " if cond else "FAIL: ") + what)
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+def check_report(decoder, trace, left, right, tids, label):
+    r = subprocess.run([decoder, "report", "--json", trace], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=120)
+    check(r.returncode == 1, "%s: report exit status %d (1 = error findings)" % (label, r.returncode))
+    try:
+        rep = json.loads(r.stdout)
+    except ValueError:
+        check(False, "%s: report --json is JSON (stderr: %s)" % (label, r.stderr[:300]))
+        return
+    syms = {int(l["address"], 16): l.get("symbol") or "" for l in rep["locks"]}
+    check(syms.get(left, "").endswith("LEFT") and syms.get(right, "").endswith("RIGHT"),
+          "%s: the lock table names the statics LEFT and RIGHT (%r, %r)" % (label, syms.get(left), syms.get(right)))
+    hangs = [f for f in rep["findings"] if f["kind"] == "hang" and f["severity"] == "error"
+             and {left, right} <= {int(a, 16) for a in f["locks"]}]
+    if not check(hangs, "%s: an error `hang` names both parking_lot mutexes; findings: %s"
+                 % (label, [(f["severity"], f["kind"], f["locks"]) for f in rep["findings"]])):
+        return
+    f = hangs[0]
+    check(sorted(f["threads"]) == sorted(tids), "%s: it names exactly worker_a and worker_b (%s, want %s)"
+          % (label, f["threads"], sorted(tids)))
+    check("LOCKED | PARKED" in f["summary"], "%s: the summary decodes the word (LOCKED | PARKED)" % label)
+    funcs = [fr.get("function") or "" for ev in f["evidence"] for fr in ev.get("stack", [])]
+    for fn in ("worker_a", "worker_b"):
+        check(any(fn in x for x in funcs), "%s: evidence stacks reach %s" % (label, fn))
+    for t in tids:
+        check(any(ev["thread"] == t for ev in f["evidence"]), "%s: thread %d has evidence of its own" % (label, t))
+    check(not any(fr["kind"] == "deadlock" for fr in rep["findings"]),
+          "%s: no `deadlock` finding (it would need owners the trace cannot have)" % label)
+    held = [l for l in rep["locks"] if int(l["address"], 16) in (left, right) and l.get("holders_at_end")]
+    check(not held, "%s: no holder invented for LEFT/RIGHT" % label)
+    check(not any(b.get("holders") for b in rep.get("blocked", [])), "%s: no blocked thread lists a holder" % label)
+
+
+def main():
+    build = sys.argv[1]
+    prog = os.path.join(build, "probes", "pl_mutex_deadlock")
+    shim = os.path.join(build, "liblocktrace.so")
+    decoder = os.path.join(build, "locktrace")
+    d = tempfile.mkdtemp(prefix="ltplm.")
+    trace = os.path.join(d, "plm.trace")
+    env = dict(os.environ, LD_PRELOAD=shim, LOCKTRACE_OUTPUT=trace, LOCKTRACE_QUIET="1")
+    out = open(os.path.join(d, "out.txt"), "w+")
+    p = subprocess.Popen([prog], env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        text = ""
+        for _ in range(600):  # the program deadlocks within a fraction of a second; allow a loaded machine
+            out.flush()
+            with open(out.name) as f:
+                text = f.read()
+            if "DEADLOCK" in text or p.poll() is not None:
+                break
+            time.sleep(0.1)
+        print(text.strip())
+        if not check("DEADLOCK" in text and p.poll() is None, "the program deadlocked and is still running"):
+            return 1
+        m = re.search(r"left=(0x[0-9a-f]+) right=(0x[0-9a-f]+)", text)
+        left, right = int(m.group(1), 16), int(m.group(2), 16)
+        check("timed out" in text, "try_lock_for on a held mutex timed out")
+
+        with open(trace + ".probes") as f:
+            side = f.read()
+        for fn in ("lock_slow", "unlock_slow"):
+            check(re.search(r"\tplaced\tparking_lot\t0x[0-9a-f]+\tparking_lot::raw_mutex::RawMutex::%s\t" % fn, side),
+                  "probe placed on RawMutex::%s" % fn)
+
+        time.sleep(0.5)  # past the report's grace period for waits that just began
+        t = ltfile.Trace(trace)
+        by_name = {}
+        evs = []
+        for th in t.threads:
+            by_name[th["name"]] = th["tid"]
+            for e in t.events(th)[0]:
+                if e.prim == 6 and e.addr in (left, right):
+                    evs.append((e.time, th["name"], e))
+        evs.sort(key=lambda x: x[0])
+        for tm, name, e in evs:
+            print("  %-10s %-10s %s s0=%#x s1=%#x flags=%#x result=%d class=%#x" % (
+                name, e.name, "LEFT " if e.addr == left else "RIGHT", e.s0, e.s1, e.flags, e.result, e.addr2))
+        check(all(e.addr2 == 0x103 for _, _, e in evs), "every probe event says RawMutex, 1-byte word (addr2 0x103)")
+
+        def find(name, ev, addr, pred=lambda e: True):
+            return [e for _, n, e in evs if n == name and e.name == ev and e.addr == addr and pred(e)]
+
+        check(find("waiter", "WAIT_BEGIN", left, lambda e: e.s0 & LOCKED) and
+              find("waiter", "WAIT_END", left, lambda e: e.result == 0),
+              "waiter: lock_slow on LEFT (held), then returned with the lock")
+        wake = [e for _, n, e in evs if e.name == "WAKE" and e.addr == left]
+        check(wake and wake[0].s0 == LOCKED | PARKED and not wake[0].s1 & PARKED,
+              "main: unlock_slow on LEFT, word LOCKED|PARKED before, PARKED cleared after (%s)"
+              % ["%#x -> %#x" % (e.s0, e.s1) for e in wake])
+        check(find("impatient", "WAIT_BEGIN", right, lambda e: e.flags & FL_TIMED) and
+              find("impatient", "WAIT_END", right, lambda e: e.result == ETIMEDOUT),
+              "impatient: try_lock_for's timed lock_slow on RIGHT ended in ETIMEDOUT")
+        for name, addr in (("worker_a", right), ("worker_b", left)):
+            check(find(name, "WAIT_BEGIN", addr, lambda e: e.s0 & LOCKED and e.flags & FL_WRITE)
+                  and not find(name, "WAIT_END", addr),
+                  "%s: lock_slow on %s (word LOCKED), never returned" % (name, "RIGHT" if addr == right else "LEFT"))
+
+        tids = [by_name.get("worker_a"), by_name.get("worker_b")]
+        check_report(decoder, trace, left, right, tids, "live")
+
+        r = subprocess.run([decoder, "report", trace], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=120)
+        probes = r.stdout[r.stdout.find("PROBES"):r.stdout.find("FINDINGS")]
+        print(probes)
+        check(re.search(r"placed: .*parking_lot::raw_mutex::RawMutex::lock_slow", probes) and
+              "RawMutex::unlock_slow" in probes, "text report: PROBES lists the RawMutex probes as placed")
+        check(re.search(r"refused: parking_lot::raw_rwlock::RawRwLock::\w+ .*: not present", probes),
+              "text report: PROBES lists the absent RwLock probes as refused, with the reason")
+
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        check_report(decoder, trace, left, right, tids, "killed")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        if not failures:
+            shutil.rmtree(d, ignore_errors=True)
+        else:
+            print("trace kept in %s" % d)
+    print("parking_lot mutex acceptance: %s" % ("FAILED (%d)" % len(failures) if failures else "passed"))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
