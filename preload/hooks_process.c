@@ -16,6 +16,8 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
+void lt_fork_prepare_raw(void) LT_HIDDEN;
+void lt_fork_parent_raw(void) LT_HIDDEN;
 void lt_fork_child_raw(void) LT_HIDDEN;
 
 /* ---- fork ------------------------------------------------------------------ */
@@ -37,11 +39,16 @@ EXPORT pid_t fork(void)
 /* _Fork runs no atfork handlers: do the child's part here. */
 EXPORT pid_t _Fork(void)
 {
-    pid_t p = LT_REAL(fork_raw)();
     int e = errno;
+    lt_fork_prepare_raw();
+    errno = e;
+    pid_t p = LT_REAL(fork_raw)();
+    e = errno;
     if (p == 0)
         lt_fork_child_raw();
-    else if (p > 0 && lt_want(LT_PRIM_PROCESS))
+    else
+        lt_fork_parent_raw();
+    if (p > 0 && lt_want(LT_PRIM_PROCESS))
         lt_record(LT_EV_FORK, LT_PRIM_PROCESS, 0, 0, 0, 0, 0, p, 0, LT_STACK_HERE);
     errno = e;
     return p;

@@ -27,6 +27,8 @@ static bool g_once_done;
 static bool g_forked_child; /* set in a fork child until its own file exists */
 
 extern "C" void lt_thread_key_destructor(void *); /* recorder.cpp */
+static void before_fork(void);
+static void after_fork_parent(void);
 static void after_fork_child(void);
 
 static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
@@ -193,7 +195,7 @@ static void once_per_process_image(void)
     pthread_key_create(&g_thread_key, lt_thread_key_destructor);
     // Registered from the first lock call or our constructor, so before the
     // program's own handlers: the child has its own file before they run.
-    pthread_atfork(nullptr, nullptr, after_fork_child);
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     lt_stacks_setup();
     lt_clock_setup(getenv("LOCKTRACE_CLOCK"));
 }
@@ -472,6 +474,20 @@ void lt_write_inherited_locks(void)
                       (const void *)g_inherited[k].addr, 0, 0, 0, 0, 0, LT_STACK_NONE);
 }
 
+/* In the parent, right before the fork system call (glibc runs our prepare
+ * handler last, after the program's own, which may take locks for the
+ * child) and with glibc's atfork lock held until the child or parent
+ * handlers are done, so concurrent forks cannot mix up g_inherited. */
+static void before_fork(void)
+{
+    g_inherited_n = 0;
+    if (__atomic_load_n(&lt_init_state, __ATOMIC_ACQUIRE) != LT_INIT_READY)
+        return;
+    note_held_locks(lt_tls.ctl);
+}
+
+static void after_fork_parent(void) { g_inherited_n = 0; }
+
 /* In the child of fork: only the forking thread survives.  Drop every mapping
  * of the parent's file (it must never see a write from us) and start a fresh
  * file for the new pid. */
@@ -488,7 +504,8 @@ static void after_fork_child(void)
     lt_mute_guard mute;
     lt_errno_guard keep_errno;
     lt_trace &g = lt_g;
-    note_held_locks(lt_tls.ctl);
+    // The list was made by before_fork: the parent's ring is shared with the
+    // still running parent, which may already have released those locks.
     g_inherited_tid = (int)gettid();
     uint32_t cap = g.cfg.max_threads;
     for (uint32_t i = 0; i < cap; ++i) {
@@ -523,4 +540,7 @@ static void after_fork_child(void)
     __atomic_store_n(&lt_init_state, LT_INIT_NONE, __ATOMIC_RELEASE);
 }
 
+/* _Fork runs no atfork handlers: its hook calls these around the real one. */
+extern "C" __attribute__((visibility("hidden"))) void lt_fork_prepare_raw(void) { before_fork(); }
+extern "C" __attribute__((visibility("hidden"))) void lt_fork_parent_raw(void) { after_fork_parent(); }
 extern "C" __attribute__((visibility("hidden"))) void lt_fork_child_raw(void) { after_fork_child(); }
