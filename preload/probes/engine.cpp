@@ -12,9 +12,11 @@
 #include <vector>
 
 extern "C" {
-// pad.S: the hook returns here; it jumps on to %r12 (the trampoline), and its
-// CFI says "caller frame at %rbp" so unwinders reach the fake frame.
-extern char ltp_return_pad[] __attribute__((visibility("hidden")));
+// pad.S: the hook returns to one of these; it jumps on to %r12 (the
+// trampoline).  Their CFI rebuilds the program's frame from the registers the
+// trampoline saved (at %rbx), so unwinders walk on into the program's code.
+extern char ltp_call_pad[] __attribute__((visibility("hidden")));
+extern char ltp_syscall_pad[] __attribute__((visibility("hidden")));
 }
 
 namespace ltp {
@@ -122,7 +124,11 @@ struct emitter {
 enum frame_kind { FRAME_CALL, FRAME_SYSCALL };
 
 // Save everything, call `dispatch(regs *, site *)`, restore everything.
-void emit_hook(emitter &e, frame_kind kind, uint64_t dispatch, site *s)
+// FRAME_SYSCALL: `resume_ip` is the address right after the original syscall
+// instruction, the "return address" through which unwinders (ltp_syscall_pad's
+// CFI) reach the patched libc function.  The layout (0x80 / 0x90 below %rsp,
+// regs at %rbx) is what pad.S's CFI assumes: change both together.
+void emit_hook(emitter &e, frame_kind kind, uint64_t dispatch, site *s, uint64_t resume_ip = 0)
 {
     if (kind == FRAME_CALL)
         e.b({0x48, 0x8d, 0x64, 0x24, 0x80}); // lea -0x80(%rsp),%rsp: skip the red zone
@@ -138,10 +144,13 @@ void emit_hook(emitter &e, frame_kind kind, uint64_t dispatch, site *s)
         e.b({0x48, 0x89, 0xab, 0xf8, 0, 0, 0}); // mov %rbp,0xf8(%rbx)
         e.b({0x48, 0x8d, 0xab, 0xf8, 0, 0, 0}); // lea 0xf8(%rbx),%rbp
     } else {
-        // Mid-function: no return address to borrow; a zero one ends the walk.
-        e.b({0x48, 0x89, 0xab, 0x80, 0, 0, 0});                   // mov %rbp,0x80(%rbx)
-        e.b({0x48, 0xc7, 0x83, 0x88, 0, 0, 0, 0, 0, 0, 0});       // movq $0,0x88(%rbx)
-        e.b({0x48, 0x8d, 0xab, 0x80, 0, 0, 0});                   // lea 0x80(%rbx),%rbp
+        // Mid-function: no return address to borrow; the fake frame's is the
+        // instruction after the original syscall (r11 is saved already).
+        e.b({0x48, 0x89, 0xab, 0x80, 0, 0, 0}); // mov %rbp,0x80(%rbx)
+        e.b({0x49, 0xbb});                      // movabs $resume_ip,%r11
+        e.u64(resume_ip);
+        e.b({0x4c, 0x89, 0x9b, 0x88, 0, 0, 0}); // mov %r11,0x88(%rbx)
+        e.b({0x48, 0x8d, 0xab, 0x80, 0, 0, 0}); // lea 0x80(%rbx),%rbp
     }
     e.b({0x48, 0x83, 0xe4, 0xc0}); // and $-64,%rsp
     e.b({0x48, 0x81, 0xec});       // sub $size,%rsp
@@ -165,7 +174,7 @@ void emit_hook(emitter &e, frame_kind kind, uint64_t dispatch, site *s)
     e.b({0x48, 0xbe});         // movabs $site,%rsi
     e.u64((uint64_t)s);
     e.b({0x49, 0xbb});         // movabs $pad,%r11
-    e.u64((uint64_t)ltp_return_pad);
+    e.u64((uint64_t)(kind == FRAME_CALL ? ltp_call_pad : ltp_syscall_pad));
     e.b({0x41, 0x53});         // push %r11: the hook "returns" into the pad
     e.b({0x4c, 0x8d, 0x25});   // lea after(%rip),%r12
     size_t fix = e.n;
@@ -633,9 +642,9 @@ bool patch_syscall(site *s, uint64_t fn_lo, uint64_t fn_hi, uint64_t from, uint6
     emitter e((uint64_t)mem);
     for (cs_insn *in : d.insns) {
         if (in->address == syscall_at) {
-            emit_hook(e, FRAME_SYSCALL, (uint64_t)ltp_syscall_before, s);
+            emit_hook(e, FRAME_SYSCALL, (uint64_t)ltp_syscall_before, s, end);
             e.b({0x0f, 0x05}); // the real syscall, with the program's own registers and stack
-            emit_hook(e, FRAME_SYSCALL, (uint64_t)ltp_syscall_after, s);
+            emit_hook(e, FRAME_SYSCALL, (uint64_t)ltp_syscall_after, s, end);
         } else if (!relocate(e, in, from, from + covered, why)) {
             return false;
         }

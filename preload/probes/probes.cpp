@@ -442,6 +442,16 @@ inline uint32_t futex_flags(int op, uint64_t timeout)
     return fl;
 }
 
+// A wait's WAIT_END reuses its WAIT_BEGIN's stack.  The key is the saved
+// registers' address, the same before and after one syscall: a signal
+// handler's futex call in between has another one and leaves the after-event
+// of the interrupted call without a stack rather than with a wrong one.
+struct futex_stack_memo {
+    uint64_t key;
+    uint32_t id;
+};
+__thread futex_stack_memo t_futex_stack __attribute__((tls_model("initial-exec")));
+
 void futex_before(regs *r, site *)
 {
     if (r->rax != 202 || !lt_want(LT_PRIM_FUTEX)) // eax is the syscall number at this point
@@ -450,8 +460,11 @@ void futex_before(regs *r, site *)
     if (futex_kind(op & FUTEX_CMD_MASK) != FK_WAIT)
         return;
     uint64_t vals = (uint32_t)r->rdx | (uint64_t)(uint32_t)r->r9 << 32;
-    lt_record(LT_EV_WAIT_BEGIN, LT_PRIM_FUTEX, futex_flags(op, r->r10), (void *)r->rdi, r->r8, futex_word(r->rdi), vals, 0,
-              (uint32_t)op, LT_STACK_NONE);
+    // The stack walk goes through ltp_syscall_pad's CFI into the libc
+    // function that made the call, and on to the program's code.
+    uint32_t st = lt_record(LT_EV_WAIT_BEGIN, LT_PRIM_FUTEX, futex_flags(op, r->r10), (void *)r->rdi, r->r8,
+                            futex_word(r->rdi), vals, 0, (uint32_t)op, LT_STACK_HERE);
+    t_futex_stack = {(uint64_t)r, st};
 }
 
 void futex_after(regs *r, site *)
@@ -466,8 +479,13 @@ void futex_after(regs *r, site *)
     uint64_t vals = (uint32_t)r->rdx | (uint64_t)(uint32_t)r->r9 << 32;
     int32_t res = (int32_t)(int64_t)r->rax; // result or -errno, as the format wants
     lt_event_type t = k == FK_WAIT ? LT_EV_WAIT_END : k == FK_WAKE ? LT_EV_WAKE : LT_EV_REQUEUE;
+    uint32_t st = LT_STACK_HERE;
+    if (k == FK_WAIT) {
+        st = t_futex_stack.key == (uint64_t)r && t_futex_stack.id ? t_futex_stack.id : LT_STACK_NONE;
+        t_futex_stack = {0, 0};
+    }
     lt_record(t, LT_PRIM_FUTEX, futex_flags(op, r->r10), (void *)r->rdi, r->r8, futex_word(r->rdi), vals, res,
-              (uint32_t)op, LT_STACK_NONE);
+              (uint32_t)op, st);
 }
 
 // `mov $202,%eax` followed, in straight-line code that leaves eax alone, by

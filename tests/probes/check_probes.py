@@ -204,6 +204,14 @@ def cmd_futex(shim, prog):
                     # Condvar words: waits only inside pthread_cond_wait; wakes inside signal.
                     if e.name in ("WAIT_BEGIN", "WAIT_END") and in_cond != cond:
                         bad.append("thread %d: internal %s on cond word 0x%x outside a cond wait" % (th["tid"], e.name, a))
+    # Kernel-level waits on the contended mutex carry the stack of the thread
+    # that blocked, unwound through the trampoline into hammer().
+    hot_waits = [e for th, evs in all_events(t) for e in evs
+                 if e.prim == PRIM["FUTEX"] and e.flags & FL_INTERNAL and e.addr == hot and e.name == "WAIT_BEGIN"]
+    reach = [e for e in hot_waits if any(symbolize(t, pc) == "hammer" for pc in t.stack(e.stack))]
+    print("internal futex waits on hot: %d, with a stack reaching hammer: %d" % (len(hot_waits), len(reach)))
+    check(not hot_waits or len(reach) == len(hot_waits),
+          "every kernel-level wait on the contended mutex has a stack reaching hammer()")
     print("internal futex events: %d, inconsistent: %d" % (internal, len(bad)))
     for b in bad[:10]:
         print("  " + b)
