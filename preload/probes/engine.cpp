@@ -454,8 +454,22 @@ extern "C" __attribute__((visibility("hidden"), used)) void ltp_entry_dispatch(r
         while (t_shadow_depth && t_shadow[t_shadow_depth - 1].sp <= sp)
             --t_shadow_depth;
         t_shadow[t_shadow_depth++] = {*(uint64_t *)sp, sp, s, cookie, extra};
-        *(uint64_t *)sp = s->ret_tramp;
+        if (!s->exits)
+            *(uint64_t *)sp = s->ret_tramp;
     }
+}
+
+// Reached from a patched `ret`: %rsp points at the (untouched) return address,
+// which is where it pointed at the entry.
+extern "C" __attribute__((visibility("hidden"), used)) void ltp_exit_dispatch(regs *r, site *s)
+{
+    uint64_t sp = (uint64_t)r + sizeof(regs) + 128;
+    while (t_shadow_depth && t_shadow[t_shadow_depth - 1].sp < sp)
+        --t_shadow_depth;
+    if (!t_shadow_depth || t_shadow[t_shadow_depth - 1].sp != sp || t_shadow[t_shadow_depth - 1].s != s)
+        return; // entry not seen (shadow stack was full): no return event rather than a wrong one
+    shadow_entry &e = t_shadow[--t_shadow_depth];
+    s->on_return(r, s, e.cookie, e.extra);
 }
 
 extern "C" __attribute__((visibility("hidden"), used)) void ltp_return_dispatch(regs *r, site *s)
@@ -519,6 +533,89 @@ bool engine_init(std::string *why)
 
 uint64_t trampoline_bytes() { return g_tramp_bytes; }
 
+namespace {
+
+// One patched exit: the whole instructions [from, ret_end) ending in a `ret`.
+struct exit_plan {
+    uint64_t from, ret_end;
+    std::vector<const cs_insn *> insns;
+};
+
+// Plans a hook before every `ret` of [fn, fn + fn_size), leaving the first
+// `entry_bytes` (the entry patch) alone.  False + why when any exit cannot be
+// caught that way: then the caller falls back to swapping the return address.
+bool plan_exits(uint64_t fn, uint64_t fn_size, uint64_t entry_bytes, decoded *body, std::vector<exit_plan> *out,
+                std::string *why)
+{
+    uint64_t stopped;
+    if (!disassemble(fn, fn + fn_size, body, &stopped)) {
+        *why = "bytes at " + hex(stopped) + " (+" + hex(stopped - fn) + ") do not decode";
+        return false;
+    }
+    const std::vector<cs_insn *> &in = body->insns;
+    for (size_t i = 0; i < in.size(); ++i) {
+        const cs_insn *x = in[i];
+        uint64_t t;
+        if (x->id == X86_INS_JMP || x->id == X86_INS_LJMP) {
+            // A jump out of the function is a tail call, an exit no ret sees;
+            // an indirect one may be too.
+            if (!is_relative_branch(x, &t)) {
+                *why = "indirect jump '" + std::string(x->op_str) + "' at " + hex(x->address) + " may leave the function";
+                return false;
+            }
+            if (t < fn || t >= fn + fn_size) {
+                *why = "tail call (jmp " + hex(t) + ") at " + hex(x->address) + " leaves without a ret";
+                return false;
+            }
+            continue;
+        }
+        if (x->id != X86_INS_RET)
+            continue;
+        // The latest run of whole instructions before (and with) the ret that
+        // covers the 5-byte jump: straight-line code only.
+        uint64_t end = x->address + x->size;
+        size_t k = i;
+        while (end - in[k]->address < 5) {
+            if (k == 0 || in[k - 1]->address + in[k - 1]->size != in[k]->address) {
+                *why = "only " + std::to_string(end - in[k]->address) + " bytes before the ret at " + hex(x->address);
+                return false;
+            }
+            --k;
+            const cs_insn *y = in[k];
+            uint64_t tt;
+            if (is_relative_branch(y, &tt) || ends_flow(y) || y->id == X86_INS_CALL ||
+                y->id == X86_INS_SYSCALL) {
+                *why = "control flow ('" + std::string(y->mnemonic) + "' at " + hex(y->address) +
+                       ") within 5 bytes of the ret at " + hex(x->address);
+                return false;
+            }
+        }
+        exit_plan p;
+        p.from = in[k]->address;
+        p.ret_end = end;
+        for (size_t j = k; j <= i; ++j)
+            p.insns.push_back(in[j]);
+        if (p.from < fn + entry_bytes) {
+            *why = "the ret at " + hex(x->address) + " is within the entry's patched bytes";
+            return false;
+        }
+        if (!out->empty() && out->back().ret_end > p.from) {
+            *why = "two rets within 5 bytes (" + hex(out->back().ret_end - 1) + ", " + hex(x->address) + ")";
+            return false;
+        }
+        if (branch_into(fn, fn + fn_size, p.from, p.ret_end, why))
+            return false;
+        out->push_back(p);
+    }
+    if (out->empty()) {
+        *why = "no ret instruction";
+        return false;
+    }
+    return true;
+}
+
+} // namespace
+
 bool patch_function(site *s, uint64_t fn, uint64_t fn_size, std::string *why)
 {
     if (!g_ready && !engine_init(why))
@@ -573,7 +670,36 @@ bool patch_function(site *s, uint64_t fn, uint64_t fn_size, std::string *why)
     s->resume = fn + covered;
     s->tramp = (uint64_t)mem;
 
-    if (s->on_return) {
+    // Returns: at every ret if possible (the stack is never touched), else
+    // by swapping the return address for a return trampoline.
+    decoded body;
+    std::vector<exit_plan> exits;
+    std::vector<std::pair<uint64_t, uint64_t>> exit_jumps; // (patched address, trampoline)
+    std::string exit_why;
+    if (s->on_return && plan_exits(fn, fn_size, covered, &body, &exits, &exit_why)) {
+        for (const exit_plan &x : exits) {
+            uint8_t *xm = alloc_near(x.from, RESERVE);
+            if (!xm) {
+                *why = "no memory for an exit trampoline";
+                return false;
+            }
+            emitter r((uint64_t)xm);
+            for (size_t j = 0; j + 1 < x.insns.size(); ++j)
+                if (!relocate(r, x.insns[j], x.from, x.ret_end, why))
+                    return false;
+            // Now %rsp points at the return address, as at the entry.
+            emit_hook(r, FRAME_CALL, (uint64_t)ltp_exit_dispatch, s);
+            r.raw(x.insns.back()->bytes, x.insns.back()->size); // the ret itself
+            if (!install(r, xm, RESERVE, why))
+                return false;
+            exit_jumps.push_back({x.from, (uint64_t)xm});
+        }
+        s->exits = (uint32_t)exits.size();
+        s->exit_note = "return caught at " + std::to_string(exits.size()) + " ret instruction" +
+                       (exits.size() == 1 ? "" : "s");
+    } else if (s->on_return) {
+        s->exit_note = "return caught by swapping the return address (" + exit_why +
+                       "): stacks recorded inside the function stop at it";
         uint8_t *rmem = alloc_near(fn, RESERVE);
         if (!rmem) {
             *why = "no memory for the return trampoline";
@@ -587,7 +713,11 @@ bool patch_function(site *s, uint64_t fn, uint64_t fn_size, std::string *why)
             return false;
         s->ret_tramp = (uint64_t)rmem;
     }
-    // Everything the jump leads to is in place: now make it live.
+    // Everything the jumps lead to is in place: now make them live, the
+    // exits first (an exit reached without its entry is ignored).
+    for (const auto &j : exit_jumps)
+        if (!write_jump(j.first, j.second, why))
+            return false;
     return write_jump(fn, (uint64_t)mem, why);
 }
 

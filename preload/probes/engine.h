@@ -54,8 +54,17 @@ struct site {
     uint64_t patched = 0;   // bytes of whole instructions moved
     uint64_t resume = 0;    // where the trampoline jumps back to
     uint64_t tramp = 0;     // entry / syscall trampoline
-    uint64_t ret_tramp = 0; // return trampoline (on_return only)
+    uint64_t ret_tramp = 0; // return trampoline (on_return by return address only)
     uint64_t sys_resume = 0; // syscall sites: address right after the syscall instruction
+    // How the return is caught (on_return only).  Preferred: every `ret` of
+    // the function is patched (exits > 0), so the return address on the stack
+    // is never touched and stacks unwound from inside the function (a futex
+    // wait in it, a panic) are whole.  Fallback, when some exit cannot be
+    // patched safely (tail calls, too few bytes before a ret, a branch into
+    // them): the return address is swapped for ret_tramp, and walks from
+    // inside the function stop there.  exit_note says which and why.
+    uint32_t exits = 0;
+    std::string exit_note;
 };
 
 // One-time set-up (Capstone handle, XSAVE layout).  False + why if unusable.

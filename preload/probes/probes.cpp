@@ -212,12 +212,13 @@ void place(probe *p, const function_symbol &f, const std::string &set, const std
     p->s.on_return = needs_return(p->what) ? return_hook_fn : nullptr;
     std::string why;
     bool ok = patch_function(&p->s, f.addr, f.size, &why);
-    g_list.push_back({p->id, set, f.demangled.empty() ? f.name : f.demangled, module_name(f.module, mods), why,
-                      f.addr, ok});
+    // A placed probe's note says how its return is caught (engine.h, site::exit_note).
+    g_list.push_back({p->id, set, f.demangled.empty() ? f.name : f.demangled, module_name(f.module, mods),
+                      ok ? p->s.exit_note : why, f.addr, ok});
     if (ok)
         g_probes.push_back(p);
-    else
-        delete p;
+    else if (!p->s.exits)
+        delete p; // (with exits planned, a failure after one exit jump went live leaves p referenced: kept)
 }
 
 /* ---- user probes: LOCKTRACE_PROBES="fn=acquire,fn2=release:8" ----------- */
@@ -685,8 +686,9 @@ extern "C" void lt_probes_init(const char *trace_path)
             fprintf(side, "%u\t%s\t%s\t0x%llx\t%s\t%s\t%s\n", p.id, p.placed ? "placed" : "refused", p.set.c_str(),
                     (unsigned long long)p.addr, p.name.c_str(), p.module.c_str(), p.reason.c_str());
         if (verbose && (verbose > 1 || p.set != "libc-futex" || !p.placed))
-            fprintf(stderr, "locktrace: probe %u %s %s %s%s%s\n", p.id, p.placed ? "placed" : "REFUSED", p.set.c_str(),
-                    p.name.c_str(), p.placed ? "" : ": ", p.reason.c_str());
+            fprintf(stderr, "locktrace: probe %u %s %s %s%s%s%s\n", p.id, p.placed ? "placed" : "REFUSED", p.set.c_str(),
+                    p.name.c_str(), p.reason.empty() ? "" : p.placed ? " (" : ": ", p.reason.c_str(),
+                    p.placed && !p.reason.empty() ? ")" : "");
     }
     if (side)
         fclose(side);

@@ -53,6 +53,17 @@ helper_double:
         ret
         .size helper_double, .-helper_double
 
+/* long tail_double(long *ignored, long x): 2x through a tail call.  The
+ * return leaves through helper_double's ret, not one of its own: the probe
+ * catches it by swapping the return address (the fallback). */
+        .globl tail_double
+        .type tail_double, @function
+tail_double:
+        movq %rdi, %rax
+        xorl %eax, %eax
+        jmp helper_double
+        .size tail_double, .-tail_double
+
 /* Refused: too short (ret after 1 byte). */
         .globl too_short
         .type too_short, @function

@@ -8,6 +8,7 @@ long rip_counter_add(long *, long);
 long lea_table(long *, long);
 long jcc_first(long *, long);
 long call_first(long *, long);
+long tail_double(long *, long);
 void too_short(void);
 long loop_into(long *, long);
 
@@ -26,6 +27,7 @@ int main(void)
         if (lea_table(&lockword, i) != want_table[i & 3]) { printf("lea_table(%ld) wrong\n", i); bad = 1; }
     if (jcc_first(&lockword, 0) != 100 || jcc_first(&lockword, 41) != 42) { printf("jcc_first wrong\n"); bad = 1; }
     if (call_first(&lockword, 20) != 43) { printf("call_first: %ld, want 43\n", call_first(&lockword, 20)); bad = 1; }
+    if (tail_double(&lockword, 21) != 42) { printf("tail_double: %ld, want 42\n", tail_double(&lockword, 21)); bad = 1; }
     too_short();
     if (loop_into(&lockword, 7) != 7) { printf("loop_into wrong\n"); bad = 1; }
     printf(bad ? "FAILED\n" : "ok\n");

@@ -78,6 +78,14 @@ def check_report(decoder, trace, left, right, tids, label):
     held = [l for l in rep["locks"] if int(l["address"], 16) in (left, right) and l.get("holders_at_end")]
     check(not held, "%s: no holder invented for LEFT/RIGHT" % label)
     check(not any(b.get("holders") for b in rep.get("blocked", [])), "%s: no blocked thread lists a holder" % label)
+    # The workers sleep on parking_lot_core's futex inside lock_slow, whose
+    # return is caught at its ret (the return address is left alone): the
+    # stacks recorded there unwind through lock_slow into the worker.
+    for t, fn in zip(tids, ("worker_a", "worker_b")):
+        b = [x for x in rep.get("blocked", []) if x.get("thread") == t]
+        fns = [fr.get("function") or "" for fr in (b[0].get("stack", []) if b else [])]
+        check(any("lock_slow" in x for x in fns) and any(fn in x for x in fns),
+              "%s: %s's innermost sleep has a whole stack, lock_slow -> %s (%s)" % (label, fn, fn, fns))
 
 
 def main():

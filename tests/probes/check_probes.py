@@ -129,11 +129,18 @@ def cmd_custom(shim, prog):
 
 def cmd_asm(shim, prog):
     probes = ("rip_counter_add=acquire,lea_table=acquire,jcc_first=try_acquire,call_first=acquire,"
-              "too_short=release,loop_into=acquire")
+              "tail_double=acquire,too_short=release,loop_into=acquire")
     p, trace = run(shim, [prog], {"LOCKTRACE_PROBES": probes})
     check(p.returncode == 0 and "ok" in p.stdout, "relocated functions still compute the right values")
-    for fn in ("rip_counter_add", "lea_table", "jcc_first", "call_first"):
+    for fn in ("rip_counter_add", "lea_table", "jcc_first", "call_first", "tail_double"):
         check(re.search(r"probe \d+ placed user %s\b" % fn, p.stderr), "%s placed" % fn)
+    # Returns are caught at the ret instructions (a RIP-relative store moved
+    # with rip_counter_add's, two rets in jcc_first), or, for a tail call, by
+    # swapping the return address.
+    for fn, how in (("rip_counter_add", "at 1 ret instruction"), ("lea_table", "at 1 ret instruction"),
+                    ("jcc_first", "at 2 ret instructions"), ("call_first", "at 1 ret instruction"),
+                    ("tail_double", r"by swapping the return address \(tail call \(jmp 0x[0-9a-f]+\)")):
+        check(re.search(r"placed user %s \(return caught %s" % (fn, how), p.stderr), "%s: return caught %s" % (fn, how))
     check(re.search(r"REFUSED user too_short: function too short: control leaves \('ret'\) after 1 bytes",
                     p.stderr), "too_short refused with its reason")
     check(re.search(r"REFUSED user loop_into: the jne at 0x[0-9a-f]+ \(\+0x[0-9a-f]+\) jumps to 0x[0-9a-f]+, "
@@ -153,10 +160,10 @@ def cmd_asm(shim, prog):
                 n[e.name] = n.get(e.name, 0) + 1
                 check(e.s0 == 0x1234, "lock word read through the first argument (0x%x)" % e.s0)
     print("events on 0x%x: %s" % (lock, n))
-    # 10 rip_counter_add + 8 lea_table + 2 jcc_first + 1 call_first
-    check(n["ATTEMPT"] == 21, "21 ATTEMPT events (got %d)" % n["ATTEMPT"])
+    # 10 rip_counter_add + 8 lea_table + 2 jcc_first + 1 call_first + 1 tail_double
+    check(n["ATTEMPT"] == 22, "22 ATTEMPT events (got %d)" % n["ATTEMPT"])
     # jcc_first is a try_acquire: returns non-zero (100 and 42) -> ACQUIRED
-    check(n["ACQUIRED"] == 21, "21 ACQUIRED events (got %d)" % n["ACQUIRED"])
+    check(n["ACQUIRED"] == 22, "22 ACQUIRED events (got %d)" % n["ACQUIRED"])
 
 
 def cmd_futex(shim, prog):

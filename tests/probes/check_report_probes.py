@@ -63,7 +63,7 @@ def main():
     check(set(pr) == {"rip_counter_add", "too_short"}, "--json probes lists both (%s)" % sorted(pr))
     if "rip_counter_add" in pr:
         a = pr["rip_counter_add"]
-        check(a["status"] == "placed" and a["set"] == "user" and a["reason"] is None
+        check(a["status"] == "placed" and a["set"] == "user" and a["reason"] == "return caught at 1 ret instruction"
               and re.fullmatch(r"0x[0-9a-f]+", a["address"]) and a["module"].endswith("probes_asm_cases"),
               "placed probe's JSON fields (%s)" % a)
     if "too_short" in pr:
