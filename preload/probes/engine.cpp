@@ -721,6 +721,120 @@ bool patch_function(site *s, uint64_t fn, uint64_t fn_size, std::string *why)
     return write_jump(fn, (uint64_t)mem, why);
 }
 
+namespace {
+
+// The preferred way to probe a syscall site: leave the syscall instruction in
+// the library's own code.  One jump (over `from`) leads to a trampoline that
+// runs the moved instructions up to the syscall, the before-hook, and jumps
+// back to the syscall; a second jump, over the whole instructions right after
+// it, leads to the after-hook and those instructions.  A thread blocked in
+// the kernel then sits at the library's own address, whose CFI every unwinder
+// knows (a debugger's backtrace, glibc's cancellation unwinding).  Refused
+// (false, *why says why; the caller then runs the syscall inside one
+// trampoline) unless the function decodes wholly, has no indirect jump, and
+// no branch lands anywhere in (from, after-instructions end).
+bool try_split_syscall(site *s, uint64_t fn_lo, uint64_t fn_hi, uint64_t from, uint64_t covered, uint64_t syscall_at,
+                       const decoded &before, std::string *why)
+{
+    uint64_t end = syscall_at + 2;
+    // Sites come in address order and a libc function often has several:
+    // keep the last function's instructions (start-up only, never freed).
+    static decoded *cache;
+    static uint64_t cache_lo, cache_hi;
+    static bool cache_whole;
+    static uint64_t cache_stopped;
+    if (!cache || cache_lo != fn_lo || cache_hi != fn_hi) {
+        delete cache;
+        cache = new decoded();
+        cache_lo = fn_lo;
+        cache_hi = fn_hi;
+        cache_whole = disassemble(fn_lo, fn_hi, cache, &cache_stopped);
+    }
+    const decoded &all = *cache;
+    if (!cache_whole) {
+        *why = "the function does not decode wholly (" + hex(cache_stopped) + ")";
+        return false;
+    }
+    // The whole instructions after the syscall that make up 5 bytes.
+    std::vector<const cs_insn *> after;
+    uint64_t after_end = end;
+    for (const cs_insn *in : all.insns) {
+        if (in->address < end)
+            continue;
+        if (after_end - end >= 5)
+            break;
+        if (in->address != after_end)
+            break;
+        if (ends_flow(in) || in->id == X86_INS_CALL || in->id == X86_INS_SYSCALL) {
+            *why = "'" + std::string(in->mnemonic) + "' within 5 bytes after the syscall";
+            return false;
+        }
+        after.push_back(in);
+        after_end += in->size;
+    }
+    if (after_end - end < 5) {
+        *why = "fewer than 5 bytes of straight-line code after the syscall";
+        return false;
+    }
+    for (const cs_insn *in : all.insns) {
+        uint64_t t;
+        // Jump tables are invisible to the branch scan; a tail call through
+        // the GOT (jmp *x(%rip)) is not one.
+        if (in->id == X86_INS_JMP && !is_relative_branch(in, &t) &&
+            !(in->detail->x86.op_count == 1 && in->detail->x86.operands[0].type == X86_OP_MEM &&
+              in->detail->x86.operands[0].mem.base == X86_REG_RIP)) {
+            *why = "the function has an indirect jump (" + std::string(in->op_str) + " at " + hex(in->address) + ")";
+            return false;
+        }
+        if (is_relative_branch(in, &t) && t > from && t < after_end) {
+            *why = "the " + std::string(in->mnemonic) + " at " + hex(in->address) + " jumps to " + hex(t) +
+                   ", between the probe's first byte and the end of the instructions after the syscall";
+            return false;
+        }
+    }
+    const size_t RESERVE = 1024;
+    uint8_t *mem = alloc_near(from, RESERVE), *amem = alloc_near(end, RESERVE);
+    if (!mem || !amem) {
+        *why = "no free memory within rel32 reach for the trampolines";
+        return false;
+    }
+    emitter e((uint64_t)mem);
+    for (const cs_insn *in : before.insns) {
+        if (in->address == syscall_at)
+            break;
+        if (!relocate(e, in, from, from + covered, why))
+            return false;
+    }
+    emit_hook(e, FRAME_SYSCALL, (uint64_t)ltp_syscall_before, s, end);
+    e.jmp_abs(syscall_at); // the library's own syscall instruction
+    emitter a((uint64_t)amem);
+    emit_hook(a, FRAME_SYSCALL, (uint64_t)ltp_syscall_after, s, end);
+    for (const cs_insn *in : after)
+        if (!relocate(a, in, end, after_end, why))
+            return false;
+    a.jmp_abs(after_end);
+    if (!install(e, mem, RESERVE, why) || !install(a, amem, RESERVE, why))
+        return false;
+    s->addr = from;
+    s->patched = covered;
+    s->resume = syscall_at;
+    s->sys_resume = end;
+    s->tramp = (uint64_t)mem;
+    s->after_tramp = (uint64_t)amem;
+    s->after_patched = after_end - end;
+    // The after-site first: until the entry jump is live, nothing reaches it
+    // but the original path, whose after-hook then finds no before-event.
+    if (!write_jump(end, (uint64_t)amem, why))
+        return false;
+    if (!write_jump(from, (uint64_t)mem, why)) {
+        s->split_broken = true; // the after-site is live: the site must stay allocated
+        return false;
+    }
+    return true;
+}
+
+} // namespace
+
 bool patch_syscall(site *s, uint64_t fn_lo, uint64_t fn_hi, uint64_t from, uint64_t syscall_at, std::string *why)
 {
     if (!g_ready && !engine_init(why))
@@ -764,6 +878,14 @@ bool patch_syscall(site *s, uint64_t fn_lo, uint64_t fn_hi, uint64_t from, uint6
             }
     }
     const size_t RESERVE = 1024;
+    if (from + covered > syscall_at)
+        s->split_note = "the patched bytes reach the syscall";
+    else if (try_split_syscall(s, fn_lo, fn_hi, from, covered, syscall_at, d, &s->split_note))
+        return true;
+    if (s->split_broken) {
+        *why = s->split_note;
+        return false;
+    }
     uint8_t *mem = alloc_near(from, RESERVE);
     if (!mem) {
         *why = "no free memory within rel32 reach for a trampoline";

@@ -65,6 +65,15 @@ struct site {
     // inside the function stop there.  exit_note says which and why.
     uint32_t exits = 0;
     std::string exit_note;
+    // Syscall sites: the syscall stays in the library's code, between an
+    // entry patch and a patch right after it (after_tramp != 0; after_patched
+    // bytes there), or, when that is refused (split_note says why), it runs
+    // inside the trampoline.  split_broken: the after-patch went live but the
+    // entry patch failed; the site is referenced and must not be freed.
+    uint64_t after_tramp = 0;
+    uint64_t after_patched = 0;
+    std::string split_note;
+    bool split_broken = false;
 };
 
 // One-time set-up (Capstone handle, XSAVE layout).  False + why if unusable.

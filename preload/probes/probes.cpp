@@ -595,8 +595,10 @@ void place_libc_futex(const std::vector<module_info> &mods, int verbose)
         fs->s.id = id;
         std::string err;
         bool ok = patch_syscall(&fs->s, fn_lo, fn_hi, mov, sys, &err);
-        g_list.push_back({id, "libc-futex", label, libc->path, err, mov, ok});
-        if (!ok)
+        // Placed sites say where the syscall runs when it is not in libc's own code.
+        std::string note = !ok ? err : fs->s.after_tramp ? std::string() : "syscall runs in the trampoline: " + fs->s.split_note;
+        g_list.push_back({id, "libc-futex", label, libc->path, note, mov, ok});
+        if (!ok && !fs->s.split_broken)
             delete fs;
         i = (size_t)(sys + 1 - libc->text_lo);
     }

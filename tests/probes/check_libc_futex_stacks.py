@@ -13,6 +13,11 @@ trampoline.  Checks, on the live trace and again after SIGKILL:
     symbolized stack that starts in libc (the function that made the futex
     call), and goes on through pthread_mutex_lock into wait_for_gate and
     stuck_worker, the program's functions; main's join wait reaches main.
+  - the .probes list: most libc futex sites keep their syscall in libc's own
+    code (placed with no note);
+  - gdb attached to the hung process (when gdb is installed and may attach):
+    the blocked worker sleeps at a libc address with its whole backtrace,
+    down to wait_for_gate, not in anonymous trampoline memory.
 """
 import json
 import os
@@ -93,6 +98,33 @@ def main():
         check(waits and all(t.stack(e.stack) for e in waits), "it has a stack")
 
         check_report(decoder, trace, gate, "live")
+
+        with open(trace + ".probes") as f:
+            sites = [l.split("\t") for l in f if "\tlibc-futex\t" in l]
+        split = [x for x in sites if x[1] == "placed" and x[6].strip() == ""]
+        print("libc futex sites: %d placed, %d with the syscall left in libc" %
+              (sum(x[1] == "placed" for x in sites), len(split)))
+        check(sites and len(split) * 2 > len(sites), "most libc futex sites keep the syscall in libc's code")
+
+        gdb = shutil.which("gdb")
+        if gdb:
+            g = subprocess.run([gdb, "-p", str(p.pid), "-batch", "-nx", "-ex", "thread apply all bt"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+            bt = g.stdout
+            if "ptrace: Operation not permitted" in bt or "Could not attach" in bt:
+                print("gdb may not attach here: debugger backtrace not checked")
+            else:
+                threads = re.split(r"\nThread ", bt)
+                worker = [th for th in threads if "wait_for_gate" in th]
+                check(worker, "gdb: a thread's backtrace reaches wait_for_gate")
+                if worker:
+                    frame0 = re.search(r"^#0 +(.*)$", worker[0], re.M)
+                    print("gdb: worker #0: %s" % (frame0.group(1) if frame0 else "?"))
+                    check(frame0 and not frame0.group(1).startswith("0x") and "??" not in frame0.group(1),
+                          "gdb: the worker sleeps in a named libc function, not in trampoline memory")
+                    check("stuck_worker" in worker[0], "gdb: the worker's backtrace goes on to stuck_worker")
+        else:
+            print("gdb not installed: debugger backtrace not checked")
         p.send_signal(signal.SIGKILL)
         p.wait()
         check_report(decoder, trace, gate, "killed")
