@@ -50,8 +50,43 @@ static inline uint32_t clock_flags(clockid_t clk)
         return r;                                                                                             \
     } while (0)
 
+/*
+ * Uncontended fast path of the blocking acquires: the real try-variant first.
+ * When it takes the lock the call could not have blocked, so one ACQUIRED
+ * event says it all (the decoder reads an ACQUIRED with no ATTEMPT before it
+ * as an uncontended acquisition).  Busy or any error leaves the lock as it
+ * was, and the usual path follows: ATTEMPT, written before the call that can
+ * block, then the real blocking call, whose result the program gets.
+ *
+ * Only where the try is provably the blocking call's own first step (glibc
+ * 2.36): mutexes of the four plain kinds (normal, recursive, error-checking,
+ * adaptive) with no other bit in __kind: not robust (its trylock returns
+ * EOWNERDEAD with the lock taken), not priority-inheriting or -protected, not
+ * process-shared, no elision.  rwlocks: tryrdlock is never more permissive than
+ * rdlock (with writer preference it gives up when rdlock would wait), trywrlock
+ * takes exactly the states wrlock takes at once; the self-deadlock checks
+ * (EDEADLK) come from the blocking call after the try said EBUSY.  Timed
+ * variants keep the plain path: glibc checks their timeout first.
+ */
+#define LT_MUTEX_PLAIN_KINDS 3 /* PTHREAD_MUTEX_{TIMED,RECURSIVE,ERRORCHECK,ADAPTIVE}_NP */
+
+static inline bool mutex_try_first(pthread_mutex_t *m)
+{
+    return (unsigned)LT_LOAD(m->__data.__kind) <= LT_MUTEX_PLAIN_KINDS;
+}
+
+#define ACQUIRE_FAST(prim, snap, obj, fl, try_call)                                                           \
+    do {                                                                                                      \
+        if (LT_LIKELY(try_call == 0)) {                                                                       \
+            REC(LT_EV_ACQUIRED, (prim), (fl), obj, snap(obj), 0, 0, LT_STACK_HERE);                           \
+            return 0;                                                                                         \
+        }                                                                                                     \
+    } while (0)
+
 EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
+    if (LT_LIKELY(lt_want(LT_PRIM_MUTEX)) && mutex_try_first(m))
+        ACQUIRE_FAST(LT_PRIM_MUTEX, lt_snap_mutex, m, LT_FL_WRITE, lt_real_mutex_trylock(m));
     MUTEX_ACQUIRE(m, LT_FL_WRITE, 0, lt_real_mutex_lock(m));
 }
 
@@ -129,6 +164,8 @@ EXPORT int lt_hook_consistent_np(pthread_mutex_t *m) { return pthread_mutex_cons
 
 EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *rw)
 {
+    if (LT_LIKELY(lt_want(LT_PRIM_RWLOCK)))
+        ACQUIRE_FAST(LT_PRIM_RWLOCK, lt_snap_rwlock, rw, LT_FL_READ, lt_real_rwlock_tryrdlock(rw));
     RWLOCK_ACQUIRE(rw, LT_FL_READ, 0, lt_real_rwlock_rdlock(rw));
 }
 EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *rw)
@@ -146,6 +183,8 @@ EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *rw, clockid_t clk, const
 }
 EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *rw)
 {
+    if (LT_LIKELY(lt_want(LT_PRIM_RWLOCK)))
+        ACQUIRE_FAST(LT_PRIM_RWLOCK, lt_snap_rwlock, rw, LT_FL_WRITE, lt_real_rwlock_trywrlock(rw));
     RWLOCK_ACQUIRE(rw, LT_FL_WRITE, 0, lt_real_rwlock_wrlock(rw));
 }
 EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *rw)
@@ -334,7 +373,23 @@ static void sem_wait_cancelled(void *p)
         return r;                                                                                             \
     } while (0)
 
-EXPORT int sem_wait(sem_t *s) { SEM_ACQUIRE(s, 0, 0, LT_REAL(sem_wait)(s)); }
+/* sem_wait is a cancellation point even when it does not block (glibc 2.36
+ * calls pthread_testcancel first, then its non-blocking step): the same order
+ * here, before anything is recorded.  sem_trywait sets errno on failure; the
+ * caller must not see that. */
+EXPORT int sem_wait(sem_t *s)
+{
+    if (LT_LIKELY(lt_want(LT_PRIM_SEM))) {
+        int saved = errno;
+        pthread_testcancel();
+        if (LT_REAL(sem_trywait)(s) == 0) {
+            REC(LT_EV_ACQUIRED, LT_PRIM_SEM, 0, s, lt_snap_sem(s), 0, 0, LT_STACK_HERE);
+            return 0;
+        }
+        errno = saved;
+    }
+    SEM_ACQUIRE(s, 0, 0, LT_REAL(sem_wait)(s));
+}
 EXPORT int sem_trywait(sem_t *s) { SEM_ACQUIRE(s, LT_FL_TRY, 0, LT_REAL(sem_trywait)(s)); }
 EXPORT int sem_timedwait(sem_t *s, const struct timespec *t)
 {

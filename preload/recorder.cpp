@@ -84,11 +84,42 @@ static __attribute__((noinline)) void refresh_modules(lt_tctl *c)
         write_event(c, lt_now(), LT_EV_DLOPEN, LT_PRIM_PROCESS, 0, 0, 0, 0, 0, (int32_t)added, 0, 0);
 }
 
+/* Is the record in progress (rec_frame) one this call cannot be nested in?
+ * A signal handler that interrupted it runs below its frame on the same stack
+ * (or on an alternate stack outside the thread's stack); a call from at or
+ * above that frame, on the thread's stack, can only come after a siglongjmp
+ * (or longjmp) left it for good. */
+static inline bool record_abandoned(const lt_tls_state &t, uintptr_t frame)
+{
+    lt_tctl *c = t.ctl;
+    return t.rec_frame && c && frame >= t.rec_frame && frame < c->stack_hi;
+}
+
+static __attribute__((noinline)) void heal(lt_tls_state &t)
+{
+    t.mute = t.rec_mute;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    t.depth = 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    t.rec_frame = 0;
+}
+
+bool lt_want_slow(uintptr_t frame)
+{
+    lt_tls_state &t = lt_tls;
+    if (t.off)
+        return false;
+    if (t.mute && record_abandoned(t, frame))
+        heal(t);
+    return !t.mute;
+}
+
 uint32_t lt_record(lt_event_type type, lt_prim prim, uint32_t flags, const void *addr, uint64_t addr2, uint64_t s0,
                    uint64_t s1, int32_t result, uint32_t arg, uint32_t stack)
 {
     lt_tls_state &t = lt_tls;
-    if (LT_UNLIKELY(t.mute | t.off))
+    uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
+    if (LT_UNLIKELY(t.mute | t.off) && !lt_want_slow(frame))
         return 0;
     lt_tctl *c = t.ctl;
     if (LT_UNLIKELY(!c)) {
@@ -96,7 +127,15 @@ uint32_t lt_record(lt_event_type type, lt_prim prim, uint32_t flags, const void 
         if (!c)
             return 0;
     }
-    uint8_t depth = t.depth++;
+    if (LT_UNLIKELY(t.depth) && record_abandoned(t, frame))
+        heal(t);
+    uint8_t depth = t.depth;
+    if (LT_LIKELY(!depth)) {
+        t.rec_mute = t.mute;
+        t.rec_frame = frame;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    }
+    t.depth = (uint8_t)(depth + 1);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     if (LT_UNLIKELY(depth)) {
         // A signal handler interrupted this thread inside the recorder.
@@ -114,6 +153,10 @@ uint32_t lt_record(lt_event_type type, lt_prim prim, uint32_t flags, const void 
                 s1, result, arg, stack);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     t.depth = depth;
+    if (LT_LIKELY(!depth)) {
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        t.rec_frame = 0;
+    }
     return stack;
 }
 

@@ -51,6 +51,12 @@ struct lt_tls_state {
     uint8_t depth;       /* > 0 while inside lt_record (signal nesting) */
     uint8_t mute;        /* > 0: pass through untraced (shim's own calls) */
     uint8_t off;         /* 1: this thread is not traced (dropped, exited, child untraced) */
+    uint8_t rec_mute;    /* mute when the outermost lt_record began */
+    /* Frame of the outermost lt_record in progress, 0 if none.  A signal
+     * handler that siglongjmps out of the recorder leaves depth (and perhaps
+     * mute) raised; the next call from a frame at or above this one proves
+     * that record abandoned, and both are put back (lt_heal). */
+    uintptr_t rec_frame;
 };
 
 LT_C_BEGIN
@@ -64,12 +70,19 @@ void lt_attach_current_thread(void) LT_HIDDEN;
 
 uint32_t lt_record(enum lt_event_type type, enum lt_prim prim, uint32_t flags, const void *addr, uint64_t addr2,
                    uint64_t state0, uint64_t state1, int32_t result, uint32_t arg, uint32_t stack) LT_HIDDEN;
+/* Slow half of lt_want: the thread is muted or off.  Heals a mute left by a
+ * record abandoned through siglongjmp (see rec_frame); says whether the
+ * thread may record now. */
+bool lt_want_slow(uintptr_t frame) LT_HIDDEN;
 LT_C_END
 
 static inline bool lt_want(enum lt_prim prim)
 {
-    return ((__atomic_load_n(&lt_families_active, __ATOMIC_RELAXED) >> prim) & 1u) &&
-           !(lt_tls.mute | lt_tls.off);
+    if (!((__atomic_load_n(&lt_families_active, __ATOMIC_RELAXED) >> prim) & 1u))
+        return false;
+    if (LT_LIKELY(!(lt_tls.mute | lt_tls.off)))
+        return true;
+    return lt_want_slow((uintptr_t)__builtin_frame_address(0));
 }
 
 #ifdef __cplusplus

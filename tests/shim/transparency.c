@@ -65,6 +65,14 @@ static void *cond_waiter(void *a)
     return NULL;
 }
 
+static pthread_mutex_t robust;
+static void *die_holding(void *a)
+{
+    (void)a;
+    pthread_mutex_lock(&robust);
+    return NULL; /* exits holding it: the next locker gets EOWNERDEAD */
+}
+
 static sem_t csem;
 static void *sem_waiter(void *a)
 {
@@ -206,6 +214,28 @@ int main(void)
     pthread_mutex_unlock(&m);
     EXPECT_EQ("errno preserved", errno, 4242);
 
+    /* the shim tries the lock first: recursion and robustness must not notice */
+    pthread_mutex_t rm;
+    pthread_mutexattr_settype(&at, PTHREAD_MUTEX_RECURSIVE);
+    EXPECT_EQ("init recursive", pthread_mutex_init(&rm, &at), 0);
+    EXPECT_EQ("recursive lock", pthread_mutex_lock(&rm), 0);
+    EXPECT_EQ("recursive relock", pthread_mutex_lock(&rm), 0);
+    EXPECT_EQ("recursive count", rm.__data.__count, 2);
+    EXPECT_EQ("recursive unlock", pthread_mutex_unlock(&rm), 0);
+    EXPECT_EQ("recursive unlock 2", pthread_mutex_unlock(&rm), 0);
+    EXPECT_EQ("recursive unlock 3", pthread_mutex_unlock(&rm), EPERM);
+    pthread_mutexattr_settype(&at, PTHREAD_MUTEX_NORMAL);
+    pthread_mutexattr_setrobust(&at, PTHREAD_MUTEX_ROBUST);
+    EXPECT_EQ("init robust", pthread_mutex_init(&robust, &at), 0);
+    pthread_create(&th, NULL, die_holding, NULL);
+    pthread_join(th, NULL);
+    EXPECT_EQ("robust owner died", pthread_mutex_lock(&robust), EOWNERDEAD);
+    EXPECT_EQ("robust consistent", pthread_mutex_consistent(&robust), 0);
+    EXPECT_EQ("robust unlock", pthread_mutex_unlock(&robust), 0);
+    EXPECT_EQ("robust relock", pthread_mutex_lock(&robust), 0);
+    EXPECT_EQ("robust unlock 2", pthread_mutex_unlock(&robust), 0);
+    pthread_mutexattr_destroy(&at);
+
     /* rwlock */
     pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
     EXPECT_EQ("rdlock", pthread_rwlock_rdlock(&rw), 0);
@@ -261,6 +291,10 @@ int main(void)
     EXPECT_EQ("sem_clockwait errno", errno, ETIMEDOUT);
     EXPECT_EQ("sem_post", sem_post(&s), 0);
     EXPECT_EQ("sem_wait", sem_wait(&s), 0);
+    errno = 4242;
+    sem_post(&s);
+    EXPECT_EQ("sem_wait uncontended", sem_wait(&s), 0);
+    EXPECT_EQ("sem_wait errno preserved", errno, 4242);
     sem_init(&csem, 0, 0);
     pthread_create(&th, NULL, sem_waiter, NULL);
     usleep(20000);

@@ -2,6 +2,7 @@
  * known number of lock operations so the test can count the records. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <setjmp.h>
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -170,6 +171,52 @@ static int keys(void)
     return 0;
 }
 
+/* longjmp: a signal handler that siglongjmps out of whatever it interrupted
+ * (the shim's recorder among others) while this thread signals a condvar in
+ * a loop; afterwards 1000 signals of another condvar (cv_after), which must
+ * be recorded as ordinary events: not NESTED, not lost, with their stack. */
+static sigjmp_buf jump_back;
+static volatile sig_atomic_t jumps;
+static pthread_cond_t cv_loop = PTHREAD_COND_INITIALIZER, cv_after = PTHREAD_COND_INITIALIZER;
+static volatile int sender_done, jump_armed;
+static void jump_handler(int s)
+{
+    (void)s;
+    ++jumps;
+    siglongjmp(jump_back, 1);
+}
+static void *jump_sender(void *target)
+{
+    while (!__atomic_load_n(&jump_armed, __ATOMIC_ACQUIRE))
+        usleep(100);
+    for (int i = 0; i < 3000; ++i) {
+        pthread_kill(*(pthread_t *)target, SIGUSR2);
+        usleep(50);
+    }
+    __atomic_store_n(&sender_done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+static int do_longjmp(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = jump_handler;
+    sigaction(SIGUSR2, &sa, NULL);
+    pthread_t self = pthread_self(), t;
+    pthread_cond_signal(&cv_loop); /* the thread's ring exists before the first signal */
+    pthread_create(&t, NULL, jump_sender, &self);
+    sigsetjmp(jump_back, 1);
+    __atomic_store_n(&jump_armed, 1, __ATOMIC_RELEASE);
+    while (!__atomic_load_n(&sender_done, __ATOMIC_ACQUIRE))
+        pthread_cond_signal(&cv_loop);
+    pthread_join(t, NULL);
+    signal(SIGUSR2, SIG_IGN);
+    for (int i = 0; i < 1000; ++i)
+        pthread_cond_signal(&cv_after);
+    printf("jumps %d cv_after %p\n", (int)jumps, (void *)&cv_after);
+    return jumps > 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "threads";
@@ -189,6 +236,8 @@ int main(int argc, char **argv)
         return signals();
     if (!strcmp(mode, "keys"))
         return keys();
+    if (!strcmp(mode, "longjmp"))
+        return do_longjmp();
     fprintf(stderr, "unknown mode %s\n", mode);
     return 2;
 }
