@@ -7,6 +7,7 @@ reader independent of the decoder.
   check_probes.py custom  SHIM PROGRAM        custom spin/futex locks
   check_probes.py asm     SHIM PROGRAM        relocation cases + refusals
   check_probes.py futex   SHIM PROGRAM        libc's inline futex calls vs pthread-level records
+  check_probes.py cancel  SHIM PROGRAM        pthread_cancel inside a patched condvar wait
 """
 import atexit
 import os
@@ -226,10 +227,23 @@ def cmd_futex(shim, prog):
     check(not bad, "every internal futex event fits the pthread-level history of its thread")
 
 
+def cmd_cancel(shim, prog):
+    p, trace = run(shim, [prog], {"LOCKTRACE_LIBC_FUTEX": "1"})
+    check(p.returncode == 0 and p.stdout.startswith("ok:"),
+          "a thread cancelled inside pthread_cond_wait ran its C++ destructor and cleanup handler")
+    m = re.search(r"probes: (\d+) placed", p.stderr)
+    check(m and int(m.group(1)) > 10, "libc futex sites placed (%s)" % (m.group(1) if m else "none"))
+    t = ltfile.Trace(trace)
+    waits = [e for th, evs in all_events(t) for e in evs
+             if e.prim == PRIM["FUTEX"] and e.flags & FL_INTERNAL and e.name == "WAIT_BEGIN"]
+    check(waits, "the condvar's kernel wait went through a patched libc site (%d internal waits)" % len(waits))
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 4 or sys.argv[1] not in ("custom", "asm", "futex"):
+    cmds = {"custom": cmd_custom, "asm": cmd_asm, "futex": cmd_futex, "cancel": cmd_cancel}
+    if len(sys.argv) != 4 or sys.argv[1] not in cmds:
         print(__doc__)
         sys.exit(2)
-    {"custom": cmd_custom, "asm": cmd_asm, "futex": cmd_futex}[sys.argv[1]](sys.argv[2], sys.argv[3])
+    cmds[sys.argv[1]](sys.argv[2], sys.argv[3])
     print("%s: %s" % (sys.argv[1], "FAILED (%d)" % len(failures) if failures else "passed"))
     sys.exit(1 if failures else 0)
