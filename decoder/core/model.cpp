@@ -51,7 +51,18 @@ struct ThreadWork {
     // The hold closed by this thread's last RELEASE, to reopen on RELEASE_FAILED.
     size_t last_release_lock = SIZE_MAX, last_release_hold = SIZE_MAX;
     bool exited = false;
+    // The cond wait in progress dropped a mutex this thread did not hold
+    // (its internal RELEASE matched no hold), and how that wait ended.
+    bool cond_release_unmatched = false;
+    int cond_wait_result = 0;
 };
+
+// A cond wait that failed before dropping the mutex (EPERM: not the owner,
+// EINVAL: bad timeout or clock): libc never re-took it either.
+bool cond_wait_never_dropped(int r)
+{
+    return r != 0 && r != ETIMEDOUT && r != EOWNERDEAD && r != ECANCELED;
+}
 
 struct LockWork {
     std::vector<size_t> open_holds;        // indices into holds
@@ -134,7 +145,7 @@ Model Model::build(Trace& trace)
         LockWork& W = lw[li];
         L.events.push_back(ix);
         L.last_event = ix;
-        const bool owned = L.has_owners();
+        bool owned = L.has_owners();
         Mode mode = event_mode(e);
 
         auto close_wait = [&](WaitOutcome outcome) -> Wait* {
@@ -187,6 +198,26 @@ Model Model::build(Trace& trace)
             if (w && w->contended) L.stats.contended++;
             L.stats.acquisitions++;
             if (mode == kModeRead) L.stats.read_acquisitions++;
+            if (owned && e.prim == LT_PRIM_MUTEX && e.result == EOWNERDEAD) {
+                // A robust mutex whose owner died: the kernel handed it to this
+                // thread, so the dead owner's hold ends here (its thread may
+                // never have unlocked it, and never will).
+                for (size_t k = W.open_holds.size(); k-- > 0;) {
+                    Hold& old = L.holds[W.open_holds[k]];
+                    if (old.thread == e.thread) continue;
+                    old.end_ns = e.time_ns;
+                    old.released = ix;
+                    old.owner_died = true;
+                    W.open_holds.erase(W.open_holds.begin() + k);
+                }
+            }
+            // The shim records the re-take of every cond wait; when the wait
+            // failed up front and the thread never held the mutex, it holds
+            // nothing now (a hold here would be a phantom).
+            if (owned && (e.flags & LT_FL_INTERNAL) && th.cond_release_unmatched &&
+                cond_wait_never_dropped(th.cond_wait_result))
+                owned = false;
+            th.cond_release_unmatched = false;
             if (owned) {
                 Hold hd{};
                 hd.thread = e.thread;
@@ -219,6 +250,7 @@ Model Model::build(Trace& trace)
             if (e.prim != LT_PRIM_FUTEX && e.result > 0)
                 o = e.result == ETIMEDOUT ? WaitOutcome::timedout : WaitOutcome::error;
             if (o == WaitOutcome::timedout) L.stats.timeouts++;
+            if (e.prim == LT_PRIM_COND) th.cond_wait_result = e.result < 0 ? -e.result : e.result;
             close_wait(o);
             break;
         }
@@ -237,6 +269,7 @@ Model Model::build(Trace& trace)
                 found = k;
                 break;
             }
+            if (e.flags & LT_FL_INTERNAL) th.cond_release_unmatched = found == SIZE_MAX;
             if (found == SIZE_MAX) {
                 L.stats.unmatched_releases++;
                 L.unmatched_releases.push_back(L.events.size() - 1);
@@ -268,6 +301,18 @@ Model Model::build(Trace& trace)
             break;
         case LT_EV_INIT:
             L.destroyed = false;
+            // A freshly initialized lock is free: holds on the object that
+            // lived here before (destroyed held, or never destroyed: a stack
+            // or heap slot reused) ended with it.
+            if (owned && e.result == 0) {
+                for (size_t hi : W.open_holds) {
+                    Hold& old = L.holds[hi];
+                    old.end_ns = e.time_ns;
+                    old.released = ix;
+                    old.reset_by_init = true;
+                }
+                W.open_holds.clear();
+            }
             break;
         case LT_EV_DESTROY:
             L.destroyed = true;
@@ -298,6 +343,7 @@ Model Model::build(Trace& trace)
         ThreadState& t = m.threads[i];
         if (tw[i].exited || tinfo[i].exited()) {
             t.status = ThreadStatus::exited;
+            t.end_unrecorded = !tw[i].exited;
             continue;
         }
         if (!tw[i].open_waits.empty()) {

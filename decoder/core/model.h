@@ -30,6 +30,12 @@ struct Hold {
     uint64_t end_ns;              // kOpenEnd: still held at the end of the trace
     EventIx acquired;             // the ACQUIRED event
     EventIx released;             // the RELEASE event, or kNoEvent
+    // Ended not by an unlock but by the next owner's EOWNERDEAD (a robust
+    // mutex whose owner died holding it); `released` is that ACQUIRED.
+    bool owner_died = false;
+    // Ended by an init of the lock at the same address (`released` is the
+    // INIT): the object it was held on is gone.
+    bool reset_by_init = false;
     bool open() const { return end_ns == kOpenEnd; }
 };
 
@@ -114,6 +120,10 @@ struct ThreadState {
     size_t lock = SIZE_MAX;         // index into Model::locks
     bool history_complete = true;   // no events of this thread were lost or cut
     bool ended_torn = false;        // its newest record was torn (killed mid-write)
+    // The thread table says it ended, but its ring has no THREAD_EXIT: the
+    // recorder stopped recording it before it ended (e.g. it was cancelled
+    // inside the recorder), so what it did last is unknown.
+    bool end_unrecorded = false;
 };
 
 class Model {

@@ -1,7 +1,11 @@
 #include "common.h"
 #include "core/symbols.h"
 
+#include <algorithm>
+#include <cerrno>
 #include <cinttypes>
+#include <csignal>
+#include <ctime>
 #include <cstdio>
 #include <memory>
 
@@ -378,6 +382,26 @@ void analyze_sem(const Model& m, const Lock& S, const Event& w, StuckWait& s)
 
 } // namespace
 
+bool trace_is_live(const Model& m)
+{
+    if (!m.trace || m.trace->process_ended()) return false;
+    int32_t pid = m.trace->header().pid;
+    if (pid <= 0) return false;
+    return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+bool wait_may_be_in_flight(const Model& m, uint64_t begin_ns, bool live)
+{
+    if (!live) return false;
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
+    // A clock behind the trace: recorded on another boot or machine, so the
+    // pid is not that process after all.
+    if (now < m.end_ns) return false;
+    return now - std::min(now, begin_ns) < kLiveWaitGraceNs;
+}
+
 std::vector<StuckWait> analyze_stuck_waits(const Model& m)
 {
     std::vector<StuckWait> out;
@@ -390,8 +414,12 @@ std::vector<StuckWait> analyze_stuck_waits(const Model& m)
         if (x.prim == LT_PRIM_FUTEX && (x.type == LT_EV_REQUEUE || (x.type == LT_EV_WAKE && futex_cmd(x) == 5)))
             indirect.push_back(ix);
     }
+    const bool live = trace_is_live(m);
     for (const ThreadState& t : m.threads) {
         if (t.status != ThreadStatus::blocked || t.lock == SIZE_MAX) continue;
+        // Read live from a busy process: the wake for a wait that has just
+        // begun may be on its way (sent, but not yet recorded).
+        if (wait_may_be_in_flight(m, t.since_ns, live)) continue;
         const Event& e = m.events[t.blocked_on];
         const Lock& L = m.locks[t.lock];
         StuckWait s;

@@ -50,6 +50,8 @@ inline uint32_t rw_flags(const Event& e) { return uint32_t(e.addr2 >> 32); }
 inline uint32_t mx_lock(const Event& e) { return uint32_t(e.state[0]); }
 inline int32_t mx_owner(const Event& e) { return int32_t(uint32_t(e.state[1])); }
 inline uint32_t mx_nusers(const Event& e) { return uint32_t(e.state[1] >> 32); }
+constexpr uint32_t kMutexPshared = 128;  // PTHREAD_MUTEX_PSHARED_BIT in __kind (addr2)
+constexpr uint32_t kMutexRobust = 16;    // PTHREAD_MUTEX_ROBUST_NORMAL_NP bit in __kind
 
 // Futex op decoding (the event's `arg`).
 inline uint32_t futex_cmd(const Event& e) { return e.arg & 127u; }
@@ -83,7 +85,20 @@ struct StuckWait {
     std::vector<uint32_t> gap_threads; // threads whose events after the sleep began were partly overwritten
     std::vector<Evidence> evidence;  // the wakes that missed, etc.
 };
+// Waits that are still asleep, in a process that is still asleep long
+// enough to judge (see wait_may_be_in_flight).
 std::vector<StuckWait> analyze_stuck_waits(const Model& m);
+
+// The traced process is running right now (no normal exit recorded, and its
+// pid answers): the trace is being read live and is still growing.
+bool trace_is_live(const Model& m);
+// How long a wait must have lasted, in a live process, before the absence of
+// a wake can be judged: a wake is recorded after the real call, so a reader
+// that catches a busy process between the two would see a lost wakeup.
+constexpr uint64_t kLiveWaitGraceNs = 200 * 1000 * 1000;
+// True when `live` and the wait that began at begin_ns is younger than the
+// grace period, now (CLOCK_MONOTONIC, the trace's clock).
+bool wait_may_be_in_flight(const Model& m, uint64_t begin_ns, bool live);
 
 } // namespace fx
 using namespace fx;

@@ -12,6 +12,7 @@
 //  - futex words: a thread sleeps for good on a word whose expected value
 //    reads as a small count gone negative (0xffffffff...).
 #include "common.h"
+#include "lock_validity.h"
 
 #include <algorithm>
 
@@ -152,9 +153,18 @@ void reader_mismatch(const Model& m, const Lock& L, const ThreadOrder& order, st
 
     const Event& fe = m.events[snaps[first]];
     const Event& le = m.events[snaps.back()];
+    // A fork before the disagreement: a process-shared rwlock in shared
+    // memory is then also locked and unlocked by the child, whose calls are
+    // in the child's own trace, not in this one.
+    EventIx fork_before = kNoEvent;
+    for (EventIx ix = 0; ix < snaps[first] && ix < m.events.size(); ix++)
+        if (m.events[ix].type == LT_EV_FORK) {
+            fork_before = ix;
+            break;
+        }
     Finding f;
     f.kind = "counter-overflow";
-    f.severity = Finding::error;
+    f.severity = fork_before == kNoEvent ? Finding::error : Finding::info;
     f.locks.push_back(L.addr);
     auto add_thread = [&](int32_t tid) {
         if (std::find(f.threads.begin(), f.threads.end(), tid) == f.threads.end()) f.threads.push_back(tid);
@@ -176,6 +186,13 @@ void reader_mismatch(const Model& m, const Lock& L, const ThreadOrder& order, st
         f.summary += " Readers the history shows holding the lock are missing from the word: something other than "
                      "unlock took them off the count (a stray store, an unlock without a matching rdlock), and the "
                      "lock can now be written while they read.";
+    if (fork_before != kNoEvent) {
+        f.summary += " But the process forked at " + at(m, m.events[fork_before].time_ns) +
+                     " before the disagreement: if this is a process-shared lock in shared memory, the other process's "
+                     "rdlocks and unlocks are in its own trace and explain the difference, so this is not counted as "
+                     "an error.";
+        f.evidence.push_back(make_evidence(m, fork_before, "fork: the lock may be shared with the child from here"));
+    }
     if (agreed != kNoEvent) {
         f.evidence.push_back(make_evidence(m, agreed, "last time the word and the history agreed (" +
                                                           std::to_string(rw_readers(m.events[agreed])) + " readers)"));
@@ -294,10 +311,20 @@ void mutex_checks(const Model& m, const Lock& L, std::vector<Finding>& out)
 
 } // namespace
 
+// Memory that never held a lock has "counters" of garbage: invalid-lock says
+// so, and reading them as counts would only add a wrong diagnosis.
+static bool words_are_garbage(const Model& m, const Lock& L)
+{
+    for (EventIx ix : L.events)
+        if (!implausible_lock_word(m.events[ix]).empty()) return true;
+    return false;
+}
+
 void detect_counter_overflow(const Model& m, std::vector<Finding>& out)
 {
     const ThreadOrder order(m);
     for (const Lock& L : m.locks) {
+        if ((L.prim == LT_PRIM_RWLOCK || L.prim == LT_PRIM_MUTEX) && words_are_garbage(m, L)) continue;
         if (L.prim == LT_PRIM_RWLOCK) rwlock_checks(m, L, order, out);
         else if (L.prim == LT_PRIM_MUTEX) mutex_checks(m, L, out);
     }

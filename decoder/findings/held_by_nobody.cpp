@@ -60,6 +60,7 @@ bool word_says_taken(const Lock& L, const Event& want)
 void detect_held_by_nobody(const Model& m, std::vector<Finding>& out)
 {
     std::vector<WaitEdge> edges = wait_for_edges(m);
+    const bool live = trace_is_live(m);
     for (size_t li = 0; li < m.locks.size(); li++) {
         const Lock& L = m.locks[li];
         if (L.prim != LT_PRIM_MUTEX && L.prim != LT_PRIM_RWLOCK) continue;
@@ -68,6 +69,8 @@ void detect_held_by_nobody(const Model& m, std::vector<Finding>& out)
             if (t.status != ThreadStatus::blocked || t.lock != li) continue;
             const Event& want = m.events[t.blocked_on];
             if (want.type != LT_EV_ATTEMPT || (want.flags & LT_FL_TIMED)) continue;
+            // Read live: the owner may have taken it and not yet recorded so.
+            if (wait_may_be_in_flight(m, t.since_ns, live)) continue;
             bool has_blocker = std::any_of(edges.begin(), edges.end(),
                                            [&](const WaitEdge& e) { return e.from == t.thread; });
             if (has_blocker || !word_says_taken(L, want)) continue;

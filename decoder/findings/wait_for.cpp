@@ -1,6 +1,8 @@
 #include "wait_for.h"
 #include "common.h"
 
+#include <algorithm>
+
 namespace lt {
 namespace fx {
 
@@ -28,6 +30,13 @@ std::vector<WaitEdge> wait_for_edges(const Model& m)
         if (want.type != LT_EV_ATTEMPT || (want.flags & LT_FL_TIMED)) continue;  // a timed wait ends by itself
         Mode mode = (want.flags & LT_FL_READ) ? kModeRead : kModeWrite;
         std::vector<size_t> holds = conflicting_holds(L, t.thread, mode);
+        // A process-shared mutex whose word names another owner: the hold this
+        // thread seems to have (inherited across fork) is another process's.
+        if (L.prim == LT_PRIM_MUTEX && (uint32_t(want.addr2) & kMutexPshared) && mx_owner(want) != 0 &&
+            mx_owner(want) != t.tid)
+            holds.erase(std::remove_if(holds.begin(), holds.end(),
+                                       [&](size_t hi) { return L.holds[hi].thread == t.thread; }),
+                        holds.end());
         for (size_t hi : holds) edges.push_back({t.thread, L.holds[hi].thread, t.lock, hi});
         if (!holds.empty() || mode != kModeRead || L.prim != LT_PRIM_RWLOCK) continue;
         // A blocked reader with no writer holding the lock: on a writer-preferring
