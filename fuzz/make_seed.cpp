@@ -6,6 +6,8 @@
 // ring cut to its newest RING records (default 32, a power of two) in their
 // proper slots, so the result is still a valid trace (with the cut records
 // counted as overwritten).  STACKS=0 drops the stack table.
+#include "bundle/compact_layout.h"
+
 #include <locktrace/format.h>
 
 #include <cstdio>
@@ -15,8 +17,6 @@
 #include <iterator>
 #include <map>
 #include <vector>
-
-static uint64_t align(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
 int main(int argc, char** argv)
 {
@@ -75,23 +75,16 @@ int main(int argc, char** argv)
     uint32_t depth = keep_stacks ? h.stack_depth_max : 0;
 
     lt_file_header o = h;
-    o.thread_table_offset = LT_HEADER_SIZE;
-    o.thread_table_capacity = nthreads;
-    o.module_table_offset = align(o.thread_table_offset + uint64_t(nthreads) * sizeof(lt_thread), 64);
-    o.module_table_capacity = nmodules;
-    o.stack_table_offset = align(o.module_table_offset + uint64_t(nmodules) * sizeof(lt_module), 64);
-    o.stack_depth_max = depth;
-    o.stack_entry_size = uint32_t(sizeof(lt_stack_entry) + 8u * depth);
-    o.stack_table_capacity = depth ? stack_cap : 0;
-    o.rings_offset = align(o.stack_table_offset + uint64_t(o.stack_table_capacity) * o.stack_entry_size, 64);
+    lt::bundle::CompactLayout layout(o, nthreads, nmodules, stack_cap, depth);
     o.ring_capacity = ring;
-    uint64_t end = o.rings_offset + uint64_t(nthreads) * ring * sizeof(lt_event);
-    o.file_end = end;
+    std::vector<uint64_t> ring_off(nthreads);
+    for (uint32_t t = 0; t < nthreads; t++) ring_off[t] = layout.add_ring(ring);
+    uint64_t end = layout.end();
     std::vector<uint8_t> out(end);
     memcpy(out.data(), &o, sizeof o);
     for (uint32_t t = 0; t < nthreads; t++) {
         lt_thread th = threads[t];
-        th.ring_offset = o.rings_offset + uint64_t(t) * ring * sizeof(lt_event);
+        th.ring_offset = ring_off[t];
         th.ring_capacity = ring;
         memcpy(out.data() + o.thread_table_offset + t * sizeof(lt_thread), &th, sizeof th);
         memcpy(out.data() + th.ring_offset, rings[t].data(), ring * sizeof(lt_event));

@@ -7,12 +7,6 @@ namespace lt::bundle {
 
 namespace {
 
-template <typename T> void put(char*& p, T v)
-{
-    memcpy(p, &v, sizeof v);
-    p += sizeof v;
-}
-
 template <typename T> T get(const uint8_t* col, uint64_t i)
 {
     T v;
@@ -22,41 +16,27 @@ template <typename T> T get(const uint8_t* col, uint64_t i)
 
 } // namespace
 
+ColumnEncoder::ColumnEncoder(char* dst, uint64_t n)
+{
+    time_ = dst;
+    addr_ = time_ + 8 * n;
+    addr2_ = addr_ + 8 * n;
+    s0_ = addr2_ + 8 * n;
+    s1_ = s0_ + 8 * n;
+    stack_ = s1_ + 8 * n;
+    result_ = stack_ + 4 * n;
+    arg_ = result_ + 4 * n;
+    type_ = arg_ + 4 * n;
+    prim_ = type_ + 2 * n;
+    flags_ = prim_ + n;
+}
+
 void encode_columns(const std::vector<const Event*>& ev, std::string& out)
 {
-    size_t n = ev.size();
     size_t base = out.size();
-    out.resize(base + n * kBytesPerRecord);
-    // One pass over the events, eleven output streams: each event's cache
-    // line is read once.
-    char* time = &out[base];
-    char* addr = time + 8 * n;
-    char* addr2 = addr + 8 * n;
-    char* s0 = addr2 + 8 * n;
-    char* s1 = s0 + 8 * n;
-    char* stack = s1 + 8 * n;
-    char* result = stack + 4 * n;
-    char* arg = result + 4 * n;
-    char* type = arg + 4 * n;
-    char* prim = type + 2 * n;
-    char* flags = prim + n;
-    uint64_t prev = 0;
-    for (const Event* e : ev) {
-        // Timestamps are monotonic within a ring except across a nested signal
-        // handler record; the delta wraps modulo 2^64 and decodes back exactly.
-        put<uint64_t>(time, e->time_ns - prev);
-        prev = e->time_ns;
-        put<uint64_t>(addr, e->addr);
-        put<uint64_t>(addr2, e->addr2);
-        put<uint64_t>(s0, e->state[0]);
-        put<uint64_t>(s1, e->state[1]);
-        put<uint32_t>(stack, e->stack_id);
-        put<uint32_t>(result, uint32_t(e->result));
-        put<uint32_t>(arg, e->arg);
-        put<uint16_t>(type, e->type);
-        put<uint8_t>(prim, e->prim);
-        put<uint8_t>(flags, e->flags);
-    }
+    out.resize(base + ev.size() * kBytesPerRecord);
+    ColumnEncoder enc(&out[base], ev.size());
+    for (const Event* e : ev) enc.put(*e);
 }
 
 void decode_columns(const uint8_t* d, uint64_t n, lt_event* out)

@@ -1,6 +1,7 @@
 #include "unpack.h"
 
 #include "bundle_format.h"
+#include "compact_layout.h"
 #include "event_columns.h"
 
 #include "core/symbols.h"
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <map>
+#include <memory>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,7 +25,6 @@ namespace {
     throw TraceError(path + ": corrupt bundle: " + why);
 }
 
-uint64_t align64(uint64_t v) { return (v + 63) & ~uint64_t(63); }
 uint64_t pow2_at_least(uint64_t n)
 {
     uint64_t c = 1;
@@ -93,26 +94,65 @@ bool load_payload(const std::string& path, int fd, Payload* p)
     std::vector<uint8_t> z(size - kPreambleFrameSize);
     if (!read_fully(fd, kPreambleFrameSize, z.data(), z.size())) corrupt(path, "cannot read: " + std::string(strerror(errno)));
     // The payload is one or more zstd frames back to back, each with its
-    // content size; together exactly preamble.payload_size bytes.
-    p->bytes.resize(size_t(p->pre.payload_size));
-    uint64_t zoff = 0, out = 0;
+    // content size; together exactly preamble.payload_size bytes.  First the
+    // frame boundaries and sizes, allocating nothing: the sizes are claims.
+    struct Span {
+        size_t off, len;
+        uint64_t content;
+    };
+    std::vector<Span> frames;
+    uint64_t zoff = 0, declared = 0;
     while (zoff < z.size()) {
         const uint8_t* f = z.data() + zoff;
         size_t avail = z.size() - zoff;
         unsigned long long content = ZSTD_getFrameContentSize(f, avail);
         if (content == ZSTD_CONTENTSIZE_ERROR) corrupt(path, "the compressed payload is not a zstd frame");
         if (content == ZSTD_CONTENTSIZE_UNKNOWN) corrupt(path, "a payload frame without its content size");
-        if (content > p->pre.payload_size - out) corrupt(path, "payload frames larger than the preamble says");
+        if (content > p->pre.payload_size - declared) corrupt(path, "payload frames larger than the preamble says");
         size_t frame = ZSTD_findFrameCompressedSize(f, avail);
         if (ZSTD_isError(frame))
             corrupt(path, std::string("truncated compressed payload (") + ZSTD_getErrorName(frame) + ")");
-        size_t n = ZSTD_decompress(p->bytes.data() + out, size_t(content), f, frame);
-        if (ZSTD_isError(n)) corrupt(path, std::string("cannot decompress: ") + ZSTD_getErrorName(n));
-        if (n != content) corrupt(path, "a payload frame is shorter than it says");
-        out += n;
+        frames.push_back({size_t(zoff), frame, content});
+        declared += content;
         zoff += frame;
     }
-    if (out != p->pre.payload_size) corrupt(path, "payload shorter than the preamble says");
+    if (declared != p->pre.payload_size) corrupt(path, "payload shorter than the preamble says");
+
+    // Then the data.  The buffer grows with what the frames really produce,
+    // never ahead of it by more than a step: a few hostile bytes that claim
+    // gigabytes get an error, not a gigabyte allocation.
+    std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+    if (!dctx) throw TraceError(path + ": out of memory for zstd");
+    constexpr size_t kStep = size_t(16) << 20;
+    std::vector<uint8_t>& out = p->bytes;
+    for (const Span& fr : frames) {
+        size_t base = out.size(), pos = 0;
+        ZSTD_inBuffer in{z.data() + fr.off, fr.len, 0};
+        ZSTD_DCtx_reset(dctx.get(), ZSTD_reset_session_only);
+        for (;;) {
+            if (pos == out.size() - base) {
+                if (pos == fr.content) {
+                    // Full: the frame must end here.  Ask with no room left.
+                    ZSTD_outBuffer o{nullptr, 0, 0};
+                    size_t r = ZSTD_decompressStream(dctx.get(), &o, &in);
+                    if (ZSTD_isError(r)) corrupt(path, std::string("cannot decompress: ") + ZSTD_getErrorName(r));
+                    if (r != 0) corrupt(path, "a payload frame is longer than it says");
+                    break;
+                }
+                out.resize(base + std::min<uint64_t>(fr.content, pos + std::max(pos, kStep)));
+            }
+            ZSTD_outBuffer o{out.data() + base, out.size() - base, pos};
+            size_t in_before = in.pos;
+            size_t r = ZSTD_decompressStream(dctx.get(), &o, &in);
+            if (ZSTD_isError(r)) corrupt(path, std::string("cannot decompress: ") + ZSTD_getErrorName(r));
+            bool progress = o.pos != pos || in.pos != in_before;
+            pos = o.pos;
+            if (r == 0) break; // frame complete
+            if (!progress) corrupt(path, "truncated compressed payload");
+        }
+        if (pos != fr.content) corrupt(path, "a payload frame is shorter than it says");
+        out.resize(base + pos);
+    }
 
     uint64_t off = 0;
     while (off < p->bytes.size()) {
@@ -205,16 +245,14 @@ std::vector<uint8_t> rebuild(const std::string& path, const Payload& p)
         max_id = std::max(max_id, id);
         off += 16 + 8ull * depth;
     }
+    // Without stacks the table has no room: an entry would land outside it.
+    if (!hdr.stack_depth_max && stak->len) corrupt(path, "STAK entries in a trace recorded without stacks");
     uint64_t stack_cap = hdr.stack_depth_max ? pow2_at_least(std::max<uint32_t>(max_id, 1)) : 0;
-
-    uint64_t thread_off = LT_HEADER_SIZE;
-    uint64_t module_off = align64(thread_off + uint64_t(nthreads) * sizeof(lt_thread));
-    uint64_t stack_off = align64(module_off + uint64_t(nmods) * sizeof(lt_module));
-    uint64_t rings_off = align64(stack_off + stack_cap * entry);
+    CompactLayout layout(hdr, nthreads, nmods, uint32_t(stack_cap), hdr.stack_depth_max);
+    if (layout.end() > kMaxImage) corrupt(path, "rebuilt trace would exceed 8 GiB (stack table)");
 
     std::vector<RingPlan> rings;
     std::vector<uint8_t> seen(nthreads, 0);
-    uint64_t end = rings_off;
     auto range = p.sections.equal_range(std::string(kRing, 4));
     for (auto it = range.first; it != range.second; ++it) {
         const Section& s = it->second;
@@ -232,31 +270,25 @@ std::vector<uint8_t> rebuild(const std::string& path, const Payload& p)
         uint64_t n = r.rh.count + r.rh.torn;
         r.capacity = pow2_at_least(std::max<uint64_t>(n, 1));
         r.head = r.rh.lost + n;
-        r.offset = end;
-        end = align64(end + r.capacity * sizeof(lt_event));
-        if (end > kMaxImage) corrupt(path, "rebuilt trace would exceed 8 GiB");
+        r.offset = layout.add_ring(r.capacity);
+        if (layout.end() > kMaxImage) corrupt(path, "rebuilt trace would exceed 8 GiB");
         rings.push_back(r);
     }
     // A thread in the table without a RING section keeps a one-slot empty ring.
     std::vector<uint64_t> spare(nthreads, 0);
     for (uint32_t i = 0; i < nthreads; i++)
-        if (!seen[i]) {
-            spare[i] = end;
-            end = align64(end + sizeof(lt_event));
-        }
+        if (!seen[i]) spare[i] = layout.add_ring(1);
+    if (layout.end() > kMaxImage) corrupt(path, "rebuilt trace would exceed 8 GiB");
+    // What a real pack gives: records grow from 56 to 64 bytes and rings round
+    // up to a power of two; the tables and a few torn records add little.  A
+    // bundle asking for far more (huge torn counts, sparse stack ids) is made up.
+    if (layout.end() > 4 * p.bytes.size() + (uint64_t(64) << 20))
+        corrupt(path, "rebuilt trace of " + std::to_string(layout.end()) + " bytes from a payload of " +
+                          std::to_string(p.bytes.size()) + ": implausible");
 
-    std::vector<uint8_t> img(end, 0);
-    hdr.thread_table_offset = thread_off;
-    hdr.thread_table_capacity = nthreads;
-    hdr.threads_used = nthreads;
-    hdr.module_table_offset = module_off;
-    hdr.module_table_capacity = nmods;
-    hdr.modules_used = nmods;
-    hdr.stack_table_offset = stack_off;
-    hdr.stack_table_capacity = uint32_t(stack_cap);
-    hdr.stack_entry_size = uint32_t(entry);
-    hdr.rings_offset = rings_off;
-    hdr.file_end = end;
+    std::vector<uint8_t> img(layout.end(), 0);
+    uint64_t thread_off = hdr.thread_table_offset, module_off = hdr.module_table_offset;
+    uint64_t stack_off = hdr.stack_table_offset;
     memcpy(img.data(), &hdr, sizeof hdr);
     memcpy(img.data() + module_off, mods->data, mods->len);
 

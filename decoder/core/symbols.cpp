@@ -11,6 +11,7 @@
 #include <cstring>
 #include <cxxabi.h>
 #include <fcntl.h>
+#include <mutex>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -132,12 +133,46 @@ struct Symbolizer::Impl {
     char* debuginfo_path = nullptr;
     Dwfl_Callbacks cb{};
     std::vector<bool> trusted;  // per trace module: file on disk matches the build-id
+    // Per trusted module: what decides its answers (file identity and load
+    // bias), the key prefix into the process-wide frame cache below.
+    std::vector<std::string> identity;
 };
+
+namespace {
+
+// Frames looked up in binaries, shared by every Symbolizer of the process.
+// `pack` makes one and the detectors make another for the same trace; without
+// this each inflates the (compressed) DWARF of libc's debug file again, which
+// was a tenth of pack's CPU time.  The key holds everything the answer depends
+// on (the file's path, build-id, device, inode, size and mtime, the load bias,
+// the pc and the lookup mode), so two traces never mix.  Bounded: dropped
+// whole when it grows past kMaxShared (a fuzzer feeds endless traces).
+constexpr size_t kMaxShared = 1 << 16;
+std::mutex g_shared_mu;
+std::unordered_map<std::string, Frame>& shared_frames()
+{
+    static auto* m = new std::unordered_map<std::string, Frame>; // never destroyed: used from static dtors
+    return *m;
+}
+
+std::string module_identity(const Module& m, const struct stat& st)
+{
+    std::string k = m.path;
+    k.push_back('\0');
+    k.append(reinterpret_cast<const char*>(m.build_id.data()), m.build_id.size());
+    uint64_t v[6] = {uint64_t(st.st_dev), uint64_t(st.st_ino), uint64_t(st.st_size),
+                     uint64_t(st.st_mtim.tv_sec), uint64_t(st.st_mtim.tv_nsec), m.base};
+    k.append(reinterpret_cast<const char*>(v), sizeof v);
+    return k;
+}
+
+} // namespace
 
 Symbolizer::Symbolizer(const Trace& trace) : impl_(new Impl), trace_(trace)
 {
     if (trace.embedded_symbols()) {
         impl_->trusted.assign(trace.modules().size(), false);
+        impl_->identity.assign(trace.modules().size(), std::string());
         return; // a bundle: never look at local files, they may be other builds
     }
     impl_->cb.find_elf = dwfl_build_id_find_elf;
@@ -148,6 +183,7 @@ Symbolizer::Symbolizer(const Trace& trace) : impl_(new Impl), trace_(trace)
     elf_version(EV_CURRENT);
     const auto& mods = trace.modules();
     impl_->trusted.assign(mods.size(), false);
+    impl_->identity.assign(mods.size(), std::string());
     if (!impl_->dwfl) return;
     dwfl_report_begin(impl_->dwfl);
     for (size_t i = 0; i < mods.size(); i++) {
@@ -156,7 +192,13 @@ Symbolizer::Symbolizer(const Trace& trace) : impl_(new Impl), trace_(trace)
         bool dup = false;
         for (size_t j = 0; j < i; j++)
             if (mods[j].path == m.path && mods[j].base == m.base && impl_->trusted[j]) dup = true;
-        if (dup) { impl_->trusted[i] = true; continue; }
+        if (dup) {
+            for (size_t j = 0; j < i; j++)
+                if (mods[j].path == m.path && mods[j].base == m.base && impl_->trusted[j])
+                    impl_->identity[i] = impl_->identity[j];
+            impl_->trusted[i] = true;
+            continue;
+        }
         // The path comes from an untrusted trace: never block on a FIFO or a
         // device, and only ever hand regular files to libelf/libdw.
         int fd = open(m.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
@@ -181,8 +223,10 @@ Symbolizer::Symbolizer(const Trace& trace) : impl_(new Impl), trace_(trace)
         if (elf) elf_end(elf);
         close(fd);
         if (!ok) continue;
-        if (dwfl_report_elf(impl_->dwfl, m.path.c_str(), m.path.c_str(), -1, m.base, false))
+        if (dwfl_report_elf(impl_->dwfl, m.path.c_str(), m.path.c_str(), -1, m.base, false)) {
             impl_->trusted[i] = true;
+            impl_->identity[i] = module_identity(m, st);
+        }
     }
     dwfl_report_end(impl_->dwfl, nullptr, nullptr);
 }
@@ -213,7 +257,16 @@ const Frame& Symbolizer::frame(uint64_t pc, bool return_address)
         f.module = mods[mi].path;
         f.offset = pc - mods[mi].base;
     }
+    std::string key;
     if (mi != SIZE_MAX && impl_->trusted[mi] && impl_->dwfl) {
+        key = impl_->identity[mi];
+        uint64_t k[2] = {pc, return_address ? 1u : 0u};
+        key.append(reinterpret_cast<const char*>(k), sizeof k);
+        std::lock_guard<std::mutex> g(g_shared_mu);
+        auto hit = shared_frames().find(key);
+        if (hit != shared_frames().end()) return cache_.emplace(pc, hit->second).first->second;
+    }
+    if (!key.empty()) {
         Dwarf_Addr look = return_address && pc ? pc - 1 : pc;
         if (Dwfl_Module* mod = dwfl_addrmodule(impl_->dwfl, look)) {
             GElf_Off off;
@@ -228,6 +281,10 @@ const Frame& Symbolizer::frame(uint64_t pc, bool return_address)
                 }
             }
         }
+        std::lock_guard<std::mutex> g(g_shared_mu);
+        auto& shared = shared_frames();
+        if (shared.size() >= kMaxShared) shared.clear();
+        shared.emplace(std::move(key), f);
     }
     return cache_.emplace(pc, std::move(f)).first->second;
 }

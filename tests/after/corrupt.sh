@@ -23,6 +23,8 @@ mk magic; printf 'XXXXXXXX' | dd of="$work/magic.ltb" bs=1 seek=8 conv=notrunc s
 mk zmagic; printf '\x00\x00\x00\x00' | dd of="$work/zmagic.ltb" bs=1 seek=0 conv=notrunc status=none
 mk version; printf '\x07' | dd of="$work/version.ltb" bs=1 seek=16 conv=notrunc status=none
 mk bomb; printf '\x00\x00\x00\x00\x05\x00\x00\x00' | dd of="$work/bomb.ltb" bs=1 seek=24 conv=notrunc status=none
+# Under the limit but a lie: 3 GiB announced by a file of a few KiB.
+mk liar; printf '\x00\x00\x00\xc0\x00\x00\x00\x00' | dd of="$work/liar.ltb" bs=1 seek=24 conv=notrunc status=none
 for o in 45 60 $((size / 3)) $((size / 2)) $((size - 5)); do mk "flip$o"; flip "$work/flip$o.ltb" "$o"; done
 zstd -q -c "$work/bank.trace" >"$work/plain.ltb"
 : >"$work/empty.ltb"
@@ -43,6 +45,10 @@ for bad in "$work"/*.ltb; do
     done
 done
 grep -q "above the 4 GiB limit" <("$lt" report "$work/bomb.ltb" 2>&1) || fail "bomb: the size limit is not named"
+# The lie is caught before anything of its size is allocated (1 GiB of
+# address space is plenty for an honest read of this bundle).
+grep -q "payload shorter than the preamble says" <(ulimit -v 1048576; "$lt" report "$work/liar.ltb" 2>&1) ||
+    fail "liar: a payload size the frames do not back is not named (or was allocated first)"
 grep -q "not a locktrace bundle" <("$lt" report "$work/magic.ltb" 2>&1) || fail "magic: wrong magic not named"
 grep -q "not a locktrace bundle" <("$lt" report "$work/plain.ltb" 2>&1) || fail "a plain zstd file is not named as such"
 "$lt" report "$good" >/dev/null 2>&1
