@@ -6,6 +6,7 @@
 #include "tracefile.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -92,7 +93,9 @@ static bool is_us(const char *word, size_t len)
 
 static bool strip_wanted(void)
 {
-    return lt_strip_exec || (lt_init_state == LT_INIT_READY && !lt_g.cfg.follow_exec);
+    // The configuration is loaded once output[] is set (never empty then): a
+    // fork child whose own file is not made yet has its parent's.
+    return lt_strip_exec || (lt_g.cfg.output[0] && !lt_g.cfg.follow_exec);
 }
 
 /* Copies env into out (up to cap-1 entries + NULL) with our library removed
@@ -137,7 +140,9 @@ static size_t env_count(char *const *env)
 
 static void record_exec(const char *path)
 {
-    if (lt_want(LT_PRIM_PROCESS))
+    // A fork child that has recorded nothing has no file yet: exec alone
+    // does not make one (the new image starts its own).
+    if (__atomic_load_n(&lt_init_state, __ATOMIC_ACQUIRE) == LT_INIT_READY && lt_want(LT_PRIM_PROCESS))
         lt_record(LT_EV_EXEC, LT_PRIM_PROCESS, 0, path, 0, 0, 0, 0, 0, LT_STACK_HERE);
 }
 
@@ -282,6 +287,88 @@ EXPORT int dlclose(void *handle)
         lt_record(LT_EV_DLOPEN, LT_PRIM_PROCESS, 0, handle, 0, 0, 0, (int32_t)added, 1, LT_STACK_HERE);
     }
     return r;
+}
+
+/* ---- thread exit ----------------------------------------------------------- */
+/* A thread's end (return, pthread_exit or cancellation) is recorded without a
+ * pthread key, which would take one of the program's PTHREAD_KEYS_MAX: the
+ * start routine runs inside a wrapper whose cleanup handler, the outermost
+ * one, writes THREAD_EXIT after the program's own cleanup handlers (their
+ * unlocks are recorded).  The hooks are C without -fexceptions, so
+ * pthread_cleanup_push registers with glibc and runs on cancellation and
+ * pthread_exit alike.  Lock calls after it (key and thread_local
+ * destructors) are not recorded: the slot may go to a new thread. */
+void lt_thread_key_destructor(void *) LT_HIDDEN; /* recorder.cpp: THREAD_EXIT, slot released */
+
+/* The start routine and argument travel to the new thread in a fixed table,
+ * not malloc: pthread_create may be called from inside a malloc (jemalloc's
+ * background threads).  An entry is busy only until the thread starts; if
+ * all are, the thread runs unwrapped and its end is recorded only if it
+ * calls pthread_exit. */
+struct start_entry {
+    void *(*fn)(void *);
+    void *arg;
+    int busy;
+};
+static struct start_entry g_starts[512];
+static unsigned g_start_next;
+static __thread uint8_t t_wrapped; /* this thread runs inside thread_main */
+
+static void thread_ended(void *unused)
+{
+    (void)unused;
+    int e = errno;
+    lt_thread_key_destructor(NULL);
+    errno = e;
+}
+
+static void *thread_main(void *p)
+{
+    struct start_entry *s = p;
+    void *(*fn)(void *) = s->fn;
+    void *arg = s->arg;
+    __atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
+    t_wrapped = 1;
+    void *r;
+    pthread_cleanup_push(thread_ended, NULL);
+    r = fn(arg);
+    pthread_cleanup_pop(1);
+    return r;
+}
+
+static struct start_entry *claim_start_entry(void *(*fn)(void *), void *arg)
+{
+    unsigned n = sizeof g_starts / sizeof g_starts[0];
+    unsigned from = __atomic_fetch_add(&g_start_next, 1, __ATOMIC_RELAXED);
+    for (unsigned i = 0; i < n; ++i) {
+        struct start_entry *s = &g_starts[(from + i) % n];
+        int free_ = 0;
+        if (__atomic_compare_exchange_n(&s->busy, &free_, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+            s->fn = fn;
+            s->arg = arg;
+            return s;
+        }
+    }
+    return NULL;
+}
+
+EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+    struct start_entry *s = claim_start_entry(fn, arg);
+    if (!s)
+        return LT_REAL(create)(th, attr, fn, arg);
+    int r = LT_REAL(create)(th, attr, thread_main, s);
+    if (r != 0)
+        __atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
+    return r;
+}
+
+/* The main thread and unwrapped threads: their end is seen here only. */
+EXPORT void pthread_exit(void *r)
+{
+    if (!t_wrapped)
+        thread_ended(NULL);
+    LT_REAL(thread_exit)(r);
 }
 
 /* ---- thread names ------------------------------------------------------------ */

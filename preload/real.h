@@ -74,6 +74,8 @@ struct lt_real_table {
     void *(*dlopen)(const char *, int);
     int (*dlclose)(void *);
     int (*setname)(pthread_t, const char *);
+    int (*create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+    void (*thread_exit)(void *) __attribute__((noreturn));
     void (*exit)(int) __attribute__((noreturn));
     void (*exit_now)(int) __attribute__((noreturn)); /* _exit */
     void (*exit_now2)(int) __attribute__((noreturn)); /* _Exit */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 lt_trace lt_g;
@@ -22,11 +23,9 @@ bool lt_strip_exec;
 
 static bool g_exit_known;
 static int g_exit_status;
-static pthread_key_t g_thread_key;
 static bool g_once_done;
 static bool g_forked_child; /* set in a fork child until its own file exists */
 
-extern "C" void lt_thread_key_destructor(void *); /* recorder.cpp */
 static void before_fork(void);
 static void after_fork_parent(void);
 static void after_fork_child(void);
@@ -85,10 +84,26 @@ static int create_unique(const char *base, char *chosen, size_t n)
     return -1;
 }
 
-/* Reserves [off, off+len) on disk so that stores through the mapping can never
- * SIGBUS on a full disk: the caller runs untraced if this fails. */
+/* Room that must stay free on the file system for a trace to be left sparse. */
+static const uint64_t k_sparse_margin = 1ull << 30;
+
+/* Makes [off, off+len) of the file usable through the mapping.  Stores into
+ * a hole need a free block, and a full disk turns them into SIGBUS in the
+ * traced program, so when the file system is short of room (less than
+ * k_sparse_margin free beyond the request) the blocks are allocated now and
+ * the caller runs untraced if that fails.  Otherwise the file only grows
+ * (a pwrite of its last byte, which never shrinks it, unlike ftruncate racing
+ * with another thread's ring) and stays sparse: most of a trace's tables and
+ * rings are never written, and a program forking thousands of children must
+ * not fill the disk with zeros. */
 static bool reserve(int fd, uint64_t off, uint64_t len)
 {
+    struct statvfs fs;
+    if (fstatvfs(fd, &fs) == 0 && (uint64_t)fs.f_bavail * fs.f_frsize > len + k_sparse_margin) {
+        char zero = 0;
+        if (pwrite(fd, &zero, 1, (off_t)(off + len - 1)) == 1)
+            return true;
+    }
     if (fallocate(fd, 0, (off_t)off, (off_t)len) == 0)
         return true;
     if (errno != EOPNOTSUPP && errno != ENOSYS)
@@ -192,13 +207,40 @@ static void once_per_process_image(void)
     if (g_once_done)
         return;
     g_once_done = true;
-    pthread_key_create(&g_thread_key, lt_thread_key_destructor);
     // Registered from the first lock call or our constructor, so before the
     // program's own handlers: the child has its own file before they run.
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     lt_stacks_setup();
     lt_clock_setup(getenv("LOCKTRACE_CLOCK"));
 }
+
+/* The set-up below needs kilobytes of stack (libc's formatted printing,
+ * dl_iterate_phdr, libunwind and file set-up), and its first call can come
+ * from any thread: a fork child's first lock call may be made on a
+ * PTHREAD_STACK_MIN thread that has no room for it.  So it runs on a stack of
+ * its own.  Only the thread that moved lt_init_state from NONE to RUNNING
+ * ever uses it, so one static stack is enough (fork children get their copy). */
+alignas(64) static uint8_t g_init_stack[64 * 1024];
+
+/* Calls fn on the stack whose top is `top`.  The caller's frame pointer stays
+ * in %rbp, so a debugger or unwinder walks from fn back onto the thread's own
+ * stack; %rbx keeps the thread's %rsp. */
+static __attribute__((noinline)) bool call_on_stack(bool (*fn)(void), void *top)
+{
+    bool r;
+    __asm__ volatile("movq %%rsp, %%rbx\n\t"
+                     "movq %[top], %%rsp\n\t"
+                     "callq *%[fn]\n\t"
+                     "movq %%rbx, %%rsp"
+                     : "=a"(r)
+                     : [fn] "r"(fn), [top] "r"(top)
+                     : "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11", "memory", "cc", "xmm0", "xmm1",
+                       "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12",
+                       "xmm13", "xmm14", "xmm15");
+    return r;
+}
+
+static bool init_body(void);
 
 bool lt_init(void)
 {
@@ -209,6 +251,16 @@ bool lt_init(void)
         return false;
     if (!__atomic_compare_exchange_n(&lt_init_state, &s, LT_INIT_RUNNING, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         return s == LT_INIT_READY;
+    // open/read below are cancellation points; a lock call is not one.
+    int cancel_state;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+    bool ok = call_on_stack(init_body, g_init_stack + sizeof g_init_stack);
+    pthread_setcancelstate(cancel_state, nullptr);
+    return ok;
+}
+
+static bool init_body(void)
+{
     lt_mute_guard mute;
     lt_errno_guard keep_errno;
     lt_resolve();
@@ -378,7 +430,6 @@ lt_tctl *lt_thread_attach(int tid, uint64_t now)
     memset(slot->name, 0, sizeof slot->name);
     name_slot(slot);
     __atomic_store_n(&slot->state, (uint32_t)LT_SLOT_LIVE, __ATOMIC_RELEASE);
-    pthread_setspecific(g_thread_key, c);
     return c;
 }
 

@@ -49,6 +49,34 @@ case_fork() {
     all_decode_clean "$T/tr"
 }
 
+# Many fork children: those that take no lock (they exit, _exit or exec
+# /bin/true) leave no trace file (the exec'd /bin/true writes its own);
+# those that lock leave one each, which decodes; the parent's trace records
+# every fork.  Files are sparse: disk use is far below their size.
+count_forks() { "$DECODER" dump "$1" | awk '$3 == "fork"' | wc -l; }
+case_fork_many() {
+    run plain -- "$PROGS/life_fork_many" idle 500
+    traced traced "$T/tr" -- "$PROGS/life_fork_many" idle 500
+    ok plain; same plain traced; no_shim_noise traced
+    count_traces "$T/tr" 'life_fork_many.*.trace' 1
+    count_traces "$T/tr" 'true.*.trace' 50
+    local parent n
+    parent=$(traces "$T/tr" 'life_fork_many.*.trace')
+    n=$(count_forks "$parent")
+    [ "$n" -eq 500 ] || fail "the parent's trace records $n of 500 forks"
+    decodes_clean "$parent"
+    run plain_lock -- "$PROGS/life_fork_many" lock 100
+    traced lock "$T/lk" -- "$PROGS/life_fork_many" lock 100
+    ok plain_lock; same plain_lock lock; no_shim_noise lock
+    count_traces "$T/lk" 'life_fork_many.*.trace' 101
+    all_decode_clean "$T/lk" > "$T/decodes.txt" || fail "$(tail -1 "$T/decodes.txt")"
+    note "101 traces decode with no error finding"
+    local size used
+    size=$(du -sk --apparent-size "$T/lk" | cut -f1); used=$(du -sk "$T/lk" | cut -f1)
+    note "101 traces: ${size} KiB apparent size, ${used} KiB on disk"
+    [ "$used" -lt $((size / 4)) ] || fail "trace files are not sparse: $used KiB used of $size KiB"
+}
+
 # exec keeps tracing by default (the new image gets its own trace), and does
 # not with LOCKTRACE_FOLLOW_EXEC=0.  HOW is fork-exec, posix_spawn or vfork-exec.
 spawn_case() {
@@ -63,8 +91,9 @@ spawn_case() {
     same plain off
     count_traces "$T/off" 'life_churn.*.trace' 0
 }
-# fork-exec: the parent's trace, and the forked child's until its exec.
-case_fork_exec() { spawn_case fork-exec 2; }
+# fork-exec: the parent's trace only; the forked child takes no lock before
+# its exec, so it leaves no file of its own (the exec'd image writes one).
+case_fork_exec() { spawn_case fork-exec 1; }
 case_posix_spawn() { spawn_case posix_spawn 1; }
 # vfork-exec: how many files the parent side leaves is the shim's business
 # (a vfork child must not write the parent's), so only the exec'd one is counted.
@@ -93,6 +122,26 @@ case_small_stack() {
     run plain -- "$PROGS/life_small_stack"
     traced traced "$T/tr" -- "$PROGS/life_small_stack"
     ok plain; same plain traced; no_shim_noise traced
+    all_decode_clean "$T/tr"
+}
+
+# How much of a thread's stack the shim takes on the thread's first lock
+# calls: in a fresh fork child (where that call also creates the child's
+# trace file) no more than in the parent (where the file exists): the
+# process set-up runs on a stack of its own.  And the thread's own set-up
+# (slot, ring, first unwind) stays within 8 KiB, half of PTHREAD_STACK_MIN.
+case_stack_use() {
+    run plain -- "$PROGS/life_stack_use"
+    traced traced "$T/tr" -- "$PROGS/life_stack_use"
+    ok plain; ok traced; no_shim_noise traced
+    local pc pp tc tp
+    pc=$(awk '$1 == "child" {print $2}' "$T/plain.out"); pp=$(awk '$1 == "parent" {print $2}' "$T/plain.out")
+    tc=$(awk '$1 == "child" {print $2}' "$T/traced.out"); tp=$(awk '$1 == "parent" {print $2}' "$T/traced.out")
+    [ -n "$pc" ] && [ -n "$pp" ] && [ -n "$tc" ] && [ -n "$tp" ] || fail "missing measurements: $(cat "$T/traced.out")"
+    note "stack used by a thread's first lock calls: plain $pc (child) $pp (parent), traced $tc (child) $tp (parent) bytes"
+    [ $((tc - tp)) -le 1024 ] ||
+        fail "the fork child's first lock call takes $((tc - tp)) bytes more stack than the parent's: the trace set-up runs on the thread's stack"
+    [ $((tc - pc)) -le 8192 ] || fail "the shim takes $((tc - pc)) bytes of a new thread's stack (over 8 KiB)"
     all_decode_clean "$T/tr"
 }
 
