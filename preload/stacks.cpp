@@ -147,6 +147,53 @@ static bool find_slots(lt_stack_cache *cache, uint64_t fp, const uint64_t *pc, u
  * address.  Same stack pointer and the same return address in every frame
  * means the same call chain, found for a dozen loads instead of a walk.
  */
+/* The walk, on a cache miss: out of line so that a hit (the common case)
+ * does not pay for this frame's size (libunwind's context and cursor).
+ * fp is lt_stack_here's frame: the chain cached is what lies above it. */
+static __attribute__((noinline)) uint32_t stack_miss(lt_stack_cache *cache, uint64_t fp, uint64_t site,
+                                                     lt_stack_cache_entry *e, uint32_t depth)
+{
+    uint64_t raw[LT_MAX_STACK_DEPTH + LT_SELF_FRAMES_MAX + 1];
+    int got;
+    {
+        lt_errno_guard keep_errno;
+        lt_mute_guard mute; // libunwind's own locks and allocations are not the program's
+        got = unwind_here(raw, (int)(depth + LT_SELF_FRAMES_MAX + 1));
+    }
+    // raw[0] is this function's own pc: drop it, so that pc[0] is a pc in
+    // lt_stack_here (its return address lies below fp) and pc[1..] are the
+    // return addresses stored above fp.
+    if (got <= 1)
+        return 0;
+    const uint64_t *pc = raw + 1;
+    got -= 1;
+    uint32_t skip = 0;
+    while (skip < (uint32_t)got && pc[skip] >= lt_self_lo && pc[skip] < lt_self_hi)
+        ++skip;
+    uint32_t n = (uint32_t)got - skip;
+    if (n > depth)
+        n = depth;
+    if (n == 0)
+        return 0;
+    uint32_t id = intern(pc + skip, n);
+    // Return addresses above fp: ours (they pin which hook called) and the
+    // program's.
+    uint32_t chain = skip + n - 1;
+    if (e && id && chain <= LT_CACHE_FRAMES) {
+        e->id = 0; // a signal handler must never take a half-filled entry for valid
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (find_slots(cache, fp, pc + 1, e->slot, chain)) {
+            memcpy(e->pc, pc + 1, chain * sizeof *pc);
+            e->fp = fp;
+            e->site = site;
+            e->n = chain;
+            __atomic_signal_fence(__ATOMIC_SEQ_CST);
+            e->id = id;
+        }
+    }
+    return id;
+}
+
 uint32_t lt_stack_here(lt_stack_cache *cache, uint64_t site)
 {
     uint32_t depth = lt_g.stack_depth;
@@ -165,37 +212,5 @@ uint32_t lt_stack_here(lt_stack_cache *cache, uint64_t site)
                 return ways[w].id;
         e = &ways[cache->victim[set]++ % LT_CACHE_WAYS];
     }
-    uint64_t raw[LT_MAX_STACK_DEPTH + LT_SELF_FRAMES_MAX];
-    int got;
-    {
-        lt_errno_guard keep_errno;
-        lt_mute_guard mute; // libunwind's own locks and allocations are not the program's
-        got = unwind_here(raw, (int)(depth + LT_SELF_FRAMES_MAX));
-    }
-    const uint64_t *pc = raw;
-    uint32_t skip = 0;
-    while (skip < (uint32_t)got && pc[skip] >= lt_self_lo && pc[skip] < lt_self_hi)
-        ++skip;
-    uint32_t n = (uint32_t)got - skip;
-    if (n > depth)
-        n = depth;
-    if (n == 0)
-        return 0;
-    uint32_t id = intern(pc + skip, n);
-    // pc[0] is our own frame's pc (not on the stack); the rest are return
-    // addresses: ours (they pin which hook called) and the program's.
-    uint32_t chain = skip + n - 1;
-    if (e && id && chain <= LT_CACHE_FRAMES) {
-        e->id = 0; // a signal handler must never take a half-filled entry for valid
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        if (find_slots(cache, fp, pc + 1, e->slot, chain)) {
-            memcpy(e->pc, pc + 1, chain * sizeof *pc);
-            e->fp = fp;
-            e->site = site;
-            e->n = chain;
-            __atomic_signal_fence(__ATOMIC_SEQ_CST);
-            e->id = id;
-        }
-    }
-    return id;
+    return stack_miss(cache, fp, site, e, depth);
 }
