@@ -57,9 +57,14 @@ std::string decode_word(uint64_t w)
 // The word the event leaves behind: after-events carry it in state[1].
 uint64_t word_after(const Event& e) { return e.state[1]; }
 
+// A parking_lot::RawMutex: some event carries its class (parking_lot_core's
+// park, probed in unoptimised builds, shares the address with class 4).
 bool is_pl_mutex(const Model& m, const Lock& L)
 {
-    return L.prim == LT_PRIM_PROBE && !L.events.empty() && uint8_t(m.events[L.events.front()].addr2) == kClassMutex;
+    if (L.prim != LT_PRIM_PROBE) return false;
+    for (EventIx ix : L.events)
+        if (uint8_t(m.events[ix].addr2) == kClassMutex) return true;
+    return false;
 }
 
 std::string decode_mutex_word(uint64_t w)
@@ -73,52 +78,159 @@ std::string decode_mutex_word(uint64_t w)
     return buf;
 }
 
-// A thread still inside RawMutex::lock_slow at the end of the trace.
+// A thread that entered RawMutex's lock and never came back, at the end of
+// the trace: its outermost open wait on the mutex (the probed lock() ATTEMPT
+// when the fast paths are probed, else lock_slow's WAIT_BEGIN).
 struct ParkedOnMutex {
-    const Lock* lock;
+    size_t lock;               // index into Model::locks
     const Wait* wait;
     EventIx sleep = kNoEvent;  // its open futex wait inside park(), when recorded
 };
 
-// parking_lot::Mutex: threads that entered lock_slow and never came back, on
-// mutexes that nobody unlocked since (see the file comment).
-void detect_parking_lot_mutex(const Model& m, std::vector<Finding>& out)
+std::vector<ParkedOnMutex> parked_on_mutexes(const Model& m)
 {
-    if (m.trace && m.trace->process_ended()) return;  // it exited by itself: not hung
-    bool live = trace_is_live(m);
     std::vector<ParkedOnMutex> parked;
-    for (const Lock& L : m.locks) {
+    if (m.trace && m.trace->process_ended()) return parked;  // it exited by itself: not hung
+    bool live = trace_is_live(m);
+    for (size_t li = 0; li < m.locks.size(); li++) {
+        const Lock& L = m.locks[li];
         if (!is_pl_mutex(m, L)) continue;
-        for (const Wait& w : L.waits) {
+        std::vector<uint32_t> seen;
+        for (const Wait& w : L.waits) {  // in order of beginning: the outermost first
             if (w.outcome != WaitOutcome::still_waiting) continue;
+            const Event& b = m.events[w.begin];
+            if (uint8_t(b.addr2) != kClassMutex) continue;   // park()'s own wait
+            if (std::find(seen.begin(), seen.end(), w.thread) != seen.end()) continue;
+            seen.push_back(w.thread);
             const ThreadState& t = m.threads[w.thread];
             if (t.status == ThreadStatus::exited) continue;
-            if (m.events[w.begin].flags & LT_FL_TIMED) continue;  // try_lock_for: comes back by itself
+            if (b.flags & (LT_FL_TIMED | LT_FL_TRY)) continue;  // try_lock_for: comes back by itself
             if (wait_may_be_in_flight(m, w.begin_ns, live)) continue;
-            ParkedOnMutex p{&L, &w};
+            ParkedOnMutex p{li, &w};
             // The innermost open wait of the thread, begun inside lock_slow:
             // parking_lot_core's futex sleep, entered only after its
             // validate callback saw the word equal LOCKED | PARKED.
             if (t.status == ThreadStatus::blocked && t.blocked_on != kNoEvent && t.blocked_on != w.begin &&
                 m.events[t.blocked_on].prim == LT_PRIM_FUTEX && m.events[t.blocked_on].time_ns >= w.begin_ns)
                 p.sleep = t.blocked_on;
-            EventIx rel = kNoEvent;
-            for (EventIx ix : L.events)
-                if (m.events[ix].type == LT_EV_WAKE && m.events[ix].time_ns > w.begin_ns) {
-                    rel = ix;
-                    break;
-                }
-            if (rel != kNoEvent) continue;  // released after it parked: a wake it missed is for other detectors
             parked.push_back(p);
         }
+    }
+    return parked;
+}
+
+std::string sleep_note(const ParkedOnMutex& p)
+{
+    return p.sleep != kNoEvent ? ", then parked: parking_lot only sleeps once the word is " +
+                                     decode_mutex_word(kMutexLocked | kMutexParked)
+                               : std::string();
+}
+
+// Fast paths probed (unoptimised builds, see preload/probes): holds are on
+// record, so a cycle of parked threads and the holders of what they wait for
+// is a deadlock with names.
+bool detect_mutex_deadlock(const Model& m, const std::vector<ParkedOnMutex>& parked, std::vector<Finding>& out)
+{
+    // waiter thread -> (lock, hold) it waits behind
+    struct Edge {
+        uint32_t from, to;
+        size_t lock, hold;
+        const ParkedOnMutex* p;
+    };
+    std::vector<Edge> edges;
+    for (const ParkedOnMutex& p : parked) {
+        const Lock& L = m.locks[p.lock];
+        if (m.events[p.wait->begin].type != LT_EV_ATTEMPT) continue;  // no hold probes: owners unknown
+        for (size_t hi : L.holders_at_end()) edges.push_back({p.wait->thread, L.holds[hi].thread, p.lock, hi, &p});
+    }
+    bool found = false;
+    std::vector<std::vector<uint32_t>> reported;
+    for (size_t e0 = 0; e0 < edges.size(); e0++) {
+        // Follow the (at most one per thread, for a mutex) edges from e0.
+        std::vector<size_t> path{e0};
+        while (path.size() <= edges.size()) {
+            uint32_t at = edges[path.back()].to;
+            if (at == edges[e0].from) break;
+            size_t next = SIZE_MAX;
+            for (size_t k = 0; k < edges.size(); k++)
+                if (edges[k].from == at) next = k;
+            if (next == SIZE_MAX || std::find(path.begin(), path.end(), next) != path.end()) {
+                path.clear();
+                break;
+            }
+            path.push_back(next);
+        }
+        if (path.empty() || edges[path.back()].to != edges[e0].from) continue;
+        std::vector<uint32_t> key;
+        for (size_t k : path) key.push_back(edges[k].from);
+        std::sort(key.begin(), key.end());
+        if (std::find(reported.begin(), reported.end(), key) != reported.end()) continue;
+        reported.push_back(key);
+        found = true;
+
+        Finding f;
+        f.kind = "deadlock";
+        f.severity = Finding::error;
+        std::string chain;
+        for (size_t k : path) {
+            const Edge& e = edges[k];
+            const Lock& L = m.locks[e.lock];
+            const Hold& h = L.holds[e.hold];
+            if (std::find(f.locks.begin(), f.locks.end(), L.addr) == f.locks.end()) f.locks.push_back(L.addr);
+            f.threads.push_back(m.threads[e.from].tid);
+            std::string in = where(m, e.p->wait->begin), taken = where(m, h.acquired);
+            chain += (chain.empty() ? "" : "; ") + thread_label(m, e.from) + (in.empty() ? "" : " in " + in) +
+                     " waits for parking_lot::Mutex " + lock_label(m, L) + " (word at entry " +
+                     decode_mutex_word(m.events[e.p->wait->begin].state[0]) + sleep_note(*e.p) + "), held by " +
+                     (e.from == e.to ? std::string("itself") : thread_label(m, e.to)) + " since " +
+                     at(m, h.begin_ns) + (taken.empty() ? "" : ", taken in " + taken);
+            f.evidence.push_back(make_evidence(m, h.acquired, thread_label(m, e.to) + " took it here and still holds it"));
+            f.evidence.push_back(make_evidence(m, e.p->wait->begin, thread_label(m, e.from) + " blocks here, since " +
+                                                                       at(m, e.p->wait->begin_ns)));
+        }
+        f.summary = (path.size() == 1 ? "Deadlock of a thread with itself on a parking_lot::Mutex (not reentrant): "
+                                      : "Deadlock between " + std::to_string(path.size()) +
+                                            " threads on parking_lot mutexes: ") +
+                    chain +
+                    ". parking_lot's fast paths are functions in this build and were probed, so these holds are "
+                    "on record; none of the threads can go on, so none will unlock.";
+        f.summary += history_gap_note(m);
+        out.push_back(std::move(f));
+    }
+    return found;
+}
+
+// parking_lot::Mutex: threads that entered lock_slow and never came back, on
+// mutexes that nobody unlocked since (see the file comment).
+void detect_parking_lot_mutex(const Model& m, std::vector<Finding>& out)
+{
+    std::vector<ParkedOnMutex> all = parked_on_mutexes(m);
+    if (all.empty()) return;
+    std::vector<int32_t> in_deadlock;
+    if (detect_mutex_deadlock(m, all, out))
+        for (const Finding& f : out)
+            if (f.kind == "deadlock")
+                in_deadlock.insert(in_deadlock.end(), f.threads.begin(), f.threads.end());
+
+    std::vector<const ParkedOnMutex*> parked;
+    for (const ParkedOnMutex& p : all) {
+        const Lock& L = m.locks[p.lock];
+        if (std::find(in_deadlock.begin(), in_deadlock.end(), m.threads[p.wait->thread].tid) != in_deadlock.end())
+            continue;
+        if (!L.holders_at_end().empty()) continue;  // owners on record: `blocked` says who, not a mystery
+        bool released = false;  // an unlock after it parked: a wake it missed is for other detectors
+        for (EventIx ix : L.events)
+            released |= m.events[ix].type == LT_EV_WAKE && uint8_t(m.events[ix].addr2) == kClassMutex &&
+                        m.events[ix].time_ns > p.wait->begin_ns;
+        if (!released) parked.push_back(&p);
     }
     // One parked thread alone is a thread waiting for a lock held a long
     // time, which the `blocked` info already shows; two or more that nobody
     // releases is a hang.
     std::vector<int32_t> tids;
-    for (const ParkedOnMutex& p : parked)
-        if (std::find(tids.begin(), tids.end(), m.threads[p.wait->thread].tid) == tids.end())
-            tids.push_back(m.threads[p.wait->thread].tid);
+    for (const ParkedOnMutex* p : parked)
+        if (std::find(tids.begin(), tids.end(), m.threads[p->wait->thread].tid) == tids.end())
+            tids.push_back(m.threads[p->wait->thread].tid);
     if (tids.size() < 2) return;
 
     Finding f;
@@ -126,24 +238,21 @@ void detect_parking_lot_mutex(const Model& m, std::vector<Finding>& out)
     f.severity = Finding::error;
     f.threads = tids;
     std::string who;
-    for (const ParkedOnMutex& p : parked) {
-        const Event& b = m.events[p.wait->begin];
-        if (std::find(f.locks.begin(), f.locks.end(), p.lock->addr) == f.locks.end()) f.locks.push_back(p.lock->addr);
-        std::string in = where(m, p.wait->begin);
-        who += (who.empty() ? "" : "; ") + thread_label(m, p.wait->thread) + (in.empty() ? "" : " in " + in) +
-               " waits for parking_lot::Mutex " + lock_label(m, *p.lock) + " since " + at(m, b.time_ns) +
-               " (word at entry " + decode_mutex_word(b.state[0]) +
-               (p.sleep != kNoEvent ? ", then parked: parking_lot only sleeps once the word is " +
-                                          decode_mutex_word(kMutexLocked | kMutexParked)
-                                    : std::string()) +
-               ")";
-        f.evidence.push_back(make_evidence(m, p.wait->begin, "enters RawMutex::lock_slow on " + hex(p.lock->addr) +
-                                                                 ", word " + decode_mutex_word(b.state[0]) +
-                                                                 "; it never returned"));
-        if (p.sleep != kNoEvent)
-            f.evidence.push_back(make_evidence(m, p.sleep, "parked: the word was " +
-                                                               decode_mutex_word(kMutexLocked | kMutexParked) +
-                                                               " when it went to sleep"));
+    for (const ParkedOnMutex* p : parked) {
+        const Lock& L = m.locks[p->lock];
+        const Event& b = m.events[p->wait->begin];
+        if (std::find(f.locks.begin(), f.locks.end(), L.addr) == f.locks.end()) f.locks.push_back(L.addr);
+        std::string in = where(m, p->wait->begin);
+        who += (who.empty() ? "" : "; ") + thread_label(m, p->wait->thread) + (in.empty() ? "" : " in " + in) +
+               " waits for parking_lot::Mutex " + lock_label(m, L) + " since " + at(m, b.time_ns) +
+               " (word at entry " + decode_mutex_word(b.state[0]) + sleep_note(*p) + ")";
+        f.evidence.push_back(make_evidence(m, p->wait->begin, "enters RawMutex::lock_slow on " + hex(L.addr) +
+                                                                  ", word " + decode_mutex_word(b.state[0]) +
+                                                                  "; it never returned"));
+        if (p->sleep != kNoEvent)
+            f.evidence.push_back(make_evidence(m, p->sleep, "parked: the word was " +
+                                                                decode_mutex_word(kMutexLocked | kMutexParked) +
+                                                                " when it went to sleep"));
     }
     f.summary = std::to_string(tids.size()) + " threads are parked on parking_lot mutexes that nobody releases: " +
                 who + ". No unlock of " + (f.locks.size() > 1 ? "these mutexes" : "this mutex") +

@@ -57,6 +57,57 @@ std::vector<module_info> loaded_modules()
     return mods;
 }
 
+// Legacy Rust symbols keep Rust's own escapes inside each C++-style path
+// component: "_$LT$a..b$u20$as$u20$c$GT$" is "<a::b as c>".  Names like
+// "<parking_lot::raw_mutex::RawMutex as lock_api::mutex::RawMutex>::lock"
+// (trait methods) only match once these are decoded.
+static std::string rust_unescape(const std::string &in)
+{
+    static const struct {
+        const char *esc, *text;
+    } k_esc[] = {{"$LT$", "<"}, {"$GT$", ">"}, {"$C$", ","}, {"$RF$", "&"}, {"$BP$", "*"},
+                 {"$SP$", "@"}, {"$LP$", "("}, {"$RP$", ")"}};
+    std::string out;
+    for (size_t i = 0; i < in.size();) {
+        // A component that starts with an escape carries a leading '_'.
+        if (in[i] == '_' && i + 1 < in.size() && in[i + 1] == '$' && (i == 0 || in[i - 1] == ':')) {
+            ++i;
+            continue;
+        }
+        if (in[i] == '$') {
+            bool done = false;
+            for (const auto &e : k_esc) {
+                size_t n = strlen(e.esc);
+                if (in.compare(i, n, e.esc) == 0) {
+                    out += e.text;
+                    i += n;
+                    done = true;
+                    break;
+                }
+            }
+            if (done)
+                continue;
+            // $uXX$: one character by its hex code.
+            size_t end = in.find('$', i + 1);
+            if (end != std::string::npos && in[i + 1] == 'u' && end - i - 2 >= 1 && end - i - 2 <= 6) {
+                unsigned long c = strtoul(in.substr(i + 2, end - i - 2).c_str(), nullptr, 16);
+                if (c > 0 && c < 0x80) {
+                    out += (char)c;
+                    i = end + 1;
+                    continue;
+                }
+            }
+        }
+        if (in[i] == '.' && i + 1 < in.size() && in[i + 1] == '.') {
+            out += "::";
+            i += 2;
+            continue;
+        }
+        out += in[i++];
+    }
+    return out;
+}
+
 std::string demangle(const char *name)
 {
     if (name[0] != '_' || name[1] != 'Z')
@@ -71,8 +122,10 @@ std::string demangle(const char *name)
     free(d);
     // Legacy Rust mangling ends in a hash path component: "::h0123456789abcdef".
     if (s.size() > 19 && s.compare(s.size() - 19, 3, "::h") == 0 &&
-        std::all_of(s.end() - 16, s.end(), [](char c) { return isxdigit((unsigned char)c); }))
+        std::all_of(s.end() - 16, s.end(), [](char c) { return isxdigit((unsigned char)c); })) {
         s.resize(s.size() - 19);
+        s = rust_unescape(s);
+    }
     return s;
 }
 

@@ -368,34 +368,123 @@ const builtin k_parking_lot[] = {
     {"parking_lot_core::parking_lot::unpark_all", ROLE_UNPARK_ALL, 0, LT_PROBE_CLASS_PL_PARK, 0, false, false, true},
 };
 
+// RawMutex's fast paths (lock, try_lock, unlock, ...) are real functions only
+// in builds that do not inline (Rust's debug profile).  Probing them records
+// holds, so the decoder knows who holds each mutex, but only if *every*
+// acquisition and release goes through them: one inlined copy would leave a
+// hold without its release (an invented owner) or the reverse.
+#define PL_RAW_MUTEX "<parking_lot::raw_mutex::RawMutex as lock_api::mutex::"
+const builtin k_pl_mutex_holds[] = {
+    {PL_RAW_MUTEX "RawMutex>::lock", ROLE_ACQUIRE, LT_FL_WRITE, LT_PROBE_CLASS_PL_MUTEX, 1, false, false, true},
+    {PL_RAW_MUTEX "RawMutex>::try_lock", ROLE_TRY_ACQUIRE, LT_FL_WRITE, LT_PROBE_CLASS_PL_MUTEX, 1, true, false, true},
+    {PL_RAW_MUTEX "RawMutex>::unlock", ROLE_RELEASE, LT_FL_WRITE, LT_PROBE_CLASS_PL_MUTEX, 1, false, false, true},
+    {PL_RAW_MUTEX "RawMutexFair>::unlock_fair", ROLE_RELEASE, LT_FL_WRITE, LT_PROBE_CLASS_PL_MUTEX, 1, false, false, true},
+    {PL_RAW_MUTEX "RawMutexTimed>::try_lock_for", ROLE_ACQUIRE, LT_FL_WRITE | LT_FL_TIMED, LT_PROBE_CLASS_PL_MUTEX, 1, true, false, true},
+    {PL_RAW_MUTEX "RawMutexTimed>::try_lock_until", ROLE_ACQUIRE, LT_FL_WRITE | LT_FL_TIMED, LT_PROBE_CLASS_PL_MUTEX, 1, true, false, true},
+};
+
+// Why RawMutex's hold probes cannot be trusted in this module, or "" if they
+// can: every direct call or jump to lock_slow / unlock_slow (each inlined copy
+// of a fast path contains one) must come from inside a probed fast path.
+std::string pl_holds_refusal(const module_info &m, int mi, uint64_t lock_slow, uint64_t unlock_slow,
+                             const std::vector<const function_symbol *> &holds, bool condvar)
+{
+    if (condvar)
+        return "parking_lot::Condvar is linked in, and it hands the mutex to a woken waiter without lock()";
+    if (!lock_slow || !unlock_slow)
+        return "RawMutex::lock_slow / unlock_slow not found, so the call sites cannot be checked";
+    auto all = module_functions(m, mi, [](const char *) { return true; }, false);
+    for (const function_symbol &f : all) {
+        const uint8_t *b = (const uint8_t *)f.addr;
+        for (uint64_t i = 0; f.size >= 5 && i + 5 <= f.size; ++i) {
+            if (b[i] != 0xe8 && b[i] != 0xe9)
+                continue;
+            int32_t rel;
+            memcpy(&rel, b + i + 1, 4);
+            uint64_t t = f.addr + i + 5 + (int64_t)rel;
+            if (t != lock_slow && t != unlock_slow)
+                continue;
+            uint64_t at = f.addr + i;
+            bool inside = false;
+            for (const function_symbol *h : holds)
+                inside |= at >= h->addr && at < h->addr + h->size;
+            if (!inside) {
+                char where[40];
+                snprintf(where, sizeof where, "0x%llx", (unsigned long long)at);
+                return "a fast path is inlined: " + std::string(f.name) + " calls " +
+                       (t == lock_slow ? "lock_slow" : "unlock_slow") + " at " + where +
+                       " (its uncontended lock/unlock would go unseen)";
+            }
+        }
+    }
+    return "";
+}
+
+probe *builtin_probe(const builtin &b)
+{
+    probe *p = new probe();
+    p->what = b.what;
+    p->flags = b.flags;
+    p->cls = b.cls;
+    p->word_size = b.size;
+    p->bool_result = b.bool_result;
+    p->timeout_in_rdx = b.timeout_in_rdx;
+    p->entry_stack = g_entry_stacks < 0 ? b.entry_stack : g_entry_stacks != 0;
+    return p;
+}
+
 void place_parking_lot(const std::vector<module_info> &mods)
 {
     bool seen[sizeof k_parking_lot / sizeof *k_parking_lot] = {};
-    bool any_module = false;
+    bool any_module = false, any_holds = false, any_lock_slow = false;
     for (size_t mi = 0; mi < mods.size(); ++mi) {
         if (mods[mi].path.find("liblocktrace") != std::string::npos || mods[mi].path.find("/libc.so") != std::string::npos)
             continue;
         auto fns = module_functions(
             mods[mi], (int)mi,
-            [](const char *name) { return strstr(name, "11parking_lot") || strstr(name, "16parking_lot_core"); }, true);
+            [](const char *name) {
+                return strstr(name, "11parking_lot") || strstr(name, "16parking_lot_core") ||
+                       strstr(name, "$LT$parking_lot..raw_mutex..RawMutex$u20$as$u20$lock_api..mutex..");
+            },
+            true);
         if (!fns.empty())
             any_module = true;
-        for (const function_symbol &f : fns)
+        uint64_t lock_slow = 0, unlock_slow = 0;
+        bool condvar = false;
+        std::vector<const function_symbol *> holds;
+        std::vector<size_t> hold_kind;
+        for (const function_symbol &f : fns) {
+            if (f.demangled == "parking_lot::raw_mutex::RawMutex::lock_slow")
+                lock_slow = f.addr;
+            else if (f.demangled == "parking_lot::raw_mutex::RawMutex::unlock_slow")
+                unlock_slow = f.addr;
+            else if (f.demangled.rfind("parking_lot::condvar::Condvar::", 0) == 0)
+                condvar = true;
+            for (size_t k = 0; k < sizeof k_pl_mutex_holds / sizeof *k_pl_mutex_holds; ++k)
+                if (f.demangled == k_pl_mutex_holds[k].name) {
+                    holds.push_back(&f);
+                    hold_kind.push_back(k);
+                }
             for (size_t k = 0; k < sizeof k_parking_lot / sizeof *k_parking_lot; ++k) {
                 const builtin &b = k_parking_lot[k];
                 if (f.demangled != b.name)
                     continue;
                 seen[k] = true;
-                probe *p = new probe();
-                p->what = b.what;
-                p->flags = b.flags;
-                p->cls = b.cls;
-                p->word_size = b.size;
-                p->bool_result = b.bool_result;
-                p->timeout_in_rdx = b.timeout_in_rdx;
-                p->entry_stack = g_entry_stacks < 0 ? b.entry_stack : g_entry_stacks != 0;
-                place(p, f, "parking_lot", mods);
+                place(builtin_probe(b), f, "parking_lot", mods);
             }
+        }
+        any_lock_slow |= lock_slow != 0;
+        if (holds.empty())
+            continue;
+        any_holds = true;
+        std::string why = pl_holds_refusal(mods[mi], (int)mi, lock_slow, unlock_slow, holds, condvar);
+        for (size_t i = 0; i < holds.size(); ++i) {
+            if (why.empty())
+                place(builtin_probe(k_pl_mutex_holds[hold_kind[i]]), *holds[i], "parking_lot", mods);
+            else
+                g_list.push_back({0, "parking_lot", holds[i]->demangled, module_name(holds[i]->module, mods),
+                                  "holds not recorded: " + why, holds[i]->addr, false});
+        }
     }
     if (!any_module)
         return; // no parking_lot in this process: nothing to say
@@ -403,6 +492,11 @@ void place_parking_lot(const std::vector<module_info> &mods)
         if (!seen[k])
             g_list.push_back({0, "parking_lot", k_parking_lot[k].name, "", "not present (inlined into its callers or unused)",
                               0, false});
+    if (any_lock_slow && !any_holds)
+        g_list.push_back({0, "parking_lot", PL_RAW_MUTEX "RawMutex>::lock, unlock, ...", "",
+                          "not present: RawMutex's fast paths are inlined into the program, so holds (owners) are not "
+                          "recorded, only slow-path waits and unlocks",
+                          0, false});
 }
 
 /* ---- libc's inline futex calls ------------------------------------------ */

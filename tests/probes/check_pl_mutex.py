@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Acceptance: parking_lot::Mutex (RawMutex, parking_lot 0.12.1) under the shim.
 
-  check_pl_mutex.py BUILD_DIR
+  check_pl_mutex.py BUILD_DIR [debug]
 
 Runs BUILD_DIR/probes/pl_mutex_deadlock under BUILD_DIR/liblocktrace.so with
 the built-in parking_lot probes (on by default).  The program (see its source)
@@ -20,6 +20,14 @@ then deadlocks two threads on two mutexes taken in opposite orders.  Checks:
     invented for either mutex (no `deadlock` with holders, no holders listed);
   - the text report's PROBES section lists the RawMutex probes as placed and
     the absent RwLock ones as refused, with the reason.
+
+With `debug` the program is the same source built unoptimised
+(pl_mutex_deadlock_debug): RawMutex's fast paths (lock, unlock, try_lock_for)
+are functions there, the shim checks that no copy of them is inlined and
+probes them, so holds are on record.  Then the report must name a `deadlock`
+with owners: each worker holds the mutex the other one waits for, taken in
+worker_a / worker_b; and the warm-up must leave no invented or missing hold
+(no unlock-not-held, nothing held by the exited threads).
 """
 import json
 import os
@@ -88,9 +96,41 @@ def check_report(decoder, trace, left, right, tids, label):
               "%s: %s's innermost sleep has a whole stack, lock_slow -> %s (%s)" % (label, fn, fn, fns))
 
 
+def check_report_debug(decoder, trace, left, right, tids, label):
+    r = subprocess.run([decoder, "report", "--json", trace], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=120)
+    try:
+        rep = json.loads(r.stdout)
+    except ValueError:
+        check(False, "%s: report --json is JSON (stderr: %s)" % (label, r.stderr[:300]))
+        return
+    kinds = [(f["severity"], f["kind"]) for f in rep["findings"]]
+    print("%s: findings %s" % (label, kinds))
+    dl = [f for f in rep["findings"] if f["kind"] == "deadlock" and f["severity"] == "error"
+          and {left, right} <= {int(a, 16) for a in f["locks"]}]
+    if not check(dl, "%s: an error `deadlock` names both parking_lot mutexes" % label):
+        return
+    f = dl[0]
+    check(sorted(f["threads"]) == sorted(tids), "%s: between worker_a and worker_b (%s)" % (label, f["threads"]))
+    check("held by" in f["summary"] and "LOCKED | PARKED" in f["summary"],
+          "%s: the summary names the holders and decodes the word" % label)
+    funcs = [fr.get("function") or "" for ev in f["evidence"] for fr in ev.get("stack", [])]
+    for fn in ("worker_a", "worker_b"):
+        check(any(fn in x for x in funcs), "%s: evidence stacks reach %s" % (label, fn))
+    holders = {int(l["address"], 16): l.get("holders_at_end") for l in rep["locks"]}
+    print("%s: holders at end: LEFT %s, RIGHT %s" % (label, holders.get(left), holders.get(right)))
+    check([h["thread"] for h in holders.get(left) or []] == [tids[0]] and
+          [h["thread"] for h in holders.get(right) or []] == [tids[1]],
+          "%s: LEFT is held by worker_a (%s) and RIGHT by worker_b (%s), as the program took them"
+          % (label, tids[0], tids[1]))
+    check(not any(k in ("unlock-not-held", "unlock-not-owner", "owner-exited", "hang") for _, k in kinds),
+          "%s: no finding from a missing or invented hold (unlock-not-held, owner-exited, hang)" % label)
+
+
 def main():
     build = sys.argv[1]
-    prog = os.path.join(build, "probes", "pl_mutex_deadlock")
+    debug = len(sys.argv) > 2 and sys.argv[2] == "debug"
+    prog = os.path.join(build, "probes", "pl_mutex_deadlock_debug" if debug else "pl_mutex_deadlock")
     shim = os.path.join(build, "liblocktrace.so")
     decoder = os.path.join(build, "locktrace")
     d = tempfile.mkdtemp(prefix="ltplm.")
@@ -119,6 +159,14 @@ def main():
         for fn in ("lock_slow", "unlock_slow"):
             check(re.search(r"\tplaced\tparking_lot\t0x[0-9a-f]+\tparking_lot::raw_mutex::RawMutex::%s\t" % fn, side),
                   "probe placed on RawMutex::%s" % fn)
+        fast = r"\t%s\tparking_lot\t0x[0-9a-f]+\t<parking_lot::raw_mutex::RawMutex as lock_api::mutex::RawMutex>::%s\t"
+        if debug:
+            for fn in ("lock", "unlock"):
+                check(re.search(fast % ("placed", fn), side), "hold probe placed on the fast path %s" % fn)
+        else:
+            check(not re.search(fast % ("placed", r"\w+"), side) and
+                  "fast paths are inlined into the program, so holds (owners) are not recorded" in side,
+                  "no hold probe in the optimised build, and the placement list says why")
 
         time.sleep(0.5)  # past the report's grace period for waits that just began
         t = ltfile.Trace(trace)
@@ -133,7 +181,9 @@ def main():
         for tm, name, e in evs:
             print("  %-10s %-10s %s s0=%#x s1=%#x flags=%#x result=%d class=%#x" % (
                 name, e.name, "LEFT " if e.addr == left else "RIGHT", e.s0, e.s1, e.flags, e.result, e.addr2))
-        check(all(e.addr2 == 0x103 for _, _, e in evs), "every probe event says RawMutex, 1-byte word (addr2 0x103)")
+        check(all(e.addr2 == 0x103 for _, _, e in evs if e.addr2 & 0xff != 4),
+              "every RawMutex probe event says RawMutex, 1-byte word (addr2 0x103)")
+        evs = [x for x in evs if x[2].addr2 == 0x103]  # parking_lot_core::park (class 4) is probed in debug builds
 
         def find(name, ev, addr, pred=lambda e: True):
             return [e for _, n, e in evs if n == name and e.name == ev and e.addr == addr and pred(e)]
@@ -154,6 +204,14 @@ def main():
                   "%s: lock_slow on %s (word LOCKED), never returned" % (name, "RIGHT" if addr == right else "LEFT"))
 
         tids = [by_name.get("worker_a"), by_name.get("worker_b")]
+        if debug:
+            check_report_debug(decoder, trace, left, right, tids, "live")
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+            check_report_debug(decoder, trace, left, right, tids, "killed")
+            print("parking_lot mutex acceptance (debug build): %s" % ("FAILED (%d)" % len(failures) if failures
+                                                                       else "passed"))
+            return 1 if failures else 0
         check_report(decoder, trace, left, right, tids, "live")
 
         r = subprocess.run([decoder, "report", trace], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
