@@ -7,6 +7,7 @@
 #include "bundle/unpack.h"
 #include "commands.h"
 #include "core/trace_reader.h"
+#include "fuzz_input.h"
 
 #include <CLI/CLI.hpp>
 
@@ -14,13 +15,11 @@
 #include <cstdio>
 #include <fcntl.h>
 #include <string>
-#include <sys/mman.h>
 #include <unistd.h>
 #include <vector>
 
 namespace {
-int g_fd = -1;
-std::string g_path;
+lt::fuzz::InputFile* g_input;
 
 void run(std::vector<std::string> args)
 {
@@ -49,9 +48,7 @@ void run(std::vector<std::string> args)
 extern "C" int LLVMFuzzerInitialize(int*, char***)
 {
     lt::bundle::install_bundle_support();
-    g_fd = memfd_create("fuzz-input", MFD_CLOEXEC);
-    if (g_fd < 0) { perror("memfd_create"); abort(); }
-    g_path = "/proc/self/fd/" + std::to_string(g_fd);
+    g_input = new lt::fuzz::InputFile("fuzz-input");
     // The commands print a lot: keep libFuzzer's own output (stderr) readable.
     int null = open("/dev/null", O_WRONLY);
     if (null >= 0) { dup2(null, STDOUT_FILENO); close(null); }
@@ -60,16 +57,11 @@ extern "C" int LLVMFuzzerInitialize(int*, char***)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {
-    if (ftruncate(g_fd, 0) != 0) abort();
-    size_t done = 0;
-    while (done < size) {
-        ssize_t w = pwrite(g_fd, data + done, size - done, off_t(done));
-        if (w <= 0) abort();
-        done += size_t(w);
-    }
-    run({"report", "--json", g_path});
-    run({"report", g_path});
-    run({"timeline", g_path});
-    run({"dump", g_path});
+    g_input->set(data, size);
+    const std::string& path = g_input->path();
+    run({"report", "--json", path});
+    run({"report", path});
+    run({"timeline", path});
+    run({"dump", path});
     return 0;
 }

@@ -69,6 +69,13 @@ if [ -x "$PROG" ] && [ -f "$BUILD/liblocktrace.so" ]; then
 else
     echo "fuzz: $PROG or the shim missing in $BUILD: only the committed corpus is used as seeds"
 fi
+# fuzz_bundle also takes decompressed payloads (it wraps them into a bundle
+# itself, so mutations reach the sections): one per seed bundle.
+if command -v zstd >/dev/null; then
+    for b in "$SEEDS"/bundle/*.ltb "$SRC"/fuzz/corpus/*.ltb; do
+        [ -f "$b" ] && zstd -q -dc "$b" >"$SEEDS/bundle/$(basename "$b" .ltb).payload" 2>/dev/null
+    done
+fi
 echo "fuzz: seeds: $(ls "$SEEDS/trace" | wc -l) traces, $(ls "$SEEDS/bundle" | wc -l) bundles (+ fuzz/corpus)"
 
 total_crashes=0
