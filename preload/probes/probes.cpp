@@ -181,8 +181,14 @@ void return_hook_fn(regs *r, site *s, uint64_t before, uint64_t stack)
                   (!p->bool_result || ok) ? 0 : ETIMEDOUT, p->id, st);
         break;
     case ROLE_PARK: {
-        // ParkResult: Unparked(token) / Invalid / TimedOut, discriminant in rax.
-        lt_record(LT_EV_WAIT_END, LT_PRIM_PROBE, fl, (void *)lock, class_word(p), 0, 0, (int32_t)r->rax, p->id, st);
+        // ParkResult: Unparked(token) / Invalid / TimedOut, discriminant in rax
+        // (0, 1, 2: declaration order, the token has no niche).  As a wait's
+        // result: 0 woken, EAGAIN the validate callback refused to sleep
+        // (as a futex whose word changed), ETIMEDOUT.  The key is often the
+        // lock's own address, so raw discriminants would read as errnos there.
+        uint64_t d = r->rax;
+        int32_t res = d == 0 ? 0 : d == 2 ? ETIMEDOUT : EAGAIN;
+        lt_record(LT_EV_WAIT_END, LT_PRIM_PROBE, fl, (void *)lock, class_word(p), 0, 0, res, p->id, st);
         break;
     }
     case ROLE_UNPARK_ALL:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Acceptance: parking_lot::Mutex (RawMutex, parking_lot 0.12.1) under the shim.
 
-  check_pl_mutex.py BUILD_DIR [debug]
+  check_pl_mutex.py BUILD_DIR [debug | healthy-release | healthy-debug]
 
 Runs BUILD_DIR/probes/pl_mutex_deadlock under BUILD_DIR/liblocktrace.so with
 the built-in parking_lot probes (on by default).  The program (see its source)
@@ -28,6 +28,10 @@ probes them, so holds are on record.  Then the report must name a `deadlock`
 with owners: each worker holds the mutex the other one waits for, taken in
 worker_a / worker_b; and the warm-up must leave no invented or missing hold
 (no unlock-not-held, nothing held by the exited threads).
+
+With `healthy-release` / `healthy-debug` the program runs --healthy (four
+threads contending for both mutexes in one order, with timed attempts) and
+must exit 0 with no error or warning in the report.
 """
 import json
 import os
@@ -127,9 +131,55 @@ def check_report_debug(decoder, trace, left, right, tids, label):
           "%s: no finding from a missing or invented hold (unlock-not-held, owner-exited, hang)" % label)
 
 
+def healthy(build, debug):
+    """The --healthy run: exits 0, and `locktrace report` finds nothing wrong."""
+    prog = os.path.join(build, "probes", "pl_mutex_deadlock_debug" if debug else "pl_mutex_deadlock")
+    d = tempfile.mkdtemp(prefix="ltplh.")
+    trace = os.path.join(d, "plh.trace")
+    env = dict(os.environ, LD_PRELOAD=os.path.join(build, "liblocktrace.so"), LOCKTRACE_OUTPUT=trace,
+               LOCKTRACE_PROBES_VERBOSE="1")
+    p = subprocess.run([prog, "--healthy"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=150)
+    print(p.stdout.strip())
+    print("\n".join(l for l in p.stderr.splitlines() if "placed" in l and "raw_mutex" in l))
+    check(p.returncode == 0 and "healthy: left=" in p.stdout, "the contended program ran correctly under the shim")
+    m = re.search(r"healthy: left=(\d+) right=(\d+)", p.stdout)
+    check(m and int(m.group(2)) > 0 and int(m.group(1)) >= int(m.group(2)), "its counters add up")
+    if debug:
+        check("placed parking_lot <parking_lot::raw_mutex::RawMutex as lock_api::mutex::RawMutex>::lock" in p.stderr,
+              "hold probes placed (unoptimised build)")
+    r = subprocess.run([os.path.join(build, "locktrace"), "report", "--json", trace], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=120)
+    try:
+        rep = json.loads(r.stdout)
+    except ValueError:
+        check(False, "report --json is JSON (stderr: %s)" % r.stderr[:300])
+        rep = {"findings": [], "locks": []}
+    bad = ["%s %s: %s" % (f["severity"], f["kind"], f["summary"][:300]) for f in rep["findings"]
+           if f["severity"] in ("error", "warning")]
+    check(not bad, "no error or warning finding for a correct program: %s" % bad)
+    check(r.returncode == 0, "report exit status %d, want 0" % r.returncode)
+    waits = sum(l.get("waits", 0) for l in rep["locks"] if l.get("primitive") == "probe")
+    acq = sum(l.get("acquisitions", 0) for l in rep["locks"] if l.get("primitive") == "probe")
+    print("probe locks: %d waits, %d acquisitions" % (waits, acq))
+    check(waits > 0, "the contention reached the slow paths (%d waits recorded)" % waits)
+    if debug:
+        check(acq > 1000, "holds recorded through the fast-path probes (%d acquisitions)" % acq)
+    if not failures:
+        shutil.rmtree(d, ignore_errors=True)
+    else:
+        print("trace kept in %s" % d)
+    print("parking_lot mutex, healthy %s build: %s" % ("debug" if debug else "release",
+                                                       "FAILED (%d)" % len(failures) if failures else "passed"))
+    return 1 if failures else 0
+
+
 def main():
     build = sys.argv[1]
-    debug = len(sys.argv) > 2 and sys.argv[2] == "debug"
+    mode = sys.argv[2] if len(sys.argv) > 2 else ""
+    if mode.startswith("healthy-"):
+        return healthy(build, mode == "healthy-debug")
+    debug = mode == "debug"
     prog = os.path.join(build, "probes", "pl_mutex_deadlock_debug" if debug else "pl_mutex_deadlock")
     shim = os.path.join(build, "liblocktrace.so")
     decoder = os.path.join(build, "locktrace")
