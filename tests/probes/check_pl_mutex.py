@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Acceptance: parking_lot::Mutex (RawMutex, parking_lot 0.12.1) under the shim.
 
-  check_pl_mutex.py BUILD_DIR [debug | healthy-release | healthy-debug]
+  check_pl_mutex.py BUILD_DIR [debug | healthy-release | healthy-debug | condvar]
 
 Runs BUILD_DIR/probes/pl_mutex_deadlock under BUILD_DIR/liblocktrace.so with
 the built-in parking_lot probes (on by default).  The program (see its source)
@@ -32,6 +32,10 @@ worker_a / worker_b; and the warm-up must leave no invented or missing hold
 With `healthy-release` / `healthy-debug` the program runs --healthy (four
 threads contending for both mutexes in one order, with timed attempts) and
 must exit 0 with no error or warning in the report.
+
+With `condvar` the program is pl_condvar_ping, unoptimised, which uses
+parking_lot's Condvar: the fast-path hold probes must all be refused with a
+reason naming the Condvar, and the report must be clean.
 """
 import json
 import os
@@ -174,11 +178,40 @@ def healthy(build, debug):
     return 1 if failures else 0
 
 
+def condvar(build):
+    """pl_condvar_ping_debug: the hold probes are refused because of Condvar, and the report is clean."""
+    prog = os.path.join(build, "probes", "pl_condvar_ping_debug")
+    d = tempfile.mkdtemp(prefix="ltplc.")
+    trace = os.path.join(d, "plc.trace")
+    env = dict(os.environ, LD_PRELOAD=os.path.join(build, "liblocktrace.so"), LOCKTRACE_OUTPUT=trace)
+    p = subprocess.run([prog], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=150)
+    print(p.stdout.strip())
+    check(p.returncode == 0 and "ok" in p.stdout, "the ping-pong ran correctly under the shim")
+    with open(trace + ".probes") as f:
+        side = f.read()
+    lines = [l for l in side.splitlines() if "<parking_lot::raw_mutex::RawMutex as lock_api::mutex::" in l]
+    for l in lines:
+        print("  " + l)
+    check(lines and all("\trefused\t" in l and "Condvar" in l for l in lines),
+          "every RawMutex fast-path probe is refused, naming the Condvar")
+    r = subprocess.run([os.path.join(build, "locktrace"), "report", "--json", trace], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=120)
+    rep = json.loads(r.stdout) if r.stdout.strip().startswith("{") else {"findings": []}
+    bad = ["%s %s" % (f["severity"], f["kind"]) for f in rep["findings"] if f["severity"] in ("error", "warning")]
+    check(not bad and r.returncode == 0, "no error or warning finding (%s), report exit %d" % (bad, r.returncode))
+    if not failures:
+        shutil.rmtree(d, ignore_errors=True)
+    print("parking_lot Condvar, unoptimised: %s" % ("FAILED (%d)" % len(failures) if failures else "passed"))
+    return 1 if failures else 0
+
+
 def main():
     build = sys.argv[1]
     mode = sys.argv[2] if len(sys.argv) > 2 else ""
     if mode.startswith("healthy-"):
         return healthy(build, mode == "healthy-debug")
+    if mode == "condvar":
+        return condvar(build)
     debug = mode == "debug"
     prog = os.path.join(build, "probes", "pl_mutex_deadlock_debug" if debug else "pl_mutex_deadlock")
     shim = os.path.join(build, "liblocktrace.so")
