@@ -136,7 +136,23 @@ def check_report_debug(decoder, trace, left, right, tids, label):
 
 
 def healthy(build, debug):
-    """The --healthy run: exits 0, and `locktrace report` finds nothing wrong."""
+    """The --healthy run: exits 0, and `locktrace report` finds nothing wrong.
+    On a loaded machine the threads can happen to run one after another and
+    never meet in a slow path; such a run proves nothing, so it is run again
+    (up to 3 times) until some wait is on record."""
+    for attempt in range(3):
+        failures_before = len(failures)
+        waits = healthy_once(build, debug)
+        if waits > 0 or len(failures) > failures_before:
+            break
+        print("no slow-path wait in this run (the threads never met): running again")
+    check(waits > 0, "the contention reached the slow paths (%d waits recorded)" % waits)
+    print("parking_lot mutex, healthy %s build: %s" % ("debug" if debug else "release",
+                                                       "FAILED (%d)" % len(failures) if failures else "passed"))
+    return 1 if failures else 0
+
+
+def healthy_once(build, debug):
     prog = os.path.join(build, "probes", "pl_mutex_deadlock_debug" if debug else "pl_mutex_deadlock")
     d = tempfile.mkdtemp(prefix="ltplh.")
     trace = os.path.join(d, "plh.trace")
@@ -166,16 +182,13 @@ def healthy(build, debug):
     waits = sum(l.get("waits", 0) for l in rep["locks"] if l.get("primitive") == "probe")
     acq = sum(l.get("acquisitions", 0) for l in rep["locks"] if l.get("primitive") == "probe")
     print("probe locks: %d waits, %d acquisitions" % (waits, acq))
-    check(waits > 0, "the contention reached the slow paths (%d waits recorded)" % waits)
     if debug:
         check(acq > 1000, "holds recorded through the fast-path probes (%d acquisitions)" % acq)
     if not failures:
         shutil.rmtree(d, ignore_errors=True)
     else:
         print("trace kept in %s" % d)
-    print("parking_lot mutex, healthy %s build: %s" % ("debug" if debug else "release",
-                                                       "FAILED (%d)" % len(failures) if failures else "passed"))
-    return 1 if failures else 0
+    return waits
 
 
 def condvar(build):
