@@ -62,6 +62,11 @@ void detect_hang(const Model& m, std::vector<Finding>& out)
         std::string in = where(m, ix);
         sleepers += (sleepers.empty() ? "" : "; ") + thread_label(m, thread) + (in.empty() ? "" : " in " + in) +
                     " on " + prim_name(e.prim) + " " + hex(addr) + " since " + at(m, e.time_ns);
+        // A process-shared mutex whose word names a thread this trace lacks.
+        int32_t owner = mx_owner(e) & 0x3fffffff;
+        if (e.prim == LT_PRIM_MUTEX && (uint32_t(e.addr2) & kMutexPshared) && owner != 0 && !m.thread_by_tid(owner))
+            sleepers += " (a process-shared mutex whose word names tid " + std::to_string(owner) +
+                        ", a thread of another process: its history is in that process's trace)";
         f.evidence.push_back(make_evidence(m, ix, "sleeps here; no wake on this word came after"));
     };
     for (const StuckWait* s : silent) add(s->thread, s->begin, s->word->addr);

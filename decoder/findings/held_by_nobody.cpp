@@ -71,6 +71,11 @@ void detect_held_by_nobody(const Model& m, std::vector<Finding>& out)
             if (want.type != LT_EV_ATTEMPT || (want.flags & LT_FL_TIMED)) continue;
             // Read live: the owner may have taken it and not yet recorded so.
             if (wait_may_be_in_flight(m, t.since_ns, live)) continue;
+            // A process-shared mutex whose word names a thread this trace does
+            // not have: held by another process, whose history is elsewhere.
+            if (L.prim == LT_PRIM_MUTEX && (uint32_t(want.addr2) & kMutexPshared) && mx_owner(want) != 0 &&
+                (mx_owner(want) & 0x3fffffff) != t.tid && !m.thread_by_tid(mx_owner(want) & 0x3fffffff))
+                continue;
             bool has_blocker = std::any_of(edges.begin(), edges.end(),
                                            [&](const WaitEdge& e) { return e.from == t.thread; });
             if (has_blocker || !word_says_taken(L, want)) continue;

@@ -166,10 +166,13 @@ void bad_unlocks(const Model& m, const Lock& L, std::vector<Finding>& out)
 
 void owner_exited(const Model& m, const Lock& L, std::vector<Finding>& out)
 {
+    std::vector<uint32_t> reported;  // one finding per thread (a recursive mutex has a hold per level)
     for (size_t hi : L.holders_at_end()) {
         const Hold& h = L.holds[hi];
         const ThreadState& owner = m.threads[h.thread];
         if (owner.status != ThreadStatus::exited || h.internal) continue;
+        if (std::find(reported.begin(), reported.end(), h.thread) != reported.end()) continue;
+        reported.push_back(h.thread);
         // Released since by someone else (an unlock-not-owner): not held any more.
         bool stolen = false;
         for (size_t pos : L.unmatched_releases)
