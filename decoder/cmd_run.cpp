@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <fcntl.h>
 #include <limits.h>
 #include <memory>
 #include <string>
@@ -126,6 +127,9 @@ int run_program(const RunOptions& o)
     // the child resets them before exec.
     for (int i = 0; i < 4; i++) sigaction(forwarded[i], &sa, &old_sa[i]);
 
+    // The recorder writes the path it really chose here (LOCKTRACE_PATH_FD).
+    int path_pipe[2] = {-1, -1};
+    if (pipe2(path_pipe, O_CLOEXEC) != 0) path_pipe[0] = path_pipe[1] = -1;
     time_t started = time(nullptr) - 1;
     pid_t pid = fork();
     if (pid < 0) {
@@ -136,6 +140,10 @@ int run_program(const RunOptions& o)
         for (int i = 0; i < 4; i++) sigaction(forwarded[i], &old_sa[i], nullptr);
         setenv("LD_PRELOAD", preload.c_str(), 1);
         setenv("LOCKTRACE_OUTPUT", pattern.c_str(), 1);
+        if (path_pipe[1] >= 0) {
+            fcntl(path_pipe[1], F_SETFD, 0); // the program's recorder writes it, then closes it
+            setenv("LOCKTRACE_PATH_FD", std::to_string(path_pipe[1]).c_str(), 1);
+        }
         if (o.stack_depth >= 0) setenv("LOCKTRACE_STACK_DEPTH", std::to_string(o.stack_depth).c_str(), 1);
         if (!o.watchdog.empty()) {
             setenv("LOCKTRACE_WATCHDOG", o.watchdog.c_str(), 1);
@@ -150,6 +158,7 @@ int run_program(const RunOptions& o)
         _exit(127);
     }
     g_child = pid;
+    if (path_pipe[1] >= 0) close(path_pipe[1]);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) {
@@ -161,7 +170,19 @@ int run_program(const RunOptions& o)
     for (int i = 0; i < 4; i++) sigaction(forwarded[i], &old_sa[i], nullptr);
 
     std::string base = expand_pattern(pattern, pid, o.command[0]);
-    std::string path = find_trace(base, started);
+    // Non-blocking: a daemon the program started may still hold the pipe.
+    std::string told;
+    if (path_pipe[0] >= 0) {
+        fcntl(path_pipe[0], F_SETFL, O_NONBLOCK);
+        char buf[4096];
+        ssize_t n;
+        while ((n = read(path_pipe[0], buf, sizeof buf)) > 0) told.append(buf, (size_t)n);
+        close(path_pipe[0]);
+        size_t nl = told.find('\n');
+        told = nl == std::string::npos ? std::string() : told.substr(0, nl);
+    }
+    struct stat told_st;
+    std::string path = !told.empty() && stat(told.c_str(), &told_st) == 0 ? told : find_trace(base, started);
     int code;
     if (WIFSIGNALED(status)) {
         code = 128 + WTERMSIG(status);

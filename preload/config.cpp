@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
 
 bool lt_quiet;
 
@@ -137,4 +138,15 @@ void lt_config_load(lt_config *cfg)
     cfg->follow_fork = parse_bool("LOCKTRACE_FOLLOW_FORK", true);
     cfg->follow_exec = parse_bool("LOCKTRACE_FOLLOW_EXEC", true);
     cfg->quiet = lt_quiet;
+    cfg->path_fd = -1;
+    // Meant for this process only: emptied in place (no allocation) so
+    // that its children and exec'd images never write to whatever holds
+    // that descriptor number by then.
+    for (char **e = environ; e && *e; ++e)
+        if (!strncmp(*e, "LOCKTRACE_PATH_FD=", 18) && (*e)[18]) {
+            uint64_t fd;
+            if (parse_count(*e + 18, &fd) && fd < 65536 && fcntl((int)fd, F_GETFD) >= 0)
+                cfg->path_fd = (int)fd;
+            (*e)[18] = 0;
+        }
 }

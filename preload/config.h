@@ -24,6 +24,9 @@ struct lt_config {
     bool follow_fork;
     bool follow_exec;
     bool quiet;
+    /* LOCKTRACE_PATH_FD (set by `locktrace run` for the program it starts):
+     * the chosen trace path goes there, then it is closed; -1 = none. */
+    int path_fd;
 };
 
 LT_C_BEGIN

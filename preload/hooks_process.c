@@ -130,6 +130,35 @@ static char *const *strip_env(char *const *env, char **out, size_t cap, char *bu
     return out;
 }
 
+/* This process's own LD_PRELOAD loses liblocktrace, in place (never longer,
+ * no allocation): what libc starts by itself (system, popen, posix_spawn
+ * called inside libc) uses the environment as it is and never goes through
+ * our exec hooks.  For LOCKTRACE_FOLLOW_EXEC=0 and untraced fork children. */
+LT_HIDDEN void lt_strip_preload_env(void)
+{
+    for (char **e = environ; e && *e; ++e) {
+        if (strncmp(*e, "LD_PRELOAD=", 11))
+            continue;
+        char *w = *e + 11;
+        const char *p = w;
+        bool first = true;
+        while (*p) {
+            size_t len = strcspn(p, ": ");
+            if (len && !is_us(p, len)) {
+                if (!first)
+                    *w++ = ':';
+                memmove(w, p, len);
+                w += len;
+                first = false;
+            }
+            p += len;
+            if (*p)
+                ++p;
+        }
+        *w = 0;
+    }
+}
+
 static size_t env_count(char *const *env)
 {
     size_t n = 0;

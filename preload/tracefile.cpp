@@ -127,6 +127,25 @@ static void fill_identity(lt_file_header *h)
     }
 }
 
+/* `locktrace run` learns the real name (which may carry a .N) from its pipe;
+ * a process that ends up untraced closes it with nothing written. */
+static void tell_path(const char *path)
+{
+    int fd = lt_g.cfg.path_fd;
+    if (fd < 0)
+        return;
+    lt_g.cfg.path_fd = -1;
+    if (path) {
+        size_t n = strlen(path);
+        char line[sizeof lt_g.path + 1];
+        memcpy(line, path, n);
+        line[n] = '\n';
+        ssize_t w = write(fd, line, n + 1);
+        (void)w;
+    }
+    close(fd);
+}
+
 /* Creates and lays out a fresh trace file for this process. */
 static bool open_trace(void)
 {
@@ -142,6 +161,10 @@ static bool open_trace(void)
         lt_warn("cannot create %s: %s; running untraced", base, strerror(errno));
         return false;
     }
+    // Taken by an earlier image of this pid (exec) or a stale file: say
+    // where this trace goes instead.
+    if (strcmp(base, g.path))
+        lt_warn("%s exists; writing %s", base, g.path);
     uint32_t depth = cfg.stack_depth;
     // Sized for one program, not for the disk of a machine running thousands
     // of traced processes (test suites): ~0.6 MiB of tables per process.
@@ -199,6 +222,7 @@ static bool open_trace(void)
     lt_modules_refresh();
     // The magic goes last: a reader polling a new file sees all or nothing.
     __atomic_store_n(&h->magic, LT_MAGIC, __ATOMIC_RELEASE);
+    tell_path(g.path);
     return true;
 }
 
@@ -270,6 +294,8 @@ static bool init_body(void)
     if (!config_loaded) {
         lt_config_load(&lt_g.cfg);
         config_loaded = true;
+        if (!lt_g.cfg.follow_exec)
+            lt_strip_preload_env();
     }
     bool ok = true;
     if (!lt_g.ctl) {
@@ -299,6 +325,8 @@ static bool init_body(void)
         once_per_process_image();
         ok = open_trace();
     }
+    if (!ok)
+        tell_path(nullptr);
     __atomic_store_n(&lt_families_active, ok ? (lt_g.cfg.families | LT_FAMILIES_ALWAYS) : 0u, __ATOMIC_RELEASE);
     __atomic_store_n(&lt_init_state, ok ? LT_INIT_READY : LT_INIT_OFF, __ATOMIC_RELEASE);
     if (ok && g_forked_child) {
@@ -580,6 +608,7 @@ static void after_fork_child(void)
     lt_modules_reset_after_fork();
     if (!g.cfg.follow_fork) {
         lt_strip_exec = true;
+        lt_strip_preload_env();
         __atomic_store_n(&lt_families_active, 0u, __ATOMIC_RELEASE);
         __atomic_store_n(&lt_init_state, LT_INIT_OFF, __ATOMIC_RELEASE);
         return;

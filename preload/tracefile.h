@@ -52,6 +52,9 @@ extern int lt_init_state __attribute__((visibility("hidden")));
 /* exec hooks drop liblocktrace from LD_PRELOAD when this is set. */
 extern bool lt_strip_exec __attribute__((visibility("hidden")));
 
+/* Removes liblocktrace from this process's LD_PRELOAD (hooks_process.c). */
+void lt_strip_preload_env(void) __attribute__((visibility("hidden")));
+
 /* Lazy process-wide initialisation.  True once the trace file is ready;
  * false while another thread is initialising or if tracing is off. */
 bool lt_init(void) __attribute__((visibility("hidden")));

@@ -99,6 +99,36 @@ case_posix_spawn() { spawn_case posix_spawn 1; }
 # (a vfork child must not write the parent's), so only the exec'd one is counted.
 case_vfork_exec() { spawn_case vfork-exec -; }
 
+# system() and popen(): libc starts the shell itself, past the exec hooks;
+# LOCKTRACE_FOLLOW_EXEC=0 must still keep the shell and what it runs untraced.
+case_system_popen() {
+    local how
+    for how in system popen; do
+        (T=$T/$how && mkdir -p "$T" && spawn_case $how -) || exit 1
+    done
+}
+
+# A trace name already taken (a stale file, or an earlier image of this pid):
+# the shim writes NAME.1.trace, says so in one line, and `locktrace run`
+# names the file really written, whatever the other candidates' times.
+case_name_taken() {
+    mkdir -p "$T/nt"
+    touch "$T/nt/fixed.trace"
+    run plain -- "$PROGS/life_churn" 20
+    traced taken "$T/unused" LOCKTRACE_OUTPUT="$T/nt/fixed.trace" -- "$PROGS/life_churn" 20
+    same plain taken; expect_one_warning taken
+    grep -q "fixed.1.trace" "$T/taken.err" || fail "the warning does not name fixed.1.trace"
+    decodes_clean "$T/nt/fixed.1.trace"
+    # Newer-looking decoys: only what the recorder reports can be right.
+    touch -d '+1 hour' "$T/nt/fixed.trace" "$T/nt/fixed.1.trace"
+    run byrun -- "$DECODER" run -o "$T/nt/fixed.trace" -- "$PROGS/life_churn" 20
+    same plain byrun
+    grep -q "trace written to $T/nt/fixed.2.trace\$" "$T/byrun.err" ||
+        fail "locktrace run named the wrong file: $(grep '^locktrace' "$T/byrun.err")"
+    decodes_clean "$T/nt/fixed.2.trace"
+    note "locktrace run: $(grep 'trace written' "$T/byrun.err")"
+}
+
 # vfork: the child shares the parent's memory until it execs or exits (a
 # failed exec's errno is handed back that way).
 case_vfork_shared() {

@@ -1,5 +1,5 @@
 /* Starting other programs from a traced process.
- *   life_spawn fork-exec|posix_spawn|vfork-exec HELPER ARG
+ *   life_spawn fork-exec|posix_spawn|vfork-exec|system|popen HELPER ARG
  *       runs HELPER ARG the given way, prints its exit status
  *   life_spawn vfork-shared
  *       the vfork child writes the parent's memory (Linux documents that the
@@ -53,6 +53,22 @@ int main(int argc, char **argv)
     } else if (strcmp(how, "vfork-exec") == 0) {
         p = vfork();
         if (p == 0) { execv(argv[2], args); _exit(127); }
+    } else if (strcmp(how, "system") == 0 || strcmp(how, "popen") == 0) {
+        /* libc starts /bin/sh itself here: none of the exec hooks is called. */
+        char cmd[4096];
+        snprintf(cmd, sizeof cmd, "'%s' '%s'", argv[2], argv[3]);
+        int st;
+        if (how[0] == 's') {
+            st = system(cmd);
+        } else {
+            FILE *f = popen(cmd, "r");
+            if (!f) { printf("popen failed\n"); return 1; }
+            char line[256];
+            while (fgets(line, sizeof line, f)) printf("from the pipe: %s", line);
+            st = pclose(f);
+        }
+        printf("%s: child exit %d\n", how, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+        return 0;
     } else if (strcmp(how, "posix_spawn") == 0) {
         int e = posix_spawn(&p, argv[2], NULL, NULL, args, environ);
         if (e != 0) { printf("posix_spawn: %s\n", strerror(e)); return 1; }
