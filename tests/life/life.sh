@@ -175,6 +175,25 @@ case_stack_use() {
     all_decode_clean "$T/tr"
 }
 
+# Thread ends (return, pthread_exit, cancellation with an unlocking cleanup
+# handler) are recorded without a pthread key: the program gets every key,
+# each thread has its THREAD_EXIT, after the cleanup handler's unlock.
+case_thread_end() {
+    run plain -- "$PROGS/life_thread_end"
+    traced traced "$T/tr" -- "$PROGS/life_thread_end"
+    ok plain; same plain traced; no_shim_noise traced
+    note "$(grep keys "$T/traced.out")"
+    local f n
+    f=$(traces "$T/tr" 'life_thread_end.*.trace')
+    n=$("$DECODER" dump "$f" | awk '$3 == "thread_exit"' | wc -l)
+    [ "$n" -eq 3 ] || fail "$n thread_exit records for the 3 threads that ended"
+    # Each thread's last record before its exit is its unlock (for the
+    # cancelled one, made by its cleanup handler).
+    "$DECODER" dump "$f" | awk '$3 == "thread_exit" && prev[$2] != "release" {bad = 1} /^[0-9]/ {prev[$2] = $3} END {exit bad}' ||
+        fail "a thread_exit is not preceded by that thread's last release"
+    all_decode_clean "$T/tr"
+}
+
 # pthread_cancel of threads blocked in cond waits and sem waits.
 case_cancel() {
     run plain -- "$PROGS/life_cancel"
