@@ -136,6 +136,7 @@ struct Symbolizer::Impl {
     // Per trusted module: what decides its answers (file identity and load
     // bias), the key prefix into the process-wide frame cache below.
     std::vector<std::string> identity;
+    ~Impl();
 };
 
 namespace {
@@ -168,8 +169,15 @@ std::string module_identity(const Module& m, const struct stat& st)
 
 } // namespace
 
-Symbolizer::Symbolizer(const Trace& trace) : impl_(new Impl), trace_(trace)
+Symbolizer::Symbolizer(const Trace& trace) : trace_(trace) { load(); }
+
+void Symbolizer::load()
 {
+    const Trace& trace = trace_;
+    impl_.reset(new Impl);
+    cache_.clear();
+    notes_.clear();
+    serial_ = trace.serial();
     if (trace.embedded_symbols()) {
         impl_->trusted.assign(trace.modules().size(), false);
         impl_->identity.assign(trace.modules().size(), std::string());
@@ -231,13 +239,16 @@ Symbolizer::Symbolizer(const Trace& trace) : impl_(new Impl), trace_(trace)
     dwfl_report_end(impl_->dwfl, nullptr, nullptr);
 }
 
-Symbolizer::~Symbolizer()
+Symbolizer::Impl::~Impl()
 {
-    if (impl_->dwfl) dwfl_end(impl_->dwfl);
+    if (dwfl) dwfl_end(dwfl);
 }
+
+Symbolizer::~Symbolizer() = default;
 
 const Frame& Symbolizer::frame(uint64_t pc, bool return_address)
 {
+    check_trace();
     auto it = cache_.find(pc);
     if (it != cache_.end()) return it->second;
     if (const auto& table = trace_.embedded_symbols()) {
@@ -298,6 +309,7 @@ std::vector<Frame> Symbolizer::stack(uint32_t stack_id)
 
 std::string Symbolizer::data_name(uint64_t addr)
 {
+    check_trace();
     if (const auto& table = trace_.embedded_symbols()) {
         auto t = table->data.find(addr);
         return t == table->data.end() ? "" : t->second;

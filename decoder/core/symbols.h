@@ -53,8 +53,18 @@ public:
 
 private:
     struct Impl;
+    // (Re)loads the module table of trace_.  A Symbolizer kept in a cache by
+    // the Trace's address may outlive its Trace and see another one built at
+    // the same address (a fuzzer does this every input): the serial tells,
+    // and everything is loaded again instead of indexing the old tables.
+    void load();
+    void check_trace()
+    {
+        if (trace_.serial() != serial_) load();
+    }
     std::unique_ptr<Impl> impl_;
     const Trace& trace_;
+    uint64_t serial_ = 0;
     std::unordered_map<uint64_t, Frame> cache_;
     std::vector<std::string> notes_;
 };

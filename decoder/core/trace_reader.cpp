@@ -55,6 +55,12 @@ Trace::Unpacker g_unpacker = nullptr; // set_unpacker
 
 } // namespace
 
+uint64_t Trace::next_serial()
+{
+    static std::atomic<uint64_t> n{0};
+    return ++n;
+}
+
 Trace::Trace(const std::string& path) : path_(path)
 {
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -89,6 +89,9 @@ public:
     Trace& operator=(const Trace&) = delete;
 
     const std::string& path() const { return path_; }
+    // Different for every Trace object of the process, even one built where a
+    // destroyed one stood: caches keyed by a Trace's address check it.
+    uint64_t serial() const { return serial_; }
     const lt_file_header& header() const { return hdr_; } // a validated private copy
     uint64_t file_size() const { return size_; }
     // The file is shorter than header().file_end: rings at its end were cut.
@@ -128,6 +131,8 @@ private:
     void merge(const std::function<void(const Event*, size_t)>& sink);
 
     std::string path_;
+    uint64_t serial_ = next_serial();
+    static uint64_t next_serial();
     int fd_ = -1;
     const uint8_t* map_ = nullptr;
     uint64_t size_ = 0;
