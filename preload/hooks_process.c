@@ -7,6 +7,7 @@
 
 #include <dlfcn.h>
 #include <pthread.h>
+#include <threads.h>
 #include <spawn.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -17,8 +18,10 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
+/* tracefile.cpp: the held-lock list for the child, and the forking thread
+ * muted through the atfork handlers (prepare ... done). */
 void lt_fork_prepare_raw(void) LT_HIDDEN;
-void lt_fork_parent_raw(void) LT_HIDDEN;
+void lt_fork_done_raw(bool child) LT_HIDDEN;
 void lt_fork_child_raw(void) LT_HIDDEN;
 
 /* ---- fork ------------------------------------------------------------------ */
@@ -27,13 +30,15 @@ void lt_fork_child_raw(void) LT_HIDDEN;
 
 EXPORT pid_t fork(void)
 {
+    int e = errno;
+    lt_fork_prepare_raw();
+    errno = e;
     pid_t p = LT_REAL(fork)();
-    if (p > 0) {
-        int e = errno;
-        if (lt_want(LT_PRIM_PROCESS))
-            lt_record(LT_EV_FORK, LT_PRIM_PROCESS, 0, 0, 0, 0, 0, p, 0, LT_STACK_HERE);
-        errno = e;
-    }
+    e = errno;
+    lt_fork_done_raw(p == 0);
+    if (p > 0 && lt_want(LT_PRIM_PROCESS))
+        lt_record(LT_EV_FORK, LT_PRIM_PROCESS, 0, 0, 0, 0, 0, p, 0, LT_STACK_HERE);
+    errno = e;
     return p;
 }
 
@@ -47,8 +52,7 @@ EXPORT pid_t _Fork(void)
     e = errno;
     if (p == 0)
         lt_fork_child_raw();
-    else
-        lt_fork_parent_raw();
+    lt_fork_done_raw(p == 0);
     if (p > 0 && lt_want(LT_PRIM_PROCESS))
         lt_record(LT_EV_FORK, LT_PRIM_PROCESS, 0, 0, 0, 0, 0, p, 0, LT_STACK_HERE);
     errno = e;
@@ -336,6 +340,7 @@ void lt_thread_key_destructor(void *) LT_HIDDEN; /* recorder.cpp: THREAD_EXIT, s
  * calls pthread_exit. */
 struct start_entry {
     void *(*fn)(void *);
+    int (*c11_fn)(void *); /* thrd_create */
     void *arg;
     int busy;
 };
@@ -365,6 +370,22 @@ static void *thread_main(void *p)
     return r;
 }
 
+/* thrd_create's start routine returns an int (glibc's start_thread knows
+ * from the attribute thrd_create passes). */
+static int c11_thread_main(void *p)
+{
+    struct start_entry *s = p;
+    int (*fn)(void *) = s->c11_fn;
+    void *arg = s->arg;
+    __atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
+    t_wrapped = 1;
+    int r;
+    pthread_cleanup_push(thread_ended, NULL);
+    r = fn(arg);
+    pthread_cleanup_pop(1);
+    return r;
+}
+
 static struct start_entry *claim_start_entry(void *(*fn)(void *), void *arg)
 {
     unsigned n = sizeof g_starts / sizeof g_starts[0];
@@ -374,6 +395,7 @@ static struct start_entry *claim_start_entry(void *(*fn)(void *), void *arg)
         int free_ = 0;
         if (__atomic_compare_exchange_n(&s->busy, &free_, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
             s->fn = fn;
+            s->c11_fn = NULL;
             s->arg = arg;
             return s;
         }
@@ -388,6 +410,20 @@ EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)
         return LT_REAL(create)(th, attr, fn, arg);
     int r = LT_REAL(create)(th, attr, thread_main, s);
     if (r != 0)
+        __atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
+    return r;
+}
+
+/* C11 threads: glibc's thrd_create calls its pthread_create internally,
+ * past the hook above. */
+EXPORT int thrd_create(thrd_t *th, thrd_start_t fn, void *arg)
+{
+    struct start_entry *s = claim_start_entry(NULL, arg);
+    if (!s)
+        return LT_REAL(thrd_create)(th, fn, arg);
+    s->c11_fn = fn;
+    int r = LT_REAL(thrd_create)(th, c11_thread_main, s);
+    if (r != thrd_success)
         __atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
     return r;
 }

@@ -59,6 +59,7 @@ void lt_resolve(void)
     bind(r.setname, "pthread_setname_np");
     bind(r.create, "pthread_create", "GLIBC_2.34");
     bind(r.thread_exit, "pthread_exit", "GLIBC_2.34");
+    bind(r.thrd_create, "thrd_create", "GLIBC_2.34");
     bind(r.exit, "exit");
     bind(r.exit_now, "_exit");
     bind(r.exit_now2, "_Exit");

@@ -76,6 +76,7 @@ struct lt_real_table {
     int (*setname)(pthread_t, const char *);
     int (*create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
     void (*thread_exit)(void *) __attribute__((noreturn));
+    int (*thrd_create)(unsigned long *, int (*)(void *), void *);
     void (*exit)(int) __attribute__((noreturn));
     void (*exit_now)(int) __attribute__((noreturn)); /* _exit */
     void (*exit_now2)(int) __attribute__((noreturn)); /* _Exit */

@@ -553,19 +553,46 @@ void lt_write_inherited_locks(void)
                       (const void *)g_inherited[k].addr, 0, 0, 0, 0, 0, LT_STACK_NONE);
 }
 
-/* In the parent, right before the fork system call (glibc runs our prepare
- * handler last, after the program's own, which may take locks for the
- * child) and with glibc's atfork lock held until the child or parent
- * handlers are done, so concurrent forks cannot mix up g_inherited. */
-static void before_fork(void)
+/* The list of held locks is made in the parent before the fork system call:
+ * in the child the parent's ring is shared with the still running parent,
+ * which may already have released them.  Our fork hook makes it before the
+ * real fork and mutes the thread through the atfork handlers (the program's
+ * and its libraries': jemalloc locks every arena in its prepare handler and
+ * unlocks them in the child's): their lock traffic, seen in one process and
+ * not the other, would read as locks held by nobody.  A fork libc makes
+ * internally comes here through our prepare handler only.  g_inherited_owner
+ * (the forking thread's tid) keeps two threads forking at once apart: the
+ * second one's child simply inherits no list. */
+static int g_inherited_owner;
+static __thread uint8_t t_in_fork_hook __attribute__((tls_model("initial-exec")));
+
+static void take_held_locks(void)
 {
-    g_inherited_n = 0;
-    if (__atomic_load_n(&lt_init_state, __ATOMIC_ACQUIRE) != LT_INIT_READY)
+    int me = (int)gettid(), none = 0;
+    if (!__atomic_compare_exchange_n(&g_inherited_owner, &none, me, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         return;
-    note_held_locks(lt_tls.ctl);
+    g_inherited_n = 0;
+    if (__atomic_load_n(&lt_init_state, __ATOMIC_ACQUIRE) == LT_INIT_READY)
+        note_held_locks(lt_tls.ctl);
 }
 
-static void after_fork_parent(void) { g_inherited_n = 0; }
+static void drop_held_locks(void)
+{
+    int me = (int)gettid();
+    __atomic_compare_exchange_n(&g_inherited_owner, &me, 0, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+static void before_fork(void)
+{
+    if (!t_in_fork_hook)
+        take_held_locks();
+}
+
+static void after_fork_parent(void)
+{
+    if (!t_in_fork_hook)
+        drop_held_locks();
+}
 
 /* In the child of fork: only the forking thread survives.  Drop every mapping
  * of the parent's file (it must never see a write from us) and start a fresh
@@ -583,9 +610,12 @@ static void after_fork_child(void)
     lt_mute_guard mute;
     lt_errno_guard keep_errno;
     lt_trace &g = lt_g;
-    // The list was made by before_fork: the parent's ring is shared with the
-    // still running parent, which may already have released those locks.
-    g_inherited_tid = (int)gettid();
+    // The list made before the fork is ours if this thread made it.
+    if (lt_tls.ctl && __atomic_load_n(&g_inherited_owner, __ATOMIC_ACQUIRE) == lt_tls.ctl->tid)
+        g_inherited_tid = (int)gettid();
+    else
+        g_inherited_n = 0;
+    g_inherited_owner = 0;
     uint32_t cap = g.cfg.max_threads;
     for (uint32_t i = 0; i < cap; ++i) {
         uint8_t *r = (uint8_t *)g.ctl[i].ring;
@@ -620,7 +650,21 @@ static void after_fork_child(void)
     __atomic_store_n(&lt_init_state, LT_INIT_NONE, __ATOMIC_RELEASE);
 }
 
-/* _Fork runs no atfork handlers: its hook calls these around the real one. */
-extern "C" __attribute__((visibility("hidden"))) void lt_fork_prepare_raw(void) { before_fork(); }
-extern "C" __attribute__((visibility("hidden"))) void lt_fork_parent_raw(void) { after_fork_parent(); }
+/* Around the real fork and _Fork, in their hooks (_Fork runs no atfork
+ * handlers: its hook also calls lt_fork_child_raw). */
+extern "C" __attribute__((visibility("hidden"))) void lt_fork_prepare_raw(void)
+{
+    take_held_locks();
+    t_in_fork_hook = 1;
+    ++lt_tls.mute;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+extern "C" __attribute__((visibility("hidden"))) void lt_fork_done_raw(bool child)
+{
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    --lt_tls.mute;
+    t_in_fork_hook = 0;
+    if (!child)
+        drop_held_locks();
+}
 extern "C" __attribute__((visibility("hidden"))) void lt_fork_child_raw(void) { after_fork_child(); }

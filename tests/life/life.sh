@@ -176,7 +176,7 @@ case_stack_use() {
 }
 
 # Thread ends (return, pthread_exit, cancellation with an unlocking cleanup
-# handler) are recorded without a pthread key: the program gets every key,
+# handler, a C11 thread's return) are recorded without a pthread key: the program gets every key,
 # each thread has its THREAD_EXIT, after the cleanup handler's unlock.
 case_thread_end() {
     run plain -- "$PROGS/life_thread_end"
@@ -186,7 +186,7 @@ case_thread_end() {
     local f n
     f=$(traces "$T/tr" 'life_thread_end.*.trace')
     n=$("$DECODER" dump "$f" | awk '$3 == "thread_exit"' | wc -l)
-    [ "$n" -eq 3 ] || fail "$n thread_exit records for the 3 threads that ended"
+    [ "$n" -eq 4 ] || fail "$n thread_exit records for the 4 threads that ended"
     # Each thread's last record before its exit is its unlock (for the
     # cancelled one, made by its cleanup handler).
     "$DECODER" dump "$f" | awk '$3 == "thread_exit" && prev[$2] != "release" {bad = 1} /^[0-9]/ {prev[$2] = $3} END {exit bad}' ||

@@ -1,4 +1,5 @@
-/* Threads that end by returning, by pthread_exit and by cancellation, each
+/* Threads that end by returning, by pthread_exit and by cancellation, and a
+ * C11 thread (thrd_create), each
  * after using a lock (and a cancelled one whose cleanup handler unlocks);
  * then as many pthread keys as the system gives a program.  Prints how each
  * thread ended and the number of keys: the same traced as plain.
@@ -6,6 +7,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <threads.h>
 #include <unistd.h>
 
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
@@ -39,6 +41,14 @@ static void *by_cancel(void *arg)
     return NULL;
 }
 
+static int c11_thread(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&m);
+    pthread_mutex_unlock(&m);
+    return 4;
+}
+
 int main(void)
 {
     void *(*fns[])(void *) = {by_return, by_exit, by_cancel};
@@ -54,6 +64,11 @@ int main(void)
         pthread_join(t, &r);
         printf("thread %d ended with %s\n", i, r == PTHREAD_CANCELED ? "cancel" : r == (void *)1 ? "1" : r == (void *)2 ? "2" : "?");
     }
+    thrd_t c11;
+    int c11_result = 0;
+    if (thrd_create(&c11, c11_thread, NULL) != thrd_success || thrd_join(c11, &c11_result) != thrd_success)
+        return 1;
+    printf("C11 thread ended with %d\n", c11_result);
     pthread_mutex_lock(&m); /* the cancelled thread's cleanup released it */
     pthread_mutex_unlock(&m);
     int keys = 0;
