@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cinttypes>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 
@@ -56,6 +57,14 @@ struct ThreadWork {
     bool cond_release_unmatched = false;
     int cond_wait_result = 0;
 };
+
+// |r| for an errno that may be stored negated; an untrusted INT_MIN (which
+// has no positive) reads as INT_MAX, an errno no call returns.
+int abs_errno(int r)
+{
+    if (r == INT_MIN) return INT_MAX;
+    return r < 0 ? -r : r;
+}
 
 // A cond wait that failed before dropping the mutex (EPERM: not the owner,
 // EINVAL: bad timeout or clock): libc never re-took it either.
@@ -250,7 +259,7 @@ Model Model::build(Trace& trace)
             if (e.prim != LT_PRIM_FUTEX && e.result > 0)
                 o = e.result == ETIMEDOUT ? WaitOutcome::timedout : WaitOutcome::error;
             if (o == WaitOutcome::timedout) L.stats.timeouts++;
-            if (e.prim == LT_PRIM_COND) th.cond_wait_result = e.result < 0 ? -e.result : e.result;
+            if (e.prim == LT_PRIM_COND) th.cond_wait_result = abs_errno(e.result);
             close_wait(o);
             break;
         }
@@ -417,7 +426,7 @@ namespace {
 
 std::string errname(int err)
 {
-    if (err < 0) err = -err;
+    err = abs_errno(err);
     const char* n = strerrorname_np(err);
     if (n) return n;
     return "errno " + std::to_string(err);

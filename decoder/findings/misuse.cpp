@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <map>
 
@@ -22,6 +23,7 @@ namespace {
 
 std::string errno_name(int err)
 {
+    if (err == INT_MIN) return "errno " + std::to_string(err);  // untrusted: -INT_MIN overflows
     if (err < 0) err = -err;
     const char* n = strerrorname_np(err);
     return n ? n : "errno " + std::to_string(err);
@@ -219,6 +221,7 @@ void owner_exited(const Model& m, const Lock& L, std::vector<Finding>& out)
 
 bool is_invalid_errno(int r)
 {
+    if (r == INT_MIN) return false;
     if (r < 0) r = -r;
     return r == EINVAL || r == EDEADLK || r == EPERM || r == ENOTRECOVERABLE;
 }

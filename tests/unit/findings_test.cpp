@@ -427,3 +427,19 @@ TEST(Findings, MutexHandoffProtocolCoversTheLastHandoverToo)
     EXPECT_EQ(severity_of(r, "unlock-not-owner"), int(lt::Finding::warning)) << list(r);
     for (const lt::Finding& f : r.findings) EXPECT_NE(f.severity, lt::Finding::error) << f.kind << ": " << f.summary;
 }
+
+// Untrusted traces: an errno of INT_MIN has no positive value; describing and
+// judging it must not negate it (undefined behaviour, caught by UBSan).
+TEST(Findings, IntMinErrnoIsJustAnUnknownErrno)
+{
+    TraceBuilder b;
+    uint32_t t = b.add_thread(1);
+    b.add(t, 1, LT_EV_WAIT_BEGIN, LT_PRIM_COND, CV).addr2 = M;
+    b.add(t, 2, LT_EV_WAIT_END, LT_PRIM_COND, CV, 0, INT32_MIN).addr2 = M;
+    b.add(t, 3, LT_EV_ACQUIRED, LT_PRIM_MUTEX, M, LT_FL_WRITE | LT_FL_INTERNAL);
+    b.add(t, 4, LT_EV_ATTEMPT, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    b.add(t, 5, LT_EV_FAILED, LT_PRIM_MUTEX, M, LT_FL_WRITE, INT32_MIN);
+    Built r = build(b);
+    for (const lt::Event& e : r.model.events) EXPECT_FALSE(lt::describe_event(e).empty());
+    EXPECT_EQ(severity_of(r, "invalid-lock"), -1) << list(r);
+}
