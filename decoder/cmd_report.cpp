@@ -259,6 +259,9 @@ void print_text(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
             line("  semaphore value was " + std::to_string(uint32_t(e.state[0])) + "; " +
                  std::to_string(wc.events) + " sem_post since the wait began");
         }
+        if (t.sleeps_in != kNoEvent && t.sleeps_in != t.blocked_on)
+            line("  sleeping in: " + describe_event(m.events[t.sleeps_in]) + " (" +
+                 rel_time(m, m.events[t.sleeps_in].time_ns) + ")");
         if (t.ended_torn) line("  note: this thread's newest record is torn");
         line("");
     }
@@ -405,6 +408,10 @@ void print_json(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
                   {"holders", L.has_owners() ? holders : json(nullptr)},
                   {"last_record_torn", t.ended_torn}};
         if (L.prim == LT_PRIM_COND) b["mutex"] = hex_addr(e.addr2);
+        if (t.sleeps_in != kNoEvent && t.sleeps_in != t.blocked_on)
+            b["sleeps_in"] = {{"primitive", prim_name(m.events[t.sleeps_in].prim)},
+                              {"address", hex_addr(m.events[t.sleeps_in].addr)},
+                              {"event", describe_event(m.events[t.sleeps_in])}};
         if (L.prim == LT_PRIM_COND || L.prim == LT_PRIM_FUTEX || L.prim == LT_PRIM_SEM) {
             WakeCount wc = wakes_since(m, L, t.since_ns);
             b["wakes_since"] = wc.events;

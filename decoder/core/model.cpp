@@ -42,6 +42,17 @@ bool word_says_busy(const Event& e, Mode mode)
     }
 }
 
+// A wait that is how some other wait sleeps, not a thing of its own to wait
+// for: a futex word (glibc's inline futex calls under LOCKTRACE_LIBC_FUTEX=1,
+// parking_lot_core's sleep) or parking_lot's park (probe class 4).  A thread
+// blocked in one inside another open wait is blocked on that other one.
+// (A signal handler's own futex wait while the thread was blocked on a lock
+// reads the same way; it still has that lock to get when the handler returns.)
+bool is_sleep_mechanism(const Event& e)
+{
+    return e.prim == LT_PRIM_FUTEX || (e.prim == LT_PRIM_PROBE && uint8_t(e.addr2) == 4);
+}
+
 struct PendingWait {
     size_t lock;
     size_t wait;   // index into locks[lock].waits
@@ -356,7 +367,19 @@ Model Model::build(Trace& trace)
             continue;
         }
         if (!tw[i].open_waits.empty()) {
-            const PendingWait& pw = tw[i].open_waits.back();
+            const std::vector<PendingWait>& ow = tw[i].open_waits;
+            const PendingWait& inner = ow.back();
+            size_t pick = ow.size() - 1;
+            for (size_t k = ow.size(); k-- > 0;) {
+                const Wait& w = m.locks[ow[k].lock].waits[ow[k].wait];
+                if (!is_sleep_mechanism(m.events[w.begin])) {
+                    pick = k;
+                    break;
+                }
+            }
+            t.sleeps_in = m.locks[inner.lock].waits[inner.wait].begin;
+            t.sleeps_in_lock = inner.lock;
+            const PendingWait& pw = ow[pick];
             const Lock& L = m.locks[pw.lock];
             const Wait& w = L.waits[pw.wait];
             t.status = ThreadStatus::blocked;

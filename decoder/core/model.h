@@ -112,8 +112,16 @@ struct ThreadState {
     std::string name;
     ThreadStatus status = ThreadStatus::running;
     EventIx last_event = kNoEvent;
-    // When blocked: the before-event with no after-event, and on what.
+    // When blocked: the before-event with no after-event, and on what.  With
+    // waits nested in one another (glibc's own futex sleep inside a mutex
+    // lock under LOCKTRACE_LIBC_FUTEX=1, parking_lot's park and futex sleep
+    // inside lock_slow) this is the innermost wait that is not such a sleep
+    // mechanism: the lock the thread is trying to get, not the word it sleeps on.
     EventIx blocked_on = kNoEvent;
+    // The innermost open wait (== blocked_on when nothing is nested inside it):
+    // the futex word or park the thread actually sleeps in, kept as detail.
+    EventIx sleeps_in = kNoEvent;
+    size_t sleeps_in_lock = SIZE_MAX; // index into Model::locks
     uint64_t since_ns = 0;
     uint64_t lock_addr = 0;
     uint8_t lock_prim = LT_PRIM_NONE;

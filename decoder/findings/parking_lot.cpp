@@ -110,9 +110,9 @@ std::vector<ParkedOnMutex> parked_on_mutexes(const Model& m)
             // The innermost open wait of the thread, begun inside lock_slow:
             // parking_lot_core's futex sleep, entered only after its
             // validate callback saw the word equal LOCKED | PARKED.
-            if (t.status == ThreadStatus::blocked && t.blocked_on != kNoEvent && t.blocked_on != w.begin &&
-                m.events[t.blocked_on].prim == LT_PRIM_FUTEX && m.events[t.blocked_on].time_ns >= w.begin_ns)
-                p.sleep = t.blocked_on;
+            if (t.status == ThreadStatus::blocked && t.sleeps_in != kNoEvent && t.sleeps_in != w.begin &&
+                m.events[t.sleeps_in].prim == LT_PRIM_FUTEX && m.events[t.sleeps_in].time_ns >= w.begin_ns)
+                p.sleep = t.sleeps_in;
             parked.push_back(p);
         }
     }
