@@ -137,6 +137,7 @@ void lt_config_load(lt_config *cfg)
     cfg->families = parse_families();
     cfg->follow_fork = parse_bool("LOCKTRACE_FOLLOW_FORK", true);
     cfg->follow_exec = parse_bool("LOCKTRACE_FOLLOW_EXEC", true);
+    cfg->sparse = parse_bool("LOCKTRACE_SPARSE", false);
     cfg->quiet = lt_quiet;
     cfg->path_fd = -1;
     // Meant for this process only: emptied in place (no allocation) so

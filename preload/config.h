@@ -23,6 +23,7 @@ struct lt_config {
     uint32_t max_threads;
     bool follow_fork;
     bool follow_exec;
+    bool sparse;          /* LOCKTRACE_SPARSE: leave trace files sparse (see reserve()) */
     bool quiet;
     /* LOCKTRACE_PATH_FD (set by `locktrace run` for the program it starts):
      * the chosen trace path goes there, then it is closed; -1 = none. */

@@ -6,11 +6,25 @@
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
+#include <pthread.h>
 #include <string.h>
 
 /* Frames of the shim itself on top of the stack: recorder + hook, and a few
  * more in case the compiler chose not to inline. */
 #define LT_SELF_FRAMES_MAX 6
+
+/* libunwind checks addresses with write()/msync()/pipe2(), which are
+ * cancellation points: a deferred pthread_cancel pending on the thread would
+ * be acted upon inside the recorder, unwinding the thread out of a half-made
+ * record with the recorder muted, and its cleanup handlers' unlocks and its
+ * exit would go unrecorded (glibc's tst-cond25).  Cancellation stays off for
+ * the walk; a pending request is acted upon at the program's next
+ * cancellation point, as without the shim. */
+struct lt_no_cancel_guard {
+    int old;
+    lt_no_cancel_guard() { pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old); }
+    ~lt_no_cancel_guard() { pthread_setcancelstate(old, &old); }
+};
 
 /*
  * The unwinder proper: libunwind's cursor API, one unw_step per frame.  Not
@@ -49,6 +63,7 @@ void lt_stacks_warm_up(void)
         return;
     uint64_t raw[4];
     lt_errno_guard keep_errno;
+    lt_no_cancel_guard no_cancel;
     lt_mute_guard mute;
     unwind_here(raw, 4);
 }
@@ -161,6 +176,7 @@ static __attribute__((noinline)) uint32_t stack_miss(lt_stack_cache *cache, uint
     int got;
     {
         lt_errno_guard keep_errno;
+        lt_no_cancel_guard no_cancel;
         lt_mute_guard mute; // libunwind's own locks and allocations are not the program's
         got = unwind_here(raw, (int)(depth + LT_SELF_FRAMES_MAX + 1));
     }

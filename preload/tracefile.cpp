@@ -88,18 +88,19 @@ static int create_unique(const char *base, char *chosen, size_t n)
 static const uint64_t k_sparse_margin = 1ull << 30;
 
 /* Makes [off, off+len) of the file usable through the mapping.  Stores into
- * a hole need a free block, and a full disk turns them into SIGBUS in the
- * traced program, so when the file system is short of room (less than
- * k_sparse_margin free beyond the request) the blocks are allocated now and
- * the caller runs untraced if that fails.  Otherwise the file only grows
- * (a pwrite of its last byte, which never shrinks it, unlike ftruncate racing
- * with another thread's ring) and stays sparse: most of a trace's tables and
- * rings are never written, and a program forking thousands of children must
- * not fill the disk with zeros. */
+ * a hole need a free block, and a disk that fills up later turns them into
+ * SIGBUS in the traced program: a tracer must never kill what it watches, so
+ * by default the blocks are allocated now, and the caller runs untraced if
+ * that fails.  LOCKTRACE_SPARSE=1 (for programs forking thousands of
+ * children, whose traces are mostly never-written rings) leaves the file
+ * sparse while the file system has k_sparse_margin free beyond the request:
+ * the file only grows (a pwrite of its last byte, which never shrinks it,
+ * unlike ftruncate racing with another thread's ring). */
 static bool reserve(int fd, uint64_t off, uint64_t len)
 {
     struct statvfs fs;
-    if (fstatvfs(fd, &fs) == 0 && (uint64_t)fs.f_bavail * fs.f_frsize > len + k_sparse_margin) {
+    if (lt_g.cfg.sparse && fstatvfs(fd, &fs) == 0 &&
+        (uint64_t)fs.f_bavail * fs.f_frsize > len + k_sparse_margin) {
         char zero = 0;
         if (pwrite(fd, &zero, 1, (off_t)(off + len - 1)) == 1)
             return true;

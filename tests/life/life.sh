@@ -52,7 +52,8 @@ case_fork() {
 # Many fork children: those that take no lock (they exit, _exit or exec
 # /bin/true) leave no trace file (the exec'd /bin/true writes its own);
 # those that lock leave one each, which decodes; the parent's trace records
-# every fork.  Files are sparse: disk use is far below their size.
+# every fork.  Files are allocated up front by default (a disk filling up
+# later must never SIGBUS the program); LOCKTRACE_SPARSE=1 leaves them sparse.
 count_forks() { "$DECODER" dump "$1" | awk '$3 == "fork"' | wc -l; }
 case_fork_many() {
     run plain -- "$PROGS/life_fork_many" idle 500
@@ -66,7 +67,7 @@ case_fork_many() {
     [ "$n" -eq 500 ] || fail "the parent's trace records $n of 500 forks"
     decodes_clean "$parent"
     run plain_lock -- "$PROGS/life_fork_many" lock 100
-    traced lock "$T/lk" -- "$PROGS/life_fork_many" lock 100
+    traced lock "$T/lk" LOCKTRACE_SPARSE=1 -- "$PROGS/life_fork_many" lock 100
     ok plain_lock; same plain_lock lock; no_shim_noise lock
     count_traces "$T/lk" 'life_fork_many.*.trace' 101
     all_decode_clean "$T/lk" > "$T/decodes.txt" || fail "$(tail -1 "$T/decodes.txt")"
@@ -74,7 +75,14 @@ case_fork_many() {
     local size used
     size=$(du -sk --apparent-size "$T/lk" | cut -f1); used=$(du -sk "$T/lk" | cut -f1)
     note "101 traces: ${size} KiB apparent size, ${used} KiB on disk"
-    [ "$used" -lt $((size / 4)) ] || fail "trace files are not sparse: $used KiB used of $size KiB"
+    [ "$used" -lt $((size / 4)) ] || fail "LOCKTRACE_SPARSE=1: trace files are not sparse: $used KiB used of $size KiB"
+    run plain_lock5 -- "$PROGS/life_fork_many" lock 5
+    traced full "$T/full" -- "$PROGS/life_fork_many" lock 5
+    same plain_lock5 full
+    count_traces "$T/full" 'life_fork_many.*.trace' 6
+    size=$(du -sk --apparent-size "$T/full" | cut -f1); used=$(du -sk "$T/full" | cut -f1)
+    note "default: 6 traces, ${size} KiB apparent size, ${used} KiB on disk"
+    [ "$used" -ge $((size * 9 / 10)) ] || fail "by default trace files must be allocated up front: $used KiB used of $size KiB"
 }
 
 # exec keeps tracing by default (the new image gets its own trace), and does
