@@ -267,6 +267,27 @@ other_preload_case() {
 case_preload_jemalloc() { other_preload_case /usr/lib/x86_64-linux-gnu/libjemalloc.so.2; }
 case_preload_eatmydata() { other_preload_case /usr/lib/x86_64-linux-gnu/libeatmydata.so.1; }
 
+# Another lock tracer (tests/life/progs/other_tracer.c) preloaded before or
+# after ours: the program behaves the same either way (other_preload_case).
+# Before us, it sees every mutex call of the program, plus libunwind's own
+# (its cache lock, taken while the shim walks a stack, muted for us).  After
+# us it sees no mutex call: the shim forwards them straight to glibc
+# (liblocktrace(7), "Other preloaded libraries").
+case_preload_other_tracer() {
+    other_preload_case "$PROGS/liblife_other_tracer.so"
+    local p f s
+    p=$(sed -n 's/^other_tracer: //p' "$T/plain.err"); f=$(sed -n 's/^other_tracer: //p' "$T/first.err")
+    s=$(sed -n 's/^other_tracer: //p' "$T/second.err")
+    note "the other tracer saw: plain $p; before us $f; after us $s"
+    local pl pu fl fu
+    pl=$(echo "$p" | sed 's/lock=\([0-9]*\).*/\1/'); pu=${p##*unlock=}
+    fl=$(echo "$f" | sed 's/lock=\([0-9]*\).*/\1/'); fu=${f##*unlock=}
+    [ -n "$pl" ] && [ "$pl" -gt 0 ] || fail "the program took no mutex under the other tracer: '$p'"
+    [ -n "$fl" ] && [ "$fl" -ge "$pl" ] && [ "$fu" -ge "$pu" ] ||
+        fail "preloaded before us, the other tracer saw '$f', fewer than the program's '$p'"
+    [ -n "$s" ] || fail "preloaded after us, the other tracer did not run"
+}
+
 # A setuid-root program run by an ordinary user: the loader ignores
 # LD_PRELOAD (secure-execution mode), so it runs untraced, unchanged.
 case_setuid() {
