@@ -316,7 +316,7 @@ void mutex_checks(const Model& m, const Lock& L, std::vector<Finding>& out)
 static bool words_are_garbage(const Model& m, const Lock& L)
 {
     for (EventIx ix : L.events)
-        if (!implausible_lock_word(m.events[ix]).empty()) return true;
+        if (lock_word_implausible(m.events[ix])) return true;
     return false;
 }
 

@@ -33,9 +33,23 @@ bool carries_snapshot(const Event& e)
 
 } // namespace
 
+bool lock_word_implausible(const Event& e)
+{
+    if (!carries_snapshot(e)) return false;
+    switch (e.prim) {
+    case LT_PRIM_MUTEX: {
+        uint32_t kind = uint32_t(e.addr2);
+        return kind == kMutexKindDestroyed || (kind & ~kMutexKindBits) || ((kind & 32u) && (kind & 64u));
+    }
+    case LT_PRIM_RWLOCK: return uint32_t(e.addr2 >> 32) > kRwlockMaxFlags;
+    case LT_PRIM_SEM: return uint32_t(e.state[0]) > uint32_t(INT_MAX);
+    default: return false;
+    }
+}
+
 std::string implausible_lock_word(const Event& e)
 {
-    if (!carries_snapshot(e)) return "";
+    if (!lock_word_implausible(e)) return "";
     char buf[200];
     switch (e.prim) {
     case LT_PRIM_MUTEX: {

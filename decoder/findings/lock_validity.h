@@ -16,5 +16,7 @@ namespace lt {
 // is never mistaken for garbage.  A zeroed object is the static initializer:
 // always plausible.
 std::string implausible_lock_word(const Event& e);
+// The same judgement without the words: cheap enough to ask of every event.
+bool lock_word_implausible(const Event& e);
 
 } // namespace lt

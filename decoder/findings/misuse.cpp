@@ -322,7 +322,7 @@ void lifecycle(const Model& m, const Lock& L, std::vector<Finding>& out)
         const Event& e = m.events[ix];
 
         // Memory that does not look like a lock, at its first such use.
-        if (!garbage_seen && !destroyed && e.prim != LT_PRIM_FUTEX) {
+        if (!garbage_seen && !destroyed && e.prim != LT_PRIM_FUTEX && lock_word_implausible(e)) {
             std::string why = implausible_lock_word(e);
             if (!why.empty()) {
                 garbage_seen = true;

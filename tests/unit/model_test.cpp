@@ -271,3 +271,35 @@ TEST(Model, DescribesEvents)
     e.result = EBUSY;
     EXPECT_EQ(lt::describe_event(e), "tryrdlock failed on rwlock 0x10: EBUSY");
 }
+
+// glibc's own futex sleep inside pthread_mutex_lock (LOCKTRACE_LIBC_FUTEX=1):
+// the thread is blocked on the mutex; the futex word is where it sleeps.
+TEST(Model, BlockedOnTheLockNotTheFutexItSleepsIn)
+{
+    TraceBuilder b;
+    uint32_t t = b.add_thread(1);
+    b.add(t, 10, LT_EV_ATTEMPT, LT_PRIM_MUTEX, M, 0);
+    b.add(t, 11, LT_EV_WAIT_BEGIN, LT_PRIM_FUTEX, M, 0);
+    Built r = build(b);
+    const lt::ThreadState& s = by_tid(r.model, 1);
+    ASSERT_EQ(s.status, lt::ThreadStatus::blocked);
+    EXPECT_EQ(r.model.events[s.blocked_on].type, LT_EV_ATTEMPT);
+    EXPECT_EQ(s.lock_prim, LT_PRIM_MUTEX);
+    EXPECT_EQ(s.since_ns - r.model.start_ns, 10u);
+    ASSERT_NE(s.sleeps_in, lt::kNoEvent);
+    EXPECT_EQ(r.model.events[s.sleeps_in].prim, LT_PRIM_FUTEX);
+    EXPECT_EQ(r.model.locks[s.sleeps_in_lock].prim, LT_PRIM_FUTEX);
+}
+
+// A futex wait alone is what the thread is blocked on.
+TEST(Model, LoneFutexWaitIsWhatTheThreadIsBlockedOn)
+{
+    TraceBuilder b;
+    uint32_t t = b.add_thread(1);
+    b.add(t, 10, LT_EV_WAIT_BEGIN, LT_PRIM_FUTEX, FX, 0);
+    Built r = build(b);
+    const lt::ThreadState& s = by_tid(r.model, 1);
+    ASSERT_EQ(s.status, lt::ThreadStatus::blocked);
+    EXPECT_EQ(s.lock_prim, LT_PRIM_FUTEX);
+    EXPECT_EQ(s.blocked_on, s.sleeps_in);
+}
