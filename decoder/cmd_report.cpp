@@ -47,6 +47,16 @@ WakeCount wakes_since(const Model& m, const Lock& L, uint64_t since)
 }
 
 // What the lock word recorded at the blocking attempt says, for mutexes and rwlocks.
+// The stack of a blocked thread: the one recorded where it sleeps (a futex
+// sleep inside lock_slow or pthread_mutex_lock unwinds through the lock call
+// into the caller, so it holds everything the lock's own stack does), else
+// the lock call's.
+uint32_t sleep_stack(const Model& m, const ThreadState& t)
+{
+    if (t.sleeps_in != kNoEvent && m.events[t.sleeps_in].stack_id != 0) return m.events[t.sleeps_in].stack_id;
+    return m.events[t.blocked_on].stack_id;
+}
+
 std::string lock_word_note(const Event& e)
 {
     char b[200];
@@ -231,7 +241,7 @@ void print_text(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
             line(thread_label(m, t.thread) + " blocked since " + rel_time(m, t.since_ns) + " (" +
                  duration(m.end_ns - std::min(m.end_ns, t.since_ns)) + " before the last recorded event)");
         line("  on " + lock_label(m, sym, L.addr, L.prim) + ": " + describe_event(e));
-        out += format_stack(sym, e.stack_id, "    ");
+        out += format_stack(sym, sleep_stack(m, t), "    ");
         if (L.has_owners()) {
             std::vector<const Hold*> hs = open_holders(L);
             if (hs.empty()) {
@@ -404,7 +414,7 @@ void print_json(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
                   {"symbol", dn.empty() ? json(nullptr) : json(dn)},
                   {"since_ns", m.rel(t.since_ns)},
                   {"event", describe_event(e)},
-                  {"stack", stack_json(sym, e.stack_id)},
+                  {"stack", stack_json(sym, sleep_stack(m, t))},
                   {"holders", L.has_owners() ? holders : json(nullptr)},
                   {"last_record_torn", t.ended_torn}};
         if (L.prim == LT_PRIM_COND) b["mutex"] = hex_addr(e.addr2);
