@@ -128,8 +128,12 @@ Model Model::build(Trace& trace)
     if (h.end_monotonic_ns > m.end_ns) m.end_ns = h.end_monotonic_ns;
 
     std::vector<LockWork> lw;
-    size_t cached_lock = SIZE_MAX;
-    LockKey cached_key{0, 0};
+    // Threads interleave on a handful of hot locks: a small direct-mapped
+    // cache in front of lock_index spares most hash lookups (one per event
+    // was the largest cost of the build).
+    struct CacheSlot { LockKey key; size_t lock; };
+    constexpr size_t kCacheSlots = 256;
+    std::vector<CacheSlot> cache(kCacheSlots, CacheSlot{{0, 0}, SIZE_MAX});
 
     for (EventIx ix = 0; ix < m.events.size(); ix++) {
         const Event& e = m.events[ix];
@@ -142,8 +146,9 @@ Model Model::build(Trace& trace)
 
         LockKey key{e.addr, e.prim};
         size_t li;
-        if (cached_lock != SIZE_MAX && cached_key == key) {
-            li = cached_lock;
+        CacheSlot& slot = cache[((e.addr >> 3) ^ (e.addr >> 11) ^ e.prim) & (kCacheSlots - 1)];
+        if (slot.lock != SIZE_MAX && slot.key == key) {
+            li = slot.lock;
         } else {
             auto it = m.lock_index.find(key);
             if (it == m.lock_index.end()) {
@@ -158,8 +163,8 @@ Model Model::build(Trace& trace)
             } else {
                 li = it->second;
             }
-            cached_lock = li;
-            cached_key = key;
+            slot.lock = li;
+            slot.key = key;
         }
         Lock& L = m.locks[li];
         LockWork& W = lw[li];
