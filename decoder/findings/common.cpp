@@ -402,6 +402,23 @@ bool wait_may_be_in_flight(const Model& m, uint64_t begin_ns, bool live)
     return now - std::min(now, begin_ns) < kLiveWaitGraceNs;
 }
 
+// A futex wait of pthread_join (seen with LOCKTRACE_LIBC_FUTEX=1): glibc sleeps
+// on the joined thread's tid field, inside its struct pthread, expecting the
+// tid; the kernel clears the field and wakes it when that thread ends
+// (CLONE_CHILD_CLEARTID), so no FUTEX_WAKE is ever recorded for it.  Such a
+// sleeper is not a lost wakeup: what holds it up is the thread it joins.
+static bool waits_for_thread_end(const Model& m, const Event& e)
+{
+    if (!m.trace) return false;
+    const uint32_t val = futex_val(e);
+    const auto& infos = m.trace->threads();
+    for (size_t i = 0; i < infos.size() && i < m.threads.size(); i++) {
+        const uint64_t self = infos[i].pthread_self;
+        if (uint32_t(m.threads[i].tid) == val && self && e.addr >= self && e.addr - self < 4096) return true;
+    }
+    return false;
+}
+
 std::vector<StuckWait> analyze_stuck_waits(const Model& m)
 {
     std::vector<StuckWait> out;
@@ -428,8 +445,10 @@ std::vector<StuckWait> analyze_stuck_waits(const Model& m)
         s.word = &L;
         if (e.flags & LT_FL_TIMED) continue;  // it will come back by itself
         s.gap_threads = threads_with_gap_after(m, e.time_ns);
-        if (e.prim == LT_PRIM_FUTEX && e.type == LT_EV_WAIT_BEGIN && futex_is_wait(e))
+        if (e.prim == LT_PRIM_FUTEX && e.type == LT_EV_WAIT_BEGIN && futex_is_wait(e)) {
+            if (waits_for_thread_end(m, e)) continue;
             analyze_futex(m, L, e, s, indirect);
+        }
         else if (e.prim == LT_PRIM_COND && e.type == LT_EV_WAIT_BEGIN)
             analyze_cond(m, L, e, s);
         else if (e.prim == LT_PRIM_SEM && e.type == LT_EV_ATTEMPT)

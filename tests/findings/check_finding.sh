@@ -4,8 +4,9 @@
 #
 #   check_finding.sh --build DIR --program NAME [--hangs] [--exit N]
 #                    [--kind K --severity S] [--locks sym,sym] [--threads N]
-#                    [--functions f,g] [--no-owners] [--clean]
+#                    [--functions f,g] [--no-owners] [--clean] [--only]
 #
+# --only      no error finding of another kind than --kind (one diagnosis per hang).
 # --hangs     the program must still be running once its trace has gone quiet;
 #             the report is then checked twice: read live, and after SIGKILL.
 # --kind/--severity/--locks/--threads/--functions
@@ -22,7 +23,7 @@
 set -u
 
 build="" program="" hangs=0 want_exit=0 kind="" severity="error" locks="" threads=-1 functions=""
-no_owners=0 clean=0 extra_env=()
+no_owners=0 clean=0 only=0 extra_env=()
 while [ $# -gt 0 ]; do
     case "$1" in
     --build) build=$2; shift ;;
@@ -36,6 +37,7 @@ while [ $# -gt 0 ]; do
     --functions) functions=$2; shift ;;
     --no-owners) no_owners=1 ;;
     --clean) clean=1 ;;
+    --only) only=1 ;;
     --env) extra_env+=("$2"); shift ;;
     *) echo "check_finding: unknown argument $1" >&2; exit 2 ;;
     esac
@@ -90,6 +92,12 @@ $bad"
             local errs
             errs=$(jq -r '[.findings[] | select(.severity == "error") | .kind] | join(",")' "$work/last.json")
             [ -z "$errs" ] || fail "$label: unexpected error findings: $errs"
+        fi
+        if [ "$only" = 1 ]; then
+            # The expected kind must be the only error: no second diagnosis of the same hang.
+            local others
+            others=$(jq -r --arg kind "$kind" '[.findings[] | select(.severity == "error" and .kind != $kind) | .kind] | join(",")' "$work/last.json")
+            [ -z "$others" ] || fail "$label: error findings besides $kind: $others"
         fi
         [ "$rc" = "$want_rc" ] || fail "$label: report exit status $rc, want $want_rc"
         local verdict
