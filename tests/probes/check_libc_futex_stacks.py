@@ -31,16 +31,10 @@ import shutil
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "shim"))
 import ltfile  # noqa: E402
+from ltfile import check, failures  # noqa: E402
 
 FL_INTERNAL = 0x10
-failures = []
 
-
-def check(cond, what):
-    print(("ok:   " if cond else "FAIL: ") + what)
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 def check_report(decoder, trace, gate, label):

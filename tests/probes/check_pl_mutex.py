@@ -49,18 +49,12 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "shim"))
 import ltfile  # noqa: E402
+from ltfile import check, failures  # noqa: E402
 
 LOCKED, PARKED = 1, 2
 FL_WRITE, FL_TIMED = 2, 8  # include/locktrace/format.h LT_FL_*
 ETIMEDOUT = 110
-failures = []
 
-
-def check(cond, what):
-    print(("ok:   " if cond else "FAIL: ") + what)
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 def check_report(decoder, trace, left, right, tids, label):

@@ -19,18 +19,12 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "shim"))
 import ltfile  # noqa: E402
+from ltfile import check, failures  # noqa: E402
 
 EV = {n: i for i, n in enumerate(ltfile.EV_NAMES)}
 PRIM = {n: i for i, n in enumerate(ltfile.PRIM_NAMES)}
 FL_READ, FL_WRITE, FL_TRY, FL_TIMED, FL_INTERNAL = 1, 2, 4, 8, 0x10
-failures = []
 
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
-    return cond
 
 
 def run(shim, argv, env_extra, timeout=120):

@@ -34,16 +34,10 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "shim"))
 import ltfile  # noqa: E402
+from ltfile import check, failures  # noqa: E402
 
 PARKED, WRITER_PARKED, UPGRADABLE, WRITER = 1, 2, 4, 8
-failures = []
 
-
-def check(cond, what):
-    print(("ok:   " if cond else "FAIL: ") + what)
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 def decode(w):

@@ -83,3 +83,16 @@ class Trace:
         off = self.h["stack_table_offset"] + (sid - 1) * esz
         h, state, depth = struct.unpack_from("<QII", self.data, off)
         return list(struct.unpack_from("<%dQ" % depth, self.data, off + 16))
+
+
+# Checks of a test script: each failed one is printed and kept here, so the
+# script can end with "FAILED (n)" and a non-zero exit.
+failures = []
+
+
+def check(cond, what):
+    print(("ok:   " if cond else "FAIL: ") + what)
+    if not cond:
+        failures.append(what)
+    return cond
+
