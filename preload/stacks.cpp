@@ -195,7 +195,17 @@ static __attribute__((noinline)) uint32_t stack_miss(lt_stack_cache *cache, uint
         n = depth;
     if (n == 0)
         return 0;
-    uint32_t id = intern(pc + skip, n);
+    // The program's frames only: the shim's own below them (the start-routine
+    // wrapper every thread runs in, see hooks_process.c) mean nothing to the
+    // user.  The cache below still checks the raw chain.
+    uint64_t mine[LT_MAX_STACK_DEPTH];
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n; ++i)
+        if (pc[skip + i] < lt_self_lo || pc[skip + i] >= lt_self_hi)
+            mine[k++] = pc[skip + i];
+    // (A chain of nothing but shim frames keeps them: an id of 0 would not
+    // be cached, and every later call from there would walk again.)
+    uint32_t id = k ? intern(mine, k) : intern(pc + skip, n);
     // Return addresses above fp: ours (they pin which hook called) and the
     // program's.
     uint32_t chain = skip + n - 1;

@@ -75,6 +75,11 @@ check_report() {
     rc=$?
     [ "$rc" -le 1 ] || fail "$label: report could not read the trace (exit $rc): $(cat "$work/report.err")"
     jq -e . "$work/last.json" >/dev/null 2>&1 || fail "$label: report --json is not JSON"
+    # Stacks show the program, never the shim's own frames (its hooks on top,
+    # its thread start wrapper at the bottom).
+    local ours
+    ours=$(jq -r '[.findings[].evidence[]?.stack[]? | select((.module // "") | test("liblocktrace")) | .function // .address] | unique | join(",")' "$work/last.json")
+    [ -z "$ours" ] || fail "$label: stack frames of the shim itself in the evidence: $ours"
 
     if [ "$clean" = 1 ]; then
         local bad

@@ -162,8 +162,13 @@ def cmd_asm(shim, prog):
 
 
 def cmd_futex(shim, prog):
-    p, trace = run(shim, [prog, "500"], {"LOCKTRACE_LIBC_FUTEX": "1"})
+    # Rings big enough for every event: the per-thread consistency check below
+    # needs each thread's whole history (a ping-pong thread records ~36 events
+    # a round, the default ring of 16384 would overwrite the first ones).
+    p, trace = run(shim, [prog, "500"], {"LOCKTRACE_LIBC_FUTEX": "1", "LOCKTRACE_RING_SIZE": "262144"})
     check(p.returncode == 0 and "ok" in p.stdout, "program ran correctly with libc futex sites patched")
+    lost = sum(max(0, th["head"] - th["ring_capacity"]) for th in ltfile.Trace(trace).threads)
+    check(lost == 0, "no event lost to ring overwrite (%d lost)" % lost)
     m = re.search(r"probes: (\d+) placed", p.stderr)
     check(m and int(m.group(1)) > 10, "libc futex sites placed (%s)" % (m.group(1) if m else "none"))
     m = re.search(r"mutex=(0x[0-9a-f]+) cond=(0x[0-9a-f]+) hot=(0x[0-9a-f]+)", p.stdout)
