@@ -65,7 +65,9 @@ lt_check_traces() {
     local total=${#files[@]} cap=${LT_TRACE_SAMPLE:-400} sampled=""
     if [ "$total" -gt "$cap" ]; then
         local -a big spread
-        mapfile -t big < <(ls -S "${files[@]}" | head -n $((cap / 2)))
+        # (find, not ls -S: thousands of names overflow the argument list)
+        mapfile -t big < <(find "$dir" -maxdepth 1 -name '*.trace' -printf '%s %p\n' | sort -rn |
+                           head -n $((cap / 2)) | cut -d' ' -f2-)
         local i step=$(( total / (cap / 2) ))
         for ((i = 0; i < total; i += step)); do spread+=("${files[$i]}"); done
         mapfile -t files < <(printf '%s\n' "${big[@]}" "${spread[@]}" | sort -u)
