@@ -84,6 +84,9 @@ static int create_unique(const char *base, char *chosen, size_t n)
     return -1;
 }
 
+/* Threads whose rings live in the address space reserved at start (lt_init). */
+static const uint32_t k_ring_area_threads = 64;
+
 /* Room that must stay free on the file system for a trace to be left sparse. */
 static const uint64_t k_sparse_margin = 1ull << 30;
 
@@ -309,7 +312,13 @@ static bool init_body(void)
         }
     }
     if (ok && !lt_g.ring_area) {
-        size_t len = (size_t)lt_g.cfg.max_threads * lt_g.cfg.ring_size * sizeof(lt_event);
+        // Room for the first k_ring_area_threads rings only: address space
+        // counts against RLIMIT_AS, which a program may lower after we have
+        // reserved it (glibc's tst-create-detached sets 800 MB, and 1024
+        // rings of 1 MiB left it no room for thread stacks).  Later threads'
+        // rings go where the kernel puts them.
+        uint32_t n = lt_g.cfg.max_threads < k_ring_area_threads ? lt_g.cfg.max_threads : k_ring_area_threads;
+        size_t len = (size_t)n * lt_g.cfg.ring_size * sizeof(lt_event);
         void *area = mmap(nullptr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (area != MAP_FAILED) {
             lt_g.ring_area = (uint8_t *)area;
@@ -398,7 +407,7 @@ lt_tctl *lt_thread_attach(int tid, uint64_t now)
         uint64_t off = __atomic_fetch_add(&h->file_end, g.ring_bytes, __ATOMIC_ACQ_REL);
         void *ring = MAP_FAILED;
         if (reserve(g.fd, off, g.ring_bytes)) {
-            if (g.ring_area)
+            if (g.ring_area && ((size_t)idx + 1) * g.ring_bytes <= g.ring_area_len)
                 ring = mmap(g.ring_area + (size_t)idx * g.ring_bytes, g.ring_bytes, PROT_READ | PROT_WRITE,
                             MAP_SHARED | MAP_FIXED, g.fd, (off_t)off);
             else

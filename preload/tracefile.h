@@ -37,7 +37,7 @@ struct lt_trace {
     /* Address space reserved up front for all rings and unwind caches, so a
      * thread's first event never maps anything into a hole the program just
      * unmapped (its futex calls there must keep failing with EFAULT). */
-    uint8_t *ring_area; /* max_threads * ring_bytes, PROT_NONE until used */
+    uint8_t *ring_area; /* the first 64 threads' rings (tracefile.cpp k_ring_area_threads), PROT_NONE until used */
     size_t ring_area_len;
     struct lt_stack_cache *caches; /* max_threads entries, or null */
     struct lt_config cfg;
