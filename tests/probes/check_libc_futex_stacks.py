@@ -31,7 +31,7 @@ import shutil
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "shim"))
 import ltfile  # noqa: E402
-from ltfile import check, failures  # noqa: E402
+from ltfile import check, keep_if_failed, verdict  # noqa: E402
 
 FL_INTERNAL = 0x10
 
@@ -126,12 +126,8 @@ def main():
         if p.poll() is None:
             p.kill()
             p.wait()
-        if not failures:
-            shutil.rmtree(d, ignore_errors=True)
-        else:
-            print("trace kept in %s" % d)
-    print("libc futex stacks: %s" % ("FAILED (%d)" % len(failures) if failures else "passed"))
-    return 1 if failures else 0
+        keep_if_failed(d)
+    return verdict("libc futex stacks")
 
 
 if __name__ == "__main__":

@@ -40,7 +40,6 @@ reason naming the Condvar, and the report must be clean.
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -49,7 +48,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "shim"))
 import ltfile  # noqa: E402
-from ltfile import check, failures  # noqa: E402
+from ltfile import check, failures, keep_if_failed, verdict  # noqa: E402
 
 LOCKED, PARKED = 1, 2
 FL_WRITE, FL_TIMED = 2, 8  # include/locktrace/format.h LT_FL_*
@@ -141,9 +140,7 @@ def healthy(build, debug):
             break
         print("no slow-path wait in this run (the threads never met): running again")
     check(waits > 0, "the contention reached the slow paths (%d waits recorded)" % waits)
-    print("parking_lot mutex, healthy %s build: %s" % ("debug" if debug else "release",
-                                                       "FAILED (%d)" % len(failures) if failures else "passed"))
-    return 1 if failures else 0
+    return verdict("parking_lot mutex, healthy %s build" % ("debug" if debug else "release"))
 
 
 def healthy_once(build, debug):
@@ -178,10 +175,7 @@ def healthy_once(build, debug):
     print("probe locks: %d waits, %d acquisitions" % (waits, acq))
     if debug:
         check(acq > 1000, "holds recorded through the fast-path probes (%d acquisitions)" % acq)
-    if not failures:
-        shutil.rmtree(d, ignore_errors=True)
-    else:
-        print("trace kept in %s" % d)
+    keep_if_failed(d)
     return waits
 
 
@@ -206,10 +200,8 @@ def condvar(build):
     rep = json.loads(r.stdout) if r.stdout.strip().startswith("{") else {"findings": []}
     bad = ["%s %s" % (f["severity"], f["kind"]) for f in rep["findings"] if f["severity"] in ("error", "warning")]
     check(not bad and r.returncode == 0, "no error or warning finding (%s), report exit %d" % (bad, r.returncode))
-    if not failures:
-        shutil.rmtree(d, ignore_errors=True)
-    print("parking_lot Condvar, unoptimised: %s" % ("FAILED (%d)" % len(failures) if failures else "passed"))
-    return 1 if failures else 0
+    keep_if_failed(d)
+    return verdict("parking_lot Condvar, unoptimised")
 
 
 def main():
@@ -299,9 +291,7 @@ def main():
             p.send_signal(signal.SIGKILL)
             p.wait()
             check_report_debug(decoder, trace, left, right, tids, "killed")
-            print("parking_lot mutex acceptance (debug build): %s" % ("FAILED (%d)" % len(failures) if failures
-                                                                       else "passed"))
-            return 1 if failures else 0
+            return verdict("parking_lot mutex acceptance (debug build)")
         check_report(decoder, trace, left, right, tids, "live")
 
         r = subprocess.run([decoder, "report", trace], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -320,12 +310,8 @@ def main():
         if p.poll() is None:
             p.kill()
             p.wait()
-        if not failures:
-            shutil.rmtree(d, ignore_errors=True)
-        else:
-            print("trace kept in %s" % d)
-    print("parking_lot mutex acceptance: %s" % ("FAILED (%d)" % len(failures) if failures else "passed"))
-    return 1 if failures else 0
+        keep_if_failed(d)
+    return verdict("parking_lot mutex acceptance")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "shim"))
 import ltfile  # noqa: E402
-from ltfile import check, failures  # noqa: E402
+from ltfile import check, failures, verdict  # noqa: E402
 
 PARKED, WRITER_PARKED, UPGRADABLE, WRITER = 1, 2, 4, 8
 
@@ -147,8 +147,7 @@ def main():
         check("WRITER_PARKED" in r.stdout or "readers" in r.stdout, "report decodes the parking_lot word")
     else:
         print("(%s not built: report not checked)" % decoder)
-    print("parking_lot acceptance: %s" % ("FAILED (%d)" % len(failures) if failures else "passed"))
-    return 1 if failures else 0
+    return verdict("parking_lot acceptance")
 
 
 if __name__ == "__main__":

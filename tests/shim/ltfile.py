@@ -2,6 +2,7 @@
 used by the shim's smoke tests to check what liblocktrace.so wrote without
 depending on the decoder."""
 import os
+import shutil
 import struct
 
 MAGIC = 0x45434152544B434C
@@ -95,4 +96,18 @@ def check(cond, what):
     if not cond:
         failures.append(what)
     return cond
+
+
+def keep_if_failed(d):
+    """Removes the scratch directory d, or keeps it for a look when a check failed."""
+    if not failures:
+        shutil.rmtree(d, ignore_errors=True)
+    else:
+        print("trace kept in %s" % d)
+
+
+def verdict(label):
+    """Prints the closing line of a test script; returns its exit status."""
+    print("%s: %s" % (label, "FAILED (%d)" % len(failures) if failures else "passed"))
+    return 1 if failures else 0
 
