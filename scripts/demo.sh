@@ -29,8 +29,12 @@ echo
 "$build/locktrace" report "$trace"
 status=$?
 
-kill -KILL "$runner" 2>/dev/null
-pkill -KILL -f "$prog" 2>/dev/null
+echo
+echo "== Ending the hung program (SIGKILL); the trace stays."
+# End the hung program itself; `locktrace run` then exits on its own, saying
+# how the program ended (killing the runner would leave bash to print "Killed").
+child=$(pgrep -P "$runner")
+if [ -n "$child" ]; then kill -KILL $child 2>/dev/null; else kill -KILL "$runner" 2>/dev/null; fi
 wait "$runner" 2>/dev/null
 echo
 echo "== The trace is kept at $trace (report exit status $status: 1 means error findings)."
