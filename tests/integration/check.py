@@ -100,6 +100,43 @@ def kill_traced(rep, runner):
     check("killed by signal 9" in err, "locktrace run should say the program was killed: %r" % err)
 
 
+class Traced:
+    """A program running under `locktrace run`, for a `with` block: killed on
+    the way out if the scenario did not end it, so a failed check never
+    leaves it behind."""
+
+    def __init__(self, env, trace, *cmd):
+        self.env, self.trace = env, trace
+        self.runner = env.start(trace, *cmd)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.runner.poll() is None:
+            # SIGTERM: `locktrace run` forwards it to the program (a SIGKILL
+            # would end only the runner and leave the hung program behind).
+            self.runner.terminate()
+            try:
+                self.runner.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.runner.kill()
+                self.runner.communicate()
+        return False
+
+    def report_when(self, what, pred):
+        """The first live report for which pred(report) holds (polled)."""
+        def ready():
+            if not os.path.exists(self.trace):
+                return None
+            rep = self.env.report(self.trace)
+            return rep if pred(rep) else None
+        return wait_until(what, ready)
+
+    def kill(self, rep):
+        kill_traced(rep, self.runner)
+
+
 # ---------------------------------------------------------------- scenarios
 
 def counts(env):
@@ -172,14 +209,8 @@ def condvar(env):
 
 def hang_mutex_live(env):
     t = env.trace("hang_mutex")
-    runner = env.start(t, env.prog("hang_mutex"))
-    try:
-        def two_blocked():
-            if not os.path.exists(t):
-                return None
-            rep = env.report(t)
-            return rep if len(rep["blocked"]) == 2 else None
-        rep = wait_until("two threads blocked on accounts_lock", two_blocked)
+    with Traced(env, t, env.prog("hang_mutex")) as run:
+        rep = run.report_when("two threads blocked on accounts_lock", lambda r: len(r["blocked"]) == 2)
         check(not rep["process_exited"] and rep["process_running"], "the process is still running")
         lock = lock_by_symbol(rep, "accounts_lock", "mutex")
         holder_tids = {h["thread"] for h in lock["holders_at_end"]}
@@ -203,25 +234,16 @@ def hang_mutex_live(env):
               "timeline: last ownership segment still open, held by the holder: %s" % segs[-1:])
         waits = [w for w in tl["locks"][0]["waits"] if w["outcome"] == "still waiting"]
         check({w["thread"] for w in waits} == blocked_tids, "timeline waits: %s" % waits)
-        kill_traced(rep, runner)
+        run.kill(rep)
         dead = env.report(t)
         check({b["thread"] for b in dead["blocked"]} == blocked_tids, "after SIGKILL the same threads are blocked")
         check(not dead["process_exited"] and not dead["process_running"], "killed process has no normal exit")
-    finally:
-        if runner.poll() is None:
-            runner.kill()
 
 
 def hang_rwlock_live(env):
     t = env.trace("hang_rwlock")
-    runner = env.start(t, env.prog("hang_rwlock"))
-    try:
-        def writer_blocked():
-            if not os.path.exists(t):
-                return None
-            rep = env.report(t)
-            return rep if len(rep["blocked"]) == 1 else None
-        rep = wait_until("the writer blocked", writer_blocked)
+    with Traced(env, t, env.prog("hang_rwlock")) as run:
+        rep = run.report_when("the writer blocked", lambda r: len(r["blocked"]) == 1)
         b = rep["blocked"][0]
         check(b["primitive"] == "rwlock" and b["symbol"] == "table_lock", "writer blocked on table_lock: %s" % b)
         check("write_table" in functions(b["stack"]), "writer stack %s" % functions(b["stack"]))
@@ -234,23 +256,14 @@ def hang_rwlock_live(env):
               "timeline: readers as a set at the end: %s" % last)
         text = env.run("timeline", t, "--lock", b["address"], check_rc=(0,)).stdout
         check("read by {" in text, "text timeline shows the reader set:\n" + text)
-        kill_traced(rep, runner)
-    finally:
-        if runner.poll() is None:
-            runner.kill()
+        run.kill(rep)
 
 
 def killed_midway(env):
     t = env.trace("killed")
-    runner = env.start(t, env.prog("counts"), "2", "0")  # loops until killed
-    try:
-        def busy():
-            if not os.path.exists(t):
-                return None
-            rep = env.report(t)
-            return rep if rep["events"] > 20000 and rep["lost_events"] > 0 else None
-        rep = wait_until("the ring to wrap", busy)
-        kill_traced(rep, runner)
+    with Traced(env, t, env.prog("counts"), "2", "0") as run:  # loops until killed
+        rep = run.report_when("the ring to wrap", lambda r: r["events"] > 20000 and r["lost_events"] > 0)
+        run.kill(rep)
         dead = env.report(t)
         check(dead["events"] > 0, "events decoded after SIGKILL")
         check(dead["lost_events"] > 0 and not dead["history_complete"],
@@ -270,9 +283,6 @@ def killed_midway(env):
             dst.write(src.read(size - size // 3))
         text = env.run("report", cut, check_rc=(0, 1)).stdout
         check("truncated" in text, "truncated copy must be reported as such:\n" + text[:2000])
-    finally:
-        if runner.poll() is None:
-            runner.kill()
 
 
 def timeouts(env):
@@ -301,14 +311,8 @@ def timeouts(env):
 
 def hang_futex_live(env):
     t = env.trace("hang_futex")
-    runner = env.start(t, env.prog("hang_futex"))
-    try:
-        def two_blocked():
-            if not os.path.exists(t):
-                return None
-            rep = env.report(t)
-            return rep if len(rep["blocked"]) == 2 else None
-        rep = wait_until("two futex waiters", two_blocked)
+    with Traced(env, t, env.prog("hang_futex")) as run:
+        rep = run.report_when("two futex waiters", lambda r: len(r["blocked"]) == 2)
         for b in rep["blocked"]:
             check(b["primitive"] == "futex" and b["symbol"] == "ready_event", "blocked on the futex word: %s" % b)
             check(b["holders"] is None, "a futex word has no owner: %s" % b["holders"])
@@ -318,10 +322,7 @@ def hang_futex_live(env):
         check(l["holders_at_end"] is None and l["acquisitions"] == 0, "no invented acquisition: %s" % l)
         text = env.run("report", t, check_rc=(0, 1)).stdout
         check("futex words have no recorded owner; 0 wake call(s)" in text, "text report:\n" + text)
-        kill_traced(rep, runner)
-    finally:
-        if runner.poll() is None:
-            runner.kill()
+        run.kill(rep)
 
 
 def malformed(env):
