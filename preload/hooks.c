@@ -68,6 +68,13 @@ static inline uint32_t clock_flags(clockid_t clk)
  * (EDEADLK) come from the blocking call after the try said EBUSY.  Timed
  * variants keep the plain path: glibc checks their timeout first.
  */
+/* Not when another library preloaded after ours wraps these calls (see
+ * lt_next_table): it must see the program's lock call, not a try first. */
+static inline bool try_first_ok(void)
+{
+    return LT_LIKELY(!__atomic_load_n(&lt_next.any, __ATOMIC_RELAXED));
+}
+
 #define LT_MUTEX_PLAIN_KINDS 3 /* PTHREAD_MUTEX_{TIMED,RECURSIVE,ERRORCHECK,ADAPTIVE}_NP */
 
 static inline bool mutex_try_first(pthread_mutex_t *m)
@@ -85,14 +92,14 @@ static inline bool mutex_try_first(pthread_mutex_t *m)
 
 EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
-    if (LT_LIKELY(lt_want(LT_PRIM_MUTEX)) && mutex_try_first(m))
+    if (LT_LIKELY(lt_want(LT_PRIM_MUTEX)) && try_first_ok() && mutex_try_first(m))
         ACQUIRE_FAST(LT_PRIM_MUTEX, lt_snap_mutex, m, LT_FL_WRITE, lt_real_mutex_trylock(m));
-    MUTEX_ACQUIRE(m, LT_FL_WRITE, 0, lt_real_mutex_lock(m));
+    MUTEX_ACQUIRE(m, LT_FL_WRITE, 0, LT_NEXT(mutex_lock, m));
 }
 
 EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 {
-    MUTEX_ACQUIRE(m, LT_FL_WRITE | LT_FL_TRY, 0, lt_real_mutex_trylock(m));
+    MUTEX_ACQUIRE(m, LT_FL_WRITE | LT_FL_TRY, 0, LT_NEXT(mutex_trylock, m));
 }
 
 EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *t)
@@ -108,11 +115,11 @@ EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const stru
 EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
     if (!lt_want(LT_PRIM_MUTEX))
-        return lt_real_mutex_unlock(m);
+        return LT_NEXT(mutex_unlock, m);
     // Before the real unlock: the recorded hold ends inside the real one, so
     // the next owner's ACQUIRED is always later in the trace.
     uint32_t st = REC(LT_EV_RELEASE, LT_PRIM_MUTEX, LT_FL_WRITE, m, lt_snap_mutex(m), 0, 0, LT_STACK_HERE);
-    int r = lt_real_mutex_unlock(m);
+    int r = LT_NEXT(mutex_unlock, m);
     if (r)
         REC(LT_EV_RELEASE_FAILED, LT_PRIM_MUTEX, LT_FL_WRITE, m, lt_snap_mutex(m), r, 0, st);
     return r;
@@ -120,7 +127,7 @@ EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 
 EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a)
 {
-    int r = lt_real_mutex_init(m, a);
+    int r = LT_NEXT(mutex_init, m, a);
     if (lt_want(LT_PRIM_MUTEX))
         REC(LT_EV_INIT, LT_PRIM_MUTEX, 0, m, lt_snap_mutex(m), r, 0, LT_STACK_HERE);
     return r;
@@ -129,9 +136,9 @@ EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a)
 EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
 {
     if (!lt_want(LT_PRIM_MUTEX))
-        return lt_real_mutex_destroy(m);
+        return LT_NEXT(mutex_destroy, m);
     uint32_t st = REC(LT_EV_DESTROY, LT_PRIM_MUTEX, 0, m, lt_snap_mutex(m), 0, 0, LT_STACK_HERE);
-    int r = lt_real_mutex_destroy(m);
+    int r = LT_NEXT(mutex_destroy, m);
     if (r)
         REC(LT_EV_DESTROY_FAILED, LT_PRIM_MUTEX, 0, m, lt_snap_mutex(m), r, 0, st);
     return r;
@@ -164,13 +171,13 @@ EXPORT int lt_hook_consistent_np(pthread_mutex_t *m) { return pthread_mutex_cons
 
 EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *rw)
 {
-    if (LT_LIKELY(lt_want(LT_PRIM_RWLOCK)))
+    if (LT_LIKELY(lt_want(LT_PRIM_RWLOCK)) && try_first_ok())
         ACQUIRE_FAST(LT_PRIM_RWLOCK, lt_snap_rwlock, rw, LT_FL_READ, lt_real_rwlock_tryrdlock(rw));
-    RWLOCK_ACQUIRE(rw, LT_FL_READ, 0, lt_real_rwlock_rdlock(rw));
+    RWLOCK_ACQUIRE(rw, LT_FL_READ, 0, LT_NEXT(rwlock_rdlock, rw));
 }
 EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *rw)
 {
-    RWLOCK_ACQUIRE(rw, LT_FL_READ | LT_FL_TRY, 0, lt_real_rwlock_tryrdlock(rw));
+    RWLOCK_ACQUIRE(rw, LT_FL_READ | LT_FL_TRY, 0, LT_NEXT(rwlock_tryrdlock, rw));
 }
 EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *rw, const struct timespec *t)
 {
@@ -183,13 +190,13 @@ EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *rw, clockid_t clk, const
 }
 EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *rw)
 {
-    if (LT_LIKELY(lt_want(LT_PRIM_RWLOCK)))
+    if (LT_LIKELY(lt_want(LT_PRIM_RWLOCK)) && try_first_ok())
         ACQUIRE_FAST(LT_PRIM_RWLOCK, lt_snap_rwlock, rw, LT_FL_WRITE, lt_real_rwlock_trywrlock(rw));
-    RWLOCK_ACQUIRE(rw, LT_FL_WRITE, 0, lt_real_rwlock_wrlock(rw));
+    RWLOCK_ACQUIRE(rw, LT_FL_WRITE, 0, LT_NEXT(rwlock_wrlock, rw));
 }
 EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *rw)
 {
-    RWLOCK_ACQUIRE(rw, LT_FL_WRITE | LT_FL_TRY, 0, lt_real_rwlock_trywrlock(rw));
+    RWLOCK_ACQUIRE(rw, LT_FL_WRITE | LT_FL_TRY, 0, LT_NEXT(rwlock_trywrlock, rw));
 }
 EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *rw, const struct timespec *t)
 {
@@ -216,10 +223,10 @@ static inline uint32_t rwlock_unlock_mode(pthread_rwlock_t *rw)
 EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *rw)
 {
     if (!lt_want(LT_PRIM_RWLOCK))
-        return lt_real_rwlock_unlock(rw);
+        return LT_NEXT(rwlock_unlock, rw);
     uint32_t fl = rwlock_unlock_mode(rw);
     uint32_t st = REC(LT_EV_RELEASE, LT_PRIM_RWLOCK, fl, rw, lt_snap_rwlock(rw), 0, 0, LT_STACK_HERE);
-    int r = lt_real_rwlock_unlock(rw);
+    int r = LT_NEXT(rwlock_unlock, rw);
     if (r)
         REC(LT_EV_RELEASE_FAILED, LT_PRIM_RWLOCK, fl, rw, lt_snap_rwlock(rw), r, 0, st);
     return r;
@@ -227,7 +234,7 @@ EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *rw)
 
 EXPORT int pthread_rwlock_init(pthread_rwlock_t *rw, const pthread_rwlockattr_t *a)
 {
-    int r = lt_real_rwlock_init(rw, a);
+    int r = LT_NEXT(rwlock_init, rw, a);
     if (lt_want(LT_PRIM_RWLOCK))
         REC(LT_EV_INIT, LT_PRIM_RWLOCK, 0, rw, lt_snap_rwlock(rw), r, 0, LT_STACK_HERE);
     return r;
@@ -236,9 +243,9 @@ EXPORT int pthread_rwlock_init(pthread_rwlock_t *rw, const pthread_rwlockattr_t 
 EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *rw)
 {
     if (!lt_want(LT_PRIM_RWLOCK))
-        return lt_real_rwlock_destroy(rw);
+        return LT_NEXT(rwlock_destroy, rw);
     uint32_t st = REC(LT_EV_DESTROY, LT_PRIM_RWLOCK, 0, rw, lt_snap_rwlock(rw), 0, 0, LT_STACK_HERE);
-    int r = lt_real_rwlock_destroy(rw);
+    int r = LT_NEXT(rwlock_destroy, rw);
     if (r)
         REC(LT_EV_DESTROY_FAILED, LT_PRIM_RWLOCK, 0, rw, lt_snap_rwlock(rw), r, 0, st);
     return r;

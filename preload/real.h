@@ -40,6 +40,31 @@ __asm__(".symver lt_real_mutex_lock,__pthread_mutex_lock@GLIBC_2.2.5\n"
         ".symver lt_real_rwlock_init,__pthread_rwlock_init@GLIBC_2.2.5\n"
         ".symver lt_real_rwlock_destroy,__pthread_rwlock_destroy@GLIBC_2.2.5\n");
 
+/* The program's mutex/rwlock calls go on to whatever comes next in the lookup
+ * order.  That is glibc, called through the aliases above (null entries
+ * here), unless a library preloaded after ours wraps the function too
+ * (another lock tracer, say): then its wrapper, so that it sees the
+ * program's calls as it would without us.  The shim's own internal locks
+ * always go straight to glibc. */
+struct lt_next_table {
+    int (*mutex_lock)(pthread_mutex_t *);
+    int (*mutex_trylock)(pthread_mutex_t *);
+    int (*mutex_unlock)(pthread_mutex_t *);
+    int (*mutex_init)(pthread_mutex_t *, const pthread_mutexattr_t *);
+    int (*mutex_destroy)(pthread_mutex_t *);
+    int (*rwlock_rdlock)(pthread_rwlock_t *);
+    int (*rwlock_tryrdlock)(pthread_rwlock_t *);
+    int (*rwlock_wrlock)(pthread_rwlock_t *);
+    int (*rwlock_trywrlock)(pthread_rwlock_t *);
+    int (*rwlock_unlock)(pthread_rwlock_t *);
+    int (*rwlock_init)(pthread_rwlock_t *, const pthread_rwlockattr_t *);
+    int (*rwlock_destroy)(pthread_rwlock_t *);
+    /* Some entry above is another library's: the hooks then call the
+     * blocking function itself, not the try-variant first, so that library
+     * sees the same calls as the program made. */
+    int any;
+};
+
 struct lt_real_table {
     int (*rwlock_timedrdlock)(pthread_rwlock_t *, const struct timespec *);
     int (*rwlock_timedwrlock)(pthread_rwlock_t *, const struct timespec *);
@@ -86,8 +111,12 @@ struct lt_real_table {
 
 LT_C_BEGIN
 extern struct lt_real_table lt_real __attribute__((visibility("hidden")));
+extern struct lt_next_table lt_next __attribute__((visibility("hidden")));
 /* Fills lt_real.  Idempotent, safe to call from any hook. */
 void lt_resolve(void) __attribute__((visibility("hidden")));
 LT_C_END
 
 #define LT_REAL(fn) (__builtin_expect(lt_real.fn != 0, 1) ? lt_real.fn : (lt_resolve(), lt_real.fn))
+/* The next definition of a program-facing mutex/rwlock call (see lt_next_table). */
+#define LT_NEXT(fn, ...)                                                                                      \
+    (__builtin_expect(lt_next.fn != 0, 0) && !lt_tls.internal ? lt_next.fn(__VA_ARGS__) : lt_real_##fn(__VA_ARGS__))

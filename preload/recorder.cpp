@@ -98,6 +98,7 @@ static inline bool record_abandoned(const lt_tls_state &t, uintptr_t frame)
 static __attribute__((noinline)) void heal(lt_tls_state &t)
 {
     t.mute = t.rec_mute;
+    t.internal = t.rec_internal;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     t.depth = 0;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -132,6 +133,7 @@ uint32_t lt_record(lt_event_type type, lt_prim prim, uint32_t flags, const void 
     uint8_t depth = t.depth;
     if (LT_LIKELY(!depth)) {
         t.rec_mute = t.mute;
+        t.rec_internal = t.internal;
         t.rec_frame = frame;
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
     }

@@ -52,6 +52,12 @@ struct lt_tls_state {
     uint8_t mute;        /* > 0: pass through untraced (shim's own calls) */
     uint8_t off;         /* 1: this thread is not traced (dropped, exited, child untraced) */
     uint8_t rec_mute;    /* mute when the outermost lt_record began */
+    /* > 0 inside the shim's own machinery (lt_mute_guard: libunwind, dlsym,
+     * set-up; the watchdog thread), not the program's code merely muted
+     * (atfork handlers): its lock calls go straight to glibc, never to a
+     * library preloaded after ours (lt_next_table). */
+    uint8_t internal;
+    uint8_t rec_internal; /* internal when the outermost lt_record began */
     /* Frame of the outermost lt_record in progress, 0 if none.  A signal
      * handler that siglongjmps out of the recorder leaves depth (and perhaps
      * mute) raised; the next call from a frame at or above this one proves
@@ -87,8 +93,18 @@ static inline bool lt_want(enum lt_prim prim)
 
 #ifdef __cplusplus
 struct lt_mute_guard {
-    lt_mute_guard() { ++lt_tls.mute; __atomic_signal_fence(__ATOMIC_SEQ_CST); }
-    ~lt_mute_guard() { __atomic_signal_fence(__ATOMIC_SEQ_CST); --lt_tls.mute; }
+    lt_mute_guard()
+    {
+        ++lt_tls.mute;
+        ++lt_tls.internal;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    }
+    ~lt_mute_guard()
+    {
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        --lt_tls.internal;
+        --lt_tls.mute;
+    }
     lt_mute_guard(const lt_mute_guard &) = delete;
     lt_mute_guard &operator=(const lt_mute_guard &) = delete;
 };

@@ -237,6 +237,7 @@ void *watchdog_main(void *)
 {
     // Never traced: the shim's hooks pass straight through in this thread.
     lt_tls.mute = 1;
+    lt_tls.internal = 1;
     lt_tls.off = 1;
     prctl(PR_SET_NAME, "lt-watchdog", 0, 0, 0);
     char trace[PATH_MAX], report[PATH_MAX + 16];

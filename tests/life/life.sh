@@ -271,8 +271,9 @@ case_preload_eatmydata() { other_preload_case /usr/lib/x86_64-linux-gnu/libeatmy
 # after ours: the program behaves the same either way (other_preload_case).
 # Before us, it sees every mutex call of the program, plus libunwind's own
 # (its cache lock, taken while the shim walks a stack, muted for us).  After
-# us it sees no mutex call: the shim forwards them straight to glibc
-# (liblocktrace(7), "Other preloaded libraries").
+# us it sees exactly the program's calls, the same counts as without us: the
+# shim hands them on to it, not its try-first fast path, and not the shim's
+# own (liblocktrace(7), "Other preloaded libraries").
 case_preload_other_tracer() {
     other_preload_case "$PROGS/liblife_other_tracer.so"
     local p f s
@@ -286,6 +287,7 @@ case_preload_other_tracer() {
     [ -n "$fl" ] && [ "$fl" -ge "$pl" ] && [ "$fu" -ge "$pu" ] ||
         fail "preloaded before us, the other tracer saw '$f', fewer than the program's '$p'"
     [ -n "$s" ] || fail "preloaded after us, the other tracer did not run"
+    [ "$s" = "$p" ] || fail "preloaded after us, the other tracer saw '$s', not the program's '$p'"
 }
 
 # A setuid-root program run by an ordinary user: the loader ignores
