@@ -330,8 +330,9 @@ EXPORT int dlclose(void *handle)
  * unlocks are recorded).  The hooks are C without -fexceptions, so
  * pthread_cleanup_push registers with glibc and runs on cancellation and
  * pthread_exit alike.  Lock calls after it (key and thread_local
- * destructors) are not recorded: the slot may go to a new thread. */
-void lt_thread_key_destructor(void *) LT_HIDDEN; /* recorder.cpp: THREAD_EXIT, slot released */
+ * destructors) are recorded too: the thread keeps its slot until the kernel
+ * has seen it end (tracefile.cpp, slot_owner_gone). */
+void lt_thread_key_destructor(void *) LT_HIDDEN; /* recorder.cpp: THREAD_EXIT */
 
 /* The start routine and argument travel to the new thread in a fixed table,
  * not malloc: pthread_create may be called from inside a malloc (jemalloc's

@@ -162,17 +162,15 @@ uint32_t lt_record(lt_event_type type, lt_prim prim, uint32_t flags, const void 
     return stack;
 }
 
-/* pthread key destructor: the thread is ending (return, pthread_exit or
- * cancellation).  Later lock calls of this thread (other destructors) are not
- * recorded: its slot may be handed to a new thread from now on. */
+/* The thread is ending (return, pthread_exit or cancellation).  It keeps its
+ * slot and goes on recording: pthread key and thread_local destructors run
+ * after this and may unlock what the thread held (lt_thread_detach). */
 extern "C" __attribute__((visibility("hidden"))) void lt_thread_key_destructor(void *)
 {
     lt_tctl *c = lt_tls.ctl;
-    if (!c)
+    if (!c || c->ended)
         return;
     lt_record(LT_EV_THREAD_EXIT, LT_PRIM_THREAD, 0, (const void *)pthread_self(), 0, 0, 0, c->tid, 0, LT_STACK_NONE);
-    lt_tls.ctl = nullptr;
-    lt_tls.off = 1;
     lt_thread_detach(c, lt_now());
 }
 

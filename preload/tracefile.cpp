@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -353,19 +355,41 @@ static void name_slot(lt_thread *slot)
         memcpy(slot->name, name, LT_THREAD_NAME_MAX);
 }
 
-/* The oldest exited slot whose ring we can reuse, or -1. */
-static int64_t oldest_exited(lt_file_header *h)
+/* Has the thread that last used slot c stopped running for good?  It goes on
+ * recording after its THREAD_EXIT (pthread key and thread_local destructors
+ * run later), so its ring is reusable only once the kernel no longer knows
+ * its tid: a thread that tgkill cannot find runs no more code.  A tid handed
+ * since to another of our threads reads as alive, which only delays the reuse;
+ * the caller's own tid proves the old owner gone. */
+static bool slot_owner_gone(lt_tctl *c, int self)
+{
+    if (!__atomic_load_n(&c->lingering, __ATOMIC_ACQUIRE))
+        return true;
+    int tid = c->tid;
+    if (tid != self && !(tgkill((pid_t)lt_g.hdr->pid, tid, 0) == -1 && errno == ESRCH))
+        return false;
+    __atomic_store_n(&c->lingering, (uint8_t)0, __ATOMIC_RELEASE);
+    return true;
+}
+
+/* The oldest exited slot whose ring we can reuse, or -1; *waiting says some
+ * exited slot's thread was still finishing. */
+static int64_t oldest_exited(lt_file_header *h, int self, bool *waiting)
 {
     int64_t best = -1;
     uint64_t best_end = UINT64_MAX;
     uint32_t used = __atomic_load_n(&h->threads_used, __ATOMIC_ACQUIRE);
     for (uint32_t i = 0; i < used; ++i) {
         lt_thread *t = &lt_g.threads[i];
-        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == LT_SLOT_EXITED && lt_g.ctl[i].ring &&
-            t->end_ns < best_end) {
-            best = i;
-            best_end = t->end_ns;
+        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != LT_SLOT_EXITED || !lt_g.ctl[i].ring ||
+            t->end_ns >= best_end)
+            continue;
+        if (!slot_owner_gone(&lt_g.ctl[i], self)) {
+            *waiting = true;
+            continue;
         }
+        best = i;
+        best_end = t->end_ns;
     }
     return best;
 }
@@ -385,10 +409,20 @@ lt_tctl *lt_thread_attach(int tid, uint64_t now)
             break;
         }
     }
-    for (int tries = 0; !fresh && !recycled && tries < 8; ++tries) {
-        int64_t best = oldest_exited(h);
-        if (best < 0)
-            break;
+    // A full table whose only reusable slots belong to threads still in
+    // their last steps (typically a joiner woken by the kernel's tid clear,
+    // which comes just before the exiting thread is gone): give them a moment
+    // rather than run this thread untraced.
+    for (int tries = 0, waits = 0; !fresh && !recycled && tries < 8;) {
+        bool waiting = false;
+        int64_t best = oldest_exited(h, tid, &waiting);
+        if (best < 0) {
+            if (!waiting || ++waits > 64)
+                break;
+            sched_yield();
+            continue;
+        }
+        ++tries;
         uint32_t expect = LT_SLOT_EXITED;
         if (__atomic_compare_exchange_n(&g.threads[best].state, &expect, (uint32_t)LT_SLOT_BUSY, false,
                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
@@ -456,6 +490,8 @@ lt_tctl *lt_thread_attach(int tid, uint64_t now)
         c->stack_cache->stack_hi = c->stack_hi;
     }
     c->mask = slot->ring_capacity - 1;
+    c->ended = 0;
+    c->lingering = 0;
     c->slot = slot;
     c->tid = tid;
     c->index = idx;
@@ -473,6 +509,8 @@ lt_tctl *lt_thread_attach(int tid, uint64_t now)
 
 void lt_thread_detach(lt_tctl *c, uint64_t now)
 {
+    c->ended = 1;
+    __atomic_store_n(&c->lingering, (uint8_t)1, __ATOMIC_RELAXED);
     c->slot->end_ns = now;
     __atomic_store_n(&c->slot->state, (uint32_t)LT_SLOT_EXITED, __ATOMIC_RELEASE);
 }

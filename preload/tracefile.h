@@ -20,6 +20,13 @@ struct lt_tctl {
     uint32_t index;
     struct lt_stack_cache *stack_cache; /* null if stacks are off */
     uint64_t stack_lo, stack_hi;        /* this thread's stack, 0 if unknown */
+    /* Set by lt_thread_detach.  The thread keeps recording after its
+     * THREAD_EXIT (key and thread_local destructors run later), so its slot
+     * is handed on only once the kernel no longer knows the tid (`lingering`
+     * cleared by the attach that checked).  `ended` keeps a second exit
+     * record (pthread_exit of an unwrapped thread) out. */
+    uint8_t ended;
+    uint8_t lingering;
 };
 
 struct lt_trace {
@@ -60,7 +67,8 @@ void lt_strip_preload_env(void) __attribute__((visibility("hidden")));
 bool lt_init(void) __attribute__((visibility("hidden")));
 /* Claims a thread slot and a ring for the calling thread; null = untraced. */
 struct lt_tctl *lt_thread_attach(int tid, uint64_t now_ns) __attribute__((visibility("hidden")));
-/* Marks the slot EXITED (after the THREAD_EXIT record). */
+/* Marks the slot EXITED (after the THREAD_EXIT record).  The thread goes on
+ * recording into it until it really ends; only then may the slot be reused. */
 void lt_thread_detach(struct lt_tctl *c, uint64_t now_ns) __attribute__((visibility("hidden")));
 /* In a fork child: ACQUIRED records for the locks the forking thread held. */
 void lt_write_inherited_locks(void) __attribute__((visibility("hidden")));

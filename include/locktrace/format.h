@@ -84,7 +84,7 @@ enum lt_event_type {
     LT_EV_REQUEUE = 13,      /* after a futex requeue: addr2 = target word, result = woken + requeued */
     LT_EV_CONSISTENT = 14,   /* after pthread_mutex_consistent; result = return value */
     LT_EV_THREAD_START = 15, /* first event of every ring */
-    LT_EV_THREAD_EXIT = 16,  /* last event of a thread that ended normally (or was cancelled) */
+    LT_EV_THREAD_EXIT = 16,  /* the thread ended normally (or was cancelled); its key and thread_local destructors' lock calls may follow */
     LT_EV_FORK = 17,         /* in the parent, after fork(); result = child pid */
     LT_EV_EXEC = 18,         /* before execve(); the ring ends here if exec succeeds */
     LT_EV_DLOPEN = 19,       /* after dlopen/dlclose: the module table was refreshed */

@@ -202,6 +202,48 @@ case_thread_end() {
     all_decode_clean "$T/tr"
 }
 
+# pthread key destructors run after a thread's end record (THREAD_EXIT,
+# written by the start-routine wrapper's cleanup handler) and may unlock what
+# the thread held: the thread is traced until it really ends.  3000 threads
+# (more than the 1024-slot table, a third detached) each return holding a
+# mutex their destructor releases: no finding, and every recorded thread's
+# exit is followed by its unlock.  A destructor that leaves two mutexes locked
+# (one held since the start routine, one taken in the destructor) is still
+# reported: owner-exited for exactly those two.
+case_key_dtor() {
+    run plain -- "$PROGS/life_key_dtor" unlock 3000
+    traced traced "$T/tr" -- "$PROGS/life_key_dtor" unlock 3000
+    ok plain; same plain traced
+    local f out
+    f=$(traces "$T/tr" 'life_key_dtor.*.trace')
+    decodes_clean "$f"
+    out=$("$DECODER" dump "$f" | awk '/^[0-9]/ && $3 == "thread_exit" {ex[$2] = 1; n++}
+        /^[0-9]/ && $3 == "release" && $4 == "mutex" && ($2 in ex) && !($2 in rel) {rel[$2] = 1; r++}
+        END {print n + 0, r + 0}')
+    note "threads with an exit record: ${out% *}, of them unlocking after it: ${out#* }"
+    [ "${out% *}" -ge 1000 ] || fail "only ${out% *} thread_exit records in the trace"
+    [ "${out% *}" = "${out#* }" ] || fail "a thread's unlock in its key destructor is missing after its exit record"
+    ! grep -q 'threads not traced' "$f.report" || fail "threads went untraced: $(grep -m1 history "$f.report")"
+    run plain_keep -- "$PROGS/life_key_dtor" keep
+    traced keep "$T/keep" -- "$PROGS/life_key_dtor" keep
+    ok plain_keep; same plain_keep keep; no_shim_noise keep
+    f=$(traces "$T/keep" 'life_key_dtor.*.trace')
+    local kept late other rc=0
+    kept=$(sed -n 's/.*kept at \(0x[0-9a-f]*\).*/\1/p' "$T/keep.err")
+    other=$(sed -n 's/.*other at \(0x[0-9a-f]*\).*/\1/p' "$T/keep.err")
+    late=$(sed -n 's/.*late at \(0x[0-9a-f]*\).*/\1/p' "$T/keep.err")
+    [ -n "$kept" ] && [ -n "$other" ] && [ -n "$late" ] || fail "no mutex addresses on stderr: $(cat "$T/keep.err")"
+    "$DECODER" report --json "$f" > "$T/keep.json" || rc=$?
+    [ "$rc" -eq 1 ] || fail "report exit $rc, want 1 (error findings)"
+    out=$(python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print(" ".join(sorted("%s@%s" % (f["kind"], l) for f in d["findings"] for l in f["locks"])))' "$T/keep.json")
+    local want
+    want=$(printf '%s\n' "owner-exited@$kept" "owner-exited@$late" | sort | tr '\n' ' ')
+    [ "$out " = "$want" ] || fail "findings: '$out', want '${want% }' (other is $other)"
+    note "the destructor that keeps two mutexes: $out"
+}
+
 # pthread_cancel of threads blocked in cond waits and sem waits.
 case_cancel() {
     run plain -- "$PROGS/life_cancel"
