@@ -27,6 +27,10 @@ static bool g_exit_known;
 static int g_exit_status;
 static bool g_once_done;
 static bool g_forked_child; /* set in a fork child until its own file exists */
+/* In a fork child: the forking thread (its tid in the child) and its stack. */
+static int g_fork_stack_tid;
+static uint64_t g_fork_stack_lo, g_fork_stack_hi;
+static bool g_caches_dirty; /* unused slots' stack caches may hold a parent's entries */
 
 static void before_fork(void);
 static void after_fork_parent(void);
@@ -117,6 +121,14 @@ static bool reserve(int fd, uint64_t off, uint64_t len)
     return posix_fallocate(fd, (off_t)off, (off_t)len) == 0;
 }
 
+/* The first store to each page of the file faults it in, and the kernel reads
+ * ahead around it as for a sequential reader: for the blocks just allocated,
+ * that is zeroing up to hundreds of KiB of page cache the process may never
+ * touch (a fork child records a few dozen events into a 1 MiB ring and a few
+ * entries of the tables).  Faults on these mappings are one per page either
+ * way (write faults on a shared mapping do not map around). */
+static void no_readahead(void *p, size_t len) { madvise(p, len, MADV_RANDOM); }
+
 static void fill_identity(lt_file_header *h)
 {
     h->pid = getpid();
@@ -185,6 +197,8 @@ static bool open_trace(void)
     void *map = MAP_FAILED;
     if (reserve(fd, 0, rings_off))
         map = mmap(nullptr, rings_off, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (map != MAP_FAILED)
+        no_readahead(map, rings_off);
     if (map == MAP_FAILED) {
         lt_warn("cannot allocate %s: %s; running untraced", g.path, strerror(errno));
         unlink(g.path);
@@ -293,7 +307,11 @@ static bool init_body(void)
 {
     lt_mute_guard mute;
     lt_errno_guard keep_errno;
-    lt_resolve();
+    // A fork child has its parent's lookups: redoing them cost ~0.2 ms a
+    // child (dladdr scans glibc's symbol table, for each hook bound to the
+    // next library only when one sits between us and glibc).
+    if (!g_forked_child)
+        lt_resolve();
     // A fork child comes back here on its first event: it keeps the
     // parent's configuration and control array.
     static bool config_loaded;
@@ -446,6 +464,8 @@ lt_tctl *lt_thread_attach(int tid, uint64_t now)
                             MAP_SHARED | MAP_FIXED, g.fd, (off_t)off);
             else
                 ring = mmap(nullptr, g.ring_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, g.fd, (off_t)off);
+            if (ring != MAP_FAILED)
+                no_readahead(ring, g.ring_bytes);
         }
         slot->tid = tid;
         slot->start_ns = slot->end_ns = now;
@@ -470,13 +490,22 @@ lt_tctl *lt_thread_attach(int tid, uint64_t now)
         __atomic_fetch_add(&h->threads_recycled, 1, __ATOMIC_RELAXED);
     }
     c->stack_cache = g.caches ? &g.caches[idx] : nullptr;
-    if (c->stack_cache)
-        memset(c->stack_cache, 0, sizeof(lt_stack_cache)); // a new thread, a new stack
+    // A new thread, a new stack.  A slot used for the first time in this
+    // file has a cache nobody wrote since it was mapped or dropped at fork:
+    // zero already, and not touched here (in a fork child, writing it would
+    // copy the parent's pages).
+    if (c->stack_cache && (recycled || g_caches_dirty))
+        memset(c->stack_cache, 0, sizeof(lt_stack_cache));
     // This thread's stack: bounds for the unwind cache's scans and the
-    // futex hooks' "is this word surely mapped" test.
+    // futex hooks' "is this word surely mapped" test.  The thread that
+    // forked runs on the same stack in the child: its bounds are known, and
+    // asking again would parse /proc/self/maps for the main thread.
     c->stack_lo = c->stack_hi = 0;
     pthread_attr_t attr;
-    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    if (tid == g_fork_stack_tid && g_fork_stack_hi) {
+        c->stack_lo = g_fork_stack_lo;
+        c->stack_hi = g_fork_stack_hi;
+    } else if (pthread_getattr_np(pthread_self(), &attr) == 0) {
         void *lo = nullptr;
         size_t size = 0;
         if (pthread_attr_getstack(&attr, &lo, &size) == 0) {
@@ -664,6 +693,9 @@ static void after_fork_child(void)
     else
         g_inherited_n = 0;
     g_inherited_owner = 0;
+    g_fork_stack_tid = (int)gettid();
+    g_fork_stack_lo = lt_tls.ctl ? lt_tls.ctl->stack_lo : 0;
+    g_fork_stack_hi = lt_tls.ctl ? lt_tls.ctl->stack_hi : 0;
     uint32_t cap = g.cfg.max_threads;
     for (uint32_t i = 0; i < cap; ++i) {
         uint8_t *r = (uint8_t *)g.ctl[i].ring;
@@ -675,7 +707,12 @@ static void after_fork_child(void)
         else
             munmap(r, g.ring_bytes);
     }
-    memset(g.ctl, 0, g.ctl_len);
+    // Private anonymous memory: dropping the pages zeroes them without
+    // copying the parent's (a store would copy each page first).
+    if (madvise(g.ctl, g.ctl_len, MADV_DONTNEED) != 0)
+        memset(g.ctl, 0, g.ctl_len);
+    if (g.caches && madvise(g.caches, (size_t)cap * sizeof(lt_stack_cache), MADV_DONTNEED) != 0)
+        g_caches_dirty = true; // mlockall: every slot's cache is cleared when it is taken
     munmap(g.hdr, g.map_len);
     close(g.fd);
     g.fd = -1;
