@@ -6,6 +6,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <sys/mman.h>
 
 namespace lt {
 
@@ -86,7 +87,51 @@ bool cond_wait_never_dropped(int r)
 
 struct LockWork {
     std::vector<size_t> open_holds;        // indices into holds
+    // The longest closed hold so far (ties: the earliest), kept as holds
+    // close while they are in cache; a second pass over millions of holds
+    // cost a tenth of the build.  A hold reopened by RELEASE_FAILED may have
+    // been the longest: then the lock's holds are all looked at again.
+    uint64_t longest_closed_ns = 0;
+    size_t longest_closed = SIZE_MAX;
+    bool rescan = false;
+    void closed(const std::vector<Hold>& holds, size_t i)
+    {
+        const Hold& hd = holds[i];
+        uint64_t d = hd.end_ns - std::min(hd.end_ns, hd.begin_ns);
+        if (longer(d, i, longest_closed_ns, longest_closed)) {
+            longest_closed_ns = d;
+            longest_closed = i;
+        }
+    }
+    // Hold i lasting d beats the best so far (the first of equally long ones).
+    static bool longer(uint64_t d, size_t i, uint64_t best_ns, size_t best)
+    {
+        return best == SIZE_MAX || d > best_ns || (d == best_ns && i < best);
+    }
 };
+
+// Makes room for one more element in a per-lock vector.  One hot lock can
+// have millions of events or holds: growing it by doubling copied them ~20
+// times over into fresh pages.  Once a vector is big, its share of the
+// events read so far predicts its final size, which is reserved at once;
+// reserved pages that are never used are never touched.
+template <class T> void make_room(std::vector<T>& v, uint64_t events_so_far, uint64_t events_total)
+{
+    if (v.size() < v.capacity()) return;
+    size_t n = v.size();
+    size_t want = std::max<size_t>(8, 2 * n);
+    if (n >= 4096 && events_so_far) {
+        uint64_t est = uint64_t(n) * events_total / events_so_far;
+        est += est / 8;  // a margin for a lock whose share grows
+        if (est > want) want = size_t(std::min<uint64_t>(est, std::max<uint64_t>(events_total, want)));
+    }
+    v.reserve(want);
+    if (want * sizeof(T) >= (8u << 20)) {
+        uintptr_t b = (reinterpret_cast<uintptr_t>(v.data()) + 4095) & ~uintptr_t(4095);
+        uintptr_t e = reinterpret_cast<uintptr_t>(v.data() + want) & ~uintptr_t(4095);
+        if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_HUGEPAGE);
+    }
+}
 
 } // namespace
 
@@ -102,9 +147,13 @@ Model Model::build(Trace& trace)
 {
     Model m;
     m.trace = &trace;
-    m.events = trace.read_events();
-    if (m.events.size() >= kNoEvent)
-        throw TraceError(trace.path() + ": too many events for this decoder");
+    // Each batch of events is built into the model as soon as it is read,
+    // while it is still in cache (reading them all first, then building,
+    // read the whole 64-byte-per-event array back from memory).
+    EventReader reader(trace);
+    reader.reserve(m.events);
+    constexpr size_t kBatch = 512;
+    EventIx ready = 0;  // events read so far
 
     const auto& tinfo = trace.threads();
     m.threads.resize(tinfo.size());
@@ -114,18 +163,9 @@ Model Model::build(Trace& trace)
         t.thread = i;
         t.tid = tinfo[i].tid;
         t.name = tinfo[i].name;
-        t.history_complete = tinfo[i].lost == 0 && tinfo[i].cut == 0;
-        t.ended_torn = tinfo[i].last_record_torn;
-        if (!t.history_complete) m.history_complete = false;
     }
     const lt_file_header& h = trace.header();
     if (h.threads_dropped || h.threads_recycled) m.history_complete = false;
-
-    m.start_ns = h.start_monotonic_ns;
-    if (!m.events.empty() && (m.start_ns == 0 || m.start_ns > m.events.front().time_ns))
-        m.start_ns = m.events.front().time_ns;
-    m.end_ns = m.events.empty() ? m.start_ns : m.events.back().time_ns;
-    if (h.end_monotonic_ns > m.end_ns) m.end_ns = h.end_monotonic_ns;
 
     std::vector<LockWork> lw;
     // Threads interleave on a handful of hot locks: a small direct-mapped
@@ -135,7 +175,13 @@ Model Model::build(Trace& trace)
     constexpr size_t kCacheSlots = 256;
     std::vector<CacheSlot> cache(kCacheSlots, CacheSlot{{0, 0}, SIZE_MAX});
 
-    for (EventIx ix = 0; ix < m.events.size(); ix++) {
+    for (EventIx ix = 0;; ix++) {
+        if (ix == ready) {
+            if (!reader.read(m.events, kBatch)) break;
+            if (m.events.size() >= kNoEvent)
+                throw TraceError(trace.path() + ": too many events for this decoder");
+            ready = EventIx(m.events.size());
+        }
         const Event& e = m.events[ix];
         if (e.thread >= tw.size()) continue;  // cannot happen: the reader sets it
         ThreadWork& th = tw[e.thread];
@@ -168,6 +214,7 @@ Model Model::build(Trace& trace)
         }
         Lock& L = m.locks[li];
         LockWork& W = lw[li];
+        make_room(L.events, ix, reader.upper_bound());
         L.events.push_back(ix);
         L.last_event = ix;
         bool owned = L.has_owners();
@@ -215,6 +262,7 @@ Model Model::build(Trace& trace)
             }
             w.contended = busy;
             th.open_waits.push_back({li, L.waits.size()});
+            make_room(L.waits, ix, reader.upper_bound());
             L.waits.push_back(w);
             break;
         }
@@ -233,6 +281,7 @@ Model Model::build(Trace& trace)
                     old.end_ns = e.time_ns;
                     old.released = ix;
                     old.owner_died = true;
+                    W.closed(L.holds, W.open_holds[k]);
                     W.open_holds.erase(W.open_holds.begin() + k);
                 }
             }
@@ -253,6 +302,7 @@ Model Model::build(Trace& trace)
                 hd.acquired = ix;
                 hd.released = kNoEvent;
                 W.open_holds.push_back(L.holds.size());
+                make_room(L.holds, ix, reader.upper_bound());
                 L.holds.push_back(hd);
             }
             break;
@@ -305,6 +355,7 @@ Model Model::build(Trace& trace)
             Hold& hd = L.holds[hi];
             hd.end_ns = e.time_ns;
             hd.released = ix;
+            W.closed(L.holds, hi);
             th.last_release_lock = li;
             th.last_release_hold = hi;
             break;
@@ -316,6 +367,7 @@ Model Model::build(Trace& trace)
                 hd.end_ns = kOpenEnd;
                 hd.released = kNoEvent;
                 W.open_holds.push_back(th.last_release_hold);
+                W.rescan = true;
                 th.last_release_lock = SIZE_MAX;
             }
             break;
@@ -335,6 +387,7 @@ Model Model::build(Trace& trace)
                     old.end_ns = e.time_ns;
                     old.released = ix;
                     old.reset_by_init = true;
+                    W.closed(L.holds, hi);
                 }
                 W.open_holds.clear();
             }
@@ -350,17 +403,39 @@ Model Model::build(Trace& trace)
         }
     }
 
+    // The reader's lost/torn/cut counts are final only now.
+    for (uint32_t i = 0; i < tinfo.size(); i++) {
+        ThreadState& t = m.threads[i];
+        t.history_complete = tinfo[i].lost == 0 && tinfo[i].cut == 0;
+        t.ended_torn = tinfo[i].last_record_torn;
+        if (!t.history_complete) m.history_complete = false;
+    }
+    m.start_ns = h.start_monotonic_ns;
+    if (!m.events.empty() && (m.start_ns == 0 || m.start_ns > m.events.front().time_ns))
+        m.start_ns = m.events.front().time_ns;
+    m.end_ns = m.events.empty() ? m.start_ns : m.events.back().time_ns;
+    if (h.end_monotonic_ns > m.end_ns) m.end_ns = h.end_monotonic_ns;
+
     // Longest holds, counting holds still open up to the end of the trace.
-    for (Lock& L : m.locks) {
-        for (size_t i = 0; i < L.holds.size(); i++) {
+    for (size_t li = 0; li < m.locks.size(); li++) {
+        Lock& L = m.locks[li];
+        const LockWork& W = lw[li];
+        auto consider = [&](size_t i) {
             const Hold& hd = L.holds[i];
             uint64_t end = hd.open() ? m.end_ns : hd.end_ns;
             uint64_t d = end - std::min(end, hd.begin_ns);
-            if (L.stats.longest_hold == SIZE_MAX || d > L.stats.longest_hold_ns) {
+            if (LockWork::longer(d, i, L.stats.longest_hold_ns, L.stats.longest_hold)) {
                 L.stats.longest_hold_ns = d;
                 L.stats.longest_hold = i;
             }
+        };
+        if (W.rescan) {
+            for (size_t i = 0; i < L.holds.size(); i++) consider(i);
+            continue;
         }
+        L.stats.longest_hold_ns = W.longest_closed_ns;
+        L.stats.longest_hold = W.longest_closed;
+        for (size_t i : W.open_holds) consider(i);
     }
 
     // Thread states at the end of the trace.

@@ -22,22 +22,24 @@ constexpr uint64_t kOpenEnd = UINT64_MAX;     // interval still open at the end 
 enum Mode : uint8_t { kModeNone = 0, kModeRead = 1, kModeWrite = 2 };
 
 // One interval during which a thread held a lock (mutex, rwlock, probe).
+// (Fields ordered so that it packs into 32 bytes: a trace has millions.)
 struct Hold {
     uint32_t thread;              // index into Model::threads
     Mode mode;                    // read (shared) or write (exclusive)
     bool internal;                // taken by libc inside a cond wait (LT_FL_INTERNAL)
-    uint64_t begin_ns;
-    uint64_t end_ns;              // kOpenEnd: still held at the end of the trace
-    EventIx acquired;             // the ACQUIRED event
-    EventIx released;             // the RELEASE event, or kNoEvent
     // Ended not by an unlock but by the next owner's EOWNERDEAD (a robust
     // mutex whose owner died holding it); `released` is that ACQUIRED.
     bool owner_died = false;
     // Ended by an init of the lock at the same address (`released` is the
     // INIT): the object it was held on is gone.
     bool reset_by_init = false;
+    uint64_t begin_ns;
+    uint64_t end_ns;              // kOpenEnd: still held at the end of the trace
+    EventIx acquired;             // the ACQUIRED event
+    EventIx released;             // the RELEASE event, or kNoEvent
     bool open() const { return end_ns == kOpenEnd; }
 };
+static_assert(sizeof(Hold) == 32, "Hold packs into 32 bytes");
 
 enum class WaitOutcome : uint8_t {
     acquired,     // ACQUIRED
@@ -53,13 +55,14 @@ enum class WaitOutcome : uint8_t {
 struct Wait {
     uint32_t thread;
     Mode mode;
+    WaitOutcome outcome;
+    bool contended;               // another thread held it (history or lock word) when it began
     uint64_t begin_ns;
     uint64_t end_ns;              // kOpenEnd while still waiting
     EventIx begin;                // ATTEMPT or WAIT_BEGIN
     EventIx end;                  // the after-event, or kNoEvent
-    WaitOutcome outcome;
-    bool contended;               // another thread held it (history or lock word) when it began
 };
+static_assert(sizeof(Wait) == 32, "Wait packs into 32 bytes");
 
 struct LockKey {
     uint64_t addr;

@@ -356,6 +356,19 @@ const std::vector<uint64_t>& Trace::stack(uint32_t stack_id) const
     return pcs;
 }
 
+constexpr size_t kRecordPayload = sizeof(lt_event) - offsetof(lt_event, time_ns);
+static_assert(offsetof(Event, time_ns) == 0 && offsetof(Event, thread) == kRecordPayload &&
+                  offsetof(Event, addr) == offsetof(lt_event, addr) - 8 &&
+                  offsetof(Event, addr2) == offsetof(lt_event, addr2) - 8 &&
+                  offsetof(Event, state) == offsetof(lt_event, state) - 8 &&
+                  offsetof(Event, stack_id) == offsetof(lt_event, stack_id) - 8 &&
+                  offsetof(Event, type) == offsetof(lt_event, type) - 8 &&
+                  offsetof(Event, prim) == offsetof(lt_event, prim) - 8 &&
+                  offsetof(Event, flags) == offsetof(lt_event, flags) - 8 &&
+                  offsetof(Event, result) == offsetof(lt_event, result) - 8 &&
+                  offsetof(Event, arg) == offsetof(lt_event, arg) - 8,
+              "Event starts with lt_event's fields after seq, in the same order");
+
 // Walks one ring from its oldest record to its newest, copying each committed
 // record.  Seqlock-style: seq must equal index + 1 before and after the copy,
 // because the writer may be running.
@@ -366,7 +379,8 @@ struct Trace::Cursor {
     uint64_t avail_slots;     // slots [0, avail_slots) lie inside the file
     ThreadInfo* ti;
     uint32_t thread;
-    Event cur;                // the record at `index - 1`, valid when has_cur
+    int32_t tid;
+    Event cur;                // the record at `index - 1`, after next() returned true
 
     // Advances to the next committed record; false at the end of the ring.
     bool next()
@@ -385,27 +399,17 @@ struct Trace::Cursor {
             const uint8_t* rec = ring + slot * sizeof(lt_event);
             uint64_t seq1 = load_acquire(rec);
             if (seq1 != i + 1) { classify(i, seq1); continue; }
-            lt_event ev;
-            memcpy(&ev, rec, sizeof ev);
+            // Event begins with lt_event's fields after seq, in the same
+            // order (checked below): one copy, straight into place.
+            memcpy(&cur, rec + offsetof(lt_event, time_ns), kRecordPayload);
             std::atomic_thread_fence(std::memory_order_acquire);
             uint64_t seq2 = load_acquire(rec);
             if (seq2 != i + 1) { classify(i, seq2); continue; }
-            cur.time_ns = ev.time_ns;
-            cur.addr = ev.addr;
-            cur.addr2 = ev.addr2;
-            cur.state[0] = ev.state[0];
-            cur.state[1] = ev.state[1];
-            cur.stack_id = ev.stack_id;
-            cur.type = ev.type;
-            cur.prim = ev.prim;
-            cur.flags = ev.flags;
-            cur.result = ev.result;
-            cur.arg = ev.arg;
             cur.thread = thread;
-            cur.tid = ti->tid;
+            cur.tid = tid;
             ti->decoded++;
-            if (!ti->first_time_ns) ti->first_time_ns = ev.time_ns;
-            ti->last_time_ns = ev.time_ns;
+            if (!ti->first_time_ns) ti->first_time_ns = cur.time_ns;
+            ti->last_time_ns = cur.time_ns;
             return true;
         }
         return false;
@@ -425,23 +429,23 @@ struct Trace::Cursor {
 std::vector<Event> Trace::read_events()
 {
     std::vector<Event> out;
-    uint64_t total = prepare_read();
-    out.reserve(total);
-    // Millions of events: ask for huge pages so that filling the output costs
-    // a page fault per 2 MiB instead of per 4 KiB.
-    if (total * sizeof(Event) >= (8u << 20)) {
-        uintptr_t b = (reinterpret_cast<uintptr_t>(out.data()) + 4095) & ~uintptr_t(4095);
-        uintptr_t e = (reinterpret_cast<uintptr_t>(out.data() + total)) & ~uintptr_t(4095);
-        if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_HUGEPAGE);
-    }
-    merge([&out](const Event* ev, size_t n) { out.insert(out.end(), ev, ev + n); });
+    EventReader r(*this);
+    r.reserve(out);
+    while (r.read(out, SIZE_MAX)) {}
     return out;
 }
 
 void Trace::scan(const std::function<void(const Event*, size_t)>& sink)
 {
-    prepare_read();
-    merge(sink);
+    // Events go out in batches through a small buffer that stays in cache.
+    constexpr size_t kBatch = 1024;
+    EventReader r(*this);
+    std::vector<Event> buf;
+    buf.reserve(kBatch);
+    while (r.read(buf, kBatch)) {
+        sink(buf.data(), buf.size());
+        buf.clear();
+    }
 }
 
 uint64_t Trace::prepare_read()
@@ -461,65 +465,91 @@ uint64_t Trace::prepare_read()
     return total;
 }
 
-void Trace::merge(const std::function<void(const Event*, size_t)>& sink)
+namespace {
+
+// Heap order for the k-way merge: ties and per-thread disorder keep each
+// ring's order.
+struct Later {
+    template <class C> bool operator()(const C* a, const C* b) const
+    {
+        if (a->cur.time_ns != b->cur.time_ns) return a->cur.time_ns > b->cur.time_ns;
+        return a->thread > b->thread;
+    }
+};
+
+} // namespace
+
+EventReader::EventReader(Trace& trace)
 {
-    std::vector<Cursor> cursors;
-    cursors.reserve(threads_.size());
-    for (uint32_t t = 0; t < threads_.size(); t++) {
-        ThreadInfo& ti = threads_[t];
-        Cursor c{};
+    upper_bound_ = trace.prepare_read();
+    cursors_.reserve(trace.threads_.size());
+    for (uint32_t t = 0; t < trace.threads_.size(); t++) {
+        ThreadInfo& ti = trace.threads_[t];
+        Trace::Cursor c{};
         c.mask = ti.ring_capacity - 1;
         c.index = ti.first_index;
         c.end = ti.head;
         c.ti = &ti;
         c.thread = t;
-        if (ti.ring_offset >= size_ || ti.ring_capacity == 0) {
+        c.tid = ti.tid;
+        if (ti.ring_offset >= trace.size_ || ti.ring_capacity == 0) {
             c.ring = nullptr;
             c.avail_slots = 0;
         } else {
-            c.ring = map_ + ti.ring_offset;
-            c.avail_slots = std::min<uint64_t>(ti.ring_capacity, (size_ - ti.ring_offset) / sizeof(lt_event));
+            c.ring = trace.map_ + ti.ring_offset;
+            c.avail_slots = std::min<uint64_t>(ti.ring_capacity, (trace.size_ - ti.ring_offset) / sizeof(lt_event));
             // Read front to back once: let the kernel map ahead.
             uintptr_t b = reinterpret_cast<uintptr_t>(c.ring) & ~uintptr_t(4095);
             uintptr_t e = reinterpret_cast<uintptr_t>(c.ring) + c.avail_slots * sizeof(lt_event);
             madvise(reinterpret_cast<void*>(b), e - b, MADV_WILLNEED);
         }
-        cursors.push_back(c);
+        cursors_.push_back(c);
     }
+    for (Trace::Cursor& c : cursors_)
+        if (c.next()) heap_.push_back(&c);
+    std::make_heap(heap_.begin(), heap_.end(), Later{});
+}
 
-    // Events go out in batches through a small buffer that stays in cache.
-    constexpr size_t kBatch = 1024;
-    std::vector<Event> buf(kBatch);
-    size_t nbuf = 0;
+EventReader::~EventReader() = default;
 
-    // k-way merge by time; ties and per-thread disorder keep each ring's order.
-    std::vector<Cursor*> heap;
-    for (Cursor& c : cursors)
-        if (c.next()) heap.push_back(&c);
-    auto later = [](const Cursor* a, const Cursor* b) {
-        if (a->cur.time_ns != b->cur.time_ns) return a->cur.time_ns > b->cur.time_ns;
-        return a->thread > b->thread;
-    };
-    std::make_heap(heap.begin(), heap.end(), later);
-    while (!heap.empty()) {
-        std::pop_heap(heap.begin(), heap.end(), later);
-        Cursor* c = heap.back();
+void EventReader::reserve(std::vector<Event>& out) const
+{
+    size_t total = out.size() + upper_bound_;
+    out.reserve(total);
+    // Millions of events: ask for huge pages so that filling the output costs
+    // a page fault per 2 MiB instead of per 4 KiB.
+    if (total * sizeof(Event) >= (8u << 20)) {
+        uintptr_t b = (reinterpret_cast<uintptr_t>(out.data()) + 4095) & ~uintptr_t(4095);
+        uintptr_t e = (reinterpret_cast<uintptr_t>(out.data() + total)) & ~uintptr_t(4095);
+        if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_HUGEPAGE);
+    }
+}
+
+size_t EventReader::read(std::vector<Event>& out, size_t max)
+{
+    return merge(max, [&out](const Event& e) { out.push_back(e); });
+}
+
+template <class Emit> size_t EventReader::merge(size_t max, Emit emit)
+{
+    Later later;
+    size_t n = 0;
+    while (n < max && !heap_.empty()) {
+        std::pop_heap(heap_.begin(), heap_.end(), later);
+        Trace::Cursor* c = heap_.back();
         // Drain this ring while it stays ahead of every other one: with few
         // threads and long runs this avoids a heap operation per event.
         for (;;) {
-            buf[nbuf++] = c->cur;
-            if (nbuf == kBatch) {
-                sink(buf.data(), nbuf);
-                nbuf = 0;
-            }
-            if (!c->next()) { heap.pop_back(); break; }
-            if (heap.size() > 1 && later(c, heap.front())) {
-                std::push_heap(heap.begin(), heap.end(), later);
+            emit(c->cur);
+            n++;
+            if (!c->next()) { heap_.pop_back(); break; }
+            if (n == max || (heap_.size() > 1 && later(c, heap_.front()))) {
+                std::push_heap(heap_.begin(), heap_.end(), later);
                 break;
             }
         }
     }
-    if (nbuf) sink(buf.data(), nbuf);
+    return n;
 }
 
 uint64_t Trace::total_lost() const

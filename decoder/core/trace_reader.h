@@ -112,6 +112,8 @@ public:
     // The same, streamed: `sink` gets the merged events in small batches and
     // nothing is kept (dump, and anything that does not need random access).
     void scan(const std::function<void(const Event*, size_t)>& sink);
+    // The same, pulled: see EventReader.
+    friend class EventReader;
 
     // The return addresses of a stack (innermost first); empty for id 0, an id
     // out of range, or an entry that is not READY.  Cheap to call repeatedly.
@@ -128,7 +130,6 @@ private:
     void read_modules();
     struct Cursor;
     uint64_t prepare_read();
-    void merge(const std::function<void(const Event*, size_t)>& sink);
 
     std::string path_;
     uint64_t serial_ = next_serial();
@@ -144,6 +145,34 @@ private:
     void load_image();            // validates image_ as a raw trace
     mutable std::vector<std::vector<uint64_t>> stacks_;  // cache, by stack id
     mutable std::vector<uint8_t> stack_loaded_;
+};
+
+// Reads a trace's events merged by time a batch at a time, so that a caller
+// can work on each batch while it is still in cache instead of reading a
+// whole 64-byte-per-event array back from memory (Model::build).  Construct
+// it only after the Trace (it resets the per-thread lost/torn/cut counts,
+// which are final once read() has returned 0).  One at a time per Trace.
+class EventReader {
+public:
+    explicit EventReader(Trace& trace);
+    ~EventReader();
+    EventReader(const EventReader&) = delete;
+    EventReader& operator=(const EventReader&) = delete;
+
+    // At least as many events as will be read.
+    uint64_t upper_bound() const { return upper_bound_; }
+    // Reserves room in `out` for every event still to come (asking for huge
+    // pages when it is big), so that read() never reallocates it.
+    void reserve(std::vector<Event>& out) const;
+    // Appends up to `max` of the next events to `out`; 0 at the end.
+    size_t read(std::vector<Event>& out, size_t max);
+
+private:
+    template <class Emit> size_t merge(size_t max, Emit emit);
+    std::vector<Trace::Cursor> cursors_;
+    std::vector<Trace::Cursor*> heap_;   // cursors with a record, earliest at the front
+    uint64_t upper_bound_ = 0;
+    friend class Trace;
 };
 
 // Names for printing.
