@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define EXPORT __attribute__((visibility("default")))
@@ -455,6 +456,56 @@ EXPORT int pthread_setname_np(pthread_t th, const char *name)
     }
     return r;
 }
+
+/* ---- address-space limit ---------------------------------------------------- */
+/* The rings' address space is reserved when the program starts (lt_init); a
+ * program that then lowers RLIMIT_AS must not find it used up by us. */
+static void *next_fn(void **slot, const char *name)
+{
+    void *f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    if (!f) {
+        ++lt_tls.mute; /* dlsym may allocate and lock */
+        f = dlsym(RTLD_NEXT, name);
+        --lt_tls.mute;
+        __atomic_store_n(slot, f, __ATOMIC_RELEASE);
+    }
+    return f;
+}
+
+static void before_as_limit(int resource, const struct rlimit *lim)
+{
+    if (resource == RLIMIT_AS && lim && lim->rlim_cur != RLIM_INFINITY)
+        lt_ring_area_trim();
+}
+
+#define RLIMIT_HOOK(name, rl_type)                                                                            \
+    EXPORT int name(__rlimit_resource_t resource, const struct rl_type *lim)                                 \
+    {                                                                                                         \
+        static void *next;                                                                                    \
+        int e = errno;                                                                                        \
+        before_as_limit((int)resource, (const struct rlimit *)lim);                                           \
+        int (*f)(__rlimit_resource_t, const struct rl_type *) =                                               \
+            (int (*)(__rlimit_resource_t, const struct rl_type *))next_fn(&next, #name);                      \
+        errno = e;                                                                                            \
+        return f(resource, lim);                                                                              \
+    }
+RLIMIT_HOOK(setrlimit, rlimit)
+RLIMIT_HOOK(setrlimit64, rlimit64)
+
+#define PRLIMIT_HOOK(name, rl_type)                                                                           \
+    EXPORT int name(pid_t pid, __rlimit_resource_t resource, const struct rl_type *lim, struct rl_type *old)  \
+    {                                                                                                         \
+        static void *next;                                                                                    \
+        int e = errno;                                                                                        \
+        if (pid == 0 || pid == getpid())                                                                      \
+            before_as_limit((int)resource, (const struct rlimit *)lim);                                       \
+        int (*f)(pid_t, __rlimit_resource_t, const struct rl_type *, struct rl_type *) =                      \
+            (int (*)(pid_t, __rlimit_resource_t, const struct rl_type *, struct rl_type *))next_fn(&next, #name); \
+        errno = e;                                                                                            \
+        return f(pid, resource, lim, old);                                                                    \
+    }
+PRLIMIT_HOOK(prlimit, rlimit)
+PRLIMIT_HOOK(prlimit64, rlimit64)
 
 /* ---- exit ------------------------------------------------------------------ */
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/statvfs.h>
@@ -90,8 +91,47 @@ static int create_unique(const char *base, char *chosen, size_t n)
     return -1;
 }
 
-/* Threads whose rings live in the address space reserved at start (lt_init). */
+/* Threads whose rings live in the address space reserved at start (lt_init)
+ * when RLIMIT_AS is set; without a limit, all of them up to this much. */
 static const uint32_t k_ring_area_threads = 64;
+static const uint64_t k_ring_area_max = 64ull << 30;
+
+/* Tid of the thread mapping a ring into the area or trimming it, 0 if none:
+ * lt_ring_area_trim must not unmap a part another thread is about to map
+ * over with MAP_FIXED (the range could meanwhile be the program's). */
+static int g_area_owner;
+
+/* False if this very thread holds it (a signal handler interrupted it). */
+static bool area_lock(int self)
+{
+    for (;;) {
+        int none = 0;
+        if (__atomic_compare_exchange_n(&g_area_owner, &none, self, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            return true;
+        if (none == self)
+            return false;
+        sched_yield();
+    }
+}
+static void area_unlock(void) { __atomic_store_n(&g_area_owner, 0, __ATOMIC_RELEASE); }
+
+void lt_ring_area_trim(void)
+{
+    lt_trace &g = lt_g;
+    if (!g.ring_area || !area_lock((int)gettid()))
+        return;
+    // Slots are taken in order: those below threads_used may map into the
+    // area (now or later), those above map outside it once it is shorter.
+    uint64_t used = 0;
+    if (__atomic_load_n(&lt_init_state, __ATOMIC_ACQUIRE) == LT_INIT_READY && g.hdr)
+        used = __atomic_load_n(&g.hdr->threads_used, __ATOMIC_ACQUIRE);
+    size_t keep = (size_t)(used * g.ring_bytes);
+    if (keep < g.ring_area_len) {
+        munmap(g.ring_area + keep, g.ring_area_len - keep);
+        g.ring_area_len = keep;
+    }
+    area_unlock();
+}
 
 /* Room that must stay free on the file system for a trace to be left sparse. */
 static const uint64_t k_sparse_margin = 1ull << 30;
@@ -332,17 +372,30 @@ static bool init_body(void)
         }
     }
     if (ok && !lt_g.ring_area) {
-        // Room for the first k_ring_area_threads rings only: address space
-        // counts against RLIMIT_AS, which a program may lower after we have
-        // reserved it (glibc's tst-create-detached sets 800 MB, and 1024
-        // rings of 1 MiB left it no room for thread stacks).  Later threads'
-        // rings go where the kernel puts them.
+        // Room for every thread's ring while the address space is unlimited,
+        // so no ring is ever mapped into a range the program unmapped (a
+        // futex call there must keep failing with EFAULT).  Address space
+        // counts against RLIMIT_AS: under a limit only the first
+        // k_ring_area_threads get room and later rings go where the kernel
+        // puts them; a program lowering the limit later gets the unused part
+        // back first (lt_ring_area_trim: glibc's tst-create-detached sets
+        // 800 MB, and 1 GiB of rings left it no room for thread stacks).
+        struct rlimit as;
+        bool unlimited = getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur == RLIM_INFINITY;
         uint32_t n = lt_g.cfg.max_threads < k_ring_area_threads ? lt_g.cfg.max_threads : k_ring_area_threads;
-        size_t len = (size_t)n * lt_g.cfg.ring_size * sizeof(lt_event);
-        void *area = mmap(nullptr, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        size_t ring = lt_g.cfg.ring_size * sizeof(lt_event);
+        void *area = MAP_FAILED;
+        if (unlimited && (uint64_t)lt_g.cfg.max_threads * ring <= k_ring_area_max) {
+            area = mmap(nullptr, (size_t)lt_g.cfg.max_threads * ring, PROT_NONE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+            if (area != MAP_FAILED)
+                n = lt_g.cfg.max_threads;
+        }
+        if (area == MAP_FAILED)
+            area = mmap(nullptr, (size_t)n * ring, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (area != MAP_FAILED) {
             lt_g.ring_area = (uint8_t *)area;
-            lt_g.ring_area_len = len;
+            lt_g.ring_area_len = (size_t)n * ring;
         }
         if (lt_g.cfg.stack_depth) {
             void *sc = mmap(nullptr, (size_t)lt_g.cfg.max_threads * sizeof(lt_stack_cache), PROT_READ | PROT_WRITE,
@@ -459,11 +512,14 @@ lt_tctl *lt_thread_attach(int tid, uint64_t now)
         uint64_t off = __atomic_fetch_add(&h->file_end, g.ring_bytes, __ATOMIC_ACQ_REL);
         void *ring = MAP_FAILED;
         if (reserve(g.fd, off, g.ring_bytes)) {
-            if (g.ring_area && ((size_t)idx + 1) * g.ring_bytes <= g.ring_area_len)
+            bool locked = g.ring_area && area_lock(tid);
+            if (locked && ((size_t)idx + 1) * g.ring_bytes <= g.ring_area_len)
                 ring = mmap(g.ring_area + (size_t)idx * g.ring_bytes, g.ring_bytes, PROT_READ | PROT_WRITE,
                             MAP_SHARED | MAP_FIXED, g.fd, (off_t)off);
             else
                 ring = mmap(nullptr, g.ring_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, g.fd, (off_t)off);
+            if (locked)
+                area_unlock();
             if (ring != MAP_FAILED)
                 no_readahead(ring, g.ring_bytes);
         }
@@ -693,6 +749,7 @@ static void after_fork_child(void)
     else
         g_inherited_n = 0;
     g_inherited_owner = 0;
+    g_area_owner = 0; // its holder, if another thread, is gone
     g_fork_stack_tid = (int)gettid();
     g_fork_stack_lo = lt_tls.ctl ? lt_tls.ctl->stack_lo : 0;
     g_fork_stack_hi = lt_tls.ctl ? lt_tls.ctl->stack_hi : 0;

@@ -44,7 +44,7 @@ struct lt_trace {
     /* Address space reserved up front for all rings and unwind caches, so a
      * thread's first event never maps anything into a hole the program just
      * unmapped (its futex calls there must keep failing with EFAULT). */
-    uint8_t *ring_area; /* the first 64 threads' rings (tracefile.cpp k_ring_area_threads), PROT_NONE until used */
+    uint8_t *ring_area; /* rings of slots [0, ring_area_len / ring_bytes) (tracefile.cpp lt_init), PROT_NONE until used */
     size_t ring_area_len;
     struct lt_stack_cache *caches; /* max_threads entries, or null */
     struct lt_config cfg;
@@ -74,6 +74,9 @@ void lt_thread_detach(struct lt_tctl *c, uint64_t now_ns) __attribute__((visibil
 void lt_write_inherited_locks(void) __attribute__((visibility("hidden")));
 /* Remembers the status given to exit() / returned by main. */
 void lt_note_exit_status(int status) __attribute__((visibility("hidden")));
+/* The program is about to limit its address space: give back the part of
+ * the ring reservation no thread has claimed yet (hooks_process.c). */
+void lt_ring_area_trim(void) __attribute__((visibility("hidden")));
 /* Stamps end_monotonic_ns / exit_status now (used by _exit). */
 void lt_stamp_end(void) __attribute__((visibility("hidden")));
 LT_C_END
