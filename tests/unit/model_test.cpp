@@ -303,3 +303,89 @@ TEST(Model, LoneFutexWaitIsWhatTheThreadIsBlockedOn)
     EXPECT_EQ(s.lock_prim, LT_PRIM_FUTEX);
     EXPECT_EQ(s.blocked_on, s.sleeps_in);
 }
+
+// The longest hold is kept as holds close; ties go to the first hold, and a
+// hold still open at the end counts up to the end of the trace.
+TEST(Model, LongestHoldFirstOfEqualOnesAndOpenOnes)
+{
+    TraceBuilder b;
+    uint32_t a = b.add_thread(1), c = b.add_thread(2), d = b.add_thread(3);
+    b.add(a, 10, LT_EV_ACQUIRED, LT_PRIM_RWLOCK, RW, LT_FL_READ);
+    b.add(c, 12, LT_EV_ACQUIRED, LT_PRIM_RWLOCK, RW, LT_FL_READ);
+    b.add(c, 17, LT_EV_RELEASE, LT_PRIM_RWLOCK, RW, LT_FL_READ);  // hold 1: 5, closes first
+    b.add(a, 18, LT_EV_WAKE, LT_PRIM_FUTEX, FX);
+    b.add(a, 15, LT_EV_RELEASE, LT_PRIM_RWLOCK, RW, LT_FL_READ);  // hold 0: 5 (stamped before the wake)
+    b.add(a, 20, LT_EV_ACQUIRED, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    b.add(a, 24, LT_EV_RELEASE, LT_PRIM_MUTEX, M, LT_FL_WRITE);   // hold 0: 4
+    b.add(c, 30, LT_EV_ACQUIRED, LT_PRIM_MUTEX, M, LT_FL_WRITE);  // hold 1: open, 30 -> 40
+    b.add(d, 40, LT_EV_MARK, LT_PRIM_NONE, 0);
+    Built r = build(b);
+    const lt::Lock* L = r.model.find_lock(RW, LT_PRIM_RWLOCK);
+    ASSERT_NE(L, nullptr);
+    ASSERT_EQ(L->holds.size(), 2u);
+    ASSERT_LT(L->holds[1].released, L->holds[0].released);
+    EXPECT_EQ(L->stats.longest_hold, 0u);
+    EXPECT_EQ(L->stats.longest_hold_ns, 5u);
+    const lt::Lock* Mx = r.model.find_lock(M, LT_PRIM_MUTEX);
+    ASSERT_NE(Mx, nullptr);
+    EXPECT_EQ(Mx->stats.longest_hold, 1u);
+    EXPECT_EQ(Mx->stats.longest_hold_ns, 10u);
+}
+
+// A hold reopened by a failed unlock and closed again earlier on the clock
+// (a thread's records are in its own order, their timestamps need not be) is
+// no longer as long as it was when it first closed.
+TEST(Model, LongestHoldAfterFailedUnlockReopened)
+{
+    TraceBuilder b;
+    uint32_t a = b.add_thread(1), c = b.add_thread(2);
+    b.add(a, 10, LT_EV_ACQUIRED, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    b.add(a, 50, LT_EV_RELEASE, LT_PRIM_MUTEX, M, LT_FL_WRITE);           // 40 for now
+    b.add(a, 51, LT_EV_RELEASE_FAILED, LT_PRIM_MUTEX, M, LT_FL_WRITE, EPERM);
+    b.add(a, 30, LT_EV_RELEASE, LT_PRIM_MUTEX, M, LT_FL_WRITE);           // 20 in the end
+    b.add(c, 60, LT_EV_ACQUIRED, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    b.add(c, 95, LT_EV_RELEASE, LT_PRIM_MUTEX, M, LT_FL_WRITE);           // 35
+    Built r = build(b);
+    const lt::Lock* L = r.model.find_lock(M, LT_PRIM_MUTEX);
+    ASSERT_NE(L, nullptr);
+    ASSERT_EQ(L->holds.size(), 2u);
+    EXPECT_EQ(L->holds[0].end_ns - r.model.start_ns, 30u);
+    EXPECT_EQ(L->stats.longest_hold, 1u);
+    EXPECT_EQ(L->stats.longest_hold_ns, 35u);
+}
+
+// A lock with tens of thousands of holds (its vectors grow by prediction, not
+// by doubling) next to a small one: every hold and event is where it belongs.
+TEST(Model, HotLockWithManyHolds)
+{
+    TraceBuilder b;
+    constexpr int kIters = 12000;
+    uint32_t a = b.add_thread(1, 32768), c = b.add_thread(2, 64);
+    for (int i = 0; i < kIters; i++) {
+        b.add(a, 10 + 4 * i, LT_EV_ACQUIRED, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+        b.add(a, 11 + 4 * i + (i == 7777 ? 2 : 0), LT_EV_RELEASE, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    }
+    b.add(c, 5, LT_EV_ACQUIRED, LT_PRIM_MUTEX, M + 64, LT_FL_WRITE);
+    b.add(c, 6, LT_EV_RELEASE, LT_PRIM_MUTEX, M + 64, LT_FL_WRITE);
+    Built r = build(b);
+    ASSERT_EQ(r.model.events.size(), 2u * kIters + 2);
+    const lt::Lock* L = r.model.find_lock(M, LT_PRIM_MUTEX);
+    ASSERT_NE(L, nullptr);
+    ASSERT_EQ(L->holds.size(), size_t(kIters));
+    ASSERT_EQ(L->events.size(), 2u * kIters);
+    for (int i = 0; i < kIters; i++) {
+        const lt::Hold& h = L->holds[i];
+        ASSERT_EQ(h.begin_ns - r.model.start_ns, 10u + 4 * i) << i;
+        ASSERT_EQ(r.model.events[h.acquired].type, LT_EV_ACQUIRED) << i;
+        ASSERT_EQ(r.model.events[h.released].type, LT_EV_RELEASE) << i;
+        ASSERT_EQ(h.acquired, L->events[2 * i]) << i;
+        ASSERT_EQ(h.released, L->events[2 * i + 1]) << i;
+    }
+    EXPECT_EQ(L->stats.acquisitions, uint64_t(kIters));
+    EXPECT_EQ(L->stats.longest_hold, 7777u);
+    EXPECT_EQ(L->stats.longest_hold_ns, 3u);
+    const lt::Lock* small = r.model.find_lock(M + 64, LT_PRIM_MUTEX);
+    ASSERT_NE(small, nullptr);
+    EXPECT_EQ(small->holds.size(), 1u);
+    EXPECT_EQ(small->events.size(), 2u);
+}
