@@ -6,6 +6,7 @@
 #include "real.h"
 #include "recorder.h"
 #include "snapshot.h"
+#include "stacks.h"
 #include "tracefile.h"
 
 #include <errno.h>
@@ -734,4 +735,24 @@ EXPORT long syscall(long number, ...)
     if (number == SYS_futex)
         return futex_hook(a1, a2, a3, a4, a5, a6);
     return futex_waitv_hook(a1, a2, a3, a4, a5, a6);
+}
+
+/* ---- libunwind's per-thread frame cache ------------------------------------ */
+/* libunwind's fast trace asks for a pthread key for its per-thread cache from
+ * inside our stack walks: it gets one of ours, not one of the program's
+ * (stacks.cpp, "The unwinder proper"). */
+EXPORT int pthread_key_create(pthread_key_t *key, void (*dtor)(void *))
+{
+    if (LT_UNLIKELY(lt_tls.internal) && lt_stacks_key_create(key, dtor))
+        return 0;
+    return LT_NEXT(key_create, key, dtor);
+}
+
+EXPORT int pthread_setspecific(pthread_key_t key, const void *v)
+{
+    if (LT_UNLIKELY(key == LT_UNWIND_KEY)) {
+        lt_stacks_set_cache((uintptr_t)v);
+        return 0;
+    }
+    return LT_NEXT(setspecific, key, v);
 }

@@ -3,6 +3,7 @@
 #include "modules.h"
 #include "real.h"
 #include "recorder.h"
+#include "stacks.h"
 #include "tracefile.h"
 
 #include <dlfcn.h>
@@ -355,6 +356,7 @@ static void thread_ended(void *unused)
     (void)unused;
     int e = errno;
     lt_thread_key_destructor(NULL);
+    lt_stacks_thread_end();
     errno = e;
 }
 

@@ -46,6 +46,8 @@ static void resolve_next(void)
     bind_next(n.rwlock_unlock, "pthread_rwlock_unlock", lt_real_rwlock_unlock);
     bind_next(n.rwlock_init, "pthread_rwlock_init", lt_real_rwlock_init);
     bind_next(n.rwlock_destroy, "pthread_rwlock_destroy", lt_real_rwlock_destroy);
+    bind_next(n.key_create, "pthread_key_create", lt_real_key_create);
+    bind_next(n.setspecific, "pthread_setspecific", lt_real_setspecific);
 }
 
 void lt_resolve(void)

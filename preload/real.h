@@ -26,6 +26,8 @@ int lt_real_rwlock_trywrlock(pthread_rwlock_t *);
 int lt_real_rwlock_unlock(pthread_rwlock_t *);
 int lt_real_rwlock_init(pthread_rwlock_t *, const pthread_rwlockattr_t *);
 int lt_real_rwlock_destroy(pthread_rwlock_t *);
+int lt_real_key_create(pthread_key_t *, void (*)(void *));
+int lt_real_setspecific(pthread_key_t, const void *) __attribute__((access(none, 2)));
 LT_C_END
 __asm__(".symver lt_real_mutex_lock,__pthread_mutex_lock@GLIBC_2.2.5\n"
         ".symver lt_real_mutex_trylock,__pthread_mutex_trylock@GLIBC_2.2.5\n"
@@ -38,7 +40,9 @@ __asm__(".symver lt_real_mutex_lock,__pthread_mutex_lock@GLIBC_2.2.5\n"
         ".symver lt_real_rwlock_trywrlock,__pthread_rwlock_trywrlock@GLIBC_2.2.5\n"
         ".symver lt_real_rwlock_unlock,__pthread_rwlock_unlock@GLIBC_2.2.5\n"
         ".symver lt_real_rwlock_init,__pthread_rwlock_init@GLIBC_2.2.5\n"
-        ".symver lt_real_rwlock_destroy,__pthread_rwlock_destroy@GLIBC_2.2.5\n");
+        ".symver lt_real_rwlock_destroy,__pthread_rwlock_destroy@GLIBC_2.2.5\n"
+        ".symver lt_real_key_create,__pthread_key_create@GLIBC_2.2.5\n"
+        ".symver lt_real_setspecific,__pthread_setspecific@GLIBC_2.2.5\n");
 
 /* The program's mutex/rwlock calls go on to whatever comes next in the lookup
  * order.  That is glibc, called through the aliases above (null entries
@@ -59,6 +63,8 @@ struct lt_next_table {
     int (*rwlock_unlock)(pthread_rwlock_t *);
     int (*rwlock_init)(pthread_rwlock_t *, const pthread_rwlockattr_t *);
     int (*rwlock_destroy)(pthread_rwlock_t *);
+    int (*key_create)(pthread_key_t *, void (*)(void *));
+    int (*setspecific)(pthread_key_t, const void *) __attribute__((access(none, 2)));
     /* Some entry above is another library's: the hooks then call the
      * blocking function itself, not the try-variant first, so that library
      * sees the same calls as the program made. */

@@ -27,20 +27,69 @@ struct lt_no_cancel_guard {
 };
 
 /*
- * The unwinder proper: libunwind's cursor API, one unw_step per frame.  Not
- * unw_backtrace(): its fast-trace cache lives behind a pthread key
- * (pthread_key_create + pthread_setspecific), which takes one of the traced
- * program's PTHREAD_KEYS_MAX keys and runs a destructor in its threads.  The
- * price, measured here: this libunwind (1.6) has no per-thread DWARF cache
- * compiled in, so each unw_step takes its global cache lock, with two
- * rt_sigprocmask calls: a walk costs ~6 us instead of unw_backtrace's ~0.5 us.
- * Our own cache in front (lt_stack_here) makes a walk rare: one per new call
- * chain per thread.
- * Inlined into its caller so that pc[0] is the caller's own pc, as
- * unw_backtrace would give it.
+ * The unwinder proper, libunwind either way, in one of two modes per thread.
+ *
+ * The cursor API (unw_step per frame) needs no per-thread state, but this
+ * libunwind (1.6) has no per-thread DWARF cache compiled in: each unw_step
+ * takes its global cache lock with two rt_sigprocmask calls, ~5 us a walk.
+ * Our cache in front (lt_stack_here) makes a walk rare, one per call chain
+ * and stack position per thread, but a thread whose lock calls come from
+ * more places than the cache holds (recursion, alloca, many call sites)
+ * would walk on every call.
+ *
+ * unw_backtrace's fast trace caches each return address's frame layout per
+ * thread and walks without locks or system calls (~10x faster), but its
+ * cache is 256 KiB per thread, made and filled on first use, and libunwind
+ * hangs it on a pthread key.  So a thread switches to it only after
+ * LT_FAST_TRACE_AFTER walks, and the key is not the program's: libunwind asks
+ * for it from inside our walk (lt_tls.internal), and the pthread_key_create
+ * and pthread_setspecific hooks (hooks.c) hand it LT_UNWIND_KEY, a value no
+ * real key can take, and keep the cache pointer here.  The program keeps all
+ * of its PTHREAD_KEYS_MAX keys.  At the thread's end (lt_stacks_thread_end)
+ * we run libunwind's destructor as glibc would have, in rounds until it lets
+ * go, and the thread's later walks (key destructors) use the cursor API.
+ *
+ * Inlined into its caller so that pc[0] is a pc in the caller either way.
  */
+#define LT_FAST_TRACE_AFTER 32
+
+static void (*g_unw_cache_free)(void *);
+static __thread void *t_unw_cache __attribute__((tls_model("initial-exec")));
+static __thread uint32_t t_walks __attribute__((tls_model("initial-exec")));
+static __thread uint8_t t_unw_gone __attribute__((tls_model("initial-exec")));
+
+bool lt_stacks_key_create(unsigned *key, void (*dtor)(void *))
+{
+    if (__atomic_load_n(&g_unw_cache_free, __ATOMIC_ACQUIRE))
+        return false; // only the one key libunwind makes once
+    __atomic_store_n(&g_unw_cache_free, dtor, __ATOMIC_RELEASE);
+    *key = LT_UNWIND_KEY;
+    return true;
+}
+
+void lt_stacks_set_cache(uintptr_t v) { t_unw_cache = reinterpret_cast<void *>(v); }
+
+void lt_stacks_thread_end(void)
+{
+    t_unw_gone = 1;
+    void (*cache_free)(void *) = __atomic_load_n(&g_unw_cache_free, __ATOMIC_ACQUIRE);
+    if (!t_unw_cache || !cache_free)
+        return;
+    lt_mute_guard mute;
+    lt_errno_guard keep_errno;
+    // Debian's 1.6 destructor sets the key again for up to 4 rounds (so
+    // that other destructors may still unwind) before it frees the cache.
+    for (int round = 0; round < 8 && t_unw_cache; ++round) {
+        void *c = t_unw_cache;
+        t_unw_cache = nullptr;
+        cache_free(c);
+    }
+}
+
 static inline __attribute__((always_inline)) int unwind_here(uint64_t *pc, int max)
 {
+    if (++t_walks > LT_FAST_TRACE_AFTER && !t_unw_gone)
+        return unw_backtrace(reinterpret_cast<void **>(pc), max);
     unw_context_t ctx;
     unw_cursor_t cur;
     if (unw_getcontext(&ctx) != 0 || unw_init_local(&cur, &ctx) != 0)

@@ -24,7 +24,12 @@ struct lt_stack_cache {
     struct lt_stack_cache_entry e[LT_CACHE_SETS * LT_CACHE_WAYS];
 };
 
+#define LT_UNWIND_KEY 0xfffffff0u
+
 LT_C_BEGIN
+bool lt_stacks_key_create(unsigned *key, void (*dtor)(void *)) __attribute__((visibility("hidden")));
+void lt_stacks_set_cache(uintptr_t v) __attribute__((visibility("hidden")));
+void lt_stacks_thread_end(void) __attribute__((visibility("hidden")));
 /* Once per process image: libunwind caching policy. */
 void lt_stacks_setup(void) __attribute__((visibility("hidden")));
 /* Per thread, at setup: let libunwind allocate its per-thread state now. */

@@ -329,6 +329,30 @@ def case_keys(c):
     print("keys: plain %d, traced without stacks %d, with stacks %d" % (plain, off, on))
 
 
+def case_positions(c):
+    """Lock calls from more stack positions than the shim's stack cache holds:
+    every walk after the first few goes through libunwind's fast trace, and
+    must give the same call chain as the first ones did (cursor API): one
+    stack per thread for the one call chain, and none missing."""
+    n = 300
+    c.run([c.args.workload, "positions", str(n)], expect_rc=0)
+    tr = c.only_trace()
+    evs = all_events(tr)
+    by_thread = {}
+    for t, es in evs.items():
+        acq = [e for e in es if e.prim == PRIM["MUTEX"] and e.type == EV["ACQUIRED"]]
+        if len(acq) >= n:
+            by_thread[t] = acq
+    check(len(by_thread) == 2, "two threads with %d acquisitions each, got %s" % (n, {t: len(a) for t, a in by_thread.items()}))
+    for t, acq in by_thread.items():
+        ids = {e.stack for e in acq}
+        check(0 not in ids, "thread %s: acquisitions without a stack" % t)
+        check(len(ids) == 1, "thread %s: one call chain, %d different stacks %s" % (t, len(ids), sorted(ids)[:5]))
+        pcs = tr.stack(next(iter(ids)))
+        check(len(pcs) >= 3, "thread %s: stack too short: %s" % (t, pcs))
+    print("positions: %d acquisitions per thread from %d stack positions, one stack each" % (n, n))
+
+
 def case_longjmp(c):
     """A signal handler that siglongjmps out of the recorder must not leave the
     thread marked as inside it: later events are ordinary (not NESTED, with a

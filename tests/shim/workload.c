@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <errno.h>
 #include <linux/futex.h>
+#include <alloca.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -155,14 +156,52 @@ static int do_dlopen(const char *path)
     return r == 42 ? 0 : 1;
 }
 
-/* keys: lock in a new thread and in main (stacks get unwound in both), then
- * print how many pthread keys the program can still create */
+/* positions N: lock one mutex from N different stack positions (the same
+ * call chain under a frame of a different size each time), in a new thread
+ * and in main: more places than the shim's stack cache holds, so it walks
+ * again and again (libunwind's fast trace after the first few walks). */
+static pthread_mutex_t positions_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+__attribute__((noinline)) static void lock_at_position(void)
+{
+    pthread_mutex_lock(&positions_mutex);
+    pthread_mutex_unlock(&positions_mutex);
+}
+
+__attribute__((noinline)) static void at_position(long k)
+{
+    volatile char *frame = alloca(16 * (size_t)(k + 1));
+    frame[0] = 0;
+    lock_at_position();
+    __asm__ volatile("" ::: "memory"); /* keep the frame alive past the call */
+}
+
+static void *positions_thread(void *arg)
+{
+    for (long k = 0; k < (long)arg; ++k)
+        at_position(k);
+    return NULL;
+}
+
+static int positions(long n)
+{
+    pthread_t t;
+    pthread_create(&t, NULL, positions_thread, (void *)n);
+    pthread_join(t, NULL);
+    positions_thread((void *)n);
+    return 0;
+}
+
+/* keys: lock in a new thread and in main (stacks get unwound in both, in
+ * both of the unwinder's modes), then print how many pthread keys the
+ * program can still create */
 static int keys(void)
 {
     pthread_t t;
     pthread_create(&t, NULL, locker, (void *)10L);
     pthread_join(t, NULL);
     locker((void *)10L);
+    positions(200);
     int n = 0;
     pthread_key_t k;
     while (n < 100000 && pthread_key_create(&k, NULL) == 0)
@@ -236,6 +275,8 @@ int main(int argc, char **argv)
         return signals();
     if (!strcmp(mode, "keys"))
         return keys();
+    if (!strcmp(mode, "positions"))
+        return positions(argc > 2 ? atol(argv[2]) : 300);
     if (!strcmp(mode, "longjmp"))
         return do_longjmp();
     fprintf(stderr, "unknown mode %s\n", mode);
