@@ -242,6 +242,20 @@ print(" ".join(sorted("%s@%s" % (f["kind"], l) for f in d["findings"] for l in f
     want=$(printf '%s\n' "owner-exited@$kept" "owner-exited@$late" | sort | tr '\n' ' ')
     [ "$out " = "$want" ] || fail "findings: '$out', want '${want% }' (other is $other)"
     note "the destructor that keeps two mutexes: $out"
+    # A destructor blocked for good (the program gives up joining and exits):
+    # the thread is not "exited" but blocked there, on that mutex.
+    run plain_stuck -- "$PROGS/life_key_dtor" stuck
+    traced stuck "$T/stuck" -- "$PROGS/life_key_dtor" stuck
+    ok plain_stuck; same plain_stuck stuck; no_shim_noise stuck
+    local addr
+    addr=$(sed -n 's/.*stuck at \(0x[0-9a-f]*\).*/\1/p' "$T/stuck.err")
+    f=$(traces "$T/stuck" 'life_key_dtor.*.trace')
+    "$DECODER" report --json "$f" > "$T/stuck.json"
+    out=$(python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print(" ".join(b["address"] for b in d["blocked"]))' "$T/stuck.json")
+    [ "$out" = "$addr" ] || fail "blocked on: '$out', want the destructor blocked on $addr"
+    note "the thread stuck in its destructor is reported blocked on $out"
 }
 
 # The program's address space stays its own: rings of threads that take

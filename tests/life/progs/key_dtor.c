@@ -8,14 +8,20 @@
  *                            takes and releases `other`, then takes `late` and
  *                            keeps it: two mutexes really left locked by a
  *                            thread that ended.
+ *   life_key_dtor stuck      one thread's destructor waits for `stuck`, which
+ *                            main holds: main gives up joining it after 300 ms
+ *                            and exits with the thread still waiting.
  * Prints what it can observe (counts, trylock results): the same traced as
  * plain.  Addresses of the mutexes go to stderr for the test. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t kept = PTHREAD_MUTEX_INITIALIZER;
@@ -56,6 +62,23 @@ static void *keeper(void *arg)
     pthread_mutex_lock(&kept);
     pthread_setspecific(key, &kept);
     pthread_exit(NULL);
+}
+
+static pthread_mutex_t stuck = PTHREAD_MUTEX_INITIALIZER;
+
+static void stuck_destructor(void *p)
+{
+    (void)p;
+    pthread_mutex_lock(&stuck);
+    pthread_mutex_unlock(&stuck);
+}
+
+static void *sticker(void *arg)
+{
+    pthread_mutex_lock(&other);
+    pthread_mutex_unlock(&other);
+    pthread_setspecific(key, &stuck);
+    return arg;
 }
 
 static const char *busy(pthread_mutex_t *x)
@@ -113,6 +136,24 @@ int main(int argc, char **argv)
         fprintf(stderr, "kept at %p, other at %p, late at %p\n", (void *)&kept, (void *)&other, (void *)&late);
         return 0;
     }
-    fprintf(stderr, "usage: life_key_dtor unlock N | keep\n");
+    if (argc > 1 && !strcmp(argv[1], "stuck")) {
+        if (pthread_key_create(&key, stuck_destructor) != 0)
+            return 2;
+        pthread_mutex_lock(&stuck);
+        pthread_t t;
+        if (pthread_create(&t, NULL, sticker, NULL) != 0)
+            return 2;
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 300 * 1000000L;
+        if (until.tv_nsec >= 1000000000L)
+            until.tv_sec++, until.tv_nsec -= 1000000000L;
+        int r = pthread_timedjoin_np(t, NULL, &until);
+        printf("join: %s\n", r == ETIMEDOUT ? "timed out (the destructor waits)" : r ? strerror(r) : "joined");
+        fprintf(stderr, "stuck at %p\n", (void *)&stuck);
+        fflush(stdout);
+        _exit(0);
+    }
+    fprintf(stderr, "usage: life_key_dtor unlock N | keep | stuck\n");
     return 2;
 }
