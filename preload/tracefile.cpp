@@ -497,6 +497,13 @@ lt_tctl *lt_thread_attach(int tid, uint64_t now)
         uint32_t expect = LT_SLOT_EXITED;
         if (__atomic_compare_exchange_n(&g.threads[best].state, &expect, (uint32_t)LT_SLOT_BUSY, false,
                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            // Between the scan and the exchange the slot may have gone to
+            // another thread that has ended too and still records: ask again,
+            // now that nobody else can take it.
+            if (!slot_owner_gone(&g.ctl[best], tid)) {
+                __atomic_store_n(&g.threads[best].state, (uint32_t)LT_SLOT_EXITED, __ATOMIC_RELEASE);
+                continue;
+            }
             idx = (uint32_t)best;
             recycled = true;
         }
