@@ -16,7 +16,7 @@ namespace lt::bundle {
 constexpr uint32_t kSkippableMagic = 0x184D2A5B;  // zstd skippable frame, nibble B
 constexpr uint32_t kZstdMagic = 0xFD2FB528;
 constexpr char kMagic[8] = {'L', 'T', 'B', 'U', 'N', 'D', 'L', 'E'};
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;  // 2: RING columns narrowed (version 1: 56 bytes a record)
 
 struct Preamble {                // the content of the skippable frame
     char magic[8];               // kMagic
@@ -52,16 +52,31 @@ struct RingHeader {
     uint64_t lost;               // records gone before packing (overwrite, cut by truncation)
     uint64_t torn;               // records reserved but never committed
     uint64_t count;              // committed records that follow
+    uint64_t time0;              // the time the first record's delta is from
 };
-static_assert(sizeof(RingHeader) == 32, "ring header layout is part of the format");
+static_assert(sizeof(RingHeader) == 40, "ring header layout is part of the format");
 constexpr uint32_t kRingLastTorn = 1;
 
 // Columns of a RING section, each `count` entries, in this order (struct of
 // arrays: each column compresses on its own):
-//   u64 time delta from the previous record (first: from 0), u64 addr,
-//   u64 addr2, u64 state[0], u64 state[1], u32 stack_id, u32 result, u32 arg,
-//   u16 type, u8 prim, u8 flags.
-constexpr size_t kBytesPerRecord = 8 * 5 + 4 * 3 + 2 + 1 + 1;
+//   time delta from the previous record (the first from time0, modulo 2^64),
+//   addr, addr2, state[0], state[1], stack_id, result (as u32), arg, type,
+//   prim, flags.
+// After the RingHeader, one ColumnHeader per column, then the columns: entry i
+// of column k is the width_k-byte little-endian integer x, and the value is
+// base_k + x (modulo 2^64), cut to the field's size.
+constexpr size_t kColumns = 11;
+struct ColumnHeader {
+    uint64_t base;
+    uint8_t width;               // 1..kColumnMaxWidth[k]
+    uint8_t zero[7];
+};
+static_assert(sizeof(ColumnHeader) == 16, "column header layout is part of the format");
+constexpr uint8_t kColumnMaxWidth[kColumns] = {8, 8, 8, 8, 8, 4, 4, 4, 2, 1, 1};
+constexpr size_t kRingFixedBytes = sizeof(RingHeader) + kColumns * sizeof(ColumnHeader);
+// A record takes 11 to 56 bytes of columns (width 0 is not allowed, so a
+// record count is backed by payload bytes).
+constexpr size_t kMinBytesPerRecord = kColumns;
 
 // Limits a reader enforces before allocating (a bundle is untrusted).
 constexpr uint64_t kMaxPayload = uint64_t(4) << 30;   // 4 GiB

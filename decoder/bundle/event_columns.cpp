@@ -1,72 +1,136 @@
 #include "event_columns.h"
-#include "bundle_format.h"
 
 #include <cstring>
+#include <vector>
 
 namespace lt::bundle {
 
 namespace {
 
-template <typename T> T get(const uint8_t* col, uint64_t i)
+unsigned bytes_for(uint64_t range)
 {
-    T v;
-    memcpy(&v, col + i * sizeof(T), sizeof v);
-    return v;
+    unsigned w = 1;
+    while (w < 8 && (range >> (8 * w)) != 0) w++;
+    return w;
+}
+
+template <unsigned W> void load_column(const uint8_t* src, uint64_t n, uint64_t base, uint64_t* dst)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t x = 0;
+        memcpy(&x, src + i * W, W);
+        dst[i] = base + x;
+    }
+}
+
+void load_column(unsigned w, const uint8_t* src, uint64_t n, uint64_t base, uint64_t* dst)
+{
+    switch (w) {
+    case 1: return load_column<1>(src, n, base, dst);
+    case 2: return load_column<2>(src, n, base, dst);
+    case 3: return load_column<3>(src, n, base, dst);
+    case 4: return load_column<4>(src, n, base, dst);
+    case 5: return load_column<5>(src, n, base, dst);
+    case 6: return load_column<6>(src, n, base, dst);
+    case 7: return load_column<7>(src, n, base, dst);
+    default: return load_column<8>(src, n, base, dst);
+    }
 }
 
 } // namespace
 
-ColumnEncoder::ColumnEncoder(char* dst, uint64_t n)
+unsigned ColumnEncoder::width(size_t k) const { return count_ ? bytes_for(hi_[k] - lo_[k]) : 1; }
+
+uint64_t ColumnEncoder::scratch_bytes() const
 {
-    time_ = dst;
-    addr_ = time_ + 8 * n;
-    addr2_ = addr_ + 8 * n;
-    s0_ = addr2_ + 8 * n;
-    s1_ = s0_ + 8 * n;
-    stack_ = s1_ + 8 * n;
-    result_ = stack_ + 4 * n;
-    arg_ = result_ + 4 * n;
-    type_ = arg_ + 4 * n;
-    prim_ = type_ + 2 * n;
-    flags_ = prim_ + n;
+    uint64_t n = 0;
+    for (size_t k = 0; k < kColumns; k++) n += column_bytes(k) + 8;
+    return n;
 }
 
-void encode_columns(const std::vector<const Event*>& ev, std::string& out)
+void ColumnEncoder::attach(char* dst)
 {
-    size_t base = out.size();
-    out.resize(base + ev.size() * kBytesPerRecord);
-    ColumnEncoder enc(&out[base], ev.size());
-    for (const Event* e : ev) enc.put(*e);
+    for (size_t k = 0; k < kColumns; k++) {
+        base_[k] = count_ ? lo_[k] : 0;
+        width_[k] = width(k);
+        start_[k] = p_[k] = dst;
+        dst += count_ * width_[k] + 8;
+    }
+    prev_ = time0_;
 }
 
-void decode_columns(const uint8_t* d, uint64_t n, lt_event* out)
+uint64_t ColumnEncoder::body_bytes() const
 {
-    const uint8_t* time = d;
-    const uint8_t* addr = time + 8 * n;
-    const uint8_t* addr2 = addr + 8 * n;
-    const uint8_t* s0 = addr2 + 8 * n;
-    const uint8_t* s1 = s0 + 8 * n;
-    const uint8_t* stack = s1 + 8 * n;
-    const uint8_t* result = stack + 4 * n;
-    const uint8_t* arg = result + 4 * n;
-    const uint8_t* type = arg + 4 * n;
-    const uint8_t* prim = type + 2 * n;
-    const uint8_t* flags = prim + n;
-    uint64_t t = 0;
-    for (uint64_t i = 0; i < n; i++) {
-        lt_event& e = out[i];
-        t += get<uint64_t>(time, i);
-        e.time_ns = t;
-        e.addr = get<uint64_t>(addr, i);
-        e.addr2 = get<uint64_t>(addr2, i);
-        e.state[0] = get<uint64_t>(s0, i);
-        e.state[1] = get<uint64_t>(s1, i);
-        e.stack_id = get<uint32_t>(stack, i);
-        e.result = int32_t(get<uint32_t>(result, i));
-        e.arg = get<uint32_t>(arg, i);
-        e.type = get<uint16_t>(type, i);
-        e.prim = prim[i];
-        e.flags = flags[i];
+    uint64_t n = kRingFixedBytes;
+    for (size_t k = 0; k < kColumns; k++) n += column_bytes(k);
+    return n;
+}
+
+std::string ColumnEncoder::header(RingHeader rh) const
+{
+    rh.count = count_;
+    rh.time0 = time0_;
+    std::string out(kRingFixedBytes, '\0');
+    memcpy(&out[0], &rh, sizeof rh);
+    for (size_t k = 0; k < kColumns; k++) {
+        ColumnHeader c{};
+        c.base = base_[k];
+        c.width = uint8_t(width_[k]);
+        memcpy(&out[sizeof rh + k * sizeof c], &c, sizeof c);
+    }
+    return out;
+}
+
+bool read_ring_header(const uint8_t* data, uint64_t len, RingHeader* rh, ColumnHeader* cols,
+                      const uint8_t** columns, std::string* why)
+{
+    if (len < kRingFixedBytes) {
+        *why = "truncated RING header";
+        return false;
+    }
+    memcpy(rh, data, sizeof *rh);
+    uint64_t per_record = 0;
+    for (size_t k = 0; k < kColumns; k++) {
+        memcpy(&cols[k], data + sizeof *rh + k * sizeof(ColumnHeader), sizeof(ColumnHeader));
+        if (cols[k].width < 1 || cols[k].width > kColumnMaxWidth[k]) {
+            *why = "RING column " + std::to_string(k) + " of width " + std::to_string(cols[k].width);
+            return false;
+        }
+        per_record += cols[k].width;
+    }
+    uint64_t body = len - kRingFixedBytes;
+    if (rh->count > body / per_record || rh->count * per_record != body) {
+        *why = "RING section length does not match its record count";
+        return false;
+    }
+    *columns = data + kRingFixedBytes;
+    return true;
+}
+
+void decode_columns(const RingHeader& rh, const ColumnHeader* cols, const uint8_t* p, lt_event* out)
+{
+    uint64_t n = rh.count;
+    std::vector<uint64_t> v(n);
+    for (size_t k = 0; k < kColumns; k++) {
+        load_column(cols[k].width, p, n, cols[k].base, v.data());
+        p += n * cols[k].width;
+        switch (k) {
+        case 0: {
+            uint64_t t = rh.time0;
+            for (uint64_t i = 0; i < n; i++) out[i].time_ns = t += v[i];
+            break;
+        }
+        case 1: for (uint64_t i = 0; i < n; i++) out[i].addr = v[i]; break;
+        case 2: for (uint64_t i = 0; i < n; i++) out[i].addr2 = v[i]; break;
+        case 3: for (uint64_t i = 0; i < n; i++) out[i].state[0] = v[i]; break;
+        case 4: for (uint64_t i = 0; i < n; i++) out[i].state[1] = v[i]; break;
+        case 5: for (uint64_t i = 0; i < n; i++) out[i].stack_id = uint32_t(v[i]); break;
+        case 6: for (uint64_t i = 0; i < n; i++) out[i].result = int32_t(uint32_t(v[i])); break;
+        case 7: for (uint64_t i = 0; i < n; i++) out[i].arg = uint32_t(v[i]); break;
+        case 8: for (uint64_t i = 0; i < n; i++) out[i].type = uint16_t(v[i]); break;
+        case 9: for (uint64_t i = 0; i < n; i++) out[i].prim = uint8_t(v[i]); break;
+        default: for (uint64_t i = 0; i < n; i++) out[i].flags = uint8_t(v[i]); break;
+        }
     }
 }
 

@@ -1,9 +1,14 @@
 // Events of one ring as columns (struct of arrays), the RING section body.
 // Each column holds one field of every record, so runs of equal addresses,
 // small time deltas and repeated stack ids sit next to each other and zstd
-// finds them.  See bundle_format.h for the column order.
+// finds them.  Each column is stored as the offset of every value from the
+// column's smallest, in as few bytes as the largest offset needs: a ring's
+// addresses of a few nearby locks take one or two bytes, not eight, and zstd,
+// whose time grows with its input, gets a third of the bytes.  Layout:
+// bundle_format.h.
 #pragma once
 
+#include "bundle_format.h"
 #include "core/trace_reader.h"
 
 #include <cstdint>
@@ -12,46 +17,117 @@
 
 namespace lt::bundle {
 
-// Writes the columns of one ring, a record at a time, into `n` *
-// kBytesPerRecord bytes at `dst`.  pack feeds every thread's encoder in one
-// pass over the time-merged events, so each event is read once, in memory
-// order, instead of being gathered per thread through pointers.
+// One ring's columns, written in two passes over its records (pack feeds every
+// thread's encoder from one pass over the time-merged events, so each event is
+// read in memory order): observe() each record to learn every column's range,
+// then attach() scratch memory and put() the same records in the same order.
 class ColumnEncoder {
 public:
-    ColumnEncoder(char* dst, uint64_t n);
-    void put(const Event& e)
+    // observe() and put() take a run of consecutive records of this ring: the
+    // encoder's state then lives in registers for the whole run rather than
+    // in memory that every byte store might alias.
+    void observe(const Event* e, size_t n)
+    {
+        if (n == 0) return;
+        if (count_ == 0) time0_ = prev_ = e->time_ns;
+        uint64_t lo[kColumns], hi[kColumns], v[kColumns], prev = prev_;
+#pragma GCC unroll 11
+        for (size_t k = 0; k < kColumns; k++) lo[k] = lo_[k], hi[k] = hi_[k];
+        for (size_t i = 0; i < n; i++) {
+            values(e[i], prev, v);
+#pragma GCC unroll 11
+            for (size_t k = 0; k < kColumns; k++) {
+                lo[k] = v[k] < lo[k] ? v[k] : lo[k];
+                hi[k] = v[k] > hi[k] ? v[k] : hi[k];
+            }
+        }
+#pragma GCC unroll 11
+        for (size_t k = 0; k < kColumns; k++) lo_[k] = lo[k], hi_[k] = hi[k];
+        prev_ = prev;
+        count_ += n;
+    }
+    // Bytes put() writes at `dst`: the columns, each followed by 8 bytes of
+    // slack (stores are 8 bytes wide whatever the column's width).
+    uint64_t scratch_bytes() const;
+    void attach(char* dst);
+    void put(const Event* e, size_t n)
+    {
+        char* p[kColumns];
+        uint64_t base[kColumns], w[kColumns], v[kColumns], prev = prev_;
+#pragma GCC unroll 11
+        for (size_t k = 0; k < kColumns; k++) p[k] = p_[k], base[k] = base_[k], w[k] = width_[k];
+        for (size_t i = 0; i < n; i++) {
+            values(e[i], prev, v);
+#pragma GCC unroll 11
+            for (size_t k = 0; k < kColumns; k++) {
+                uint64_t x = v[k] - base[k];
+                __builtin_memcpy(p[k], &x, 8);
+                p[k] += w[k];
+            }
+        }
+#pragma GCC unroll 11
+        for (size_t k = 0; k < kColumns; k++) p_[k] = p[k];
+        prev_ = prev;
+    }
+    uint64_t count() const { return count_; }
+    // The section's fixed part: `rh` (slot, flags, lost, torn filled in by the
+    // caller) completed with count and time0, then the column headers.
+    std::string header(RingHeader rh) const;
+    // Column k's bytes once every record was put().
+    const char* column(size_t k) const { return start_[k]; }
+    uint64_t column_bytes(size_t k) const { return count_ * width(k); }
+    // Header plus columns: the RING section's length (known after observe()).
+    uint64_t body_bytes() const;
+
+private:
+    unsigned width(size_t k) const;
+    static void values(const Event& e, uint64_t& prev, uint64_t* v)
     {
         // Timestamps are monotonic within a ring except across a nested signal
         // handler record; the delta wraps modulo 2^64 and decodes back exactly.
-        put_field(time_, e.time_ns - prev_);
-        prev_ = e.time_ns;
-        put_field(addr_, e.addr);
-        put_field(addr2_, e.addr2);
-        put_field(s0_, e.state[0]);
-        put_field(s1_, e.state[1]);
-        put_field(stack_, e.stack_id);
-        put_field(result_, uint32_t(e.result));
-        put_field(arg_, e.arg);
-        put_field(type_, e.type);
-        put_field(prim_, e.prim);
-        put_field(flags_, e.flags);
+        v[0] = e.time_ns - prev;
+        prev = e.time_ns;
+        v[1] = e.addr;
+        v[2] = e.addr2;
+        v[3] = e.state[0];
+        v[4] = e.state[1];
+        v[5] = e.stack_id;
+        v[6] = uint32_t(e.result);
+        v[7] = e.arg;
+        v[8] = e.type;
+        v[9] = e.prim;
+        v[10] = e.flags;
     }
-
-private:
-    template <typename T> static void put_field(char*& p, T v)
-    {
-        __builtin_memcpy(p, &v, sizeof v);
-        p += sizeof v;
-    }
-    char *time_, *addr_, *addr2_, *s0_, *s1_, *stack_, *result_, *arg_, *type_, *prim_, *flags_;
-    uint64_t prev_ = 0;
+    uint64_t count_ = 0, time0_ = 0, prev_ = 0;
+    uint64_t lo_[kColumns] = {UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX,
+                              UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX};
+    uint64_t hi_[kColumns] = {};
+    uint64_t base_[kColumns] = {};
+    unsigned width_[kColumns] = {};
+    char* p_[kColumns] = {};
+    char* start_[kColumns] = {};
 };
 
-// Appends the columns of `events` (one thread's records, in ring order) to `out`.
-void encode_columns(const std::vector<const Event*>& events, std::string& out);
+// Calls f(thread, first, n) for each run of consecutive events of one thread.
+template <typename F> void for_each_run(const std::vector<Event>& ev, F f)
+{
+    size_t n = ev.size();
+    for (size_t i = 0; i < n;) {
+        uint32_t t = ev[i].thread;
+        size_t j = i + 1;
+        while (j < n && ev[j].thread == t) j++;
+        f(t, &ev[i], j - i);
+        i = j;
+    }
+}
 
-// Reads `count` records from `data` (exactly count * kBytesPerRecord bytes)
-// into raw ring records, in order; `seq` is left for the caller.
-void decode_columns(const uint8_t* data, uint64_t count, lt_event* out);
+// Checks a RING section body (`len` bytes) and reads its headers; on a bad
+// one returns false with `why` set.  `columns` then points at the first column.
+bool read_ring_header(const uint8_t* data, uint64_t len, RingHeader* rh, ColumnHeader* cols,
+                      const uint8_t** columns, std::string* why);
+
+// Reads `rh.count` records from the columns read_ring_header() found into raw
+// ring records, in order; `seq` is left for the caller.
+void decode_columns(const RingHeader& rh, const ColumnHeader* cols, const uint8_t* columns, lt_event* out);
 
 } // namespace lt::bundle

@@ -18,6 +18,7 @@
 #include <cstring>
 #include <ctime>
 #include <exception>
+#include <future>
 #include <stdexcept>
 #include <thread>
 #include <unordered_set>
@@ -191,8 +192,11 @@ private:
     size_t len_;
 };
 
-// The sections that need the findings and the symbolizer: computed on a
-// second thread while the rings are encoded and compressed.
+// The sections that need the findings and the symbolizer, built on a second
+// thread.  Symbolizing needs only the trace (stacks and modules), so it starts
+// at once and overlaps the model build (libc's compressed DWARF is inflated
+// here, a sixth of pack's CPU time); the findings and lock names wait for the
+// model, then overlap the encoding and compression of the rings.
 struct Annex {
     std::string payload; // SYMS, FIND, META sections
     uint64_t frames = 0;
@@ -200,8 +204,8 @@ struct Annex {
     std::exception_ptr error;
 };
 
-void build_annex(const Model& model, Trace& trace, const std::string& trace_path, const PackOptions& opt,
-                 uint64_t raw_bytes, Annex* a)
+void build_annex(const Model* model, std::shared_future<bool> model_ready, Trace& trace,
+                 const std::string& trace_path, const PackOptions& opt, uint64_t raw_bytes, Annex* a)
 {
     try {
         // Stacks first: the detectors' own Symbolizer then finds every frame
@@ -219,20 +223,21 @@ void build_annex(const Model& model, Trace& trace, const std::string& trace_path
                 if (f.function.empty() && f.module.empty()) continue;
                 frames.push_back({pc, f.function, f.file, f.line, f.module, f.offset});
             }
-        std::vector<Finding> findings = find_all(model);
-        a->findings = findings.size();
         a->frames = frames.size();
+        if (!model_ready.get()) return; // the model could not be built: pack fails anyway
+        std::vector<Finding> findings = find_all(*model);
+        a->findings = findings.size();
         json syms;
         syms["frames"] = std::move(frames);
         json data = json::object();
-        for (const Lock& L : model.locks) {
+        for (const Lock& L : model->locks) {
             std::string n = sym.data_name(L.addr);
             if (!n.empty()) data[hex_addr(L.addr)] = n;
         }
         syms["data"] = std::move(data);
         syms["notes"] = sym.notes();
         add_section(a->payload, kSyms, syms.dump());
-        add_section(a->payload, kFind, findings_json(model, sym, findings).dump());
+        add_section(a->payload, kFind, findings_json(*model, sym, findings).dump());
 
         json meta;
         meta["bundle_version"] = kVersion;
@@ -244,7 +249,7 @@ void build_annex(const Model& model, Trace& trace, const std::string& trace_path
                            {"command", opt.keep_cmdline ? json(trace.cmdline()) : json(nullptr)}};
         meta["source"] = {{"file", trace_path},
                           {"bytes", raw_bytes},
-                          {"events", model.events.size()},
+                          {"events", model->events.size()},
                           {"lost", trace.total_lost()},
                           {"torn", trace.total_torn()},
                           {"cut", trace.total_cut()}};
@@ -263,13 +268,11 @@ PackResult pack_trace(const std::string& trace_path, const std::string& out_path
     PackResult r;
     Trace trace(trace_path);
     r.raw_bytes = trace.file_size();
-    timer.lap("open");
-    Model model = Model::build(trace);
-    timer.lap("model");
-    r.events = model.events.size();
     const lt_file_header& h0 = trace.header();
 
-    // Everything but the rings is small: build it first.
+    // Everything but the rings is small: build it first.  Reading every stack
+    // here also fills the trace's stack cache before the second thread starts,
+    // so from then on both threads only read it.
     lt_file_header hdr = h0;
     if (!opt.keep_cmdline) {
         memset(hdr.cmdline, 0, sizeof hdr.cmdline);
@@ -290,36 +293,59 @@ PackResult pack_trace(const std::string& trace_path, const std::string& out_path
         stak.append(reinterpret_cast<const char*>(pcs.data()), pcs.size() * 8);
         r.stacks++;
     }
+    timer.lap("open");
 
-    // Findings and symbols in parallel with the rings.  The symbolizer and
-    // the findings only read the model; the stack cache of the trace is filled
-    // above, before the thread starts, so both sides only read it.
+    // The second thread reads the model only once model_ready says it is
+    // built; the symbolizer and the model build only read the trace's modules,
+    // header and (filled) stack cache.
+    Model model;
+    std::promise<bool> model_promise;
     Annex annex;
-    std::thread annex_thread(build_annex, std::cref(model), std::ref(trace), std::cref(trace_path), std::cref(opt),
-                             r.raw_bytes, &annex);
+    std::thread annex_thread(build_annex, &model, model_promise.get_future().share(), std::ref(trace),
+                             std::cref(trace_path), std::cref(opt), r.raw_bytes, &annex);
     struct Joiner {
         std::thread& t;
-        ~Joiner() { if (t.joinable()) t.join(); }
-    } joiner{annex_thread};
+        std::promise<bool>& ready;
+        bool told = false;
+        void tell(bool ok)
+        {
+            ready.set_value(ok);
+            told = true;
+        }
+        ~Joiner()
+        {
+            if (!told) ready.set_value(false);
+            if (t.joinable()) t.join();
+        }
+    } joiner{annex_thread, model_promise};
 
-    // Every ring's section body, filled in one pass over the time-merged
-    // events: each event is read once, in memory order.
+    model = Model::build(trace);
+    joiner.tell(true);
+    timer.lap("model");
+    r.events = model.events.size();
+
+    // Every ring's columns, from two passes over the time-merged events (each
+    // event read in memory order): the first learns each column's range and
+    // so its width, the second writes the narrowed values.
     size_t nthreads = trace.threads().size();
-    std::vector<uint64_t> count(nthreads, 0);
-    for (const Event& e : model.events) count[e.thread]++;
-    std::vector<size_t> body_off(nthreads), body_len(nthreads);
+    std::vector<ColumnEncoder> enc(nthreads);
+    for_each_run(model.events, [&](uint32_t t, const Event* e, size_t n) { enc[t].observe(e, n); });
+    std::vector<std::string> ring_head(nthreads);
     uint64_t frame1 = 4 * sizeof(SectionHeader) + head.size() + thrd.size() + mods.size() + stak.size();
-    size_t bodies_len = 0;
+    size_t scratch_len = 0;
     for (size_t t = 0; t < nthreads; t++) {
-        body_off[t] = bodies_len;
-        body_len[t] = sizeof(RingHeader) + count[t] * kBytesPerRecord;
-        bodies_len += body_len[t];
-        frame1 += sizeof(SectionHeader) + body_len[t];
+        scratch_len += enc[t].scratch_bytes();
+        frame1 += sizeof(SectionHeader) + enc[t].body_bytes();
     }
-    BigBuffer bodies(bodies_len);
+    BigBuffer scratch(scratch_len);
     {
-        std::vector<ColumnEncoder> enc;
-        enc.reserve(nthreads);
+        char* p = scratch.data();
+        for (size_t t = 0; t < nthreads; t++) {
+            uint64_t n = enc[t].scratch_bytes();
+            enc[t].attach(p);
+            p += n;
+        }
+        for_each_run(model.events, [&](uint32_t t, const Event* e, size_t n) { enc[t].put(e, n); });
         for (size_t t = 0; t < nthreads; t++) {
             const ThreadInfo& ti = trace.threads()[t];
             RingHeader rh{};
@@ -327,12 +353,8 @@ PackResult pack_trace(const std::string& trace_path, const std::string& out_path
             rh.flags = ti.last_record_torn ? kRingLastTorn : 0;
             rh.lost = ti.lost + ti.cut;
             rh.torn = ti.torn;
-            rh.count = count[t];
-            char* body = bodies.data() + body_off[t];
-            memcpy(body, &rh, sizeof rh);
-            enc.emplace_back(body + sizeof rh, count[t]);
+            ring_head[t] = enc[t].header(rh);
         }
-        for (const Event& e : model.events) enc[e.thread].put(e);
     }
     timer.lap("columns");
 
@@ -355,7 +377,14 @@ PackResult pack_trace(const std::string& trace_path, const std::string& out_path
             w.section(kThrd, thrd);
             w.section(kMods, mods);
             w.section(kStak, stak);
-            for (size_t t = 0; t < nthreads; t++) w.section(kRing, bodies.data() + body_off[t], body_len[t]);
+            for (size_t t = 0; t < nthreads; t++) {
+                SectionHeader sh{};
+                memcpy(sh.tag, kRing, 4);
+                sh.length = enc[t].body_bytes();
+                w.put(&sh, sizeof sh);
+                w.put(ring_head[t].data(), ring_head[t].size());
+                for (size_t k = 0; k < kColumns; k++) w.put(enc[t].column(k), enc[t].column_bytes(k));
+            }
             w.end();
             zbytes += w.written;
         }

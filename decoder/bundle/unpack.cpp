@@ -85,7 +85,10 @@ bool load_payload(const std::string& path, int fd, Payload* p)
         throw TraceError(path + ": not a locktrace bundle (a zstd skippable frame without the LTBUNDLE magic)");
     if (p->pre.version != kVersion)
         throw TraceError(path + ": bundle format version " + std::to_string(p->pre.version) +
-                         ", this locktrace reads version " + std::to_string(kVersion));
+                         ", this locktrace reads version " + std::to_string(kVersion) +
+                         (p->pre.version < kVersion ? " (pack the trace again, or read the bundle with the locktrace "
+                                                      "that packed it)"
+                                                    : " (a newer locktrace packed it)"));
     if (p->pre.payload_size > kMaxPayload)
         corrupt(path, "payload size " + std::to_string(p->pre.payload_size) + " above the 4 GiB limit");
     if (size - kPreambleFrameSize > kMaxPayload) corrupt(path, "file larger than any bundle");
@@ -205,6 +208,7 @@ std::shared_ptr<SymbolTable> read_symbols(const std::string& path, const Section
 
 struct RingPlan {
     RingHeader rh;
+    ColumnHeader cols[kColumns];
     const uint8_t* columns;
     uint64_t capacity, head, offset;
 };
@@ -257,16 +261,12 @@ std::vector<uint8_t> rebuild(const std::string& path, const Payload& p)
     for (auto it = range.first; it != range.second; ++it) {
         const Section& s = it->second;
         RingPlan r{};
-        if (s.len < sizeof r.rh) corrupt(path, "truncated RING header");
-        memcpy(&r.rh, s.data, sizeof r.rh);
+        std::string why;
+        if (!read_ring_header(s.data, s.len, &r.rh, r.cols, &r.columns, &why)) corrupt(path, why);
         if (r.rh.slot >= nthreads) corrupt(path, "RING for a thread slot that is not in the table");
         if (seen[r.rh.slot]++) corrupt(path, "two RING sections for one thread");
-        if (r.rh.count > (s.len - sizeof r.rh) / kBytesPerRecord ||
-            r.rh.count * kBytesPerRecord != s.len - sizeof r.rh)
-            corrupt(path, "RING section length does not match its record count");
         if (r.rh.torn > kMaxTornPerRing) corrupt(path, "implausible torn record count");
         if (r.rh.lost > (uint64_t(1) << 62)) corrupt(path, "implausible lost record count");
-        r.columns = s.data + sizeof r.rh;
         uint64_t n = r.rh.count + r.rh.torn;
         r.capacity = pow2_at_least(std::max<uint64_t>(n, 1));
         r.head = r.rh.lost + n;
@@ -279,10 +279,11 @@ std::vector<uint8_t> rebuild(const std::string& path, const Payload& p)
     for (uint32_t i = 0; i < nthreads; i++)
         if (!seen[i]) spare[i] = layout.add_ring(1);
     if (layout.end() > kMaxImage) corrupt(path, "rebuilt trace would exceed 8 GiB");
-    // What a real pack gives: records grow from 56 to 64 bytes and rings round
-    // up to a power of two; the tables and a few torn records add little.  A
-    // bundle asking for far more (huge torn counts, sparse stack ids) is made up.
-    if (layout.end() > 4 * p.bytes.size() + (uint64_t(64) << 20))
+    // What a real pack gives: records grow from at least 11 bytes of columns to
+    // 64 and rings round up to a power of two; the tables and a few torn
+    // records add little.  A bundle asking for far more (huge torn counts,
+    // sparse stack ids) is made up.
+    if (layout.end() > 12 * p.bytes.size() + (uint64_t(64) << 20))
         corrupt(path, "rebuilt trace of " + std::to_string(layout.end()) + " bytes from a payload of " +
                           std::to_string(p.bytes.size()) + ": implausible");
 
@@ -329,7 +330,7 @@ std::vector<uint8_t> rebuild(const std::string& path, const Payload& p)
         uint64_t torn_before = r.rh.torn - (last_torn ? 1 : 0);
         for (uint64_t i = first; i < real; i++) ring[i & mask].seq = i + 2; // overwritten: newer lap
         std::vector<lt_event> rec(r.rh.count);
-        decode_columns(r.columns, r.rh.count, rec.data());
+        decode_columns(r.rh, r.cols, r.columns, rec.data());
         uint64_t i = real + torn_before; // torn slots keep seq 0
         for (uint64_t k = 0; k < r.rh.count; k++, i++) {
             rec[k].seq = i + 1;

@@ -51,6 +51,29 @@ grep -q "payload shorter than the preamble says" <(ulimit -v 1048576; "$lt" repo
     fail "liar: a payload size the frames do not back is not named (or was allocated first)"
 grep -q "not a locktrace bundle" <("$lt" report "$work/magic.ltb" 2>&1) || fail "magic: wrong magic not named"
 grep -q "not a locktrace bundle" <("$lt" report "$work/plain.ltb" 2>&1) || fail "a plain zstd file is not named as such"
+# Version 1 bundles (56-byte records) are refused by name, not misread.
+mk v1; printf '\x01' | dd of="$work/v1.ltb" bs=1 seek=16 conv=notrunc status=none
+grep -q "bundle format version 1, this locktrace reads version 2" <("$lt" report "$work/v1.ltb" 2>&1) ||
+    fail "v1: an old bundle's version is not named"
+# A well-formed payload whose first RING column claims 9-byte entries: caught
+# by the column checks, not by zstd.
+zstd -q -dc "$good" >"$work/payload"
+python3 - "$work/payload" <<'PY' || fail "no RING section in the good bundle's payload"
+import struct, sys
+d = bytearray(open(sys.argv[1], 'rb').read())
+off = 0
+while off < len(d):
+    tag, ln = d[off:off + 4], struct.unpack_from('<Q', d, off + 8)[0]
+    if tag == b'RING':
+        d[off + 16 + 40 + 8] = 9   # column 0's width, after the 40-byte ring header and its base
+        open(sys.argv[1], 'wb').write(d)
+        sys.exit(0)
+    off += 16 + ln
+sys.exit(1)
+PY
+{ head -c 40 "$good"; zstd -q -c "$work/payload"; } >"$work/width.ltb"
+out=$("$lt" report "$work/width.ltb" 2>&1); rc=$?
+[ $rc = 2 ] && grep -q "RING column 0 of width 9" <<<"$out" || fail "width: a column width above 8 is not refused by name (status $rc: $out)"
 "$lt" report "$good" >/dev/null 2>&1
 [ $? = 1 ] || fail "the intact bundle no longer reads"
 echo "PASS: $n reads of corrupt bundles, each a clear error with exit status 2"
