@@ -371,6 +371,10 @@ static_assert(offsetof(Event, time_ns) == 0 && offsetof(Event, thread) == kRecor
                   offsetof(Event, result) == offsetof(lt_event, result) - 8 &&
                   offsetof(Event, arg) == offsetof(lt_event, arg) - 8,
               "Event starts with lt_event's fields after seq, in the same order");
+// The merge takes turns between rings, which the hardware prefetcher follows
+// poorly: the first load of each record was a third of the reader's time.
+// Asking for the record 8 ahead in the same ring measured best of 0/4/8/16.
+constexpr size_t kPrefetchAhead = 8 * sizeof(lt_event);
 // Where Event's last 16 bytes begin: result, arg, thread, tid.
 constexpr size_t kTailOffset = offsetof(Event, result);
 static_assert(kTailOffset == 48 && offsetof(Event, arg) == 52 && offsetof(Event, tid) == 60,
@@ -405,6 +409,7 @@ struct Trace::Cursor {
                 continue;
             }
             const uint8_t* rec = ring + slot * sizeof(lt_event);
+            __builtin_prefetch(rec + kPrefetchAhead);  // harmless past the ring or the file
             uint64_t seq1 = load_acquire(rec);
             if (seq1 != i + 1) { classify(i, seq1); continue; }
             // Event begins with lt_event's fields after seq, in the same
