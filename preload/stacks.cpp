@@ -48,8 +48,6 @@ struct lt_no_cancel_guard {
  * of its PTHREAD_KEYS_MAX keys.  At the thread's end (lt_stacks_thread_end)
  * we run libunwind's destructor as glibc would have, in rounds until it lets
  * go, and the thread's later walks (key destructors) use the cursor API.
- *
- * Inlined into its caller so that pc[0] is a pc in the caller either way.
  */
 #define LT_FAST_TRACE_AFTER 32
 
@@ -86,13 +84,15 @@ void lt_stacks_thread_end(void)
     }
 }
 
-static inline __attribute__((always_inline)) int unwind_here(uint64_t *pc, int max)
+/* The two walkers: each out of line, so that only the one running has its
+ * frame on the stack (the cursor walk's context and cursor are ~2 KiB, and so
+ * are unw_backtrace's own), and each leaves its own frame out: pc[0] is the
+ * return address into the caller. */
+static __attribute__((noinline)) int walk_cursor(uint64_t *pc, int max)
 {
-    if (++t_walks > LT_FAST_TRACE_AFTER && !t_unw_gone)
-        return unw_backtrace(reinterpret_cast<void **>(pc), max);
     unw_context_t ctx;
     unw_cursor_t cur;
-    if (unw_getcontext(&ctx) != 0 || unw_init_local(&cur, &ctx) != 0)
+    if (unw_getcontext(&ctx) != 0 || unw_init_local(&cur, &ctx) != 0 || unw_step(&cur) <= 0)
         return 0;
     int n = 0;
     do {
@@ -102,6 +102,24 @@ static inline __attribute__((always_inline)) int unwind_here(uint64_t *pc, int m
         pc[n++] = ip;
     } while (n < max && unw_step(&cur) > 0);
     return n;
+}
+
+static __attribute__((noinline)) int walk_fast(uint64_t *pc, int max)
+{
+    void *buf[LT_MAX_STACK_DEPTH + LT_SELF_FRAMES_MAX + 2];
+    int cap = (int)(sizeof buf / sizeof *buf);
+    int got = unw_backtrace(buf, max + 1 < cap ? max + 1 : cap);
+    // buf[0] is the return address into this function.
+    for (int i = 1; i < got; ++i)
+        pc[i - 1] = (uint64_t)(uintptr_t)buf[i];
+    return got > 0 ? got - 1 : 0;
+}
+
+static inline int unwind_here(uint64_t *pc, int max)
+{
+    if (++t_walks > LT_FAST_TRACE_AFTER && !t_unw_gone)
+        return walk_fast(pc, max);
+    return walk_cursor(pc, max);
 }
 
 void lt_stacks_warm_up(void)
@@ -229,7 +247,7 @@ static __attribute__((noinline)) uint32_t stack_miss(lt_stack_cache *cache, uint
         lt_mute_guard mute; // libunwind's own locks and allocations are not the program's
         got = unwind_here(raw, (int)(depth + LT_SELF_FRAMES_MAX + 1));
     }
-    // raw[0] is this function's own pc: drop it, so that pc[0] is a pc in
+    // raw[0] is a pc in this function: drop it, so that pc[0] is a pc in
     // lt_stack_here (its return address lies below fp) and pc[1..] are the
     // return addresses stored above fp.
     if (got <= 1)
