@@ -1,5 +1,6 @@
 #include "event_columns.h"
 
+#include <cstddef>
 #include <cstring>
 #include <vector>
 
@@ -39,7 +40,29 @@ void load_column(unsigned w, const uint8_t* src, uint64_t n, uint64_t base, uint
 
 } // namespace
 
-unsigned ColumnEncoder::width(size_t k) const { return count_ ? bytes_for(hi_[k] - lo_[k]) : 1; }
+// stack_id, type, prim, flags share the event's 8 bytes at or_a_'s source
+// (in this order, little-endian), result and arg those at or_b_'s.
+static_assert(offsetof(Event, type) == offsetof(Event, stack_id) + 4 && offsetof(Event, prim) == offsetof(Event, type) + 2 &&
+                  offsetof(Event, flags) == offsetof(Event, prim) + 1 &&
+                  offsetof(Event, result) == offsetof(Event, stack_id) + 8 &&
+                  offsetof(Event, arg) == offsetof(Event, result) + 4,
+              "ColumnEncoder::observe reads the narrow fields as two words");
+
+unsigned ColumnEncoder::width(size_t k) const
+{
+    if (!count_) return 1;
+    switch (k) {
+    case 5: return bytes_for(uint32_t(or_a_));         // stack_id
+    case 6: return bytes_for(uint32_t(or_b_));         // result
+    case 7: return bytes_for(or_b_ >> 32);             // arg
+    case 8: return bytes_for(uint16_t(or_a_ >> 32));   // type
+    case 9: return 1;                                  // prim
+    case 10: return 1;                                 // flags
+    default: return bytes_for(hi_[k] - lo_[k]);
+    }
+}
+
+uint64_t ColumnEncoder::base(size_t k) const { return count_ && k < kWide ? lo_[k] : 0; }
 
 uint64_t ColumnEncoder::scratch_bytes() const
 {
@@ -51,7 +74,7 @@ uint64_t ColumnEncoder::scratch_bytes() const
 void ColumnEncoder::attach(char* dst)
 {
     for (size_t k = 0; k < kColumns; k++) {
-        base_[k] = count_ ? lo_[k] : 0;
+        base_[k] = base(k);
         width_[k] = width(k);
         start_[k] = p_[k] = dst;
         dst += count_ * width_[k] + 8;

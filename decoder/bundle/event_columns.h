@@ -30,19 +30,31 @@ public:
     {
         if (n == 0) return;
         if (count_ == 0) time0_ = prev_ = e->time_ns;
-        uint64_t lo[kColumns], hi[kColumns], v[kColumns], prev = prev_;
-#pragma GCC unroll 11
-        for (size_t k = 0; k < kColumns; k++) lo[k] = lo_[k], hi[k] = hi_[k];
+        // The five 64-bit columns keep their range; the six narrow fields
+        // (stack_id, type, prim, flags, then result, arg: two 8-byte words of
+        // the event) are only ORed, their base being 0: two operations an
+        // event for six columns.
+        uint64_t lo[kWide], hi[kWide], v[kColumns], prev = prev_;
+        uint64_t or_a = or_a_, or_b = or_b_;
+#pragma GCC unroll 5
+        for (size_t k = 0; k < kWide; k++) lo[k] = lo_[k], hi[k] = hi_[k];
         for (size_t i = 0; i < n; i++) {
             values(e[i], prev, v);
-#pragma GCC unroll 11
-            for (size_t k = 0; k < kColumns; k++) {
+#pragma GCC unroll 5
+            for (size_t k = 0; k < kWide; k++) {
                 lo[k] = v[k] < lo[k] ? v[k] : lo[k];
                 hi[k] = v[k] > hi[k] ? v[k] : hi[k];
             }
+            uint64_t a, b;
+            __builtin_memcpy(&a, &e[i].stack_id, 8);
+            __builtin_memcpy(&b, &e[i].result, 8);
+            or_a |= a;
+            or_b |= b;
         }
-#pragma GCC unroll 11
-        for (size_t k = 0; k < kColumns; k++) lo_[k] = lo[k], hi_[k] = hi[k];
+#pragma GCC unroll 5
+        for (size_t k = 0; k < kWide; k++) lo_[k] = lo[k], hi_[k] = hi[k];
+        or_a_ = or_a;
+        or_b_ = or_b;
         prev_ = prev;
         count_ += n;
     }
@@ -52,22 +64,13 @@ public:
     void attach(char* dst);
     void put(const Event* e, size_t n)
     {
-        char* p[kColumns];
-        uint64_t base[kColumns], w[kColumns], v[kColumns], prev = prev_;
-#pragma GCC unroll 11
-        for (size_t k = 0; k < kColumns; k++) p[k] = p_[k], base[k] = base_[k], w[k] = width_[k];
-        for (size_t i = 0; i < n; i++) {
-            values(e[i], prev, v);
-#pragma GCC unroll 11
-            for (size_t k = 0; k < kColumns; k++) {
-                uint64_t x = v[k] - base[k];
-                __builtin_memcpy(p[k], &x, 8);
-                p[k] += w[k];
-            }
+        // Wide and narrow columns in two loops over blocks of events that stay
+        // in L1: each loop's pointers, bases and widths fit in registers.
+        for (size_t i = 0; i < n; i += kBlock) {
+            size_t m = n - i < kBlock ? n - i : kBlock;
+            put_wide(e + i, m);
+            put_narrow(e + i, m);
         }
-#pragma GCC unroll 11
-        for (size_t k = 0; k < kColumns; k++) p_[k] = p[k];
-        prev_ = prev;
     }
     uint64_t count() const { return count_; }
     // The section's fixed part: `rh` (slot, flags, lost, torn filled in by the
@@ -80,7 +83,46 @@ public:
     uint64_t body_bytes() const;
 
 private:
+    static constexpr size_t kBlock = 256;
+    void put_wide(const Event* e, size_t n)
+    {
+        char* p[kWide];
+        uint64_t base[kWide], w[kWide], v[kColumns], prev = prev_;
+#pragma GCC unroll 5
+        for (size_t k = 0; k < kWide; k++) p[k] = p_[k], base[k] = base_[k], w[k] = width_[k];
+        for (size_t i = 0; i < n; i++) {
+            values(e[i], prev, v);
+#pragma GCC unroll 5
+            for (size_t k = 0; k < kWide; k++) {
+                uint64_t x = v[k] - base[k];
+                __builtin_memcpy(p[k], &x, 8);
+                p[k] += w[k];
+            }
+        }
+#pragma GCC unroll 5
+        for (size_t k = 0; k < kWide; k++) p_[k] = p[k];
+        prev_ = prev;
+    }
+    void put_narrow(const Event* e, size_t n) // their bases are 0
+    {
+        constexpr size_t kNarrow = kColumns - kWide;
+        char* p[kNarrow];
+        uint64_t w[kNarrow];
+#pragma GCC unroll 6
+        for (size_t k = 0; k < kNarrow; k++) p[k] = p_[kWide + k], w[k] = width_[kWide + k];
+        for (size_t i = 0; i < n; i++) {
+            uint64_t v[kNarrow] = {e[i].stack_id, uint32_t(e[i].result), e[i].arg, e[i].type, e[i].prim, e[i].flags};
+#pragma GCC unroll 6
+            for (size_t k = 0; k < kNarrow; k++) {
+                __builtin_memcpy(p[k], &v[k], 8);
+                p[k] += w[k];
+            }
+        }
+#pragma GCC unroll 6
+        for (size_t k = 0; k < kNarrow; k++) p_[kWide + k] = p[k];
+    }
     unsigned width(size_t k) const;
+    uint64_t base(size_t k) const;
     static void values(const Event& e, uint64_t& prev, uint64_t* v)
     {
         // Timestamps are monotonic within a ring except across a nested signal
@@ -99,9 +141,10 @@ private:
         v[10] = e.flags;
     }
     uint64_t count_ = 0, time0_ = 0, prev_ = 0;
-    uint64_t lo_[kColumns] = {UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX,
-                              UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX};
-    uint64_t hi_[kColumns] = {};
+    static constexpr size_t kWide = 5; // time delta, addr, addr2, state[0], state[1]
+    uint64_t lo_[kWide] = {UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX};
+    uint64_t hi_[kWide] = {};
+    uint64_t or_a_ = 0, or_b_ = 0;
     uint64_t base_[kColumns] = {};
     unsigned width_[kColumns] = {};
     char* p_[kColumns] = {};
