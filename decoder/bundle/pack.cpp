@@ -108,7 +108,9 @@ void write_all(FILE* f, const void* p, size_t n, const std::string& path)
 } // namespace
 
 namespace {
-// LOCKTRACE_PACK_TIMING=1: phase times on stderr (for tests/after/pack_bench.sh).
+// LOCKTRACE_PACK_TIMING=1: phase times on stderr (for tests/after/pack_bench.sh);
+// "2: ..." are the second thread's (symbols from the start, the wait for the
+// model, the findings), the others the main thread's.
 struct PhaseTimer {
     bool on = getenv("LOCKTRACE_PACK_TIMING") != nullptr;
     std::chrono::steady_clock::time_point t = std::chrono::steady_clock::now();
@@ -207,6 +209,7 @@ struct Annex {
 void build_annex(const Model* model, std::shared_future<bool> model_ready, Trace& trace,
                  const std::string& trace_path, const PackOptions& opt, uint64_t raw_bytes, Annex* a)
 {
+    auto start = std::chrono::steady_clock::now();
     try {
         // Stacks first: the detectors' own Symbolizer then finds every frame
         // in the process-wide cache (symbols.cpp) instead of reading the DWARF
@@ -224,9 +227,14 @@ void build_annex(const Model* model, std::shared_future<bool> model_ready, Trace
                 frames.push_back({pc, f.function, f.file, f.line, f.module, f.offset});
             }
         a->frames = frames.size();
+        PhaseTimer timer;
+        timer.t = start;
+        timer.lap("2: symbols");
         if (!model_ready.get()) return; // the model could not be built: pack fails anyway
+        timer.lap("2: model?");
         std::vector<Finding> findings = find_all(*model);
         a->findings = findings.size();
+        timer.lap("2: findings");
         json syms;
         syms["frames"] = std::move(frames);
         json data = json::object();
