@@ -13,8 +13,9 @@ dir=$(mktemp -d "${TMPDIR:-/tmp}/lt-packbench.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 now() { date +%s%N; }
 
+# 116,000 loops of 9 events: 1.04 M events, just inside the 2^20-record ring.
 env LD_PRELOAD="$shim" LOCKTRACE_OUTPUT="$dir/lt.trace" LOCKTRACE_RING_SIZE=1048576 \
-    "$wl" reference 1 81000 >/dev/null 2>"$dir/wl.err" || { echo "pack_bench: workload failed: $(tail -1 "$dir/wl.err")"; exit 1; }
+    "$wl" reference 1 116000 >/dev/null 2>"$dir/wl.err" || { echo "pack_bench: workload failed: $(tail -1 "$dir/wl.err")"; exit 1; }
 t=$dir/lt.trace
 events=$("$lt" report --json "$t" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["events"])' 2>/dev/null || echo 0)
 raw=$(stat -c %s "$t")
