@@ -194,7 +194,7 @@ struct poll_state {
     bool fired;
 };
 
-/* One look at every live ring.  Returns how many threads are blocked for
+/* One look at every thread's ring.  Returns how many threads are blocked for
  * longer than the limit, and whether any head moved since the last look. */
 uint32_t scan(poll_state *ps, uint64_t now, bool *moved)
 {
@@ -207,7 +207,11 @@ uint32_t scan(poll_state *ps, uint64_t now, bool *moved)
     uint32_t blocked = 0;
     for (uint32_t i = 0; i < used; ++i) {
         lt_thread *t = &g.threads[i];
-        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != LT_SLOT_LIVE)
+        // EXITED too: a thread goes on recording after its exit record, and
+        // one whose key or thread_local destructor waits forever is hung
+        // there (its last record says so; an ended thread's never does).
+        uint32_t st = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
+        if (st != LT_SLOT_LIVE && st != LT_SLOT_EXITED)
             continue;
         lt_event *ring = __atomic_load_n(&g.ctl[i].ring, __ATOMIC_ACQUIRE);
         uint64_t cap = t->ring_capacity;

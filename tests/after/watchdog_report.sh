@@ -21,6 +21,19 @@ sleep 2
 [ "$(marks "$work/bank.trace" | grep -c '^1 ')" = 1 ] || fail "the watchdog fired again during the same hang"
 kill -KILL "$pid"
 
+# A thread hung in a pthread key destructor, after its exit record: still a
+# blocked thread for the watchdog (the main thread sleeps meanwhile).
+kd="$build/life/life_key_dtor"
+[ -x "$kd" ] || fail "$kd is missing"
+env LD_PRELOAD="$shim" LOCKTRACE_OUTPUT="$work/kd.trace" LOCKTRACE_WATCHDOG=1 "$kd" stuck 30 >"$work/kd.out" 2>"$work/kd.err" &
+kdpid=$!
+pids+=("$kdpid")
+wait_for 60 grep -qs "BLOCKED THREADS" "$work/kd.trace.report.txt" ||
+    fail "no watchdog report for a thread hung in a key destructor after 60 s"
+grep -q "locktrace: watchdog: 1 thread(s) blocked" "$work/kd.err" || fail "the watchdog did not count the destructor's wait"
+grep -q "stuck_destructor (key_dtor.c" "$work/kd.trace.report.txt" || fail "the report does not show the destructor's stack"
+kill -KILL "$kdpid"
+
 # A healthy program that finishes: no report, no mark.
 for prog in healthy_prodcons healthy_rwlock; do
     exe="$build/zoo/$prog"

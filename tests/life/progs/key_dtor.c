@@ -8,9 +8,11 @@
  *                            takes and releases `other`, then takes `late` and
  *                            keeps it: two mutexes really left locked by a
  *                            thread that ended.
- *   life_key_dtor stuck      one thread's destructor waits for `stuck`, which
+ *   life_key_dtor stuck [S]  one thread's destructor waits for `stuck`, which
  *                            main holds: main gives up joining it after 300 ms
- *                            and exits with the thread still waiting.
+ *                            and exits with the thread still waiting (after
+ *                            sleeping S seconds first, if given: a live hang
+ *                            for the watchdog, tests/after/watchdog_report.sh).
  * Prints what it can observe (counts, trylock results): the same traced as
  * plain.  Addresses of the mutexes go to stderr for the test. */
 #define _GNU_SOURCE
@@ -152,8 +154,10 @@ int main(int argc, char **argv)
         printf("join: %s\n", r == ETIMEDOUT ? "timed out (the destructor waits)" : r ? strerror(r) : "joined");
         fprintf(stderr, "stuck at %p\n", (void *)&stuck);
         fflush(stdout);
+        if (argc > 2)
+            sleep((unsigned)atoi(argv[2]));
         _exit(0);
     }
-    fprintf(stderr, "usage: life_key_dtor unlock N | keep | stuck\n");
+    fprintf(stderr, "usage: life_key_dtor unlock N | keep | stuck [SECONDS]\n");
     return 2;
 }
