@@ -750,9 +750,7 @@ EXPORT int pthread_key_create(pthread_key_t *key, void (*dtor)(void *))
 
 EXPORT int pthread_setspecific(pthread_key_t key, const void *v)
 {
-    if (LT_UNLIKELY(key == LT_UNWIND_KEY)) {
-        lt_stacks_set_cache((uintptr_t)v);
+    if (LT_UNLIKELY(key == LT_UNWIND_KEY) && lt_stacks_set_cache((uintptr_t)v))
         return 0;
-    }
     return LT_NEXT(setspecific, key, v);
 }

@@ -65,7 +65,13 @@ bool lt_stacks_key_create(unsigned *key, void (*dtor)(void *))
     return true;
 }
 
-void lt_stacks_set_cache(uintptr_t v) { t_unw_cache = reinterpret_cast<void *>(v); }
+bool lt_stacks_set_cache(uintptr_t v)
+{
+    if (!__atomic_load_n(&g_unw_cache_free, __ATOMIC_ACQUIRE))
+        return false;
+    t_unw_cache = reinterpret_cast<void *>(v);
+    return true;
+}
 
 void lt_stacks_thread_end(void)
 {

@@ -28,7 +28,8 @@ struct lt_stack_cache {
 
 LT_C_BEGIN
 bool lt_stacks_key_create(unsigned *key, void (*dtor)(void *)) __attribute__((visibility("hidden")));
-void lt_stacks_set_cache(uintptr_t v) __attribute__((visibility("hidden")));
+/* false when LT_UNWIND_KEY was never handed out (then it is no key at all) */
+bool lt_stacks_set_cache(uintptr_t v) __attribute__((visibility("hidden")));
 void lt_stacks_thread_end(void) __attribute__((visibility("hidden")));
 /* Once per process image: libunwind caching policy. */
 void lt_stacks_setup(void) __attribute__((visibility("hidden")));
