@@ -17,37 +17,42 @@ template <typename T> static void bind(T &slot, const char *name, const char *ve
 }
 
 /* Binds lt_next.fn to the next definition of name when it lies outside
- * glibc (the object that holds our link-time alias target `glibc_fn`). */
-template <typename T> static void bind_next(T &slot, const char *name, T glibc_fn)
+ * glibc (the object that holds our link-time alias target `glibc_fn`).
+ * True when the slot holds another library's function. */
+template <typename T> static bool bind_next(T &slot, const char *name, T glibc_fn)
 {
     if (slot)
-        return;
+        return true;
     void *p = dlsym(RTLD_NEXT, name);
     Dl_info mine{}, next{};
     if (!p || !dladdr(reinterpret_cast<void *>(glibc_fn), &mine) || !dladdr(p, &next) ||
         next.dli_fbase == mine.dli_fbase)
-        return;
+        return false;
     __atomic_store_n(&slot, reinterpret_cast<T>(p), __ATOMIC_RELEASE);
-    __atomic_store_n(&lt_next.any, 1, __ATOMIC_RELEASE);
+    return true;
 }
 
 static void resolve_next(void)
 {
     auto &n = lt_next;
-    bind_next(n.mutex_lock, "pthread_mutex_lock", lt_real_mutex_lock);
-    bind_next(n.mutex_trylock, "pthread_mutex_trylock", lt_real_mutex_trylock);
-    bind_next(n.mutex_unlock, "pthread_mutex_unlock", lt_real_mutex_unlock);
-    bind_next(n.mutex_init, "pthread_mutex_init", lt_real_mutex_init);
-    bind_next(n.mutex_destroy, "pthread_mutex_destroy", lt_real_mutex_destroy);
-    bind_next(n.rwlock_rdlock, "pthread_rwlock_rdlock", lt_real_rwlock_rdlock);
-    bind_next(n.rwlock_tryrdlock, "pthread_rwlock_tryrdlock", lt_real_rwlock_tryrdlock);
-    bind_next(n.rwlock_wrlock, "pthread_rwlock_wrlock", lt_real_rwlock_wrlock);
-    bind_next(n.rwlock_trywrlock, "pthread_rwlock_trywrlock", lt_real_rwlock_trywrlock);
-    bind_next(n.rwlock_unlock, "pthread_rwlock_unlock", lt_real_rwlock_unlock);
-    bind_next(n.rwlock_init, "pthread_rwlock_init", lt_real_rwlock_init);
-    bind_next(n.rwlock_destroy, "pthread_rwlock_destroy", lt_real_rwlock_destroy);
+    // Only a wrapped lock call turns the try-first fast path off (lt_next.any);
+    // a wrapped pthread_setspecific, say, has nothing to do with it.
+    bool locks = bind_next(n.mutex_lock, "pthread_mutex_lock", lt_real_mutex_lock);
+    locks |= bind_next(n.mutex_trylock, "pthread_mutex_trylock", lt_real_mutex_trylock);
+    locks |= bind_next(n.mutex_unlock, "pthread_mutex_unlock", lt_real_mutex_unlock);
+    locks |= bind_next(n.mutex_init, "pthread_mutex_init", lt_real_mutex_init);
+    locks |= bind_next(n.mutex_destroy, "pthread_mutex_destroy", lt_real_mutex_destroy);
+    locks |= bind_next(n.rwlock_rdlock, "pthread_rwlock_rdlock", lt_real_rwlock_rdlock);
+    locks |= bind_next(n.rwlock_tryrdlock, "pthread_rwlock_tryrdlock", lt_real_rwlock_tryrdlock);
+    locks |= bind_next(n.rwlock_wrlock, "pthread_rwlock_wrlock", lt_real_rwlock_wrlock);
+    locks |= bind_next(n.rwlock_trywrlock, "pthread_rwlock_trywrlock", lt_real_rwlock_trywrlock);
+    locks |= bind_next(n.rwlock_unlock, "pthread_rwlock_unlock", lt_real_rwlock_unlock);
+    locks |= bind_next(n.rwlock_init, "pthread_rwlock_init", lt_real_rwlock_init);
+    locks |= bind_next(n.rwlock_destroy, "pthread_rwlock_destroy", lt_real_rwlock_destroy);
     bind_next(n.key_create, "pthread_key_create", lt_real_key_create);
     bind_next(n.setspecific, "pthread_setspecific", lt_real_setspecific);
+    if (locks)
+        __atomic_store_n(&lt_next.any, 1, __ATOMIC_RELEASE);
 }
 
 void lt_resolve(void)

@@ -65,7 +65,7 @@ struct lt_next_table {
     int (*rwlock_destroy)(pthread_rwlock_t *);
     int (*key_create)(pthread_key_t *, void (*)(void *));
     int (*setspecific)(pthread_key_t, const void *) __attribute__((access(none, 2)));
-    /* Some entry above is another library's: the hooks then call the
+    /* Some mutex/rwlock entry above is another library's: the hooks then call the
      * blocking function itself, not the try-variant first, so that library
      * sees the same calls as the program made. */
     int any;
