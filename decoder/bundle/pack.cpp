@@ -109,8 +109,9 @@ void write_all(FILE* f, const void* p, size_t n, const std::string& path)
 
 namespace {
 // LOCKTRACE_PACK_TIMING=1: phase times on stderr (for tests/after/pack_bench.sh);
-// "2: ..." are the second thread's (symbols from the start, the wait for the
-// model, the findings), the others the main thread's.
+// "2: ..." are the findings thread's (the wait for the model, the findings,
+// the wait for the symbols), "3: symbols" the symbolizing thread's, counted
+// from its start; the others the main thread's.
 struct PhaseTimer {
     bool on = getenv("LOCKTRACE_PACK_TIMING") != nullptr;
     std::chrono::steady_clock::time_point t = std::chrono::steady_clock::now();
@@ -194,11 +195,14 @@ private:
     size_t len_;
 };
 
-// The sections that need the findings and the symbolizer, built on a second
-// thread.  Symbolizing needs only the trace (stacks and modules), so it starts
-// at once and overlaps the model build (libc's compressed DWARF is inflated
-// here, a sixth of pack's CPU time); the findings and lock names wait for the
-// model, then overlap the encoding and compression of the rings.
+// The sections that need the findings and the symbolizer, built beside the
+// rings on two more threads.  Symbolizing needs only the trace (stacks and
+// modules), so it starts at once (libc's compressed DWARF is inflated there,
+// a fifth of pack's CPU time); the findings wait for the model only, not for
+// the symbols, then overlap the encoding and compression of the rings.  On
+// two cores that keeps both busy: one after the other, the symbols and the
+// findings made pack 1.07x as slow as zstd -3 on the raw trace, side by side
+// 0.87x (tests/after/pack_bench.sh, 1 M events).
 struct Annex {
     std::string payload; // SYMS, FIND, META sections
     uint64_t frames = 0;
@@ -210,31 +214,51 @@ void build_annex(const Model* model, std::shared_future<bool> model_ready, Trace
                  const std::string& trace_path, const PackOptions& opt, uint64_t raw_bytes, Annex* a)
 {
     auto start = std::chrono::steady_clock::now();
+    // Symbolizing needs only the trace, the findings need the model: each on
+    // a thread of its own, so the detectors start as soon as the model is
+    // built instead of after libc's DWARF was inflated.
+    Symbolizer sym(trace);
+    json frames = json::array();
+    std::exception_ptr sym_error;
+    std::thread sym_thread([&] {
+        try {
+            // Each distinct pc is listed once; the detectors' own Symbolizer
+            // finds the frames this one did in the process-wide cache
+            // (symbols.cpp).
+            const lt_file_header& h = trace.header();
+            uint32_t ids = h.stack_depth_max ? h.stack_table_capacity : 0;
+            std::unordered_set<uint64_t> listed;
+            for (uint32_t id = 1; id <= ids; id++)
+                for (uint64_t pc : trace.stack(id)) {
+                    if (!listed.insert(pc).second) continue;
+                    const Frame& f = sym.frame(pc, true);
+                    if (f.function.empty() && f.module.empty()) continue;
+                    frames.push_back({pc, f.function, f.file, f.line, f.module, f.offset});
+                }
+            PhaseTimer timer;
+            timer.t = start;
+            timer.lap("3: symbols");
+        } catch (...) {
+            sym_error = std::current_exception();
+        }
+    });
+    struct JoinAtExit {
+        std::thread& t;
+        ~JoinAtExit() { if (t.joinable()) t.join(); }
+    } join_sym{sym_thread};
     try {
-        // Stacks first: the detectors' own Symbolizer then finds every frame
-        // in the process-wide cache (symbols.cpp) instead of reading the DWARF
-        // again.  Each distinct pc is listed once.
-        Symbolizer sym(trace);
         const lt_file_header& h0 = trace.header();
-        uint32_t stack_ids = h0.stack_depth_max ? h0.stack_table_capacity : 0;
-        json frames = json::array();
-        std::unordered_set<uint64_t> listed;
-        for (uint32_t id = 1; id <= stack_ids; id++)
-            for (uint64_t pc : trace.stack(id)) {
-                if (!listed.insert(pc).second) continue;
-                const Frame& f = sym.frame(pc, true);
-                if (f.function.empty() && f.module.empty()) continue;
-                frames.push_back({pc, f.function, f.file, f.line, f.module, f.offset});
-            }
-        a->frames = frames.size();
         PhaseTimer timer;
         timer.t = start;
-        timer.lap("2: symbols");
         if (!model_ready.get()) return; // the model could not be built: pack fails anyway
         timer.lap("2: model?");
         std::vector<Finding> findings = find_all(*model);
         a->findings = findings.size();
         timer.lap("2: findings");
+        sym_thread.join();
+        if (sym_error) std::rethrow_exception(sym_error);
+        a->frames = frames.size();
+        timer.lap("2: symbols?");
         json syms;
         syms["frames"] = std::move(frames);
         json data = json::object();
