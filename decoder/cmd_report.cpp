@@ -320,14 +320,6 @@ void print_text(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
     fwrite(out.data(), 1, out.size(), stdout);
 }
 
-json evidence_json(const Model& m, Symbolizer& sym, const Evidence& ev)
-{
-    return json{{"thread", ev.thread},
-                {"time_ns", m.rel(ev.time_ns)},
-                {"event", ev.event},
-                {"stack", stack_json(sym, ev.stack_id)}};
-}
-
 void print_json(const Model& m, Trace& trace, Symbolizer& sym, const std::vector<Finding>& findings,
                 const ProbesSidecar& probes)
 {
@@ -379,19 +371,7 @@ void print_json(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
     }
     j["threads"] = th;
 
-    json fs = json::array();
-    for (const Finding& f : findings) {
-        json locks = json::array(), ev = json::array();
-        for (uint64_t a : f.locks) locks.push_back(hex_addr(a));
-        for (const Evidence& e : f.evidence) ev.push_back(evidence_json(m, sym, e));
-        fs.push_back({{"kind", f.kind},
-                      {"severity", severity_name(f.severity)},
-                      {"locks", locks},
-                      {"threads", f.threads},
-                      {"summary", f.summary},
-                      {"evidence", ev}});
-    }
-    j["findings"] = fs;
+    j["findings"] = findings_json(m, sym, findings);
 
     json bl = json::array();
     for (const ThreadState& t : m.threads) {

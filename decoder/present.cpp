@@ -92,4 +92,25 @@ bool parse_address(const std::string& s, uint64_t* out)
     return true;
 }
 
+nlohmann::json findings_json(const Model& m, Symbolizer& sym, const std::vector<Finding>& findings)
+{
+    nlohmann::json fs = nlohmann::json::array();
+    for (const Finding& f : findings) {
+        nlohmann::json locks = nlohmann::json::array(), ev = nlohmann::json::array();
+        for (uint64_t a : f.locks) locks.push_back(hex_addr(a));
+        for (const Evidence& e : f.evidence)
+            ev.push_back({{"thread", e.thread},
+                          {"time_ns", m.rel(e.time_ns)},
+                          {"event", e.event},
+                          {"stack", stack_json(sym, e.stack_id)}});
+        fs.push_back({{"kind", f.kind},
+                      {"severity", severity_name(f.severity)},
+                      {"locks", locks},
+                      {"threads", f.threads},
+                      {"summary", f.summary},
+                      {"evidence", ev}});
+    }
+    return fs;
+}
+
 } // namespace lt

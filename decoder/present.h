@@ -3,10 +3,12 @@
 
 #include "core/model.h"
 #include "core/symbols.h"
+#include "findings/finding.h"
 
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <vector>
 
 namespace lt {
 
@@ -23,6 +25,9 @@ std::string lock_label(const Model& m, Symbolizer& sym, uint64_t addr, uint8_t p
 // Indented "#0 function (file.c:12)" lines; "(no stack recorded)" if none.
 std::string format_stack(Symbolizer& sym, uint32_t stack_id, const std::string& indent, size_t max_frames = 12);
 nlohmann::json stack_json(Symbolizer& sym, uint32_t stack_id);
+// The findings as `report --json` lists them (the schema in locktrace(1));
+// pack stores the same array in a bundle.
+nlohmann::json findings_json(const Model& m, Symbolizer& sym, const std::vector<Finding>& findings);
 // Parses "0x1234" / "1234" (hex with prefix, decimal otherwise); false on junk.
 bool parse_address(const std::string& s, uint64_t* out);
 

@@ -41,28 +41,6 @@ void add_section(std::string& out, const char tag[4], const void* data, size_t l
 }
 void add_section(std::string& out, const char tag[4], const std::string& s) { add_section(out, tag, s.data(), s.size()); }
 
-// The findings exactly as `report --json` lists them (the schema of locktrace(1)).
-json findings_json(const Model& m, Symbolizer& sym, const std::vector<Finding>& findings)
-{
-    json fs = json::array();
-    for (const Finding& f : findings) {
-        json locks = json::array(), ev = json::array();
-        for (uint64_t a : f.locks) locks.push_back(hex_addr(a));
-        for (const Evidence& e : f.evidence)
-            ev.push_back({{"thread", e.thread},
-                          {"time_ns", m.rel(e.time_ns)},
-                          {"event", e.event},
-                          {"stack", stack_json(sym, e.stack_id)}});
-        fs.push_back({{"kind", f.kind},
-                      {"severity", severity_name(f.severity)},
-                      {"locks", locks},
-                      {"threads", f.threads},
-                      {"summary", f.summary},
-                      {"evidence", ev}});
-    }
-    return fs;
-}
-
 // Thread and module tables rebuilt from what the reader validated: only
 // published entries are kept, so a slot caught half-written is left out.
 std::string thread_table(const Trace& t)
