@@ -200,6 +200,9 @@ std::shared_ptr<SymbolTable> read_symbols(const std::string& path, const Section
             uint64_t a = std::stoull(k, nullptr, 16);
             table->data[a] = v.get<std::string>();
         }
+        // Informational: a bundle without notes is read all the same.
+        if (j.contains("notes"))
+            for (const auto& n : j.at("notes")) table->notes.push_back(n.get<std::string>());
     } catch (const std::exception& e) {
         corrupt(path, std::string("unreadable SYMS section: ") + e.what());
     }

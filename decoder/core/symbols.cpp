@@ -179,6 +179,7 @@ void Symbolizer::load()
     notes_.clear();
     serial_ = trace.serial();
     if (trace.embedded_symbols()) {
+        for (const std::string& n : trace.embedded_symbols()->notes) notes_.push_back("when packed: " + n);
         impl_->trusted.assign(trace.modules().size(), false);
         impl_->identity.assign(trace.modules().size(), std::string());
         return; // a bundle: never look at local files, they may be other builds

@@ -30,6 +30,7 @@ struct Frame {
 struct SymbolTable {
     std::unordered_map<uint64_t, Frame> frames;     // stack addresses, as looked up for stacks
     std::unordered_map<uint64_t, std::string> data; // data_name() of the lock addresses
+    std::vector<std::string> notes;                 // what the packing machine could not symbolize
 };
 
 // Answers from the trace's embedded SymbolTable when it has one (a bundle),

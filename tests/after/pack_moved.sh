@@ -56,6 +56,12 @@ PY
     # The raw trace alone no longer symbolizes: the names really come from the bundle.
     "$lt" report --json "$t" >"$work/gone.json" 2>/dev/null
     grep -q "binary not found" "$work/gone.json" || fail "$prog: the binary still seems to be there"
+    # A bundle packed without the binary says so where it is read, not only
+    # where it was packed.
+    "$lt" pack "$t" -o "$work/gone.ltb" >/dev/null 2>&1 || fail "$prog: pack without the binary failed"
+    "$lt" report "$work/gone.ltb" >"$work/gone.report" 2>&1
+    grep -q "note: when packed: binary not found.*$prog" "$work/gone.report" ||
+        fail "$prog: the report of a bundle packed without the binary does not say it was not symbolized"
     "$lt" pack --info "$work/$prog.nocmd.ltb" >"$work/info.out" 2>&1 || fail "pack --info failed"
     grep -q '"command": null' "$work/info.out" || fail "--no-cmdline kept the command line"
     "$lt" report --json "$work/$prog.nocmd.ltb" | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["command"] == [] else 1)' ||
