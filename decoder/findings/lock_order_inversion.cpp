@@ -77,6 +77,11 @@ void detect_lock_order_inversion(const Model& m, std::vector<Finding>& out)
         else steps[last[ix]].next = n;
         last[ix] = n;
     };
+    size_t nsteps = 0;
+    for (const Lock& L : m.locks)
+        if (L.has_owners())
+            for (const Hold& h : L.holds) nsteps += may_nest(h.thread) ? 2 : 0;
+    steps.reserve(nsteps);
     for (size_t li = 0; li < m.locks.size(); li++) {
         const Lock& L = m.locks[li];
         if (!L.has_owners()) continue;
