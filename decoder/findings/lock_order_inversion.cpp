@@ -65,14 +65,14 @@ void detect_lock_order_inversion(const Model& m, std::vector<Finding>& out)
     // One event can end one hold and start another (an EOWNERDEAD take ends
     // the dead owner's hold; an INIT ends several): a list per event, kept in
     // the order the steps are added, lock by lock, start before end.
-    struct Step { uint32_t lock; uint32_t hold; bool acquire; uint32_t next; };
+    struct Step { uint32_t lock, hold, thread, next; bool acquire; };
     constexpr uint32_t kEnd = UINT32_MAX;
     std::vector<Step> steps;
     std::vector<uint32_t> first(m.events.size(), kEnd), last(m.events.size(), kEnd);
-    auto add_step = [&](EventIx ix, uint32_t li, uint32_t hi, bool acquire) {
+    auto add_step = [&](EventIx ix, uint32_t li, uint32_t hi, uint32_t thread, bool acquire) {
         if (ix == kNoEvent || ix >= first.size()) return;
         uint32_t n = uint32_t(steps.size());
-        steps.push_back({li, hi, acquire, kEnd});
+        steps.push_back({li, hi, thread, kEnd, acquire});
         if (first[ix] == kEnd) first[ix] = n;
         else steps[last[ix]].next = n;
         last[ix] = n;
@@ -88,8 +88,8 @@ void detect_lock_order_inversion(const Model& m, std::vector<Finding>& out)
         for (size_t hi = 0; hi < L.holds.size(); hi++) {
             const Hold& h = L.holds[hi];
             if (!may_nest(h.thread)) continue;
-            add_step(h.acquired, uint32_t(li), uint32_t(hi), true);
-            add_step(h.released, uint32_t(li), uint32_t(hi), false);
+            add_step(h.acquired, uint32_t(li), uint32_t(hi), h.thread, true);
+            add_step(h.released, uint32_t(li), uint32_t(hi), h.thread, false);
         }
     }
     last = std::vector<uint32_t>();
@@ -110,14 +110,14 @@ void detect_lock_order_inversion(const Model& m, std::vector<Finding>& out)
     for (EventIx ix = 0; ix < first.size(); ix++) {
         for (uint32_t si = first[ix]; si != kEnd; si = steps[si].next) {
             const Step& s = steps[si];
-            std::vector<std::pair<size_t, size_t>>& held = held_by[m.locks[s.lock].holds[s.hold].thread];
+            std::vector<std::pair<size_t, size_t>>& held = held_by[s.thread];
             if (!s.acquire) {
                 auto it = std::find(held.begin(), held.end(), std::make_pair(size_t(s.lock), size_t(s.hold)));
                 if (it != held.end()) held.erase(it);
                 continue;
             }
-            const Hold& inner = m.locks[s.lock].holds[s.hold];
-            if (blocking[ix])
+            if (blocking[ix] && !held.empty()) {
+                const Hold& inner = m.locks[s.lock].holds[s.hold];
                 for (auto [ol, oh] : held) {
                     if (ol == s.lock) continue;
                     const Hold& outer = m.locks[ol].holds[oh];
@@ -142,6 +142,7 @@ void detect_lock_order_inversion(const Model& m, std::vector<Finding>& out)
                     }
                     e.count++;
                 }
+            }
             held.push_back({s.lock, s.hold});
         }
     }
