@@ -19,6 +19,7 @@
 #include <ctime>
 #include <exception>
 #include <future>
+#include <memory>
 #include <stdexcept>
 #include <thread>
 #include <unordered_set>
@@ -195,14 +196,21 @@ void build_annex(const Model* model, std::shared_future<bool> model_ready, Trace
     // Symbolizing needs only the trace, the findings need the model: each on
     // a thread of its own, so the detectors start as soon as the model is
     // built instead of after libc's DWARF was inflated.
-    Symbolizer sym(trace);
+    std::unique_ptr<Symbolizer> symbolizer;
+    try {
+        symbolizer = std::make_unique<Symbolizer>(trace);
+    } catch (...) {
+        a->error = std::current_exception();
+        return;
+    }
+    Symbolizer& sym = *symbolizer;
     json frames = json::array();
     std::exception_ptr sym_error;
     std::thread sym_thread([&] {
         try {
-            // Each distinct pc is listed once; the detectors' own Symbolizer
-            // finds the frames this one did in the process-wide cache
-            // (symbols.cpp).
+            // Each distinct pc is listed once.  The detectors have their own
+            // Symbolizer; a frame of their evidence that this thread looked
+            // up first comes from the process-wide cache (symbols.cpp).
             const lt_file_header& h = trace.header();
             uint32_t ids = h.stack_depth_max ? h.stack_table_capacity : 0;
             std::unordered_set<uint64_t> listed;
