@@ -289,7 +289,7 @@ PackResult pack_trace(const std::string& trace_path, const std::string& out_path
     const lt_file_header& h0 = trace.header();
 
     // Everything but the rings is small: build it first.  Reading every stack
-    // here also fills the trace's stack cache before the second thread starts,
+    // here also fills the trace's stack cache before the other threads start,
     // so from then on both threads only read it.
     lt_file_header hdr = h0;
     if (!opt.keep_cmdline) {
@@ -313,9 +313,9 @@ PackResult pack_trace(const std::string& trace_path, const std::string& out_path
     }
     timer.lap("open");
 
-    // The second thread reads the model only once model_ready says it is
-    // built; the symbolizer and the model build only read the trace's modules,
-    // header and (filled) stack cache.
+    // The findings thread reads the model only once model_ready says it is
+    // built; the symbolizers and the model build only read the trace's
+    // modules, header and (filled) stack cache.
     Model model;
     std::promise<bool> model_promise;
     Annex annex;
