@@ -290,7 +290,7 @@ PackResult pack_trace(const std::string& trace_path, const std::string& out_path
 
     // Everything but the rings is small: build it first.  Reading every stack
     // here also fills the trace's stack cache before the other threads start,
-    // so from then on both threads only read it.
+    // so from then on every thread only reads it.
     lt_file_header hdr = h0;
     if (!opt.keep_cmdline) {
         memset(hdr.cmdline, 0, sizeof hdr.cmdline);
