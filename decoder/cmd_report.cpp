@@ -250,7 +250,10 @@ void print_text(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
             }
             for (const Hold* hd : hs) {
                 const Event& a = m.events[hd->acquired];
-                line("  held by " + thread_label(m, hd->thread) + " (" + mode_name(hd->mode) + ") since " +
+                // Read or write only means something for a lock that has readers.
+                const bool shared = L.prim == LT_PRIM_RWLOCK || L.stats.read_acquisitions > 0;
+                line("  held by " + thread_label(m, hd->thread) +
+                     (shared ? " (" + std::string(mode_name(hd->mode)) + ")" : std::string()) + " since " +
                      rel_time(m, hd->begin_ns) + ", taken at:");
                 out += format_stack(sym, a.stack_id, "    ");
             }
@@ -310,11 +313,22 @@ void print_text(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
         if (s.try_failures) l += ", " + std::to_string(s.try_failures) + " busy trylocks";
         line(l);
         if (s.longest_hold != SIZE_MAX) {
-            const Hold& hd = L.holds[s.longest_hold];
-            const Event& a = m.events[hd.acquired];
-            std::vector<Frame> fr = sym.stack(a.stack_id);
-            line("      longest hold " + duration(s.longest_hold_ns) + (hd.open() ? " (still held)" : "") + " by " +
-                 thread_label(m, hd.thread) + ", taken at " + (fr.empty() ? std::string("?") : fr[0].to_string()));
+            // The model measures an open hold to the last recorded event.  While the
+            // process runs it has lasted until now, like a blocked thread's wait, and
+            // may outlast every closed one; in a finished trace it lasted at least that.
+            const Hold* hd = &L.holds[s.longest_hold];
+            uint64_t len_ns = s.longest_hold_ns;
+            if (alive) {
+                auto so_far = [&](const Hold* h) { return now - std::min(now, h->begin_ns); };
+                if (hd->open()) len_ns = so_far(hd);
+                for (const Hold* o : open_holders(L))
+                    if (so_far(o) > len_ns) hd = o, len_ns = so_far(o);
+            }
+            std::string len = duration(len_ns);
+            if (hd->open()) len += alive ? " so far (still held)" : " or more (still held when the trace ended)";
+            std::vector<Frame> fr = sym.stack(m.events[hd->acquired].stack_id);
+            line("      longest hold " + len + " by " + thread_label(m, hd->thread) + ", taken at " +
+                 (fr.empty() ? std::string("?") : fr[0].to_string()));
         }
     }
     fwrite(out.data(), 1, out.size(), stdout);

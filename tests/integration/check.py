@@ -6,6 +6,7 @@ did.  One scenario per invocation; exit status non-zero with a message on failur
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -207,6 +208,13 @@ def condvar(env):
     check_mutual_exclusion(env.timeline(t), m["address"])
 
 
+def parse_duration(text):
+    """Seconds from the report's duration format (123ns, 4.5us, 6.7ms, 8.90s)."""
+    m = re.fullmatch(r"([0-9.]+)(ns|us|ms|s)", text)
+    check(m is not None, "not a duration: %r" % text)
+    return float(m.group(1)) * {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[m.group(2)]
+
+
 def hang_mutex_live(env):
     t = env.trace("hang_mutex")
     with Traced(env, t, env.prog("hang_mutex")) as run:
@@ -226,8 +234,18 @@ def hang_mutex_live(env):
             blocked_tids.add(b["thread"])
         check(len(blocked_tids) == 2 and not (blocked_tids & holder_tids), "distinct waiters and holder")
         text = env.run("report", t, check_rc=(0, 1)).stdout
-        check("BLOCKED THREADS: 2" in text and "held by thread %d" % next(iter(holder_tids)) in text,
+        holder = next(iter(holder_tids))
+        check("BLOCKED THREADS: 2" in text and "held by thread %d" % holder in text,
               "text report lists the holder:\n" + text)
+        check(re.search(r'held by thread %d "[^"]*" since' % holder, text) is not None,
+              "a mutex holder is shown without a read/write mode:\n" + text)
+        # The open hold counts until now, like the waits it causes: at least as long as
+        # the longest "blocked ... so far" (taken in the same report, after the hold began).
+        waited = [parse_duration(w) for w in re.findall(r"\(for (\S+) so far; the process is still running\)", text)]
+        held = re.search(r"longest hold (\S+) so far \(still held\) by thread %d " % holder, text)
+        check(len(waited) == 2 and held is not None and parse_duration(held.group(1)) >= max(waited),
+              "the still-open hold of accounts_lock is measured to now (%s vs waits %s):\n%s" %
+              (held and held.group(1), waited, text))
         tl = env.timeline(t, "--lock", lock["address"])
         segs = tl["locks"][0]["ownership"]
         check(segs and segs[-1]["end_ns"] is None and segs[-1]["holders"][0]["thread"] in holder_tids,
@@ -238,6 +256,9 @@ def hang_mutex_live(env):
         dead = env.report(t)
         check({b["thread"] for b in dead["blocked"]} == blocked_tids, "after SIGKILL the same threads are blocked")
         check(not dead["process_exited"] and not dead["process_running"], "killed process has no normal exit")
+        text = env.run("report", t, check_rc=(0, 1)).stdout
+        check(re.search(r"longest hold \S+ or more \(still held when the trace ended\) by thread %d " % holder, text),
+              "after SIGKILL the open hold is measured to the end of the trace:\n" + text)
 
 
 def hang_rwlock_live(env):
