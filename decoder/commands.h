@@ -20,5 +20,6 @@ CommandRun add_snapshot_command(CLI::App& app); // cmd_snapshot.cpp
 
 // Exit status when the trace cannot be read (malformed, missing, ...).
 constexpr int kExitBadTrace = 2;
+constexpr int kExitUsage = 2; // a command line CLI11 refused
 
 } // namespace lt

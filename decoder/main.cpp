@@ -4,12 +4,13 @@
 #include "core/trace_reader.h"
 
 #include <cstdio>
+#include <string>
 #include <exception>
 #include <vector>
 
 int main(int argc, char** argv)
 {
-    CLI::App app{"locktrace: record every lock transition of a program, then explain who held and who waited"};
+    CLI::App app{"locktrace: record every lock transition of a program, then explain who held and who waited", "locktrace"};
     app.require_subcommand(1);
     app.set_version_flag("--version", "locktrace 0.1.0 (trace format " + std::to_string(LT_FORMAT_VERSION) + ")");
     std::vector<std::pair<CLI::App*, lt::CommandRun>> cmds;
@@ -27,10 +28,29 @@ int main(int argc, char** argv)
     add(lt::add_snapshot_command);
     lt::bundle::install_bundle_support(); // report/timeline/dump/export read bundles too
 
+    // A wrong command line is a usage error: exit 2, like an unreadable trace
+    // (CLI11's own codes, 105-109, would read as a traced program's status after `run`).
+    if (argc < 2) {
+        fputs(app.help().c_str(), stderr);
+        return lt::kExitUsage;
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        const std::string first = argv[1];
+        std::string names;
+        bool known = false;
+        for (auto& c : cmds) {
+            names += (names.empty() ? "" : ", ") + c.first->get_name();
+            known |= c.first->check_name(first);
+        }
+        if (e.get_exit_code() != 0 && first[0] != '-' && !known) {
+            fprintf(stderr, "locktrace: unknown command '%s' (commands: %s; see locktrace --help)\n", first.c_str(),
+                    names.c_str());
+            return lt::kExitUsage;
+        }
+        int rc = app.exit(e);
+        return rc == 0 ? 0 : lt::kExitUsage;
     }
     try {
         for (auto& [sub, run] : cmds)

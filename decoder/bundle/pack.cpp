@@ -378,7 +378,7 @@ PackResult pack_trace(const std::string& trace_path, const std::string& out_path
 
     std::string tmp = out_path + ".tmp" + std::to_string(getpid());
     FILE* f = fopen(tmp.c_str(), "wbx");
-    if (!f) throw std::runtime_error(tmp + ": cannot create: " + strerror(errno));
+    if (!f) throw std::runtime_error(out_path + ": cannot create (written first as " + tmp + "): " + strerror(errno));
     try {
         Preamble pre{};
         memcpy(pre.magic, kMagic, sizeof pre.magic);

@@ -369,6 +369,18 @@ def malformed(env):
     check(p.returncode == 2, "a directory is not a trace")
     p = env.run("timeline", os.path.join(env.work, "zeros.trace"), "--lock", "zz")
     check(p.returncode == 2, "bad --lock value")
+    # A wrong command line: exit 2 with a message, never CLI11's own 105-109 (which
+    # `run` users could take for the traced program's status) and never a crash.
+    zeros = os.path.join(env.work, "zeros.trace")
+    for cmd in ([], ["frobnicate"], ["report"], ["report", "--bogus", zeros], ["export", zeros, "--format", "xml"],
+                ["--bogus"], ["run"]):
+        p = env.run(*cmd)
+        check(p.returncode == 2 and p.stdout == "" and p.stderr.strip() != "",
+              "locktrace %s: exit %d, stderr %r (usage error: exit 2, a message)" % (" ".join(cmd), p.returncode, p.stderr))
+    p = env.run("frobnicate")
+    check("unknown command 'frobnicate'" in p.stderr and "report" in p.stderr, "unknown command named: %r" % p.stderr)
+    p = env.run("--help")
+    check(p.returncode == 0 and "Usage: locktrace" in p.stdout, "--help: exit %d" % p.returncode)
 
 
 SCENARIOS = {f.__name__: f for f in (counts, condvar, timeouts, hang_mutex_live, hang_rwlock_live, hang_futex_live,
