@@ -99,21 +99,6 @@ std::string history_gap_note(const Model& m, const Trace& t)
     return s;
 }
 
-// A trace without a normal exit is either being written right now or left
-// by a killed process.  (A reused pid can fool this; it only changes wording.)
-bool process_alive(const Trace& t)
-{
-    if (t.process_ended() || t.header().pid <= 0) return false;
-    return kill(t.header().pid, 0) == 0 || errno == EPERM;
-}
-
-uint64_t monotonic_now()
-{
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
-}
-
 // The probe placement list: counts, every refusal with its reason, placed
 // probes by name (libc futex sites, often hundreds, only counted).
 void probes_text(const ProbesSidecar& ps, const std::function<void(const std::string&)>& line)
@@ -167,8 +152,10 @@ void print_text(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
     if (trace.process_ended())
         line("  process: exited normally with status " + std::to_string(h.exit_status) + " at " +
              rel_time(m, h.end_monotonic_ns));
-    else if (process_alive(trace))
+    else if (trace.process_running())
         line("  process: still running (read live)");
+    else if (trace.packed())
+        line("  process: had not exited when it was packed (still running then, or killed before)");
     else
         line("  process: did not exit normally (killed, or crashed)");
     line("  recorded: " + std::to_string(trace.threads().size()) + " threads, " + std::to_string(m.events.size()) +
@@ -228,8 +215,8 @@ void print_text(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
     size_t nblocked = 0;
     for (const ThreadState& t : m.threads) nblocked += t.status == ThreadStatus::blocked;
     line("BLOCKED THREADS: " + std::to_string(nblocked) + " of " + std::to_string(m.threads.size()));
-    const bool alive = process_alive(trace);
-    const uint64_t now = monotonic_now();
+    const bool alive = trace.process_running();
+    const uint64_t now = monotonic_now_ns();
     for (const ThreadState& t : m.threads) {
         if (t.status != ThreadStatus::blocked) continue;
         const Event& e = m.events[t.blocked_on];
@@ -250,10 +237,8 @@ void print_text(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
             }
             for (const Hold* hd : hs) {
                 const Event& a = m.events[hd->acquired];
-                // Read or write only means something for a lock that has readers.
-                const bool shared = L.prim == LT_PRIM_RWLOCK || L.stats.read_acquisitions > 0;
                 line("  held by " + thread_label(m, hd->thread) +
-                     (shared ? " (" + std::string(mode_name(hd->mode)) + ")" : std::string()) + " since " +
+                     (has_readers(L) ? " (" + std::string(mode_name(hd->mode)) + ")" : std::string()) + " since " +
                      rel_time(m, hd->begin_ns) + ", taken at:");
                 out += format_stack(sym, a.stack_id, "    ");
             }
@@ -344,7 +329,7 @@ void print_json(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
     j["pid"] = h.pid;
     j["command"] = trace.cmdline();
     j["process_exited"] = trace.process_ended();
-    j["process_running"] = process_alive(trace);
+    j["process_running"] = trace.process_running();
     j["exit_status"] = trace.process_ended() ? json(h.exit_status) : json(nullptr);
     j["duration_ns"] = m.end_ns - m.start_ns;
     j["events"] = m.events.size();

@@ -57,10 +57,18 @@ std::vector<Segment> ownership_segments(const Lock& L)
     return segs;
 }
 
-std::string interval(const Model& m, uint64_t b, uint64_t e)
+// Where a stretch still open ends: now while the process runs (like report's
+// "so far"), else at the trace's last event, which it outlasted ("or more").
+struct OpenEnd {
+    uint64_t ns;
+    bool live;
+};
+
+std::string interval(const Model& m, uint64_t b, uint64_t e, OpenEnd open)
 {
     std::string s = rel_time(m, b) + " .. ";
-    if (e == kOpenEnd) return s + "end       (still, " + duration(m.end_ns - std::min(m.end_ns, b)) + " so far)";
+    if (e == kOpenEnd)
+        return s + "end       (still, " + duration(open.ns - std::min(open.ns, b)) + (open.live ? " so far)" : " or more)");
     return s + rel_time(m, e) + " (" + duration(e - std::min(e, b)) + ")";
 }
 
@@ -76,6 +84,8 @@ int run_timeline(const TimelineOptions& o)
     Symbolizer sym(trace);
 
     auto thread_ok = [&](uint32_t th) { return o.tid == 0 || m.threads[th].tid == o.tid; };
+    const bool alive = trace.process_running();
+    const OpenEnd open{alive ? std::max(monotonic_now_ns(), m.end_ns) : m.end_ns, alive};
 
     json jlocks = json::array();
     std::string out;
@@ -149,12 +159,17 @@ int run_timeline(const TimelineOptions& o)
                     for (size_t i = 0; i < s.holders.size(); i++)
                         who += (i ? ", " : "") + std::to_string(m.threads[s.holders[i].first].tid);
                     who += "}";
+                } else if (!has_readers(L)) {
+                    // More than one only when the history itself is inconsistent.
+                    who = "held by ";
+                    for (size_t i = 0; i < s.holders.size(); i++)
+                        who += std::string(i ? ", " : "") + thread_label(m, s.holders[i].first);
                 } else {
                     for (size_t i = 0; i < s.holders.size(); i++)
                         who += std::string(i ? ", " : "") + mode_name(s.holders[i].second) + " by " +
                                thread_label(m, s.holders[i].first);
                 }
-                out += "    " + interval(m, s.begin, s.end) + "  " + who + "\n";
+                out += "    " + interval(m, s.begin, s.end, open) + "  " + who + "\n";
             }
             if (segs.empty()) out += "    (never held in the recorded history)\n";
         }
@@ -162,8 +177,8 @@ int run_timeline(const TimelineOptions& o)
             out += "  waits:\n";
             for (const Wait& w : L.waits) {
                 if (!thread_ok(w.thread)) continue;
-                out += "    " + interval(m, w.begin_ns, w.end_ns) + "  " + thread_label(m, w.thread) + " waited";
-                if (w.mode != kModeNone) out += std::string(" (") + mode_name(w.mode) + ")";
+                out += "    " + interval(m, w.begin_ns, w.end_ns, open) + "  " + thread_label(m, w.thread) + " waited";
+                if (w.mode != kModeNone && has_readers(L)) out += std::string(" (") + mode_name(w.mode) + ")";
                 out += std::string(" -> ") + outcome_name(w.outcome);
                 if (w.end != kNoEvent && (w.outcome == WaitOutcome::failed || w.outcome == WaitOutcome::error))
                     out += ": " + describe_event(m.events[w.end]);

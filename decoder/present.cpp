@@ -32,6 +32,8 @@ std::string duration(uint64_t ns)
     return b;
 }
 
+bool has_readers(const Lock& L) { return L.prim == LT_PRIM_RWLOCK || L.stats.read_acquisitions > 0; }
+
 std::string thread_label(const Model& m, uint32_t thread)
 {
     if (thread >= m.threads.size()) return "thread ?";

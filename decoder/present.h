@@ -22,6 +22,9 @@ std::string thread_label(const Model& m, uint32_t thread);
 std::string thread_label_tid(const Model& m, int32_t tid);
 // "rwlock 0x55d0c0a8e040 (accounts_lock)".
 std::string lock_label(const Model& m, Symbolizer& sym, uint64_t addr, uint8_t prim);
+// Whether a hold's read/write mode is worth showing: only for locks with readers
+// (a mutex holder is just its holder).
+bool has_readers(const Lock& L);
 // Indented "#0 function (file.c:12)" lines; "(no stack recorded)" if none.
 std::string format_stack(Symbolizer& sym, uint32_t stack_id, const std::string& indent, size_t max_frames = 12);
 nlohmann::json stack_json(Symbolizer& sym, uint32_t stack_id);

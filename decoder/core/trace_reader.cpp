@@ -6,7 +6,10 @@
 #include <cstdarg>
 #include <cstddef>
 #include <cstring>
+#include <ctime>
+
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -94,6 +97,7 @@ Trace::Trace(const std::string& path) : path_(path)
             fd_ = -1;
             image_ = std::move(image);
             symbols_ = std::move(syms);
+            packed_ = true;
             load_image();
             return;
         }
@@ -149,6 +153,19 @@ void Trace::load_image()
 }
 
 void Trace::set_unpacker(Unpacker u) { __atomic_store_n(&g_unpacker, u, __ATOMIC_RELEASE); }
+
+uint64_t monotonic_now_ns()
+{
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
+}
+
+bool Trace::process_running() const
+{
+    if (packed_ || process_ended() || hdr_.pid <= 0) return false;
+    return kill(hdr_.pid, 0) == 0 || errno == EPERM;
+}
 
 Trace::~Trace()
 {

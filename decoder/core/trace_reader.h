@@ -67,6 +67,9 @@ struct Module {
 
 struct SymbolTable; // symbols.h: symbols carried inside a bundle
 
+// CLOCK_MONOTONIC now: the clock the shim stamps records with.
+uint64_t monotonic_now_ns();
+
 class Trace {
 public:
     // Maps the file and validates header and tables.  Throws TraceError.
@@ -98,6 +101,13 @@ public:
     bool file_truncated() const { return size_ < hdr_.file_end; }
     // The process did not reach a normal exit (still running, or killed).
     bool process_ended() const { return hdr_.end_monotonic_ns != 0; }
+    // Unpacked from a bundle: a copy taken earlier, maybe on another machine, so
+    // the process it names is not this machine's to look at, nor its clock ours.
+    bool packed() const { return packed_; }
+    // The traced process is running now: no normal exit recorded, not a bundle,
+    // and its pid answers, so the trace is read live and still growing.  (A reused
+    // pid can fool this; readers use it for wording and the live grace period.)
+    bool process_running() const;
 
     const std::vector<ThreadInfo>& threads() const { return threads_; }
     const std::vector<Module>& modules() const { return modules_; }
@@ -142,6 +152,7 @@ private:
     std::vector<Module> modules_;
     std::vector<uint8_t> image_;  // in-memory trace (map_ points into it), empty when mapped
     std::shared_ptr<const SymbolTable> symbols_;
+    bool packed_ = false;
     void load_image();            // validates image_ as a raw trace
     mutable std::vector<std::vector<uint64_t>> stacks_;  // cache, by stack id
     mutable std::vector<uint8_t> stack_loaded_;

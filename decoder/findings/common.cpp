@@ -382,20 +382,12 @@ void analyze_sem(const Model& m, const Lock& S, const Event& w, StuckWait& s)
 
 } // namespace
 
-bool trace_is_live(const Model& m)
-{
-    if (!m.trace || m.trace->process_ended()) return false;
-    int32_t pid = m.trace->header().pid;
-    if (pid <= 0) return false;
-    return kill(pid, 0) == 0 || errno == EPERM;
-}
+bool trace_is_live(const Model& m) { return m.trace && m.trace->process_running(); }
 
 bool wait_may_be_in_flight(const Model& m, uint64_t begin_ns, bool live)
 {
     if (!live) return false;
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t now = uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
+    const uint64_t now = monotonic_now_ns();
     // A clock behind the trace: recorded on another boot or machine, so the
     // pid is not that process after all.
     if (now < m.end_ns) return false;

@@ -89,8 +89,7 @@ struct StuckWait {
 // enough to judge (see wait_may_be_in_flight).
 std::vector<StuckWait> analyze_stuck_waits(const Model& m);
 
-// The traced process is running right now (no normal exit recorded, and its
-// pid answers): the trace is being read live and is still growing.
+// The traced process is running right now (Trace::process_running).
 bool trace_is_live(const Model& m);
 // How long a wait must have lasted, in a live process, before the absence of
 // a wake can be judged: a wake is recorded after the real call, so a reader

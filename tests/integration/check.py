@@ -252,6 +252,18 @@ def hang_mutex_live(env):
               "timeline: last ownership segment still open, held by the holder: %s" % segs[-1:])
         waits = [w for w in tl["locks"][0]["waits"] if w["outcome"] == "still waiting"]
         check({w["thread"] for w in waits} == blocked_tids, "timeline waits: %s" % waits)
+        # A bundle packed now is a copy: read while the process still runs (on this
+        # machine, with the same pid alive), it must not pass for a live read.
+        bundle = os.path.join(env.work, "hang_mutex.ltb")
+        env.run("pack", t, "-o", bundle, check_rc=(0, 1))
+        packed = env.report(bundle)
+        check(not packed["process_running"] and not packed["process_exited"], "a bundle is never read live")
+        text = env.run("report", bundle, check_rc=(0, 1)).stdout
+        check("had not exited when it was packed" in text and "so far" not in text,
+              "a bundle's report measures to its last event, not to now:\n" + text)
+        text = env.run("timeline", t, "--lock", lock["address"], check_rc=(0,)).stdout
+        check(re.search(r"\(still, [^)]*so far\)  held by thread %d " % holder, text) and "write" not in text,
+              "text timeline: the mutex's open stretch is 'held by' its holder, no read/write mode:\n" + text)
         run.kill(rep)
         dead = env.report(t)
         check({b["thread"] for b in dead["blocked"]} == blocked_tids, "after SIGKILL the same threads are blocked")
