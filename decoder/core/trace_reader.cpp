@@ -164,6 +164,9 @@ uint64_t monotonic_now_ns()
 bool Trace::process_running() const
 {
     if (packed_ || process_ended() || hdr_.pid <= 0) return false;
+    // A trace that starts after our now was written on another boot or machine:
+    // a process with its pid here is not the one traced.
+    if (monotonic_now_ns() < hdr_.start_monotonic_ns) return false;
     return kill(hdr_.pid, 0) == 0 || errno == EPERM;
 }
 
