@@ -154,6 +154,9 @@ void print_text(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
              rel_time(m, h.end_monotonic_ns));
     else if (trace.process_running())
         line("  process: still running (read live)");
+    else if (trace.packed_at().known)
+        line(trace.packed_at().running ? "  process: still running when it was packed"
+                                       : "  process: did not exit normally (killed, or crashed) before it was packed");
     else if (trace.packed())
         line("  process: had not exited when it was packed (still running then, or killed before)");
     else
@@ -215,15 +218,19 @@ void print_text(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
     size_t nblocked = 0;
     for (const ThreadState& t : m.threads) nblocked += t.status == ThreadStatus::blocked;
     line("BLOCKED THREADS: " + std::to_string(nblocked) + " of " + std::to_string(m.threads.size()));
-    const bool alive = trace.process_running();
-    const uint64_t now = monotonic_now_ns();
+    // Open waits and holds last until now while the process runs, until the moment
+    // of packing in a bundle of a running process; else they end with the trace.
+    const uint64_t now = trace.open_until_ns() ? std::max(trace.open_until_ns(), m.end_ns) : 0;
+    const bool alive = now != 0;
+    const std::string so_far = trace.packed() ? " when packed" : " so far";
     for (const ThreadState& t : m.threads) {
         if (t.status != ThreadStatus::blocked) continue;
         const Event& e = m.events[t.blocked_on];
         const Lock& L = m.locks[t.lock];
         if (alive)
             line(thread_label(m, t.thread) + " blocked since " + rel_time(m, t.since_ns) + " (for " +
-                 duration(now - std::min(now, t.since_ns)) + " so far; the process is still running)");
+                 duration(now - std::min(now, t.since_ns)) + so_far +
+                 (trace.packed() ? "; the process was still running then)" : "; the process is still running)"));
         else
             line(thread_label(m, t.thread) + " blocked since " + rel_time(m, t.since_ns) + " (" +
                  duration(m.end_ns - std::min(m.end_ns, t.since_ns)) + " before the last recorded event)");
@@ -299,8 +306,9 @@ void print_text(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
         line(l);
         if (s.longest_hold != SIZE_MAX) {
             // The model measures an open hold to the last recorded event.  While the
-            // process runs it has lasted until now, like a blocked thread's wait, and
-            // may outlast every closed one; in a finished trace it lasted at least that.
+            // process runs it has lasted until now (or until packed), like a blocked
+            // thread's wait, and may outlast every closed one; in a finished trace it
+            // lasted at least that.
             const Hold* hd = &L.holds[s.longest_hold];
             uint64_t len_ns = s.longest_hold_ns;
             if (alive) {
@@ -310,7 +318,7 @@ void print_text(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
                     if (so_far(o) > len_ns) hd = o, len_ns = so_far(o);
             }
             std::string len = duration(len_ns);
-            if (hd->open()) len += alive ? " so far (still held)" : " or more (still held when the trace ended)";
+            if (hd->open()) len += alive ? so_far + " (still held)" : " or more (still held when the trace ended)";
             std::vector<Frame> fr = sym.stack(m.events[hd->acquired].stack_id);
             line("      longest hold " + len + " by " + thread_label(m, hd->thread) + ", taken at " +
                  (fr.empty() ? std::string("?") : fr[0].to_string()));
@@ -330,6 +338,7 @@ void print_json(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
     j["command"] = trace.cmdline();
     j["process_exited"] = trace.process_ended();
     j["process_running"] = trace.process_running();
+    j["running_when_packed"] = trace.packed_at().known ? json(trace.packed_at().running) : json(nullptr);
     j["exit_status"] = trace.process_ended() ? json(h.exit_status) : json(nullptr);
     j["duration_ns"] = m.end_ns - m.start_ns;
     j["events"] = m.events.size();

@@ -58,17 +58,18 @@ std::vector<Segment> ownership_segments(const Lock& L)
 }
 
 // Where a stretch still open ends: now while the process runs (like report's
-// "so far"), else at the trace's last event, which it outlasted ("or more").
+// "so far"), when packed for a bundle of a running process, else at the
+// trace's last event, which it outlasted ("or more").
 struct OpenEnd {
     uint64_t ns;
-    bool live;
+    const char* word;
 };
 
 std::string interval(const Model& m, uint64_t b, uint64_t e, OpenEnd open)
 {
     std::string s = rel_time(m, b) + " .. ";
     if (e == kOpenEnd)
-        return s + "end       (still, " + duration(open.ns - std::min(open.ns, b)) + (open.live ? " so far)" : " or more)");
+        return s + "end       (still, " + duration(open.ns - std::min(open.ns, b)) + open.word + ")";
     return s + rel_time(m, e) + " (" + duration(e - std::min(e, b)) + ")";
 }
 
@@ -84,8 +85,10 @@ int run_timeline(const TimelineOptions& o)
     Symbolizer sym(trace);
 
     auto thread_ok = [&](uint32_t th) { return o.tid == 0 || m.threads[th].tid == o.tid; };
-    const bool alive = trace.process_running();
-    const OpenEnd open{alive ? std::max(monotonic_now_ns(), m.end_ns) : m.end_ns, alive};
+    const uint64_t until = trace.open_until_ns();
+    const OpenEnd open = until == 0       ? OpenEnd{m.end_ns, " or more"}
+                         : trace.packed() ? OpenEnd{std::max(until, m.end_ns), " when packed"}
+                                          : OpenEnd{std::max(until, m.end_ns), " so far"};
 
     json jlocks = json::array();
     std::string out;

@@ -272,6 +272,8 @@ void build_annex(const Model* model, std::shared_future<bool> model_ready, Trace
                           {"torn", trace.total_torn()},
                           {"cut", trace.total_cut()}};
         meta["findings"] = a->findings;
+        // So that a bundle of a hang says how long threads had been stuck when packed.
+        meta["process"] = {{"running", trace.process_running()}, {"packed_monotonic_ns", monotonic_now_ns()}};
         add_section(a->payload, kMeta, meta.dump());
     } catch (...) {
         a->error = std::current_exception();

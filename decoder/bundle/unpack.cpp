@@ -345,12 +345,32 @@ std::vector<uint8_t> rebuild(const std::string& path, const Payload& p)
 
 } // namespace
 
-bool unpack(const std::string& path, int fd, std::vector<uint8_t>* image, std::shared_ptr<const SymbolTable>* symbols)
+// META's "process" (written since pack learnt it): whether the process was
+// running when packed, and when.  Absent in older bundles: left unknown.
+PackedAt read_packed_at(const std::string& path, const Section* meta)
+{
+    PackedAt at;
+    nlohmann::json j = parse_json(path, meta, "META");
+    if (!j.is_object() || !j.contains("process")) return at;
+    try {
+        const nlohmann::json& p = j.at("process");
+        at.running = p.at("running").get<bool>();
+        at.monotonic_ns = p.at("packed_monotonic_ns").get<uint64_t>();
+        at.known = true;
+    } catch (const std::exception& e) {
+        corrupt(path, std::string("bad \"process\" in META: ") + e.what());
+    }
+    return at;
+}
+
+bool unpack(const std::string& path, int fd, std::vector<uint8_t>* image, std::shared_ptr<const SymbolTable>* symbols,
+            PackedAt* packed_at)
 {
     Payload p;
     if (!load_payload(path, fd, &p)) return false;
     *image = rebuild(path, p);
     *symbols = read_symbols(path, p.one(path, kSyms, false));
+    *packed_at = read_packed_at(path, p.one(path, kMeta, false));
     return true;
 }
 

@@ -23,7 +23,8 @@ void install_bundle_support();
 
 // The Trace::Unpacker: false if `fd` is not a bundle; throws TraceError
 // ("PATH: corrupt bundle: ...") if it is one but cannot be read.
-bool unpack(const std::string& path, int fd, std::vector<uint8_t>* image, std::shared_ptr<const SymbolTable>* symbols);
+bool unpack(const std::string& path, int fd, std::vector<uint8_t>* image, std::shared_ptr<const SymbolTable>* symbols,
+            PackedAt* packed_at);
 
 // The JSON sections of a bundle, for `pack --info` style listings.
 struct BundleInfo {

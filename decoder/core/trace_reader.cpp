@@ -85,9 +85,10 @@ Trace::Trace(const std::string& path) : path_(path)
     if (Unpacker u = __atomic_load_n(&g_unpacker, __ATOMIC_ACQUIRE)) {
         std::vector<uint8_t> image;
         std::shared_ptr<const SymbolTable> syms;
+        PackedAt at;
         bool unpacked;
         try {
-            unpacked = u(path, fd_, &image, &syms);
+            unpacked = u(path, fd_, &image, &syms, &at);
         } catch (...) {
             ::close(fd_);
             throw;
@@ -98,6 +99,7 @@ Trace::Trace(const std::string& path) : path_(path)
             image_ = std::move(image);
             symbols_ = std::move(syms);
             packed_ = true;
+            packed_at_ = at;
             load_image();
             return;
         }
@@ -131,8 +133,10 @@ Trace::Trace(const std::string& path) : path_(path)
     stack_loaded_.assign(stacks_.size(), 0);
 }
 
-Trace::Trace(const std::string& name, std::vector<uint8_t> image, std::shared_ptr<const SymbolTable> symbols)
-    : path_(name), image_(std::move(image)), symbols_(std::move(symbols))
+Trace::Trace(const std::string& name, std::vector<uint8_t> image, std::shared_ptr<const SymbolTable> symbols,
+             PackedAt packed_at)
+    : path_(name), image_(std::move(image)), symbols_(std::move(symbols)), packed_(packed_at.known),
+      packed_at_(packed_at)
 {
     load_image();
 }
@@ -168,6 +172,12 @@ bool Trace::process_running() const
     // a process with its pid here is not the one traced.
     if (monotonic_now_ns() < hdr_.start_monotonic_ns) return false;
     return kill(hdr_.pid, 0) == 0 || errno == EPERM;
+}
+
+uint64_t Trace::open_until_ns() const
+{
+    if (packed_) return packed_at_.running ? packed_at_.monotonic_ns : 0;
+    return process_running() ? monotonic_now_ns() : 0;
 }
 
 Trace::~Trace()

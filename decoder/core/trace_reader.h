@@ -67,6 +67,13 @@ struct Module {
 
 struct SymbolTable; // symbols.h: symbols carried inside a bundle
 
+// What pack saw of the process when it made a bundle (older bundles: unknown).
+struct PackedAt {
+    bool known = false;
+    bool running = false;       // no normal exit and its pid alive
+    uint64_t monotonic_ns = 0;  // CLOCK_MONOTONIC then, the trace's clock
+};
+
 // CLOCK_MONOTONIC now: the clock the shim stamps records with.
 uint64_t monotonic_now_ns();
 
@@ -78,14 +85,15 @@ public:
     explicit Trace(const std::string& path);
     // A raw trace image already in memory (`name` is used in messages), with
     // optional symbols that answer instead of the binaries.  Same validation.
-    Trace(const std::string& name, std::vector<uint8_t> image, std::shared_ptr<const SymbolTable> symbols = {});
+    Trace(const std::string& name, std::vector<uint8_t> image, std::shared_ptr<const SymbolTable> symbols = {},
+          PackedAt packed_at = {});
     // Symbols that came with the trace (a bundle), or null: use the binaries.
     const std::shared_ptr<const SymbolTable>& embedded_symbols() const { return symbols_; }
     // Hook for other file formats (decoder/bundle/).  Called with the opened
     // file when set; returns false if the file is not in its format, else fills
     // `image` and `symbols` or throws TraceError.
     using Unpacker = bool (*)(const std::string& path, int fd, std::vector<uint8_t>* image,
-                              std::shared_ptr<const SymbolTable>* symbols);
+                              std::shared_ptr<const SymbolTable>* symbols, PackedAt* packed_at);
     static void set_unpacker(Unpacker u);
     ~Trace();
     Trace(const Trace&) = delete;
@@ -108,6 +116,11 @@ public:
     // and its pid answers, so the trace is read live and still growing.  (A reused
     // pid can fool this; readers use it for wording and the live grace period.)
     bool process_running() const;
+    const PackedAt& packed_at() const { return packed_at_; }
+    // The moment waits and holds still open are measured to and judged at: now
+    // while the process runs; for a bundle of a process that was running, the
+    // moment it was packed; 0 when the process had ended (they end with the trace).
+    uint64_t open_until_ns() const;
 
     const std::vector<ThreadInfo>& threads() const { return threads_; }
     const std::vector<Module>& modules() const { return modules_; }
@@ -153,6 +166,7 @@ private:
     std::vector<uint8_t> image_;  // in-memory trace (map_ points into it), empty when mapped
     std::shared_ptr<const SymbolTable> symbols_;
     bool packed_ = false;
+    PackedAt packed_at_;
     void load_image();            // validates image_ as a raw trace
     mutable std::vector<std::vector<uint64_t>> stacks_;  // cache, by stack id
     mutable std::vector<uint8_t> stack_loaded_;

@@ -382,16 +382,15 @@ void analyze_sem(const Model& m, const Lock& S, const Event& w, StuckWait& s)
 
 } // namespace
 
-bool trace_is_live(const Model& m) { return m.trace && m.trace->process_running(); }
+uint64_t judged_at(const Model& m) { return m.trace ? m.trace->open_until_ns() : 0; }
 
-bool wait_may_be_in_flight(const Model& m, uint64_t begin_ns, bool live)
+bool wait_may_be_in_flight(const Model& m, uint64_t begin_ns, uint64_t at)
 {
-    if (!live) return false;
-    const uint64_t now = monotonic_now_ns();
+    if (at == 0) return false;
     // A clock behind the trace: recorded on another boot or machine, so the
     // pid is not that process after all.
-    if (now < m.end_ns) return false;
-    return now - std::min(now, begin_ns) < kLiveWaitGraceNs;
+    if (at < m.end_ns) return false;
+    return at - std::min(at, begin_ns) < kLiveWaitGraceNs;
 }
 
 // A futex wait of pthread_join (seen with LOCKTRACE_LIBC_FUTEX=1): glibc sleeps
@@ -423,12 +422,12 @@ std::vector<StuckWait> analyze_stuck_waits(const Model& m)
         if (x.prim == LT_PRIM_FUTEX && (x.type == LT_EV_REQUEUE || (x.type == LT_EV_WAKE && futex_cmd(x) == 5)))
             indirect.push_back(ix);
     }
-    const bool live = trace_is_live(m);
+    const uint64_t at = judged_at(m);
     for (const ThreadState& t : m.threads) {
         if (t.status != ThreadStatus::blocked || t.lock == SIZE_MAX) continue;
         // Read live from a busy process: the wake for a wait that has just
         // begun may be on its way (sent, but not yet recorded).
-        if (wait_may_be_in_flight(m, t.since_ns, live)) continue;
+        if (wait_may_be_in_flight(m, t.since_ns, at)) continue;
         const Event& e = m.events[t.blocked_on];
         const Lock& L = m.locks[t.lock];
         StuckWait s;

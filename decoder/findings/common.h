@@ -89,15 +89,16 @@ struct StuckWait {
 // enough to judge (see wait_may_be_in_flight).
 std::vector<StuckWait> analyze_stuck_waits(const Model& m);
 
-// The traced process is running right now (Trace::process_running).
-bool trace_is_live(const Model& m);
+// When the process was last seen running: now for a live read, the moment of
+// packing for a bundle of a running process, else 0 (Trace::open_until_ns).
+uint64_t judged_at(const Model& m);
 // How long a wait must have lasted, in a live process, before the absence of
 // a wake can be judged: a wake is recorded after the real call, so a reader
 // that catches a busy process between the two would see a lost wakeup.
 constexpr uint64_t kLiveWaitGraceNs = 200 * 1000 * 1000;
-// True when `live` and the wait that began at begin_ns is younger than the
-// grace period, now (CLOCK_MONOTONIC, the trace's clock).
-bool wait_may_be_in_flight(const Model& m, uint64_t begin_ns, bool live);
+// True when the wait that began at begin_ns was younger than the grace period
+// at `at` (judged_at; 0: never).
+bool wait_may_be_in_flight(const Model& m, uint64_t begin_ns, uint64_t at);
 
 } // namespace fx
 using namespace fx;

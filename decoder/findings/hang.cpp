@@ -38,12 +38,12 @@ void detect_hang(const Model& m, std::vector<Finding>& out)
 
     // Every live thread blocked, and nothing said why: also a hang.
     // Read live, a wait that has only just begun is no sign of a hang yet.
-    const bool running = trace_is_live(m);
+    const uint64_t judged = judged_at(m);
     size_t live = 0, blocked = 0;
     for (const ThreadState& t : m.threads) {
         if (t.status == ThreadStatus::exited) continue;
         live++;
-        if (t.status == ThreadStatus::blocked && !wait_may_be_in_flight(m, t.since_ns, running)) blocked++;
+        if (t.status == ThreadStatus::blocked && !wait_may_be_in_flight(m, t.since_ns, judged)) blocked++;
     }
     bool all_blocked = live > 0 && blocked == live && explained.empty();
 

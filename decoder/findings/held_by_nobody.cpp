@@ -60,7 +60,7 @@ bool word_says_taken(const Lock& L, const Event& want)
 void detect_held_by_nobody(const Model& m, std::vector<Finding>& out)
 {
     std::vector<WaitEdge> edges = wait_for_edges(m);
-    const bool live = trace_is_live(m);
+    const uint64_t judged = judged_at(m);
     for (size_t li = 0; li < m.locks.size(); li++) {
         const Lock& L = m.locks[li];
         if (L.prim != LT_PRIM_MUTEX && L.prim != LT_PRIM_RWLOCK) continue;
@@ -70,7 +70,7 @@ void detect_held_by_nobody(const Model& m, std::vector<Finding>& out)
             const Event& want = m.events[t.blocked_on];
             if (want.type != LT_EV_ATTEMPT || (want.flags & LT_FL_TIMED)) continue;
             // Read live: the owner may have taken it and not yet recorded so.
-            if (wait_may_be_in_flight(m, t.since_ns, live)) continue;
+            if (wait_may_be_in_flight(m, t.since_ns, judged)) continue;
             // A process-shared mutex whose word names a thread this trace does
             // not have: held by another process, whose history is elsewhere.
             if (L.prim == LT_PRIM_MUTEX && (uint32_t(want.addr2) & kMutexPshared) && mx_owner(want) != 0 &&

@@ -91,7 +91,7 @@ std::vector<ParkedOnMutex> parked_on_mutexes(const Model& m)
 {
     std::vector<ParkedOnMutex> parked;
     if (m.trace && m.trace->process_ended()) return parked;  // it exited by itself: not hung
-    bool live = trace_is_live(m);
+    const uint64_t at = judged_at(m);
     for (size_t li = 0; li < m.locks.size(); li++) {
         const Lock& L = m.locks[li];
         if (!is_pl_mutex(m, L)) continue;
@@ -105,7 +105,7 @@ std::vector<ParkedOnMutex> parked_on_mutexes(const Model& m)
             const ThreadState& t = m.threads[w.thread];
             if (t.status == ThreadStatus::exited) continue;
             if (b.flags & (LT_FL_TIMED | LT_FL_TRY)) continue;  // try_lock_for: comes back by itself
-            if (wait_may_be_in_flight(m, w.begin_ns, live)) continue;
+            if (wait_may_be_in_flight(m, w.begin_ns, at)) continue;
             ParkedOnMutex p{li, &w};
             // The innermost open wait of the thread, begun inside lock_slow:
             // parking_lot_core's futex sleep, entered only after its

@@ -33,7 +33,7 @@ import json, sys
 raw, packed, prog = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
 same = True
 for key in raw:
-    if key in ("trace", "notes"):
+    if key in ("trace", "notes", "running_when_packed"):
         continue
     if raw[key] != packed.get(key):
         print("differs:", key, "\n raw:   ", str(raw[key])[:300], "\n bundle:", str(packed.get(key))[:300])
@@ -41,6 +41,10 @@ for key in raw:
 funcs = {f.get("function") for fi in packed["findings"] for ev in fi["evidence"] for f in ev["stack"]}
 if not any(f and f not in ("start_thread", "__clone3") and "pthread" not in f for f in funcs):
     print("no program function in the bundle's evidence stacks:", funcs)
+    same = False
+# Only a bundle knows whether the process ran when it was packed: here it had been killed.
+if raw["running_when_packed"] is not None or packed["running_when_packed"] is not False or raw["process_running"]:
+    print("running_when_packed: raw %r, bundle %r" % (raw["running_when_packed"], packed["running_when_packed"]))
     same = False
 if not packed["findings"]:
     print("no findings")

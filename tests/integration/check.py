@@ -257,10 +257,15 @@ def hang_mutex_live(env):
         bundle = os.path.join(env.work, "hang_mutex.ltb")
         env.run("pack", t, "-o", bundle, check_rc=(0, 1))
         packed = env.report(bundle)
-        check(not packed["process_running"] and not packed["process_exited"], "a bundle is never read live")
+        check(not packed["process_running"] and not packed["process_exited"] and packed["running_when_packed"] is True,
+              "a bundle is never read live, and says the process was running when packed")
         text = env.run("report", bundle, check_rc=(0, 1)).stdout
-        check("had not exited when it was packed" in text and "so far" not in text,
-              "a bundle's report measures to its last event, not to now:\n" + text)
+        waited = [parse_duration(w) for w in
+                  re.findall(r"\(for (\S+) when packed; the process was still running then\)", text)]
+        held = re.search(r"longest hold (\S+) when packed \(still held\) by thread %d " % holder, text)
+        check("still running when it was packed" in text and "so far" not in text and len(waited) == 2 and
+              held is not None and parse_duration(held.group(1)) >= max(waited),
+              "a bundle's report measures open waits and holds to the moment it was packed:\n" + text)
         text = env.run("timeline", t, "--lock", lock["address"], check_rc=(0,)).stdout
         check(re.search(r"\(still, [^)]*so far\)  held by thread %d " % holder, text) and "write" not in text,
               "text timeline: the mutex's open stretch is 'held by' its holder, no read/write mode:\n" + text)
@@ -271,6 +276,12 @@ def hang_mutex_live(env):
         text = env.run("report", t, check_rc=(0, 1)).stdout
         check(re.search(r"longest hold \S+ or more \(still held when the trace ended\) by thread %d " % holder, text),
               "after SIGKILL the open hold is measured to the end of the trace:\n" + text)
+        env.run("pack", t, "-o", bundle + ".dead", check_rc=(0, 1))
+        packed = env.report(bundle + ".dead")
+        text = env.run("report", bundle + ".dead", check_rc=(0, 1)).stdout
+        check(packed["running_when_packed"] is False and "killed, or crashed) before it was packed" in text and
+              "when packed" not in text and " or more (still held when the trace ended)" in text,
+              "a bundle packed after SIGKILL measures to its last event:\n" + text)
 
 
 def hang_rwlock_live(env):
