@@ -266,6 +266,11 @@ def hang_mutex_live(env):
         check("still running when it was packed" in text and "so far" not in text and len(waited) == 2 and
               held is not None and parse_duration(held.group(1)) >= max(waited),
               "a bundle's report measures open waits and holds to the moment it was packed:\n" + text)
+        # Packed again (a bundle is a trace to pack), it keeps the first packing's moment.
+        env.run("pack", bundle, "-o", bundle + ".again", check_rc=(0, 1))
+        again = env.run("report", bundle + ".again", check_rc=(0, 1)).stdout
+        check(re.findall(r"\(for \S+ when packed;", again) == re.findall(r"\(for \S+ when packed;", text),
+              "a bundle packed again measures to the first packing:\n" + again)
         text = env.run("timeline", t, "--lock", lock["address"], check_rc=(0,)).stdout
         check(re.search(r"\(still, [^)]*so far\)  held by thread %d " % holder, text) and "write" not in text,
               "text timeline: the mutex's open stretch is 'held by' its holder, no read/write mode:\n" + text)
