@@ -231,9 +231,11 @@ void print_text(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
             line(thread_label(m, t.thread) + " blocked since " + rel_time(m, t.since_ns) + " (for " +
                  duration(now - std::min(now, t.since_ns)) + so_far +
                  (trace.packed() ? "; the process was still running then)" : "; the process is still running)"));
+        else if (t.since_ns >= m.end_ns)
+            line(thread_label(m, t.thread) + " blocked since " + rel_time(m, t.since_ns) + " (the last recorded event)");
         else
             line(thread_label(m, t.thread) + " blocked since " + rel_time(m, t.since_ns) + " (" +
-                 duration(m.end_ns - std::min(m.end_ns, t.since_ns)) + " before the last recorded event)");
+                 duration(m.end_ns - t.since_ns) + " before the last recorded event)");
         line("  on " + lock_label(m, sym, L.addr, L.prim) + ": " + describe_event(e));
         out += format_stack(sym, sleep_stack(m, t), "    ");
         if (L.has_owners()) {
