@@ -218,18 +218,16 @@ void print_text(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
     size_t nblocked = 0;
     for (const ThreadState& t : m.threads) nblocked += t.status == ThreadStatus::blocked;
     line("BLOCKED THREADS: " + std::to_string(nblocked) + " of " + std::to_string(m.threads.size()));
-    // Open waits and holds last until now while the process runs, until the moment
-    // of packing in a bundle of a running process; else they end with the trace.
-    const uint64_t now = trace.open_until_ns() ? std::max(trace.open_until_ns(), m.end_ns) : 0;
-    const bool alive = now != 0;
-    const std::string so_far = trace.packed() ? " when packed" : " so far";
+    const OpenEnd open = open_end(m, trace);
+    const bool alive = open.running;
+    const uint64_t now = open.ns;
     for (const ThreadState& t : m.threads) {
         if (t.status != ThreadStatus::blocked) continue;
         const Event& e = m.events[t.blocked_on];
         const Lock& L = m.locks[t.lock];
         if (alive)
             line(thread_label(m, t.thread) + " blocked since " + rel_time(m, t.since_ns) + " (for " +
-                 duration(now - std::min(now, t.since_ns)) + so_far +
+                 duration(now - std::min(now, t.since_ns)) + open.word +
                  (trace.packed() ? "; the process was still running then)" : "; the process is still running)"));
         else if (t.since_ns >= m.end_ns)
             line(thread_label(m, t.thread) + " blocked since " + rel_time(m, t.since_ns) + " (the last recorded event)");
@@ -320,7 +318,7 @@ void print_text(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
                     if (so_far(o) > len_ns) hd = o, len_ns = so_far(o);
             }
             std::string len = duration(len_ns);
-            if (hd->open()) len += alive ? so_far + " (still held)" : " or more (still held when the trace ended)";
+            if (hd->open()) len += open.word + std::string(alive ? " (still held)" : " (still held when the trace ended)");
             std::vector<Frame> fr = sym.stack(m.events[hd->acquired].stack_id);
             line("      longest hold " + len + " by " + thread_label(m, hd->thread) + ", taken at " +
                  (fr.empty() ? std::string("?") : fr[0].to_string()));

@@ -57,14 +57,6 @@ std::vector<Segment> ownership_segments(const Lock& L)
     return segs;
 }
 
-// Where a stretch still open ends: now while the process runs (like report's
-// "so far"), when packed for a bundle of a running process, else at the
-// trace's last event, which it outlasted ("or more").
-struct OpenEnd {
-    uint64_t ns;
-    const char* word;
-};
-
 std::string interval(const Model& m, uint64_t b, uint64_t e, OpenEnd open)
 {
     std::string s = rel_time(m, b) + " .. ";
@@ -85,10 +77,7 @@ int run_timeline(const TimelineOptions& o)
     Symbolizer sym(trace);
 
     auto thread_ok = [&](uint32_t th) { return o.tid == 0 || m.threads[th].tid == o.tid; };
-    const uint64_t until = trace.open_until_ns();
-    const OpenEnd open = until == 0       ? OpenEnd{m.end_ns, " or more"}
-                         : trace.packed() ? OpenEnd{std::max(until, m.end_ns), " when packed"}
-                                          : OpenEnd{std::max(until, m.end_ns), " so far"};
+    const OpenEnd open = open_end(m, trace);
 
     json jlocks = json::array();
     std::string out;

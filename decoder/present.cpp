@@ -1,5 +1,6 @@
 #include "present.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -30,6 +31,15 @@ std::string duration(uint64_t ns)
     else if (ns < 1000000000ull) snprintf(b, sizeof b, "%.1fms", ns / 1e6);
     else snprintf(b, sizeof b, "%.2fs", ns / 1e9);
     return b;
+}
+
+OpenEnd open_end(const Model& m, const Trace& t)
+{
+    // Events recorded while a bundle was being packed may be newer than the
+    // moment it noted: the later of the two.
+    const uint64_t until = t.open_until_ns();
+    if (until == 0) return {m.end_ns, " or more", false};
+    return {std::max(until, m.end_ns), t.packed() ? " when packed" : " so far", true};
 }
 
 bool has_readers(const Lock& L) { return L.prim == LT_PRIM_RWLOCK || L.stats.read_acquisitions > 0; }

@@ -22,6 +22,15 @@ std::string thread_label(const Model& m, uint32_t thread);
 std::string thread_label_tid(const Model& m, int32_t tid);
 // "rwlock 0x55d0c0a8e040 (accounts_lock)".
 std::string lock_label(const Model& m, Symbolizer& sym, uint64_t addr, uint8_t prim);
+// Where stretches still open (waits, holds) end, and the word that says so:
+// now while the process runs (" so far"), the moment of packing in a bundle of
+// a running process (" when packed"), else the trace's last event (" or more").
+struct OpenEnd {
+    uint64_t ns;
+    const char* word;
+    bool running;  // the first two: the process was running then
+};
+OpenEnd open_end(const Model& m, const Trace& t);
 // Whether a hold's read/write mode is worth showing: only for locks with readers
 // (a mutex holder is just its holder).
 bool has_readers(const Lock& L);
