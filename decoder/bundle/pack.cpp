@@ -274,11 +274,9 @@ void build_annex(const Model* model, std::shared_future<bool> model_ready, Trace
         meta["findings"] = a->findings;
         // So that a bundle of a hang says how long threads had been stuck when packed.
         // A bundle packed again keeps what was seen the first time (or nothing).
-        if (!trace.packed())
-            meta["process"] = {{"running", trace.process_running()}, {"packed_monotonic_ns", monotonic_now_ns()}};
-        else if (trace.packed_at().known)
-            meta["process"] = {{"running", trace.packed_at().running},
-                               {"packed_monotonic_ns", trace.packed_at().monotonic_ns}};
+        const PackedAt at = trace.packed() ? trace.packed_at()
+                                           : PackedAt{true, trace.process_running(), monotonic_now_ns()};
+        if (at.known) meta["process"] = {{"running", at.running}, {"packed_monotonic_ns", at.monotonic_ns}};
         add_section(a->payload, kMeta, meta.dump());
     } catch (...) {
         a->error = std::current_exception();

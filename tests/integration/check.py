@@ -215,6 +215,16 @@ def parse_duration(text):
     return float(m.group(1)) * {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[m.group(2)]
 
 
+def open_stretches(text, holder, until):
+    """The report's blocked threads' waits and `holder`'s open hold, in seconds, as
+    measured `until` ("so far; the process is still running" or "when packed; the
+    process was still running then"); the hold is None when the report lacks it."""
+    word, _, running = until.partition("; ")
+    waited = [parse_duration(w) for w in re.findall(r"\(for (\S+) %s\)" % re.escape(until), text)]
+    held = re.search(r"longest hold (\S+) %s \(still held\) by thread %d " % (re.escape(word), holder), text)
+    return waited, held and parse_duration(held.group(1))
+
+
 def hang_mutex_live(env):
     t = env.trace("hang_mutex")
     with Traced(env, t, env.prog("hang_mutex")) as run:
@@ -241,11 +251,9 @@ def hang_mutex_live(env):
               "a mutex holder is shown without a read/write mode:\n" + text)
         # The open hold counts until now, like the waits it causes: at least as long as
         # the longest "blocked ... so far" (taken in the same report, after the hold began).
-        waited = [parse_duration(w) for w in re.findall(r"\(for (\S+) so far; the process is still running\)", text)]
-        held = re.search(r"longest hold (\S+) so far \(still held\) by thread %d " % holder, text)
-        check(len(waited) == 2 and held is not None and parse_duration(held.group(1)) >= max(waited),
-              "the still-open hold of accounts_lock is measured to now (%s vs waits %s):\n%s" %
-              (held and held.group(1), waited, text))
+        waited, held = open_stretches(text, holder, "so far; the process is still running")
+        check(len(waited) == 2 and held is not None and held >= max(waited),
+              "the still-open hold of accounts_lock is measured to now (%s vs waits %s):\n%s" % (held, waited, text))
         tl = env.timeline(t, "--lock", lock["address"])
         segs = tl["locks"][0]["ownership"]
         check(segs and segs[-1]["end_ns"] is None and segs[-1]["holders"][0]["thread"] in holder_tids,
@@ -260,11 +268,9 @@ def hang_mutex_live(env):
         check(not packed["process_running"] and not packed["process_exited"] and packed["running_when_packed"] is True,
               "a bundle is never read live, and says the process was running when packed")
         text = env.run("report", bundle, check_rc=(0, 1)).stdout
-        waited = [parse_duration(w) for w in
-                  re.findall(r"\(for (\S+) when packed; the process was still running then\)", text)]
-        held = re.search(r"longest hold (\S+) when packed \(still held\) by thread %d " % holder, text)
+        waited, held = open_stretches(text, holder, "when packed; the process was still running then")
         check("still running when it was packed" in text and "so far" not in text and len(waited) == 2 and
-              held is not None and parse_duration(held.group(1)) >= max(waited),
+              held is not None and held >= max(waited),
               "a bundle's report measures open waits and holds to the moment it was packed:\n" + text)
         # Packed again (a bundle is a trace to pack), it keeps the first packing's moment.
         env.run("pack", bundle, "-o", bundle + ".again", check_rc=(0, 1))
