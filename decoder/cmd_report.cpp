@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "findings/findings.h"
 #include "present.h"
+#include "present/finding_words.h"
 #include "core/probes_sidecar.h"
 
 #include <algorithm>
@@ -205,8 +206,9 @@ void print_text(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
             for (int32_t t : f.threads) hd += " " + std::to_string(t);
         }
         line(hd);
-        line("  " + f.summary);
-        for (const Evidence& ev : f.evidence) {
+        const FindingWords w = finding_words(m, sym, f);
+        line("  " + w.summary);
+        for (const EvidenceWords& ev : w.evidence) {
             line("    " + rel_time(m, ev.time_ns) + " " + thread_label_tid(m, ev.thread) + ": " + ev.event);
             out += format_stack(sym, ev.stack_id, "        ", 8);
         }

@@ -1,4 +1,5 @@
 #include "present.h"
+#include "present/finding_words.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -110,7 +111,8 @@ nlohmann::json findings_json(const Model& m, Symbolizer& sym, const std::vector<
     for (const Finding& f : findings) {
         nlohmann::json locks = nlohmann::json::array(), ev = nlohmann::json::array();
         for (uint64_t a : f.locks) locks.push_back(hex_addr(a));
-        for (const Evidence& e : f.evidence)
+        const FindingWords w = finding_words(m, sym, f);
+        for (const EvidenceWords& e : w.evidence)
             ev.push_back({{"thread", e.thread},
                           {"time_ns", m.rel(e.time_ns)},
                           {"event", e.event},
@@ -119,7 +121,7 @@ nlohmann::json findings_json(const Model& m, Symbolizer& sym, const std::vector<
                       {"severity", severity_name(f.severity)},
                       {"locks", locks},
                       {"threads", f.threads},
-                      {"summary", f.summary},
+                      {"summary", w.summary},
                       {"evidence", ev}});
     }
     return fs;

@@ -1,6 +1,7 @@
 #include "timeline_data.h"
 
 #include "present.h"
+#include "present/finding_words.h"
 
 #include <algorithm>
 #include <unordered_map>
@@ -128,14 +129,15 @@ TimelineData build_timeline(const Model& m, Symbolizer& sym, const std::vector<F
         FindingInfo fi;
         fi.kind = f.kind;
         fi.severity = severity_name(f.severity);
-        fi.summary = f.summary;
+        const FindingWords w = finding_words(m, sym, f);
+        fi.summary = w.summary;
         fi.threads = f.threads;
         for (uint64_t a : f.locks) {
             fi.lock_addrs.push_back(hex_addr(a));
             auto it = lock_by_addr.find(a);
             if (it != lock_by_addr.end()) fi.locks.push_back(it->second);
         }
-        for (const Evidence& e : f.evidence) {
+        for (const EvidenceWords& e : w.evidence) {
             const ThreadState* ts = m.thread_by_tid(e.thread);
             fi.evidence.push_back({e.thread, ts ? ts->thread : UINT32_MAX, m.rel(e.time_ns), e.event,
                                    top_frame(sym, e.stack_id)});
