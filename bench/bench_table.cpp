@@ -74,7 +74,7 @@ std::string fmt(const char *f, double v) {
     return buf;
 }
 
-// Issue 2's targets, on the reference loop: <= 1.3x without stacks, <= 2x with.
+// The shim's targets on the reference loop: <= 1.3x without stacks, <= 2x with.
 std::string verdict(const char *name, int threads, double ratio, double target, const char *how) {
     char buf[200];
     if (std::isnan(ratio))

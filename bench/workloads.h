@@ -114,7 +114,7 @@ inline void op_sem(LockSet &l) {
     sem_post(&l.s);
     sem_wait(&l.s);
 }
-// THE reference loop of issue 2 ("rdlock/rdlock/wrlock/mutex+signal"), one
+// The reference loop ("rdlock/rdlock/wrlock/mutex+signal"), one
 // iteration, on one rwlock L, one mutex M and one condvar C that nobody waits on:
 //   rdlock(L); rdlock(L); unlock(L); unlock(L);   -- a recursive read hold
 //   wrlock(L); unlock(L);

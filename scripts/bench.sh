@@ -5,8 +5,9 @@
 # in ONE run of this script, and prints ns/op and the computed ratios; checks
 # that every traced run really produced a trace with events (a shim that
 # records nothing must not look fast); measures the decoder's speed on a trace
-# of >= 10 million events; and has marked sections for later issues (pack,
-# parking_lot hang time) that say "skipped" until their part exists.
+# of >= 10 million events, and `locktrace pack` against zstd; and times
+# Debian's parking_lot try_write_for bug untraced and traced.  A section whose
+# parts are not built says "skipped".
 #
 # Knobs (environment): BENCH_ROUNDS (3), BENCH_REPETITIONS (3 per round),
 # BENCH_MIN_TIME (0.1 s per repetition), BENCH_FILTER (Google Benchmark regex),
@@ -166,7 +167,7 @@ section "results: CPU time (CPU ns of all threads / ops; immune to other load, b
   echo; echo "CPU time:"; echo; "$B/lt_bench_table" --markdown --cpu "${table_args[@]}"; } >"$B/results.md" 2>/dev/null
 cat <<EOF
 
-reference = one iteration of THE loop of issue 2, on objects nobody else uses:
+reference = one iteration of the reference loop, on objects nobody else uses:
   rdlock(L); rdlock(L); unlock(L); unlock(L); wrlock(L); unlock(L);
   lock(M); cond_signal(C); unlock(M)                         (9 calls)
 reference_shared = the same loop with every thread on the same L, M, C.
@@ -184,13 +185,13 @@ EOF
 [ $bad_traces -eq 0 ] || echo "WARNING: some traced runs did not record what they did (see above): their ratios are not valid."
 
 # ---------------------------------------------------------------------------
-# Issue 2's targets (<= 1.3x with stacks off, <= 2x with stacks) on the
+# The shim's targets (<= 1.3x with stacks off, <= 2x with stacks) on the
 # reference loop, taken apart: the shim loaded but the loop's calls passed
 # through unrecorded (LOCKTRACE_FAMILIES=futex: the cost of interposition
 # alone), recorded without and with stacks, and the price of one timestamp,
 # which every record carries.  CPU ns of reference/threads:1, best of
 # BENCH_ROUNDS interleaved rounds.
-section "reference loop: where the traced time goes (issue 2's targets)"
+section "reference loop: where the traced time goes"
 if ! have_shim; then skip "liblocktrace.so not built"
 elif [[ ! "reference/real_time/threads:1" =~ $FILTER ]]; then skip "BENCH_FILTER leaves the reference loop out"
 else
@@ -234,8 +235,7 @@ elif ! have_decoder; then skip "locktrace (decoder) not built"
 else
     # 4 threads of the reference loop, rings big enough that nothing is
     # overwritten, default stacks.  9 events per iteration: the shim's fast
-    # path records an uncontended lock as one ACQUIRED (was ATTEMPT+ACQUIRED,
-    # 13 events, before it).
+    # path records an uncontended lock as one ACQUIRED, without an ATTEMPT.
     thr=4 per=9
     ops=$(( (DEC_EVENTS + per * thr - 1) / (per * thr) ))
     ring=1; while [ $ring -lt $(( ops * per + 1024 )) ]; do ring=$(( ring * 2 )); done
@@ -281,14 +281,14 @@ else
 fi
 
 # ---------------------------------------------------------------------------
-# Issue 4: `locktrace pack`.  A trace of ~1 million events (one full ring of
-# 2^20 records) must pack to <= 1/10 of its raw size, at least as fast as zstd
+# `locktrace pack`.  A trace of ~1 million events (one full ring of 2^20
+# records) should pack to <= 1/10 of its raw size, at least as fast as zstd
 # at its default level on the raw file.  The measurement is
 # tests/after/pack_bench.sh (size, wall and CPU time, best of 3 each, and that
-# the bundle decodes), the same script the pack tests use.
-section "pack (issue 4)"
+# the bundle decodes), which lives beside the pack tests.
+section "pack"
 if ! have_shim || ! have_decoder; then skip "shim or decoder not built"
-elif ! "$LT" pack --help >/dev/null 2>&1; then skip "'locktrace pack' does not exist yet (issue 4)"
+elif ! "$LT" pack --help >/dev/null 2>&1; then skip "this locktrace has no 'pack' command"
 elif ! command -v zstd >/dev/null; then skip "zstd (the command) not installed"
 elif [ ! -x "$B/lt_workload" ]; then skip "$B/lt_workload not built"
 else
@@ -296,18 +296,18 @@ else
 fi
 
 # ---------------------------------------------------------------------------
-# Issue 5: median time until Debian's parking_lot 0.12.1 try_write_for bug
-# hangs a Rust stress program, untraced vs traced (a slow tracer hides it).
-# Uses tests/probes/hang_time.sh (issue 5's) when its stress program is built;
+# Median time until Debian's parking_lot 0.12.1 try_write_for bug hangs a
+# Rust stress program, untraced vs traced (a slow tracer hides it).
+# Uses tests/probes/hang_time.sh when its stress program is built;
 # BENCH_HANG_RUNS (3) runs each way, each given BENCH_HANG_MAX (60) seconds;
 # BENCH_HANG_RUNS=0 skips it.  A bench/parking_lot_hang.sh BUILD_DIR, if
 # present, replaces it.
-section "parking_lot hang time (issue 5)"
+section "parking_lot hang time"
 hang_runs=${BENCH_HANG_RUNS:-3}
 if [ -x "$root/bench/parking_lot_hang.sh" ]; then
     "$root/bench/parking_lot_hang.sh" "$BUILD" || echo "  parking_lot_hang.sh FAILED (exit $?)"
 elif [ "$hang_runs" = 0 ]; then skip "BENCH_HANG_RUNS=0"
-elif [ ! -f "$root/tests/probes/hang_time.sh" ]; then skip "tests/probes/hang_time.sh not written yet (issue 5)"
+elif [ ! -f "$root/tests/probes/hang_time.sh" ]; then skip "tests/probes/hang_time.sh missing"
 elif [ ! -x "$BUILD/probes/parking_lot_stress" ]; then skip "$BUILD/probes/parking_lot_stress not built (target parking_lot_stress; needs cargo)"
 elif ! have_shim; then skip "liblocktrace.so not built"
 else

@@ -260,7 +260,7 @@ print(" ".join(b["address"] for b in d["blocked"]))' "$T/stuck.json")
 
 # The program's address space stays its own: rings of threads that take
 # their first lock after the program unmapped a range (more than 64 of them,
-# beyond the first reservation of earlier sessions) never land there; and a
+# more than the ring area reserved at start holds under a limit) never land there; and a
 # program lowering RLIMIT_AS after start (glibc's tst-create-detached) gets
 # the unused part of the shim's reservation back before the limit applies.
 # Not covered: a thread's first lock call asks glibc for its stack bounds

@@ -1,5 +1,5 @@
-// Detector rules on hand-made histories: the legal-but-unusual cases that
-// used to be reported as errors (robust mutexes, cancelled cond waits,
+// Detector rules on hand-made histories: legal-but-unusual cases that are
+// easy to mistake for errors (robust mutexes, cancelled cond waits,
 // condvars destroyed after a broadcast, bad timeouts, live reads), and the
 // real bugs right next to them, which must still be reported.
 #include "trace_builder.h"

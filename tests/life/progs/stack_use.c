@@ -1,8 +1,8 @@
 /* How much stack a thread's first lock calls take, measured by painting the
  * thread's stack and looking for the deepest byte that changed.  Run in a
  * fresh fork child, so that under the shim this first call also creates the
- * child's trace file (the path that once overflowed PTHREAD_STACK_MIN
- * threads), and in the parent again, where only the thread's own set-up is
+ * child's trace file (the deepest path a PTHREAD_STACK_MIN thread must
+ * fit), and in the parent again, where only the thread's own set-up is
  * left.  Prints "child N" and "parent N" (bytes); exits 0 if all ran.
  *   life_stack_use */
 #include <pthread.h>
