@@ -58,7 +58,7 @@ fuzz: build-with-deps
 	./scripts/fuzz.sh $(FUZZ_SECONDS) $(BUILD)
 
 # Builds only what is installed and copies it to $(DESTDIR)$(PREFIX): bin/locktrace,
-# lib/locktrace/liblocktrace.so, the man pages and the docs (cmake/install.cmake).
+# libexec/locktrace/liblocktrace.so, the man pages and the docs (cmake/install.cmake).
 install: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS) --target locktrace liblocktrace
 	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"

@@ -1,20 +1,21 @@
 # What `make install` and `make deb` put on a machine, and where.
 #
-#   PREFIX/bin/locktrace                     the command
-#   PREFIX/lib/locktrace/liblocktrace.so     the recorder (LD_PRELOAD shim)
-#   PREFIX/lib/locktrace/locktrace           -> ../../bin/locktrace
-#   PREFIX/share/man/man{1,5,7}/             locktrace(1), locktrace-format(5),
-#                                            locktrace-bundle(5), liblocktrace(7)
-#   PREFIX/share/doc/locktrace/              README.md and docs/
+#   PREFIX/bin/locktrace                        the command
+#   PREFIX/libexec/locktrace/liblocktrace.so    the recorder (LD_PRELOAD shim)
+#   PREFIX/libexec/locktrace/locktrace          -> ../../bin/locktrace
+#   PREFIX/share/man/man{1,5,7}/                locktrace(1), locktrace-format(5),
+#                                               locktrace-bundle(5), liblocktrace(7)
+#   PREFIX/share/doc/locktrace/                 README.md and docs/
 #
-# The shim goes in a directory of its own under lib/, not in lib/ itself: it is
-# loaded only by path (LD_PRELOAD), never linked against, so it has no business
-# on the linker's search path or in ldconfig's cache, and the FHS lets a program
-# keep its private architecture-dependent files in one subdirectory of
-# /usr/lib.  A fixed lib/locktrace (rather than Debian's multiarch
-# lib/x86_64-linux-gnu) keeps the path the same for every PREFIX, so
-# `locktrace run` finds it relative to its own executable (see cmd_run.cpp)
-# wherever the tree was installed or moved (DESTDIR).
+# The shim is not a library anyone links against: it is loaded only by path,
+# by `locktrace run` (LD_PRELOAD), so it stays off the linker's search path
+# and out of ldconfig's cache, in the FHS's place for files that programs run
+# for themselves: one subdirectory of libexec, as valgrind keeps its preload
+# libraries.  (Under lib/, Debian packaging would also run ldconfig on install
+# and removal, for nothing.)  A fixed libexec/locktrace keeps the path
+# relative to bin/ the same for every PREFIX, so `locktrace run` finds the shim
+# relative to its own executable (cmd_run.cpp) wherever the tree was installed
+# or moved (DESTDIR).
 #
 # The link next to the shim lets the watchdog, which runs the `locktrace` next
 # to liblocktrace.so when LOCKTRACE_DECODER is unset, find the command when a
@@ -22,7 +23,7 @@
 #
 # Test programs, benchmarks and the zoo are never installed.
 include(GNUInstallDirs)
-set(LOCKTRACE_SHIM_INSTALL_DIR lib/locktrace)
+set(LOCKTRACE_SHIM_INSTALL_DIR ${CMAKE_INSTALL_LIBEXECDIR}/locktrace)
 
 install(TARGETS locktrace RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS liblocktrace LIBRARY DESTINATION ${LOCKTRACE_SHIM_INSTALL_DIR})

@@ -108,7 +108,7 @@ std::string find_trace(const std::string& base, time_t since)
 // The recorder is next to this executable in a build tree (build/locktrace,
 // build/liblocktrace.so), and where `make install` puts it relative to the
 // executable once installed (PREFIX/bin/locktrace,
-// PREFIX/lib/locktrace/liblocktrace.so), so an installed tree works wherever it
+// PREFIX/libexec/locktrace/liblocktrace.so), so an installed tree works wherever it
 // was installed or moved to.  Prints the places tried when neither has it.
 std::string find_shim()
 {
