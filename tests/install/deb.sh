@@ -46,7 +46,7 @@ done
 # directories like /usr/bin stay).
 dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|; s|/$||' | grep -v '^\.\?$' >"$work/paths.list"
 while read -r p; do [ -e "$p" ] || [ -L "$p" ] || echo "$p"; done <"$work/paths.list" >"$work/new.list"
-cleanups+=("dpkg -r locktrace >/dev/null 2>&1")
+trap 'dpkg -r locktrace >/dev/null 2>&1; cleanup' EXIT  # a failure below leaves no package behind
 dpkg -i "$deb" >"$work/dpkg-i.out" 2>"$work/dpkg-i.err" || fail "dpkg -i $deb failed"
 dpkg -L locktrace >"$work/listed.list" || fail "dpkg -L locktrace failed after install"
 
@@ -55,7 +55,7 @@ check_short_run /usr/bin/locktrace deb-short
 check_hang_found /usr/bin/locktrace deb-hang
 
 dpkg -r locktrace >"$work/dpkg-r.out" 2>"$work/dpkg-r.err" || fail "dpkg -r locktrace failed"
-cleanups=()
+trap cleanup EXIT
 # No maintainer scripts and no conffiles, so dpkg forgets the package
 # entirely (no 'config-files' state waiting for a purge).
 status=$(dpkg-query -W -f='${Status}' locktrace 2>/dev/null)

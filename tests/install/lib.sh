@@ -1,23 +1,9 @@
 # Shared helpers of the install tests (sourced).  Expects $build and $version.
-set -u
-for f in "$build/locktrace" "$build/liblocktrace.so" "$build/zoo/deadlock_abba_mutex" "$build/zoo/healthy_prodcons"; do
-    [ -e "$f" ] || { echo "FAIL: $f is missing (build first)"; exit 1; }
+# The after-the-hang tests' helpers give $work, cleanup on exit and fail.
+. "$(dirname "${BASH_SOURCE[0]}")/../after/lib.sh"
+for f in "$build/zoo/deadlock_abba_mutex" "$build/zoo/healthy_prodcons"; do
+    [ -e "$f" ] || fail "$f is missing (build first)"
 done
-work=$(mktemp -d "${TMPDIR:-/tmp}/lt-install.XXXXXX")
-cleanups=()
-cleanup() {
-    for c in "${cleanups[@]}"; do eval "$c"; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*"
-    for f in "$work"/*.err "$work"/*.out; do
-        [ -s "$f" ] && { echo "--- $f:"; head -40 "$f"; }
-    done
-    exit 1
-}
 
 # check_version LOCKTRACE: --version names this release and the trace format.
 check_version() {
