@@ -108,8 +108,9 @@ std::string find_trace(const std::string& base, time_t since)
 // The recorder is next to this executable in a build tree (build/locktrace,
 // build/liblocktrace.so), and where `make install` puts it relative to the
 // executable once installed (PREFIX/bin/locktrace,
-// PREFIX/libexec/locktrace/liblocktrace.so), so an installed tree works wherever it
-// was installed or moved to.  Prints the places tried when neither has it.
+// PREFIX/libexec/locktrace/liblocktrace.so), so an installed tree works
+// wherever it was installed or moved to.  Prints the places tried when
+// neither has it.
 std::string find_shim()
 {
     const std::string dir = self_dir();
