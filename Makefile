@@ -1,46 +1,73 @@
 # locktrace — top-level entry points.  The real build is CMake (CMakeLists.txt);
 # this file is what a user types.
-BUILD ?= build
-JOBS  ?= $(shell nproc)
+#
+# Commands that run something (test, demo, bench, check-suites, kill-test,
+# fuzz, deb) first install the Debian packages they need (`make deps`, which
+# is quick when nothing is missing), so they work on a fresh machine.
+# `make build` and `make install` only build and copy: they never ask for
+# root or touch the package manager; if a package is missing, configuring
+# says so and `make deps` installs it.
+BUILD   ?= build
+JOBS    ?= $(shell nproc)
+PREFIX  ?= /usr/local
+DESTDIR ?=
 
-.PHONY: all deps build test demo bench check-suites kill-test fuzz clean
+.PHONY: all deps build build-with-deps test demo bench check-suites kill-test fuzz install deb clean
 
 all: build
 
+# The Debian packages of scripts/deps/*.txt (the same script .ci/run calls).
 deps:
 	@./scripts/install-deps.sh
 
-$(BUILD)/CMakeCache.txt: | deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null || \
+	    { echo "locktrace: configuring failed; if a package is missing, run: make deps" >&2; exit 1; }
 
-build: deps $(BUILD)/CMakeCache.txt
+build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
+# deps, then build, in that order even under make -j.
+build-with-deps: deps
+	@$(MAKE) --no-print-directory build
+
 # Builds everything, then runs unit and integration tests (real programs under the real shim).
-test: build
+test: build-with-deps
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
 
 # Traces a built-in program that hangs, reads its trace while it is still hung, prints the diagnosis.
-demo: build
+demo: build-with-deps
 	./scripts/demo.sh $(BUILD)
 
 # Lock-heavy workloads untraced and traced in one run; prints ns/op and the ratio.
-bench: build
+bench: build-with-deps
 	./scripts/bench.sh $(BUILD)
 
 # Third-party test suites (glibc nptl, kernel futex selftests, GLib) plain vs traced.
-check-suites: build
+check-suites: build-with-deps
 	./suites/run.sh $(BUILD)
 
 # SIGKILL traced lock-heavy programs at random moments (KILLS times) and check every trace.
 KILLS ?= 300
-kill-test: build
+kill-test: build-with-deps
 	./scripts/kill-loop.sh $(KILLS) $(BUILD)
 
 # libFuzzer targets (clang, ASan+UBSan) for the trace and bundle readers, FUZZ_SECONDS each.
 FUZZ_SECONDS ?= 300
-fuzz: build
+fuzz: build-with-deps
 	./scripts/fuzz.sh $(FUZZ_SECONDS) $(BUILD)
+
+# Builds only what is installed and copies it to $(DESTDIR)$(PREFIX): bin/locktrace,
+# libexec/locktrace/liblocktrace.so, the man pages and the docs (cmake/install.cmake).
+install: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target locktrace liblocktrace
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+
+# The Debian package $(BUILD)/locktrace_VERSION_ARCH.deb (installs under /usr).
+deb: deps
+	@$(MAKE) --no-print-directory $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target locktrace liblocktrace
+	cd $(BUILD) && cpack -G DEB
 
 clean:
 	rm -rf $(BUILD)

@@ -1,7 +1,8 @@
 // `locktrace run [-o FILE] [--stack-depth N] -- PROGRAM ARGS...`
-// Runs PROGRAM with liblocktrace.so preloaded (found next to this executable),
-// forwards signals to it, and exits with its status.
+// Runs PROGRAM with liblocktrace.so preloaded (see find_shim), forwards
+// signals to it, and exits with its status.
 #include "commands.h"
+#include "locktrace_build.h"
 
 #include <cerrno>
 #include <csignal>
@@ -104,14 +105,29 @@ std::string find_trace(const std::string& base, time_t since)
     return best;
 }
 
+// The recorder is next to this executable in a build tree (build/locktrace,
+// build/liblocktrace.so), and where `make install` puts it relative to the
+// executable once installed (PREFIX/bin/locktrace,
+// PREFIX/libexec/locktrace/liblocktrace.so), so an installed tree works
+// wherever it was installed or moved to.  Prints the places tried when
+// neither has it.
+std::string find_shim()
+{
+    const std::string dir = self_dir();
+    std::string tried;
+    for (const std::string& place : {dir + "/liblocktrace.so", dir + "/" LOCKTRACE_SHIM_FROM_BINDIR}) {
+        char real[PATH_MAX];
+        if (access(place.c_str(), R_OK) == 0 && realpath(place.c_str(), real)) return real;
+        tried += "\n  " + place + ": " + strerror(errno);
+    }
+    fprintf(stderr, "locktrace: cannot find the recorder liblocktrace.so; looked for:%s\n", tried.c_str());
+    return "";
+}
+
 int run_program(const RunOptions& o)
 {
-    std::string lib = self_dir() + "/liblocktrace.so";
-    struct stat st;
-    if (stat(lib.c_str(), &st) != 0) {
-        fprintf(stderr, "locktrace: cannot find the recorder %s: %s\n", lib.c_str(), strerror(errno));
-        return 127;
-    }
+    const std::string lib = find_shim();
+    if (lib.empty()) return 127;
     std::string pattern = o.output.empty() ? "locktrace." + basename_of(o.command[0]) + ".%p.trace" : o.output;
 
     std::string preload = lib;

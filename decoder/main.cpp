@@ -2,6 +2,7 @@
 #include "bundle/unpack.h"
 #include "commands.h"
 #include "core/trace_reader.h"
+#include "locktrace_build.h"
 
 #include <cstdio>
 #include <string>
@@ -12,7 +13,7 @@ int main(int argc, char** argv)
 {
     CLI::App app{"locktrace: record every lock transition of a program, then explain who held and who waited", "locktrace"};
     app.require_subcommand(1);
-    app.set_version_flag("--version", "locktrace 0.1.0 (trace format " + std::to_string(LT_FORMAT_VERSION) + ")");
+    app.set_version_flag("--version", "locktrace " LOCKTRACE_VERSION " (reads trace format " + std::to_string(LT_FORMAT_VERSION) + ")");
     std::vector<std::pair<CLI::App*, lt::CommandRun>> cmds;
     auto add = [&](lt::CommandRun (*f)(CLI::App&)) {
         size_t before = app.get_subcommands({}).size();
