@@ -7,7 +7,6 @@
 #include "state.h"
 #include "tracefile.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <unistd.h>
 

@@ -43,7 +43,7 @@ struct lt_no_cancel_guard {
  * hangs it on a pthread key.  So a thread switches to it only after
  * LT_FAST_TRACE_AFTER walks, and the key is not the program's: libunwind asks
  * for it from inside our walk (lt_tls.internal), and the pthread_key_create
- * and pthread_setspecific hooks (hooks.c) hand it LT_UNWIND_KEY, a value no
+ * and pthread_setspecific hooks (hooks/unwind_keys.c) hand it LT_UNWIND_KEY, a value no
  * real key can take, and keep the cache pointer here.  The program keeps all
  * of its PTHREAD_KEYS_MAX keys.  At the thread's end (lt_stacks_thread_end)
  * we run libunwind's destructor as glibc would have, in rounds until it lets
@@ -304,7 +304,7 @@ static __attribute__((noinline)) uint32_t stack_miss(lt_stack_cache *cache, uint
     if (n == 0)
         return 0;
     // The program's frames only: the shim's own below them (the start-routine
-    // wrapper every thread runs in, see hooks_process.c) mean nothing to the
+    // wrapper every thread runs in, see hooks/thread.c) mean nothing to the
     // user.  The cache below still checks the raw chain.
     uint64_t mine[LT_MAX_STACK_DEPTH];
     uint32_t k = 0;
