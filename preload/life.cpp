@@ -149,9 +149,10 @@ __attribute__((destructor)) static void stamp_end_at_exit(void) { lt_stamp_end()
 
 /* Locks the forking thread held at the moment of fork: the child holds them
  * too (the classic atfork "lock everything, unlock in the child").  Worked
- * out from the thread's ring before the parent's file is dropped, and
- * written into the child's ring as ACQUIRED (LT_FL_INTERNAL) right after its
- * THREAD_START, so the child's own history is complete. */
+ * out from the thread's ring before the parent's file is dropped; the
+ * recorder writes them into the child's ring as ACQUIRED (LT_FL_INTERNAL)
+ * right after its THREAD_START (lt_inherited_locks_take), so the child's own
+ * history is complete. */
 static lt_inherited g_inherited[64];
 static uint32_t g_inherited_n;
 static int g_inherited_tid;

@@ -515,6 +515,21 @@ void lt_slot_release(lt_tctl *c, uint64_t now)
     __atomic_store_n(&c->slot->state, (uint32_t)LT_SLOT_EXITED, __ATOMIC_RELEASE);
 }
 
+void lt_slot_rename(uint64_t self, const char *name)
+{
+    if (lt_init_state != LT_INIT_READY || !lt_g.hdr)
+        return;
+    uint32_t used = __atomic_load_n(&lt_g.hdr->threads_used, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < used; ++i) {
+        lt_thread *t = &lt_g.threads[i];
+        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == LT_SLOT_LIVE && t->pthread_self == self) {
+            char tmp[LT_THREAD_NAME_MAX] = {0};
+            strncpy(tmp, name, LT_THREAD_NAME_MAX - 1);
+            memcpy(t->name, tmp, sizeof tmp);
+        }
+    }
+}
+
 void lt_trace_drop_after_fork(void)
 {
     lt_trace &g = lt_g;

@@ -28,6 +28,8 @@ struct lt_tctl *lt_slot_claim(int tid, uint64_t now_ns, bool *recycled) LT_HIDDE
 /* Marks the slot EXITED (after the THREAD_EXIT record).  The thread goes on
  * recording into it until it really ends; only then may the slot be reused. */
 void lt_slot_release(struct lt_tctl *c, uint64_t now_ns) LT_HIDDEN;
+/* The live slot of thread `pthread_self` (if any) takes its new name. */
+void lt_slot_rename(uint64_t pthread_self, const char *name) LT_HIDDEN;
 /* The program is about to limit its address space: give back the part of
  * the ring reservation no thread has claimed yet. */
 void lt_ring_area_trim(void) LT_HIDDEN;

@@ -39,10 +39,10 @@ EXPORT pid_t _Fork(void)
     return p;
 }
 
-/* vfork itself is in hooks/vfork.S.  In the parent, after the child has exec'd or
+/* vfork itself is in vfork.S.  In the parent, after the child has exec'd or
  * exited (the stack is ours again): record it, or turn the raw error into
  * errno. */
-_Static_assert(__builtin_offsetof(struct lt_tls_state, off) == 10, "LT_TLS_OFF in hooks/vfork.S");
+_Static_assert(__builtin_offsetof(struct lt_tls_state, off) == 10, "LT_TLS_OFF in vfork.S");
 
 LT_HIDDEN long lt_vfork_parent(long r)
 {

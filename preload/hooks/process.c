@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 /* ---- dlopen / dlclose ------------------------------------------------------ */
-/* dlopen itself is an assembly trampoline (hooks/dlopen_trampoline.S) that jumps to
+/* dlopen itself is an assembly trampoline (dlopen_trampoline.S) that jumps to
  * the real one, so glibc sees the program's return address: the caller
  * decides the namespace and the RUNPATH/$ORIGIN search.  It calls this first;
  * the new objects are picked up by the next event's refresh. */

@@ -3,9 +3,9 @@
 #define _GNU_SOURCE
 #include "hook.h"
 #include "../stacks.h"
+#include "../tracefile.h"
 
 #include <pthread.h>
-#include <string.h>
 #include <threads.h>
 
 /* A thread's end (return, pthread_exit or cancellation) is recorded without a
@@ -126,16 +126,7 @@ EXPORT void pthread_exit(void *r)
 EXPORT int pthread_setname_np(pthread_t th, const char *name)
 {
     int r = LT_REAL(setname)(th, name);
-    if (r || lt_init_state != LT_INIT_READY || !lt_g.hdr)
-        return r;
-    uint32_t used = __atomic_load_n(&lt_g.hdr->threads_used, __ATOMIC_ACQUIRE);
-    for (uint32_t i = 0; i < used; ++i) {
-        struct lt_thread *t = &lt_g.threads[i];
-        if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) == LT_SLOT_LIVE && t->pthread_self == (uint64_t)th) {
-            char tmp[LT_THREAD_NAME_MAX] = {0};
-            strncpy(tmp, name, LT_THREAD_NAME_MAX - 1);
-            memcpy(t->name, tmp, sizeof tmp);
-        }
-    }
+    if (r == 0)
+        lt_slot_rename((uint64_t)th, name);
     return r;
 }
