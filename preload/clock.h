@@ -53,3 +53,6 @@ static inline uint64_t lt_clock(bool before)
         _mm_lfence();
     return lt_tsc_to_ns(__rdtsc());
 }
+
+/* The shim's own time stamps (slots, modules, marks): an "after" reading. */
+static inline uint64_t lt_now(void) { return lt_clock(false); }

@@ -1,8 +1,8 @@
 #include "modules.h"
 
+#include "clock.h"
 #include "real.h"
-#include "recorder.h"
-#include "tracefile.h"
+#include "state.h"
 
 #include <elf.h>
 #include <limits.h>
@@ -56,7 +56,7 @@ static int add_object(dl_phdr_info *info, size_t, void *data)
     }
     if (lo >= hi)
         return 0;
-    uint64_t self = (uint64_t)(uintptr_t)&lt_record;
+    uint64_t self = (uint64_t)(uintptr_t)&lt_modules_refresh; // any function of the shim
     if (self >= lo && self < hi) {
         lt_self_lo = lo;
         lt_self_hi = hi;

@@ -1,5 +1,5 @@
 #include "real.h"
-#include "recorder.h"
+#include "state.h"
 
 #include <dlfcn.h>
 

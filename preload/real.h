@@ -8,6 +8,7 @@
 // Everything else is looked up once with dlsym/dlvsym(RTLD_NEXT).
 #pragma once
 #include "cdecl.h"
+#include "state.h"
 #include <pthread.h>
 #include <semaphore.h>
 #include <sys/types.h>

@@ -1,18 +1,14 @@
 #include "recorder.h"
 
+#include "clock.h"
+#include "life.h"
 #include "modules.h"
 #include "stacks.h"
+#include "state.h"
 #include "tracefile.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <unistd.h>
-
-__thread lt_tls_state lt_tls __attribute__((tls_model("initial-exec")));
-uint32_t lt_families_active = ~0u;
-
-lt_errno_guard::lt_errno_guard() : saved(errno) {}
-lt_errno_guard::~lt_errno_guard() { errno = saved; }
 
 /* Events written before the real call: their clock read needs no fence. */
 #define LT_BEFORE_TYPES                                                                                       \
@@ -51,6 +47,19 @@ static inline void write_event(lt_tctl *c, uint64_t now, uint16_t type, uint8_t 
     __atomic_store_n(&e->seq, i + 1, __ATOMIC_RELEASE);
 }
 
+/* In a fork child, the thread that forked holds what it held before: its
+ * locks are written as ACQUIRED (LT_FL_INTERNAL) right after its
+ * THREAD_START, so the child's own history is complete. */
+static void write_inherited_locks(void)
+{
+    const lt_inherited *held;
+    uint32_t n = lt_inherited_locks_take(&held);
+    for (uint32_t k = 0; k < n; ++k)
+        for (int32_t j = 0; j < held[k].count; ++j)
+            lt_record(LT_EV_ACQUIRED, (lt_prim)held[k].prim, held[k].flags | LT_FL_INTERNAL,
+                      (const void *)held[k].addr, 0, 0, 0, 0, 0, LT_STACK_NONE);
+}
+
 /* First event of a thread: process init if needed, then a slot and a ring. */
 static __attribute__((noinline)) lt_tctl *thread_setup(void)
 {
@@ -62,16 +71,19 @@ static __attribute__((noinline)) lt_tctl *thread_setup(void)
         lt_errno_guard keep_errno;
         uint64_t now = lt_now();
         int tid = (int)gettid();
-        c = lt_thread_attach(tid, now);
+        bool recycled;
+        c = lt_slot_claim(tid, now, &recycled);
         if (!c) {
             lt_tls.off = 1;
             return nullptr;
         }
+        lt_thread_stack(tid, &c->stack_lo, &c->stack_hi);
+        lt_stacks_thread_begin(c, recycled);
         lt_tls.ctl = c;
         lt_stacks_warm_up();
         write_event(c, now, LT_EV_THREAD_START, LT_PRIM_THREAD, 0, (uint64_t)pthread_self(), 0, 0, 0, tid, 0, 0);
     }
-    lt_write_inherited_locks();
+    write_inherited_locks();
     return c;
 }
 
@@ -162,16 +174,16 @@ uint32_t lt_record(lt_event_type type, lt_prim prim, uint32_t flags, const void 
     return stack;
 }
 
-/* The thread is ending (return, pthread_exit or cancellation).  It keeps its
- * slot and goes on recording: pthread key and thread_local destructors run
- * after this and may unlock what the thread held (lt_thread_detach). */
-extern "C" __attribute__((visibility("hidden"))) void lt_thread_key_destructor(void *)
+/* It keeps its slot and goes on recording: pthread key and thread_local
+ * destructors run after this and may unlock what the thread held
+ * (lt_slot_release). */
+void lt_thread_end(void)
 {
     lt_tctl *c = lt_tls.ctl;
     if (!c || c->ended)
         return;
     lt_record(LT_EV_THREAD_EXIT, LT_PRIM_THREAD, 0, (const void *)pthread_self(), 0, 0, 0, c->tid, 0, LT_STACK_NONE);
-    lt_thread_detach(c, lt_now());
+    lt_slot_release(c, lt_now());
 }
 
 void lt_attach_current_thread(void)

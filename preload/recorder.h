@@ -30,46 +30,22 @@
 //                 changed.  The first event of a thread sets up its ring (that
 //                 one-time step may allocate and make system calls).
 //
-// lt_mute_guard   RAII: while alive, hooks in this thread pass straight through
-//                 untraced.  Wrap any use of libc/libunwind/dlsym inside the shim.
+// lt_thread_end() the calling thread's THREAD_EXIT (hooks/thread.c).
+//
+// Below it: the process and thread state (state.h, lt_mute_guard), the trace
+// file's slots (tracefile.h), stacks, modules, the clock, and the lazy set-up
+// of the process (life.h) that a thread's first event asks for.
 #pragma once
 #include "cdecl.h"
+#include "state.h"
+
 #include <locktrace/format.h>
 #include <stdint.h>
 
 #define LT_STACK_NONE 0u
 #define LT_STACK_HERE 0xffffffffu
 
-#define LT_LIKELY(x) __builtin_expect(!!(x), 1)
-#define LT_UNLIKELY(x) __builtin_expect(!!(x), 0)
-
-struct lt_tctl; /* per-thread control block, private memory (tracefile.h) */
-
-/* Kept tiny: it lives in the static TLS block of every thread. */
-struct lt_tls_state {
-    struct lt_tctl *ctl; /* null until the thread's ring exists */
-    uint8_t depth;       /* > 0 while inside lt_record (signal nesting) */
-    uint8_t mute;        /* > 0: pass through untraced (shim's own calls) */
-    uint8_t off;         /* 1: this thread is not traced (dropped, exited, child untraced) */
-    uint8_t rec_mute;    /* mute when the outermost lt_record began */
-    /* > 0 inside the shim's own machinery (lt_mute_guard: libunwind, dlsym,
-     * set-up; the watchdog thread), not the program's code merely muted
-     * (atfork handlers): its lock calls go straight to glibc, never to a
-     * library preloaded after ours (lt_next_table). */
-    uint8_t internal;
-    uint8_t rec_internal; /* internal when the outermost lt_record began */
-    /* Frame of the outermost lt_record in progress, 0 if none.  A signal
-     * handler that siglongjmps out of the recorder leaves depth (and perhaps
-     * mute) raised; the next call from a frame at or above this one proves
-     * that record abandoned, and both are put back (lt_heal). */
-    uintptr_t rec_frame;
-};
-
 LT_C_BEGIN
-extern __thread struct lt_tls_state lt_tls __attribute__((tls_model("initial-exec"))) LT_HIDDEN;
-/* Bit (1 << prim) per traced family; all ones until initialisation decides. */
-extern uint32_t lt_families_active LT_HIDDEN;
-
 /* Sets up the calling thread's ring now instead of at its first event
  * (writes THREAD_START).  Initialises the process if needed. */
 void lt_attach_current_thread(void) LT_HIDDEN;
@@ -80,6 +56,9 @@ uint32_t lt_record(enum lt_event_type type, enum lt_prim prim, uint32_t flags, c
  * record abandoned through siglongjmp (see rec_frame); says whether the
  * thread may record now. */
 bool lt_want_slow(uintptr_t frame) LT_HIDDEN;
+/* The thread is ending (return, pthread_exit or cancellation): THREAD_EXIT,
+ * and the slot is released (it goes on recording until it really ends). */
+void lt_thread_end(void) LT_HIDDEN;
 LT_C_END
 
 static inline bool lt_want(enum lt_prim prim)
@@ -90,29 +69,3 @@ static inline bool lt_want(enum lt_prim prim)
         return true;
     return lt_want_slow((uintptr_t)__builtin_frame_address(0));
 }
-
-#ifdef __cplusplus
-struct lt_mute_guard {
-    lt_mute_guard()
-    {
-        ++lt_tls.mute;
-        ++lt_tls.internal;
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    }
-    ~lt_mute_guard()
-    {
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        --lt_tls.internal;
-        --lt_tls.mute;
-    }
-    lt_mute_guard(const lt_mute_guard &) = delete;
-    lt_mute_guard &operator=(const lt_mute_guard &) = delete;
-};
-
-/* errno is saved and restored around every slow path of the shim. */
-struct lt_errno_guard {
-    int saved;
-    lt_errno_guard();
-    ~lt_errno_guard();
-};
-#endif

@@ -1,13 +1,13 @@
 #include "stacks.h"
 
 #include "modules.h"
-#include "recorder.h"
-#include "tracefile.h"
+#include "state.h"
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* Frames of the shim itself on top of the stack: recorder + hook, and a few
  * more in case the compiler chose not to inline. */
@@ -43,7 +43,7 @@ struct lt_no_cancel_guard {
  * hangs it on a pthread key.  So a thread switches to it only after
  * LT_FAST_TRACE_AFTER walks, and the key is not the program's: libunwind asks
  * for it from inside our walk (lt_tls.internal), and the pthread_key_create
- * and pthread_setspecific hooks (hooks.c) hand it LT_UNWIND_KEY, a value no
+ * and pthread_setspecific hooks (hooks/unwind_keys.c) hand it LT_UNWIND_KEY, a value no
  * real key can take, and keep the cache pointer here.  The program keeps all
  * of its PTHREAD_KEYS_MAX keys.  At the thread's end (lt_stacks_thread_end)
  * we run libunwind's destructor as glibc would have, in rounds until it lets
@@ -139,6 +139,41 @@ void lt_stacks_warm_up(void)
     lt_no_cancel_guard no_cancel;
     lt_mute_guard mute;
     unwind_here(raw, 4);
+}
+
+static bool g_caches_dirty; /* unused slots' caches may hold a parent's entries */
+
+void lt_stacks_reserve_caches(void)
+{
+    if (!lt_g.cfg.stack_depth)
+        return;
+    void *sc = mmap(nullptr, (size_t)lt_g.cfg.max_threads * sizeof(lt_stack_cache), PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (sc != MAP_FAILED)
+        lt_g.caches = (lt_stack_cache *)sc;
+}
+
+void lt_stacks_thread_begin(lt_tctl *c, bool recycled)
+{
+    c->stack_cache = lt_g.caches ? &lt_g.caches[c->index] : nullptr;
+    if (!c->stack_cache)
+        return;
+    // A new thread, a new stack.  A slot used for the first time in this
+    // file has a cache nobody wrote since it was mapped or dropped at fork:
+    // zero already, and not touched here (in a fork child, writing it would
+    // copy the parent's pages).
+    if (recycled || g_caches_dirty)
+        memset(c->stack_cache, 0, sizeof(lt_stack_cache));
+    c->stack_cache->stack_lo = c->stack_lo;
+    c->stack_cache->stack_hi = c->stack_hi;
+}
+
+void lt_stacks_after_fork(void)
+{
+    // Private anonymous memory: dropping the pages zeroes them without
+    // copying the parent's.
+    if (lt_g.caches && madvise(lt_g.caches, (size_t)lt_g.cfg.max_threads * sizeof(lt_stack_cache), MADV_DONTNEED) != 0)
+        g_caches_dirty = true; // mlockall: every slot's cache is cleared when it is taken
 }
 
 void lt_stacks_setup(void)
@@ -269,7 +304,7 @@ static __attribute__((noinline)) uint32_t stack_miss(lt_stack_cache *cache, uint
     if (n == 0)
         return 0;
     // The program's frames only: the shim's own below them (the start-routine
-    // wrapper every thread runs in, see hooks_process.c) mean nothing to the
+    // wrapper every thread runs in, see hooks/thread.c) mean nothing to the
     // user.  The cache below still checks the raw chain.
     uint64_t mine[LT_MAX_STACK_DEPTH];
     uint32_t k = 0;

@@ -26,7 +26,16 @@ struct lt_stack_cache {
 
 #define LT_UNWIND_KEY 0xfffffff0u
 
+struct lt_tctl;
+
 LT_C_BEGIN
+/* Once per process: one unwind cache per thread slot (lt_g.caches). */
+void lt_stacks_reserve_caches(void) __attribute__((visibility("hidden")));
+/* A thread took slot c (recycled: another thread's before): its cache, empty,
+ * scanning the thread's stack (c->stack_lo, c->stack_hi). */
+void lt_stacks_thread_begin(struct lt_tctl *c, bool recycled) __attribute__((visibility("hidden")));
+/* In a fork child: the parent's unwind caches are dropped. */
+void lt_stacks_after_fork(void) __attribute__((visibility("hidden")));
 bool lt_stacks_key_create(unsigned *key, void (*dtor)(void *)) __attribute__((visibility("hidden")));
 /* false when LT_UNWIND_KEY was never handed out (then it is no key at all) */
 bool lt_stacks_set_cache(uintptr_t v) __attribute__((visibility("hidden")));

@@ -1,8 +1,8 @@
 #include "watchdog.h"
 
+#include "clock.h"
 #include "config.h"
-#include "recorder.h"
-#include "tracefile.h"
+#include "state.h"
 
 #include <dlfcn.h>
 #include <errno.h>

@@ -1,9 +1,10 @@
 /*
  * locktrace on-disk trace format, version 1.
  *
- * This header is the only thing the shim (preload/) and the decoder (decoder/)
- * share.  It is documented for users in man/locktrace-format.5; keep the two in
- * step and bump LT_FORMAT_VERSION on any incompatible change.
+ * This header, with probe_classes.h beside it, is all the shim (preload/) and
+ * the decoder (decoder/) share.  It is documented for users in
+ * man/locktrace-format.5; keep the two in step and bump LT_FORMAT_VERSION on
+ * any incompatible change.
  *
  * A trace is one file, written through a MAP_SHARED mapping by the traced
  * process, so that it survives SIGKILL and can be read while the process is
@@ -122,7 +123,8 @@ enum lt_mark_kind { LT_MARK_USER = 0, LT_MARK_WATCHDOG = 1, LT_MARK_SNAPSHOT = 2
  *   FUTEX:  state[0] = *uaddr (u32), state[1] = val | (u64)val3 << 32,
  *           arg = op (with FUTEX_PRIVATE_FLAG / FUTEX_CLOCK_REALTIME), addr2 = uaddr2;
  *           result = the syscall's return value, or -errno.
- *   PROBE:  state[0] = lock word before, state[1] = lock word after, arg = probe id
+ *   PROBE:  state[0] = lock word before, state[1] = lock word after, arg = probe id,
+ *           addr2 = lock class | word size in bytes << 8 (probe_classes.h)
  *   THREAD: addr = pthread_self(); result = tid.
  */
 struct lt_event {

@@ -616,16 +616,17 @@ bool plan_exits(uint64_t fn, uint64_t fn_size, uint64_t entry_bytes, decoded *bo
 
 } // namespace
 
-bool patch_function(site *s, uint64_t fn, uint64_t fn_size, std::string *why)
+namespace {
+
+// Decodes whole instructions from fn until the 5 bytes of the jump are
+// covered (*covered), checking that nothing branches into them.
+bool decode_entry(uint64_t fn, uint64_t fn_size, decoded *d, uint64_t *covered, std::string *why)
 {
-    if (!g_ready && !engine_init(why))
-        return false;
-    // Decode whole instructions until 5 bytes are covered.
-    decoded d;
     const uint8_t *code = (const uint8_t *)fn;
     size_t avail = fn_size ? fn_size : 32;
-    uint64_t addr = fn, covered = 0;
-    while (covered < 5) {
+    uint64_t addr = fn;
+    *covered = 0;
+    while (*covered < 5) {
         if (!avail) {
             *why = "function too short: " + std::to_string(fn_size) + " bytes, the jump needs 5";
             return false;
@@ -633,14 +634,14 @@ bool patch_function(site *s, uint64_t fn, uint64_t fn_size, std::string *why)
         cs_insn *in = cs_malloc(g_cs);
         if (!cs_disasm_iter(g_cs, &code, &avail, &addr, in)) {
             cs_free(in, 1);
-            *why = "Capstone cannot decode the instruction at +" + std::to_string(covered);
+            *why = "Capstone cannot decode the instruction at +" + std::to_string(*covered);
             return false;
         }
-        d.insns.push_back(in);
-        covered += in->size;
-        if (covered < 5 && ends_flow(in)) {
+        d->insns.push_back(in);
+        *covered += in->size;
+        if (*covered < 5 && ends_flow(in)) {
             *why = "function too short: control leaves ('" + std::string(in->mnemonic) + "') after " +
-                   std::to_string(covered) + " bytes, the jump needs 5";
+                   std::to_string(*covered) + " bytes, the jump needs 5";
             return false;
         }
     }
@@ -648,37 +649,23 @@ bool patch_function(site *s, uint64_t fn, uint64_t fn_size, std::string *why)
         *why = "symbol has no size: cannot check for branches into the patched bytes";
         return false;
     }
-    if (branch_into(fn, fn + fn_size, fn, fn + covered, why))
-        return false;
+    return !branch_into(fn, fn + fn_size, fn, fn + *covered, why);
+}
 
-    const size_t RESERVE = 1024;
-    uint8_t *mem = alloc_near(fn, RESERVE);
-    if (!mem) {
-        *why = "no free memory within rel32 reach of the function for a trampoline";
-        return false;
-    }
-    emitter e((uint64_t)mem);
-    emit_hook(e, FRAME_CALL, (uint64_t)ltp_entry_dispatch, s);
-    for (cs_insn *in : d.insns)
-        if (!relocate(e, in, fn, fn + covered, why))
-            return false; // (the reserved bytes stay unused)
-    e.jmp_abs(fn + covered);
-    if (!install(e, mem, RESERVE, why))
-        return false;
-    s->addr = fn;
-    s->patched = covered;
-    s->resume = fn + covered;
-    s->tramp = (uint64_t)mem;
+const size_t k_tramp_reserve = 1024;
 
-    // Returns: at every ret if possible (the stack is never touched), else
-    // by swapping the return address for a return trampoline.
+// Returns: at every ret if possible (the stack is never touched), else by
+// swapping the return address for a return trampoline.  The exit jumps to
+// make live go to *exit_jumps as (patched address, trampoline).
+bool catch_returns(site *s, uint64_t fn, uint64_t fn_size, uint64_t covered,
+                   std::vector<std::pair<uint64_t, uint64_t>> *exit_jumps, std::string *why)
+{
     decoded body;
     std::vector<exit_plan> exits;
-    std::vector<std::pair<uint64_t, uint64_t>> exit_jumps; // (patched address, trampoline)
     std::string exit_why;
-    if (s->on_return && plan_exits(fn, fn_size, covered, &body, &exits, &exit_why)) {
+    if (plan_exits(fn, fn_size, covered, &body, &exits, &exit_why)) {
         for (const exit_plan &x : exits) {
-            uint8_t *xm = alloc_near(x.from, RESERVE);
+            uint8_t *xm = alloc_near(x.from, k_tramp_reserve);
             if (!xm) {
                 *why = "no memory for an exit trampoline";
                 return false;
@@ -690,29 +677,62 @@ bool patch_function(site *s, uint64_t fn, uint64_t fn_size, std::string *why)
             // Now %rsp points at the return address, as at the entry.
             emit_hook(r, FRAME_CALL, (uint64_t)ltp_exit_dispatch, s);
             r.raw(x.insns.back()->bytes, x.insns.back()->size); // the ret itself
-            if (!install(r, xm, RESERVE, why))
+            if (!install(r, xm, k_tramp_reserve, why))
                 return false;
-            exit_jumps.push_back({x.from, (uint64_t)xm});
+            exit_jumps->push_back({x.from, (uint64_t)xm});
         }
         s->exits = (uint32_t)exits.size();
         s->exit_note = "return caught at " + std::to_string(exits.size()) + " ret instruction" +
                        (exits.size() == 1 ? "" : "s");
-    } else if (s->on_return) {
-        s->exit_note = "return caught by swapping the return address (" + exit_why +
-                       "): stacks recorded inside the function stop at it";
-        uint8_t *rmem = alloc_near(fn, RESERVE);
-        if (!rmem) {
-            *why = "no memory for the return trampoline";
-            return false;
-        }
-        emitter r((uint64_t)rmem);
-        r.b({0x6a, 0x00}); // push $0: becomes the real return address
-        emit_hook(r, FRAME_CALL, (uint64_t)ltp_return_dispatch, s);
-        r.byte(0xc3); // ret
-        if (!install(r, rmem, RESERVE, why))
-            return false;
-        s->ret_tramp = (uint64_t)rmem;
+        return true;
     }
+    s->exit_note = "return caught by swapping the return address (" + exit_why +
+                   "): stacks recorded inside the function stop at it";
+    uint8_t *rmem = alloc_near(fn, k_tramp_reserve);
+    if (!rmem) {
+        *why = "no memory for the return trampoline";
+        return false;
+    }
+    emitter r((uint64_t)rmem);
+    r.b({0x6a, 0x00}); // push $0: becomes the real return address
+    emit_hook(r, FRAME_CALL, (uint64_t)ltp_return_dispatch, s);
+    r.byte(0xc3); // ret
+    if (!install(r, rmem, k_tramp_reserve, why))
+        return false;
+    s->ret_tramp = (uint64_t)rmem;
+    return true;
+}
+
+} // namespace
+
+bool patch_function(site *s, uint64_t fn, uint64_t fn_size, std::string *why)
+{
+    if (!g_ready && !engine_init(why))
+        return false;
+    decoded d;
+    uint64_t covered;
+    if (!decode_entry(fn, fn_size, &d, &covered, why))
+        return false;
+    uint8_t *mem = alloc_near(fn, k_tramp_reserve);
+    if (!mem) {
+        *why = "no free memory within rel32 reach of the function for a trampoline";
+        return false;
+    }
+    emitter e((uint64_t)mem);
+    emit_hook(e, FRAME_CALL, (uint64_t)ltp_entry_dispatch, s);
+    for (cs_insn *in : d.insns)
+        if (!relocate(e, in, fn, fn + covered, why))
+            return false; // (the reserved bytes stay unused)
+    e.jmp_abs(fn + covered);
+    if (!install(e, mem, k_tramp_reserve, why))
+        return false;
+    s->addr = fn;
+    s->patched = covered;
+    s->resume = fn + covered;
+    s->tramp = (uint64_t)mem;
+    std::vector<std::pair<uint64_t, uint64_t>> exit_jumps; // (patched address, trampoline)
+    if (s->on_return && !catch_returns(s, fn, fn_size, covered, &exit_jumps, why))
+        return false;
     // Everything the jumps lead to is in place: now make them live, the
     // exits first (an exit reached without its entry is ignored).
     for (const auto &j : exit_jumps)
@@ -722,6 +742,56 @@ bool patch_function(site *s, uint64_t fn, uint64_t fn_size, std::string *why)
 }
 
 namespace {
+
+// The whole instructions after the syscall (which ends at `end`) that make
+// up the 5 bytes of the second jump; they end at *after_end.
+bool straight_after(const decoded &all, uint64_t end, std::vector<const cs_insn *> *after, uint64_t *after_end,
+                    std::string *why)
+{
+    *after_end = end;
+    for (const cs_insn *in : all.insns) {
+        if (in->address < end)
+            continue;
+        if (*after_end - end >= 5)
+            break;
+        if (in->address != *after_end)
+            break;
+        if (ends_flow(in) || in->id == X86_INS_CALL || in->id == X86_INS_SYSCALL) {
+            *why = "'" + std::string(in->mnemonic) + "' within 5 bytes after the syscall";
+            return false;
+        }
+        after->push_back(in);
+        *after_end += in->size;
+    }
+    if (*after_end - end < 5) {
+        *why = "fewer than 5 bytes of straight-line code after the syscall";
+        return false;
+    }
+    return true;
+}
+
+// No branch of the function may land in (from, after_end), and no jump
+// table may hide one.
+bool no_branch_into_split(const decoded &all, uint64_t from, uint64_t after_end, std::string *why)
+{
+    for (const cs_insn *in : all.insns) {
+        uint64_t t;
+        // Jump tables are invisible to the branch scan; a tail call through
+        // the GOT (jmp *x(%rip)) is not one.
+        if (in->id == X86_INS_JMP && !is_relative_branch(in, &t) &&
+            !(in->detail->x86.op_count == 1 && in->detail->x86.operands[0].type == X86_OP_MEM &&
+              in->detail->x86.operands[0].mem.base == X86_REG_RIP)) {
+            *why = "the function has an indirect jump (" + std::string(in->op_str) + " at " + hex(in->address) + ")";
+            return false;
+        }
+        if (is_relative_branch(in, &t) && t > from && t < after_end) {
+            *why = "the " + std::string(in->mnemonic) + " at " + hex(in->address) + " jumps to " + hex(t) +
+                   ", between the probe's first byte and the end of the instructions after the syscall";
+            return false;
+        }
+    }
+    return true;
+}
 
 // The preferred way to probe a syscall site: leave the syscall instruction in
 // the library's own code.  One jump (over `from`) leads to a trampoline that
@@ -755,43 +825,10 @@ bool try_split_syscall(site *s, uint64_t fn_lo, uint64_t fn_hi, uint64_t from, u
         *why = "the function does not decode wholly (" + hex(cache_stopped) + ")";
         return false;
     }
-    // The whole instructions after the syscall that make up 5 bytes.
     std::vector<const cs_insn *> after;
-    uint64_t after_end = end;
-    for (const cs_insn *in : all.insns) {
-        if (in->address < end)
-            continue;
-        if (after_end - end >= 5)
-            break;
-        if (in->address != after_end)
-            break;
-        if (ends_flow(in) || in->id == X86_INS_CALL || in->id == X86_INS_SYSCALL) {
-            *why = "'" + std::string(in->mnemonic) + "' within 5 bytes after the syscall";
-            return false;
-        }
-        after.push_back(in);
-        after_end += in->size;
-    }
-    if (after_end - end < 5) {
-        *why = "fewer than 5 bytes of straight-line code after the syscall";
+    uint64_t after_end;
+    if (!straight_after(all, end, &after, &after_end, why) || !no_branch_into_split(all, from, after_end, why))
         return false;
-    }
-    for (const cs_insn *in : all.insns) {
-        uint64_t t;
-        // Jump tables are invisible to the branch scan; a tail call through
-        // the GOT (jmp *x(%rip)) is not one.
-        if (in->id == X86_INS_JMP && !is_relative_branch(in, &t) &&
-            !(in->detail->x86.op_count == 1 && in->detail->x86.operands[0].type == X86_OP_MEM &&
-              in->detail->x86.operands[0].mem.base == X86_REG_RIP)) {
-            *why = "the function has an indirect jump (" + std::string(in->op_str) + " at " + hex(in->address) + ")";
-            return false;
-        }
-        if (is_relative_branch(in, &t) && t > from && t < after_end) {
-            *why = "the " + std::string(in->mnemonic) + " at " + hex(in->address) + " jumps to " + hex(t) +
-                   ", between the probe's first byte and the end of the instructions after the syscall";
-            return false;
-        }
-    }
     const size_t RESERVE = 1024;
     uint8_t *mem = alloc_near(from, RESERVE), *amem = alloc_near(end, RESERVE);
     if (!mem || !amem) {

@@ -589,17 +589,102 @@ void futex_after(regs *r, site *)
               (uint32_t)op, st);
 }
 
+// Is `mov` an instruction boundary?  Decodes each function from its start
+// (without detail: fast), resuming where the previous site of the same
+// function left off (sites come in address order).
+struct boundary_walk {
+    csh fast;
+    cs_insn *fin;
+    uint64_t fn = 0, addr = 0;
+    const uint8_t *code = nullptr;
+    size_t left = 0;
+
+    bool at(uint64_t mov, uint64_t fn_lo, uint64_t fn_hi)
+    {
+        if (fn_lo != fn || mov < addr) {
+            fn = fn_lo;
+            code = (const uint8_t *)fn_lo;
+            left = fn_hi - fn_lo;
+            addr = fn_lo;
+        }
+        while (left && addr <= mov) {
+            if (!cs_disasm_iter(fast, &code, &left, &addr, fin)) {
+                left = 0;
+                return false;
+            }
+            if (fin->address == mov)
+                return true;
+        }
+        return false;
+    }
+};
+
+// Walks forward from the mov to the syscall; stops at anything that writes
+// eax or branches.  False if the mov itself does not decode; *sys = 0 if no
+// syscall follows in straight-line code.
+bool syscall_after_mov(csh cs, cs_insn *in, uint64_t mov, uint64_t fn_hi, uint64_t *sys)
+{
+    const uint8_t *code = (const uint8_t *)mov;
+    size_t left = fn_hi - mov;
+    uint64_t addr = mov;
+    *sys = 0;
+    if (!cs_disasm_iter(cs, &code, &left, &addr, in)) // the mov itself
+        return false;
+    for (int k = 0; k < 8 && left; ++k) {
+        if (!cs_disasm_iter(cs, &code, &left, &addr, in))
+            break;
+        if (in->id == X86_INS_SYSCALL) {
+            *sys = in->address;
+            break;
+        }
+        cs_regs rr, rw;
+        uint8_t nr = 0, nw = 0;
+        bool bad = cs_regs_access(cs, in, rr, &nr, rw, &nw) != CS_ERR_OK;
+        for (uint8_t q = 0; q < nw && !bad; ++q)
+            bad = rw[q] == X86_REG_EAX || rw[q] == X86_REG_RAX || rw[q] == X86_REG_AX || rw[q] == X86_REG_AL;
+        for (uint8_t g = 0; g < in->detail->groups_count && !bad; ++g)
+            bad = in->detail->groups[g] == CS_GRP_JUMP || in->detail->groups[g] == CS_GRP_CALL ||
+                  in->detail->groups[g] == CS_GRP_RET;
+        if (bad)
+            break;
+    }
+    return true;
+}
+
+// One libc futex site: placed (or refused) and listed.
+void place_futex_site(const module_info *libc, uint64_t fn_lo, uint64_t fn_hi, uint64_t mov, uint64_t sys,
+                      int verbose)
+{
+    char label[64];
+    snprintf(label, sizeof label, "libc+0x%llx", (unsigned long long)(mov - libc->base));
+    if (!sys) {
+        if (verbose > 1)
+            g_list.push_back({0, "libc-futex", label, libc->path, "no syscall in straight-line code after mov $202,%eax", mov, false});
+        return;
+    }
+    futex_site *fs = new futex_site();
+    fs->s.before_syscall = futex_before;
+    fs->s.after_syscall = futex_after;
+    fs->s.user = fs;
+    uint32_t id = (uint32_t)g_list.size() + 1;
+    fs->s.id = id;
+    std::string err;
+    bool ok = patch_syscall(&fs->s, fn_lo, fn_hi, mov, sys, &err);
+    // Placed sites say where the syscall runs when it is not in libc's own code.
+    std::string note = !ok ? err : fs->s.after_tramp ? std::string() : "syscall runs in the trampoline: " + fs->s.split_note;
+    g_list.push_back({id, "libc-futex", label, libc->path, note, mov, ok});
+    if (!ok && !fs->s.split_broken)
+        delete fs;
+}
+
 // `mov $202,%eax` followed, in straight-line code that leaves eax alone, by
 // `syscall`: glibc's INTERNAL_SYSCALL(futex, ...) pattern.
 void place_libc_futex(const std::vector<module_info> &mods, int verbose)
 {
     const module_info *libc = nullptr;
-    int li = -1;
     for (size_t i = 0; i < mods.size(); ++i)
-        if (mods[i].path.find("/libc.so") != std::string::npos) {
+        if (mods[i].path.find("/libc.so") != std::string::npos)
             libc = &mods[i];
-            li = (int)i;
-        }
     if (!libc || !libc->text_lo)
         return;
     std::string why;
@@ -610,16 +695,13 @@ void place_libc_futex(const std::vector<module_info> &mods, int verbose)
         return;
     cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
     cs_insn *in = cs_malloc(cs);
-    csh fast;
-    if (cs_open(CS_ARCH_X86, CS_MODE_64, &fast) != CS_ERR_OK) {
+    boundary_walk walk;
+    if (cs_open(CS_ARCH_X86, CS_MODE_64, &walk.fast) != CS_ERR_OK) {
         cs_free(in, 1);
         cs_close(&cs);
         return;
     }
-    cs_insn *fin = cs_malloc(fast);
-    uint64_t cur_fn = 0, cur_addr = 0;
-    const uint8_t *cur_code = nullptr;
-    size_t cur_left = 0;
+    walk.fin = cs_malloc(walk.fast);
     static const uint8_t pat[5] = {0xb8, 0xca, 0x00, 0x00, 0x00};
     const uint8_t *text = (const uint8_t *)libc->text_lo;
     size_t n = libc->text_hi - libc->text_lo;
@@ -630,83 +712,18 @@ void place_libc_futex(const std::vector<module_info> &mods, int verbose)
         i = (size_t)(hit - text);
         if (memcmp(hit, pat, 5) != 0)
             continue;
-        uint64_t mov = (uint64_t)hit, fn_lo, fn_hi;
-        if (!function_bounds(*libc, mov, &fn_lo, &fn_hi))
+        uint64_t mov = (uint64_t)hit, fn_lo, fn_hi, sys;
+        if (!function_bounds(*libc, mov, &fn_lo, &fn_hi) || !walk.at(mov, fn_lo, fn_hi) ||
+            !syscall_after_mov(cs, in, mov, fn_hi, &sys))
             continue;
-        // Is `mov` an instruction boundary?  Decode the function from its start
-        // (without detail: fast), resuming where the previous site of the same
-        // function left off.
-        if (fn_lo != cur_fn || mov < cur_addr) {
-            cur_fn = fn_lo;
-            cur_code = (const uint8_t *)fn_lo;
-            cur_left = fn_hi - fn_lo;
-            cur_addr = fn_lo;
-        }
-        bool boundary = false;
-        while (cur_left && cur_addr <= mov) {
-            if (!cs_disasm_iter(fast, &cur_code, &cur_left, &cur_addr, fin)) {
-                cur_left = 0;
-                break;
-            }
-            if (fin->address == mov) {
-                boundary = true;
-                break;
-            }
-        }
-        if (!boundary)
-            continue;
-        const uint8_t *code = (const uint8_t *)mov;
-        size_t left = fn_hi - mov;
-        uint64_t addr = mov;
-        if (!cs_disasm_iter(cs, &code, &left, &addr, in)) // the mov itself
-            continue;
-        // Walk forward to the syscall; stop at anything that writes eax or branches.
-        uint64_t sys = 0;
-        for (int k = 0; k < 8 && left; ++k) {
-            if (!cs_disasm_iter(cs, &code, &left, &addr, in))
-                break;
-            if (in->id == X86_INS_SYSCALL) {
-                sys = in->address;
-                break;
-            }
-            cs_regs rr, rw;
-            uint8_t nr = 0, nw = 0;
-            bool bad = cs_regs_access(cs, in, rr, &nr, rw, &nw) != CS_ERR_OK;
-            for (uint8_t q = 0; q < nw && !bad; ++q)
-                bad = rw[q] == X86_REG_EAX || rw[q] == X86_REG_RAX || rw[q] == X86_REG_AX || rw[q] == X86_REG_AL;
-            for (uint8_t g = 0; g < in->detail->groups_count && !bad; ++g)
-                bad = in->detail->groups[g] == CS_GRP_JUMP || in->detail->groups[g] == CS_GRP_CALL ||
-                      in->detail->groups[g] == CS_GRP_RET;
-            if (bad)
-                break;
-        }
-        char label[64];
-        snprintf(label, sizeof label, "libc+0x%llx", (unsigned long long)(mov - libc->base));
-        if (!sys) {
-            if (verbose > 1)
-                g_list.push_back({0, "libc-futex", label, libc->path, "no syscall in straight-line code after mov $202,%eax", mov, false});
-            continue;
-        }
-        futex_site *fs = new futex_site();
-        fs->s.before_syscall = futex_before;
-        fs->s.after_syscall = futex_after;
-        fs->s.user = fs;
-        uint32_t id = (uint32_t)g_list.size() + 1;
-        fs->s.id = id;
-        std::string err;
-        bool ok = patch_syscall(&fs->s, fn_lo, fn_hi, mov, sys, &err);
-        // Placed sites say where the syscall runs when it is not in libc's own code.
-        std::string note = !ok ? err : fs->s.after_tramp ? std::string() : "syscall runs in the trampoline: " + fs->s.split_note;
-        g_list.push_back({id, "libc-futex", label, libc->path, note, mov, ok});
-        if (!ok && !fs->s.split_broken)
-            delete fs;
-        i = (size_t)(sys + 1 - libc->text_lo);
+        place_futex_site(libc, fn_lo, fn_hi, mov, sys, verbose);
+        if (sys)
+            i = (size_t)(sys + 1 - libc->text_lo);
     }
     cs_free(in, 1);
-    cs_free(fin, 1);
+    cs_free(walk.fin, 1);
     cs_close(&cs);
-    cs_close(&fast);
-    (void)li;
+    cs_close(&walk.fast);
 }
 
 int env_int(const char *name, int dflt)

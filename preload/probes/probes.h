@@ -11,21 +11,18 @@
  *   state[0] = lock word before (at entry), state[1] = lock word after (at return;
  *              == state[0] for events written at entry)
  *   arg      = probe id (line "probe <id> ..." of the .probes file)
- *   addr2    = lock class | word size in bytes << 8, see LT_PROBE_CLASS_*.
+ *   addr2    = lock class | word size in bytes << 8, see LT_PROBE_CLASS_* in
+ *              include/locktrace/probe_classes.h (shared with the decoder).
  * libc's inline futex calls appear as LT_PRIM_FUTEX events with LT_FL_INTERNAL.
  */
 #ifndef LOCKTRACE_PROBES_H
 #define LOCKTRACE_PROBES_H
 
+#include <locktrace/probe_classes.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* Lock classes carried in addr2 of LT_PRIM_PROBE events (low byte). */
-#define LT_PROBE_CLASS_USER 1u      /* user probe: a word of (addr2 >> 8) bytes */
-#define LT_PROBE_CLASS_PL_RWLOCK 2u /* parking_lot::RawRwLock, usize word */
-#define LT_PROBE_CLASS_PL_MUTEX 3u  /* parking_lot::RawMutex, u8 word */
-#define LT_PROBE_CLASS_PL_PARK 4u   /* parking_lot_core park/unpark: addr = parking key */
 
 void lt_probes_init(const char *trace_path) __attribute__((visibility("hidden")));
 

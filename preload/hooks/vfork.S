@@ -5,7 +5,7 @@
  * suspended until the child execs or exits, restores the old value.  Nothing
  * may live on the stack across the call (the child reuses it): the return
  * address stays in %rdi, the old value in %esi, as glibc's own vfork does. */
-#define LT_TLS_OFF 10   /* offsetof(struct lt_tls_state, off), checked in hooks_process.c */
+#define LT_TLS_OFF 10   /* offsetof(struct lt_tls_state, off), checked in hooks/fork.c */
 #define SYS_vfork 58
     .text
     .globl vfork

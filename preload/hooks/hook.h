@@ -1,0 +1,72 @@
+// What every hook file shares: the thin-hook pattern (snapshot the object,
+// lt_record the "before" event, call the real function, lt_record the
+// "after" event) and the small helpers it needs.  Hooks hold no logic of
+// their own beyond choosing the event: the recorder (recorder.h) does the
+// recording, real.h finds the real function.
+// (C, not C++: glibc's declarations carry C++ exception specifications that a
+// C++ redefinition would have to repeat one by one.)
+#pragma once
+#include "../real.h"
+#include "../recorder.h"
+#include "snapshot.h"
+
+#include <errno.h>
+#include <time.h>
+
+#define EXPORT __attribute__((visibility("default")))
+/* The snapshot is taken once (its loads are atomics: the compiler would not
+ * merge three copies of them). */
+#define REC(type, prim, fl, addr, sn, res, arg, stack)                                                        \
+    __extension__({                                                                                           \
+        struct lt_snap sn_ = (sn);                                                                            \
+        lt_record((type), (prim), (fl), (addr), sn_.addr2, sn_.s0, sn_.s1, (res), (arg), (stack));            \
+    })
+
+static inline enum lt_event_type acquire_outcome(int r)
+{
+    if (r == 0 || r == EOWNERDEAD)
+        return LT_EV_ACQUIRED;
+    return r == ETIMEDOUT ? LT_EV_TIMEDOUT : LT_EV_FAILED;
+}
+
+static inline uint32_t clock_flags(clockid_t clk)
+{
+    return LT_FL_TIMED | (clk == CLOCK_REALTIME ? LT_FL_REALTIME : 0);
+}
+
+/*
+ * Uncontended fast path of the blocking acquires: the real try-variant first.
+ * When it takes the lock the call could not have blocked, so one ACQUIRED
+ * event says it all (the decoder reads an ACQUIRED with no ATTEMPT before it
+ * as an uncontended acquisition).  Busy or any error leaves the lock as it
+ * was, and the usual path follows: ATTEMPT, written before the call that can
+ * block, then the real blocking call, whose result the program gets.
+ *
+ * Only where the try is provably the blocking call's own first step (glibc
+ * 2.36): mutexes of the four plain kinds (normal, recursive, error-checking,
+ * adaptive) with no other bit in __kind: not robust (its trylock returns
+ * EOWNERDEAD with the lock taken), not priority-inheriting or -protected, not
+ * process-shared, no elision.  rwlocks: tryrdlock is never more permissive than
+ * rdlock (with writer preference it gives up when rdlock would wait), trywrlock
+ * takes exactly the states wrlock takes at once; the self-deadlock checks
+ * (EDEADLK) come from the blocking call after the try said EBUSY.  Timed
+ * variants keep the plain path: glibc checks their timeout first.
+ */
+/* Not when another library preloaded after ours wraps these calls (see
+ * lt_next_table): it must see the program's lock call, not a try first. */
+static inline bool try_first_ok(void)
+{
+    return LT_LIKELY(!__atomic_load_n(&lt_next.any, __ATOMIC_RELAXED));
+}
+
+#define ACQUIRE_FAST(prim, snap, obj, fl, try_call)                                                           \
+    do {                                                                                                      \
+        if (LT_LIKELY(try_call == 0)) {                                                                       \
+            REC(LT_EV_ACQUIRED, (prim), (fl), obj, snap(obj), 0, 0, LT_STACK_HERE);                           \
+            return 0;                                                                                         \
+        }                                                                                                     \
+    } while (0)
+
+/* A vfork child must leave the parent's trace alone, exit status included
+ * (vfork.S sets lt_tls.off = 2 around the system call). */
+static inline bool in_vfork_child(void) { return lt_tls.off == 2; }
