@@ -1,5 +1,4 @@
 #include "common.h"
-#include "core/symbols.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -19,97 +18,23 @@ std::string hex(uint64_t v)
     return buf;
 }
 
-namespace {
+Text thread_ref(uint32_t thread) { return Text({Text::Piece::Kind::thread, "", thread, 0}); }
 
-// The detectors run once per report, single-threaded: one cached Symbolizer
-// for the trace at hand (rebuilt if another trace comes along).
-Symbolizer* symbols_for(const Model& m)
+Text thread_ref_tid(const Model& m, int32_t tid)
 {
-    static const Trace* cached_trace = nullptr;
-    static std::unique_ptr<Symbolizer> cached;
-    if (!m.trace) return nullptr;
-    if (cached_trace != m.trace || !cached) {
-        cached.reset();
-        try {
-            cached = std::make_unique<Symbolizer>(*m.trace);
-        } catch (...) {
-            cached_trace = nullptr;
-            return nullptr;
-        }
-        cached_trace = m.trace;
-    }
-    return cached.get();
+    const ThreadState* t = m.thread_by_tid(tid);
+    return t ? thread_ref(t->thread) : Text("thread " + std::to_string(tid));
 }
 
-bool is_library_frame(const Frame& f)
-{
-    if (f.function.empty() || f.file.empty()) return true;
-    if (f.file.rfind("/usr/", 0) == 0 || f.file.rfind("./", 0) == 0 || f.file.rfind("../", 0) == 0) return true;
-    for (const char* p : {"std::", "core::", "alloc::", "_RN", "<", "__"})
-        if (f.function.rfind(p, 0) == 0) return true;
-    return false;
-}
+Text lock_ref(const Lock& l) { return Text({Text::Piece::Kind::lock, "", l.addr, l.prim}); }
 
-} // namespace
+Text address_ref(const Lock& l) { return Text({Text::Piece::Kind::address, "", l.addr, l.prim}); }
 
-std::string where(const Model& m, EventIx ix)
-{
-    Symbolizer* sym = symbols_for(m);
-    if (!sym || ix >= m.events.size() || m.events[ix].stack_id == 0) return "";
-    std::vector<Frame> frames = sym->stack(m.events[ix].stack_id);
-    for (const Frame& f : frames) {
-        if (is_library_frame(f)) continue;
-        std::string file = f.file;
-        size_t slash = file.rfind('/');
-        if (slash != std::string::npos) file = file.substr(slash + 1);
-        return f.function + " (" + file + ":" + std::to_string(f.line) + ")";
-    }
-    return "";
-}
+Text site_ref(EventIx ix, std::string before) { return Text({Text::Piece::Kind::site, std::move(before), ix, 0}); }
 
-std::string thread_label(const Model& m, uint32_t thread)
-{
-    if (thread >= m.threads.size()) return "thread ?";
-    const ThreadState& t = m.threads[thread];
-    std::string s = "thread " + std::to_string(t.tid);
-    if (!t.name.empty()) s += " (" + t.name + ")";
-    return s;
-}
+Text time_ref(uint64_t t_ns) { return Text({Text::Piece::Kind::time, "", t_ns, 0}); }
 
-std::string lock_label(const Lock& l)
-{
-    return std::string(prim_name(l.prim)) + " " + hex(l.addr);
-}
-
-std::string lock_label(const Model& m, const Lock& l)
-{
-    std::string s = lock_label(l);
-    if (Symbolizer* sym = symbols_for(m)) {
-        std::string name = sym->data_name(l.addr);
-        if (!name.empty()) s += " (" + name + ")";
-    }
-    return s;
-}
-
-std::string at(const Model& m, uint64_t t_ns)
-{
-    char buf[32];
-    snprintf(buf, sizeof buf, "+%.6fs", m.rel(t_ns) / 1e9);
-    return buf;
-}
-
-Evidence make_evidence(const Model& m, EventIx ix, const std::string& why)
-{
-    const Event& e = m.events[ix];
-    Evidence ev;
-    ev.thread = e.tid;
-    ev.time_ns = e.time_ns;
-    ev.event = describe_event(e);
-    if (!why.empty()) ev.event += ": " + why;
-    ev.stack_id = e.stack_id;
-    ev.event_index = ix;
-    return ev;
-}
+Evidence make_evidence(EventIx ix, Text why) { return Evidence{ix, std::move(why)}; }
 
 std::string history_gap_note(const Model& m)
 {
@@ -131,11 +56,11 @@ std::vector<uint32_t> threads_with_gap_after(const Model& m, uint64_t t)
     return out;
 }
 
-std::string gap_after_note(const Model& m, const std::vector<uint32_t>& threads, const std::string& what)
+Text gap_after_note(const std::vector<uint32_t>& threads, const std::string& what)
 {
-    if (threads.empty()) return "";
-    std::string names;
-    for (uint32_t t : threads) names += (names.empty() ? "" : ", ") + thread_label(m, t);
+    if (threads.empty()) return Text();
+    Text names;
+    for (uint32_t t : threads) names += (names.empty() ? "" : ", ") + thread_ref(t);
     return " Caution: the ring of " + names + " overwrote events from that time, so " + what +
            " may be among the events that are gone; this is what the recorded part shows, not a certainty.";
 }
@@ -225,7 +150,7 @@ void analyze_futex(const Model& m, const Lock& L, const Event& w, StuckWait& s,
             } else if (x.result == 0) {
                 if (futex_private(x) != priv) {
                     missed.push_back(make_evidence(
-                        m, ix, std::string("woke nobody: it was sent ") + (futex_private(x) ? "private" : "shared") +
+                        ix, std::string("woke nobody: it was sent ") + (futex_private(x) ? "private" : "shared") +
                                    " while the sleeper waits " + (priv ? "private" : "shared") +
                                    " (FUTEX_PRIVATE_FLAG mismatch)"));
                     if (why.empty()) why = "its wake was sent with the other FUTEX_PRIVATE_FLAG setting, which the kernel treats as a different futex";
@@ -233,7 +158,7 @@ void analyze_futex(const Model& m, const Lock& L, const Event& w, StuckWait& s,
                     char buf[160];
                     snprintf(buf, sizeof buf, "woke nobody: wake bitset 0x%x does not meet the sleeper's bitset 0x%x",
                              futex_bitset(x), bits);
-                    missed.push_back(make_evidence(m, ix, buf));
+                    missed.push_back(make_evidence(ix, buf));
                     if (why.empty()) why = "its wake was sent with a bitset that does not match the sleeper's bitset";
                 }
             }
@@ -266,7 +191,7 @@ void analyze_futex(const Model& m, const Lock& L, const Event& w, StuckWait& s,
                 char buf[200];
                 snprintf(buf, sizeof buf, "asked to wake %u while %zu threads slept on this word", futex_val(x),
                          sleepers_at(L, x.time_ns));
-                s.evidence.push_back(make_evidence(m, ix, buf));
+                s.evidence.push_back(make_evidence(ix, buf));
             }
             s.verdict = StuckWait::missed_wake;
             s.why = "the wake count was too small: the last wake asked for fewer threads than were asleep on the word, "
@@ -285,7 +210,7 @@ void analyze_futex(const Model& m, const Lock& L, const Event& w, StuckWait& s,
         for (EventIx ix : N.events) {
             const Event& x = m.events[ix];
             if (x.type != LT_EV_WAKE || x.time_ns < t0 || x.result != 0) continue;
-            missed.push_back(make_evidence(m, ix,
+            missed.push_back(make_evidence(ix,
                                            "woke nobody, " + std::to_string(d) + " bytes away from the word " +
                                                hex(L.addr) + " where the thread sleeps (wrong word?)"));
             if (why.empty())
@@ -301,9 +226,9 @@ void analyze_futex(const Model& m, const Lock& L, const Event& w, StuckWait& s,
     }
     if (early != kNoEvent) {
         s.verdict = StuckWait::missed_wake;
-        s.why = "the only wake came at " + at(m, m.events[early].time_ns) +
+        s.why = "the only wake came at " + time_ref(m.events[early].time_ns) +
                 ", before the thread went to sleep, and found nobody; none came after";
-        s.evidence.push_back(make_evidence(m, early, "sent before the sleeper waited, woke nobody"));
+        s.evidence.push_back(make_evidence(early, "sent before the sleeper waited, woke nobody"));
         return;
     }
     s.verdict = StuckWait::no_wake;
@@ -335,7 +260,7 @@ void analyze_cond(const Model& m, const Lock& C, const Event& w, StuckWait& s)
             s.verdict = StuckWait::missed_wake;
             s.why = "only " + std::to_string(after.size()) + " signal(s) came for " + std::to_string(sleepers) +
                     " waiters and no broadcast: the rest were never woken";
-            for (EventIx ix : after) s.evidence.push_back(make_evidence(m, ix, "wakes at most one waiter"));
+            for (EventIx ix : after) s.evidence.push_back(make_evidence(ix, "wakes at most one waiter"));
             return;
         }
         s.verdict = StuckWait::reachable_wake;
@@ -343,10 +268,10 @@ void analyze_cond(const Model& m, const Lock& C, const Event& w, StuckWait& s)
     }
     if (early != kNoEvent) {
         s.verdict = StuckWait::missed_wake;
-        s.why = "the condition variable was signalled at " + at(m, m.events[early].time_ns) +
+        s.why = "the condition variable was signalled at " + time_ref(m.events[early].time_ns) +
                 " while nobody waited on it (a signal is not remembered), and the wait that began later was never "
                 "signalled; waits must re-check a predicate under the mutex instead of relying on the signal";
-        s.evidence.push_back(make_evidence(m, early, "signalled while nobody waited"));
+        s.evidence.push_back(make_evidence(early, "signalled while nobody waited"));
         return;
     }
     s.verdict = StuckWait::no_wake;
@@ -377,7 +302,7 @@ void analyze_sem(const Model& m, const Lock& S, const Event& w, StuckWait& s)
     s.verdict = StuckWait::missed_wake;
     s.why = "the semaphore was posted " + std::to_string(posts_before) + " time(s) and " + std::to_string(taken) +
             " wait(s) took a unit; no post came after this wait began, so it is one post short (a missing sem_post)";
-    s.evidence.push_back(make_evidence(m, last_post, "the last post, before the wait began"));
+    s.evidence.push_back(make_evidence(last_post, "the last post, before the wait began"));
 }
 
 } // namespace

@@ -132,25 +132,25 @@ void detect_held_by_nobody(const Model& m, std::vector<Finding>& out)
         f.severity = Finding::error;
         f.locks.push_back(L.addr);
         const Event& bad = m.events[first_bad];
-        std::string names;
+        Text names;
         for (const ThreadState* v : victims) {
             f.threads.push_back(v->tid);
-            names += (names.empty() ? "" : ", ") + thread_label(m, v->thread);
+            names += (names.empty() ? "" : ", ") + thread_ref(v->thread);
         }
-        f.summary = names + (victims.size() > 1 ? " are" : " is") + " blocked on " + lock_label(m, L) +
+        f.summary = names + (victims.size() > 1 ? " are" : " is") + " blocked on " + lock_ref(L) +
                     ", which no thread holds according to the recorded history, yet its lock word says it is taken (" +
                     word_words(L, m.events[victims.front()->blocked_on]) + "). ";
         if (last_ok != kNoEvent)
-            f.summary += "The history and the word last agreed at " + at(m, m.events[last_ok].time_ns) + " (" +
-                         describe_event(m.events[last_ok]) + " by thread " + std::to_string(m.events[last_ok].tid) +
-                         (where(m, last_ok).empty() ? "" : " in " + where(m, last_ok)) + ") and first disagree at " + at(m, bad.time_ns) + " (" + describe_event(bad) +
-                         " by thread " + std::to_string(bad.tid) +
-                         (where(m, first_bad).empty() ? "" : " in " + where(m, first_bad)) + ", word: " +
+            f.summary += "The history and the word last agreed at " + time_ref(m.events[last_ok].time_ns) + " (" +
+                         describe_event(m.events[last_ok]) + " by " + thread_ref(m.events[last_ok].thread) +
+                         site_ref(last_ok) + ") and first disagree at " + time_ref(bad.time_ns) + " (" + describe_event(bad) +
+                         " by " + thread_ref(bad.thread) +
+                         site_ref(first_bad) + ", word: " +
                          word_words(L, bad) + ")" +
                          (first_bad_unmatched ? ", an unlock that no recorded lock matches" : "") + ". ";
         else
             f.summary += "The word already disagreed with the history at its first recorded use, " +
-                         describe_event(bad) + " at " + at(m, bad.time_ns) + ". ";
+                         describe_event(bad) + " at " + time_ref(bad.time_ns) + ". ";
         f.summary += "Something other than the lock's own calls changed the word in between (a stray store, "
                      "memset or struct copy over the lock, or an unmatched unlock); nobody will ever unlock it.";
         if (L.prim == LT_PRIM_MUTEX && mx_owner(bad) != 0) {
@@ -170,16 +170,16 @@ void detect_held_by_nobody(const Model& m, std::vector<Finding>& out)
                 if (m.trace->threads()[i].lost || m.trace->threads()[i].cut) unknown.push_back(i);
         if (!unknown.empty()) {
             f.severity = Finding::warning;
-            f.summary += gap_after_note(m, unknown, "an acquisition of this lock");
+            f.summary += gap_after_note(unknown, "an acquisition of this lock");
         }
         if (last_ok != kNoEvent)
-            f.evidence.push_back(make_evidence(m, last_ok, "last event where the lock word matched the history"));
+            f.evidence.push_back(make_evidence(last_ok, "last event where the lock word matched the history"));
         if (first_bad != last_ok)
-            f.evidence.push_back(make_evidence(m, first_bad, "first event where the lock word (" + word_words(L, bad) +
+            f.evidence.push_back(make_evidence(first_bad, "first event where the lock word (" + word_words(L, bad) +
                                                                  ") contradicts the history"));
         for (const ThreadState* v : victims)
             if (v->blocked_on != first_bad)
-                f.evidence.push_back(make_evidence(m, v->blocked_on, "blocked here since " + at(m, v->since_ns)));
+                f.evidence.push_back(make_evidence(v->blocked_on, "blocked here since " + time_ref(v->since_ns)));
         out.push_back(std::move(f));
     }
 }

@@ -173,20 +173,16 @@ void detect_lock_order_inversion(const Model& m, std::vector<Finding>& out)
             f.severity = Finding::warning;
             f.locks = {A.addr, B.addr};
             f.threads = {m.threads[t1].tid, m.threads[t2].tid};
-            auto in = [&](EventIx ix) {
-                std::string w = where(m, ix);
-                return w.empty() ? std::string() : " in " + w;
-            };
-            f.summary = thread_label(m, t1) + " took " + lock_label(m, A) + " then " + lock_label(m, B) + " (at " +
-                        at(m, m.events[e1.inner_acq].time_ns) + in(e1.inner_acq) + "), and " + thread_label(m, t2) +
-                        " took " + lock_label(m, B) + " then " + lock_label(m, A) + " (at " +
-                        at(m, m.events[e2.inner_acq].time_ns) + in(e2.inner_acq) + "). This run did not hang, but if the two ever overlap each can hold one lock and wait for "
+            f.summary = thread_ref(t1) + " took " + lock_ref(A) + " then " + lock_ref(B) + " (at " +
+                        time_ref(m.events[e1.inner_acq].time_ns) + site_ref(e1.inner_acq) + "), and " + thread_ref(t2) +
+                        " took " + lock_ref(B) + " then " + lock_ref(A) + " (at " +
+                        time_ref(m.events[e2.inner_acq].time_ns) + site_ref(e2.inner_acq) + "). This run did not hang, but if the two ever overlap each can hold one lock and wait for "
                         "the other forever. Pick one order and take them in that order everywhere.";
             f.summary += history_gap_note(m);
-            f.evidence.push_back(make_evidence(m, e1.outer_acq, "first lock, order A then B"));
-            f.evidence.push_back(make_evidence(m, e1.inner_acq, "second lock taken while holding the first"));
-            f.evidence.push_back(make_evidence(m, e2.outer_acq, "first lock, order B then A"));
-            f.evidence.push_back(make_evidence(m, e2.inner_acq, "second lock taken while holding the first"));
+            f.evidence.push_back(make_evidence(e1.outer_acq, "first lock, order A then B"));
+            f.evidence.push_back(make_evidence(e1.inner_acq, "second lock taken while holding the first"));
+            f.evidence.push_back(make_evidence(e2.outer_acq, "first lock, order B then A"));
+            f.evidence.push_back(make_evidence(e2.inner_acq, "second lock taken while holding the first"));
             out.push_back(std::move(f));
             break;
         }

@@ -50,12 +50,6 @@ std::vector<const Hold*> others_holding(const Lock& L, EventIx ix, uint32_t thre
     return out;
 }
 
-std::string in_fn(const Model& m, EventIx ix)
-{
-    std::string w = where(m, ix);
-    return w.empty() ? w : " in " + w;
-}
-
 // After another thread unlocked it at ix, is each owner's next call on L a
 // lock (it knows it no longer holds it), rather than an unlock or its end?
 bool owners_relock(const Model& m, const Lock& L, const std::vector<const Hold*>& owners, EventIx ix)
@@ -124,11 +118,10 @@ void bad_unlocks(const Model& m, const Lock& L, std::vector<Finding>& out)
             std::string outcome = res ? "glibc refused it with " + errno_name(res->result)
                                       : "glibc accepted it silently (undefined behaviour)";
             if (to_other) {
-                std::string holder = others.empty() ? "thread " + std::to_string(mx_owner(e))
-                                                    : thread_label(m, others.front()->thread);
-                f.summary = thread_label(m, e.thread) + " unlocked " + lock_label(m, L) + " at " + at(m, e.time_ns) + in_fn(m, ix) +
+                Text holder = others.empty() ? thread_ref_tid(m, mx_owner(e)) : thread_ref(others.front()->thread);
+                f.summary = thread_ref(e.thread) + " unlocked " + lock_ref(L) + " at " + time_ref(e.time_ns) + site_ref(ix) +
                             ", but that lock was held by " + holder +
-                            (others.empty() ? "" : " (since " + at(m, others.front()->begin_ns) + ")") +
+                            (others.empty() ? "" : " (since " + time_ref(others.front()->begin_ns) + ")") +
                             ", not by the unlocking thread; " + outcome + ".";
                 if (handoff)
                     f.summary += " The owner locks it again after such unlocks instead of unlocking it: the program "
@@ -140,10 +133,10 @@ void bad_unlocks(const Model& m, const Lock& L, std::vector<Finding>& out)
                                  "threads can enter the critical section.";
                 for (const Hold* h : others) {
                     add_unique(f.threads, m.threads[h->thread].tid);
-                    f.evidence.push_back(make_evidence(m, h->acquired, "the owner took it here"));
+                    f.evidence.push_back(make_evidence(h->acquired, "the owner took it here"));
                 }
             } else {
-                f.summary = thread_label(m, e.thread) + " unlocked " + lock_label(m, L) + " at " + at(m, e.time_ns) + in_fn(m, ix) +
+                f.summary = thread_ref(e.thread) + " unlocked " + lock_ref(L) + " at " + time_ref(e.time_ns) + site_ref(ix) +
                             " although no thread held it according to the recorded history; " + outcome + ".";
                 if (!res && L.prim == LT_PRIM_MUTEX)
                     f.summary += " glibc's user count of the mutex now wraps, and a later lock may be let in "
@@ -154,9 +147,9 @@ void bad_unlocks(const Model& m, const Lock& L, std::vector<Finding>& out)
         }
         add_unique(f.threads, e.tid);
         if (g.count <= 4) {
-            f.evidence.push_back(make_evidence(m, ix, to_other ? "unlock by a thread that is not the owner"
+            f.evidence.push_back(make_evidence(ix, to_other ? "unlock by a thread that is not the owner"
                                                                : "unlock of a lock nobody holds"));
-            if (res) f.evidence.push_back(make_evidence(m, res_ix));
+            if (res) f.evidence.push_back(make_evidence(res_ix));
         }
     }
     for (auto& [kind, g] : groups) {
@@ -185,17 +178,17 @@ void owner_exited(const Model& m, const Lock& L, std::vector<Finding>& out)
         f.severity = Finding::error;
         f.locks.push_back(L.addr);
         f.threads.push_back(owner.tid);
-        f.summary = thread_label(m, h.thread) + " took " + (h.mode == kModeRead ? "a read lock on " : "") +
-                    lock_label(m, L) + " at " + at(m, h.begin_ns) + in_fn(m, h.acquired) +
+        f.summary = thread_ref(h.thread) + " took " + (h.mode == kModeRead ? "a read lock on " : "") +
+                    lock_ref(L) + " at " + time_ref(h.begin_ns) + site_ref(h.acquired) +
                     " and ended without releasing it: nobody can unlock it any more.";
-        f.evidence.push_back(make_evidence(m, h.acquired, "taken here, never released"));
-        if (owner.last_event != kNoEvent) f.evidence.push_back(make_evidence(m, owner.last_event, "the owner's last event"));
-        std::string victims;
+        f.evidence.push_back(make_evidence(h.acquired, "taken here, never released"));
+        if (owner.last_event != kNoEvent) f.evidence.push_back(make_evidence(owner.last_event, "the owner's last event"));
+        Text victims;
         for (const ThreadState& t : m.threads) {
             if (t.status != ThreadStatus::blocked || t.lock_addr != L.addr || t.lock_prim != L.prim) continue;
             f.threads.push_back(t.tid);
-            victims += (victims.empty() ? "" : ", ") + thread_label(m, t.thread);
-            f.evidence.push_back(make_evidence(m, t.blocked_on, "waits for the lock of the exited thread"));
+            victims += (victims.empty() ? "" : ", ") + thread_ref(t.thread);
+            f.evidence.push_back(make_evidence(t.blocked_on, "waits for the lock of the exited thread"));
         }
         if (!victims.empty()) f.summary += " " + victims + " wait(s) for it forever.";
         // A robust mutex is built for this: the next lock returns EOWNERDEAD
@@ -282,10 +275,10 @@ bool errno_is(int r, int e) { return r == e || r == -e; }
 struct Tally {
     Finding f;
     size_t n = 0;
-    void add(const Model& m, EventIx ix, const std::string& why)
+    void add(const Model& m, EventIx ix, const Text& why)
     {
         add_unique(f.threads, m.events[ix].tid);
-        if (f.evidence.size() < 6) f.evidence.push_back(make_evidence(m, ix, why));
+        if (f.evidence.size() < 6) f.evidence.push_back(make_evidence(ix, why));
     }
 };
 
@@ -310,10 +303,10 @@ void lifecycle(const Model& m, const Lock& L, std::vector<Finding>& out)
     auto use_after_destroy = [&](EventIx ix) {
         const Event& e = m.events[ix];
         if (inval.n++ == 0) {
-            inval.f.summary = thread_label(m, e.thread) + " used " + lock_label(m, L) + " at " + at(m, e.time_ns) +
-                              in_fn(m, ix) + " after it was destroyed at " + at(m, m.events[destroy_ix].time_ns) +
-                              " by " + thread_label(m, m.events[destroy_ix].thread) + " (use after destroy).";
-            inval.f.evidence.push_back(make_evidence(m, destroy_ix, "destroyed here"));
+            inval.f.summary = thread_ref(e.thread) + " used " + lock_ref(L) + " at " + time_ref(e.time_ns) +
+                              site_ref(ix) + " after it was destroyed at " + time_ref(m.events[destroy_ix].time_ns) +
+                              " by " + thread_ref(m.events[destroy_ix].thread) + " (use after destroy).";
+            inval.f.evidence.push_back(make_evidence(destroy_ix, "destroyed here"));
         }
         inval.add(m, ix, "used after destroy");
     };
@@ -326,14 +319,14 @@ void lifecycle(const Model& m, const Lock& L, std::vector<Finding>& out)
             std::string why = implausible_lock_word(e);
             if (!why.empty()) {
                 garbage_seen = true;
-                std::string life = init_ix == kNoEvent
+                Text life = init_ix == kNoEvent
                                        ? "no init was recorded for it: it was never initialized (or its memory was "
                                          "overwritten before the trace began)"
-                                       : "it was initialized at " + at(m, m.events[init_ix].time_ns) +
+                                       : "it was initialized at " + time_ref(m.events[init_ix].time_ns) +
                                              " and its memory has been overwritten since";
                 if (inval.n++ == 0)
-                    inval.f.summary = thread_label(m, e.thread) + " used " + lock_label(m, L) + " at " +
-                                      at(m, e.time_ns) + in_fn(m, ix) + ", but " + why + "; " + life +
+                    inval.f.summary = thread_ref(e.thread) + " used " + lock_ref(L) + " at " +
+                                      time_ref(e.time_ns) + site_ref(ix) + ", but " + why + "; " + life +
                                       ". glibc's behaviour on such an object is undefined: calls may fail with "
                                       "EINVAL, hang, or let two threads in.";
                 inval.add(m, ix, "not a valid lock: " + why);
@@ -364,9 +357,9 @@ void lifecycle(const Model& m, const Lock& L, std::vector<Finding>& out)
                     busy.kind = "destroy-while-in-use";
                     busy.severity = Finding::error;
                     busy.locks.push_back(L.addr);
-                    busy.summary = thread_label(m, e.thread) + " destroyed " + lock_label(m, L) + " at " +
-                                   at(m, e.time_ns) + in_fn(m, ix) + " while it was in use";
-                    if (!held.empty()) busy.summary += " (held by " + thread_label(m, held.front()->thread) + ")";
+                    busy.summary = thread_ref(e.thread) + " destroyed " + lock_ref(L) + " at " +
+                                   time_ref(e.time_ns) + site_ref(ix) + " while it was in use";
+                    if (!held.empty()) busy.summary += " (held by " + thread_ref(held.front()->thread) + ")";
                     if (!waiting.empty())
                         busy.summary += " (" + std::to_string(waiting.size()) + " thread(s) waiting on it" +
                                         (L.prim == LT_PRIM_COND ? ", not woken by any signal or broadcast" : "") + ")";
@@ -384,15 +377,15 @@ void lifecycle(const Model& m, const Lock& L, std::vector<Finding>& out)
                     add_unique(busy.threads, e.tid);
                     for (const Hold* h : held) {
                         add_unique(busy.threads, m.threads[h->thread].tid);
-                        busy.evidence.push_back(make_evidence(m, h->acquired, "held from here"));
+                        busy.evidence.push_back(make_evidence(h->acquired, "held from here"));
                     }
                     for (const Wait* w : waiting) {
                         if (busy.evidence.size() >= 6) break;
                         add_unique(busy.threads, m.threads[w->thread].tid);
-                        busy.evidence.push_back(make_evidence(m, w->begin, "waiting from here"));
+                        busy.evidence.push_back(make_evidence(w->begin, "waiting from here"));
                     }
-                    busy.evidence.push_back(make_evidence(m, ix, "destroyed while in use"));
-                    if (failed) busy.evidence.push_back(make_evidence(m, L.events[pos + 1]));
+                    busy.evidence.push_back(make_evidence(ix, "destroyed while in use"));
+                    if (failed) busy.evidence.push_back(make_evidence(L.events[pos + 1]));
                 }
             }
             destroyed = !failed;
@@ -440,8 +433,8 @@ void lifecycle(const Model& m, const Lock& L, std::vector<Finding>& out)
                 bool bad_clock = e.arg > 1;  // only CLOCK_REALTIME and CLOCK_MONOTONIC are accepted
                 if (badtime.n++ == 0)
                     badtime.f.summary =
-                        thread_label(m, e.thread) + "'s timed call on " + lock_label(m, L) + " at " +
-                        at(m, e.time_ns) + in_fn(m, ix) + " failed with EINVAL: " +
+                        thread_ref(e.thread) + "'s timed call on " + lock_ref(L) + " at " +
+                        time_ref(e.time_ns) + site_ref(ix) + " failed with EINVAL: " +
                         (bad_clock ? "it asked for clock " + std::to_string(e.arg) +
                                          ", which the lock calls do not support (only CLOCK_REALTIME and "
                                          "CLOCK_MONOTONIC)."
@@ -457,12 +450,12 @@ void lifecycle(const Model& m, const Lock& L, std::vector<Finding>& out)
             if (errno_is(e.result, ENOTRECOVERABLE) && unrecoverable_ix != kNoEvent) {
                 if (unrecov.n++ == 0) {
                     unrecov.f.summary =
-                        lock_label(m, L) + " is a robust mutex whose owner died; " +
-                        thread_label(m, m.events[unrecoverable_ix].thread) + " took it with EOWNERDEAD and unlocked it at " +
-                        at(m, m.events[unrecoverable_ix].time_ns) + in_fn(m, unrecoverable_ix) +
+                        lock_ref(L) + " is a robust mutex whose owner died; " +
+                        thread_ref(m.events[unrecoverable_ix].thread) + " took it with EOWNERDEAD and unlocked it at " +
+                        time_ref(m.events[unrecoverable_ix].time_ns) + site_ref(unrecoverable_ix) +
                         " without calling pthread_mutex_consistent, which makes it permanently unusable; later "
                         "locks fail with ENOTRECOVERABLE, as POSIX specifies.";
-                    unrecov.f.evidence.push_back(make_evidence(m, unrecoverable_ix, "unlocked while inconsistent"));
+                    unrecov.f.evidence.push_back(make_evidence(unrecoverable_ix, "unlocked while inconsistent"));
                 }
                 unrecov.add(m, ix, "failed with ENOTRECOVERABLE");
                 break;
@@ -477,12 +470,12 @@ void lifecycle(const Model& m, const Lock& L, std::vector<Finding>& out)
                     f.severity = Finding::info;
                     f.locks.push_back(L.addr);
                     f.threads.push_back(e.tid);
-                    f.summary = thread_label(m, e.thread) + " locked " + lock_label(m, L) + " at " + at(m, e.time_ns) +
-                                in_fn(m, ix) +
+                    f.summary = thread_ref(e.thread) + " locked " + lock_ref(L) + " at " + time_ref(e.time_ns) +
+                                site_ref(ix) +
                                 " in a cancellation cleanup handler, while its cancelled condition wait had already "
                                 "re-taken the mutex (as POSIX requires before the handlers run); this error-checking "
                                 "mutex refused with EDEADLK instead of deadlocking.";
-                    f.evidence.push_back(make_evidence(m, ix, "relock refused with EDEADLK"));
+                    f.evidence.push_back(make_evidence(ix, "relock refused with EDEADLK"));
                     out.push_back(std::move(f));
                     break;
                 }
@@ -495,8 +488,8 @@ void lifecycle(const Model& m, const Lock& L, std::vector<Finding>& out)
                             : " (the calling thread does not own the lock)";
             }
             if (inval.n++ == 0)
-                inval.f.summary = thread_label(m, e.thread) + "'s call on " + lock_label(m, L) + " at " +
-                                  at(m, e.time_ns) + in_fn(m, ix) + " failed with " + what +
+                inval.f.summary = thread_ref(e.thread) + "'s call on " + lock_ref(L) + " at " +
+                                  time_ref(e.time_ns) + site_ref(ix) + " failed with " + what +
                                   ", and a program that ignores it goes on unprotected.";
             inval.add(m, ix, "failed with " + errno_name(e.result));
             break;

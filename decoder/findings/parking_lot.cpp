@@ -171,22 +171,21 @@ bool detect_mutex_deadlock(const Model& m, const std::vector<ParkedOnMutex>& par
         Finding f;
         f.kind = "deadlock";
         f.severity = Finding::error;
-        std::string chain;
+        Text chain;
         for (size_t k : path) {
             const Edge& e = edges[k];
             const Lock& L = m.locks[e.lock];
             const Hold& h = L.holds[e.hold];
             if (std::find(f.locks.begin(), f.locks.end(), L.addr) == f.locks.end()) f.locks.push_back(L.addr);
             f.threads.push_back(m.threads[e.from].tid);
-            std::string in = where(m, e.p->wait->begin), taken = where(m, h.acquired);
-            chain += (chain.empty() ? "" : "; ") + thread_label(m, e.from) + (in.empty() ? "" : " in " + in) +
-                     " waits for parking_lot::Mutex " + lock_label(m, L) + " (word at entry " +
+            chain += (chain.empty() ? "" : "; ") + thread_ref(e.from) + site_ref(e.p->wait->begin) +
+                     " waits for parking_lot::Mutex " + lock_ref(L) + " (word at entry " +
                      decode_mutex_word(m.events[e.p->wait->begin].state[0]) + sleep_note(*e.p) + "), held by " +
-                     (e.from == e.to ? std::string("itself") : thread_label(m, e.to)) + " since " +
-                     at(m, h.begin_ns) + (taken.empty() ? "" : ", taken in " + taken);
-            f.evidence.push_back(make_evidence(m, h.acquired, thread_label(m, e.to) + " took it here and still holds it"));
-            f.evidence.push_back(make_evidence(m, e.p->wait->begin, thread_label(m, e.from) + " blocks here, since " +
-                                                                       at(m, e.p->wait->begin_ns)));
+                     (e.from == e.to ? std::string("itself") : thread_ref(e.to)) + " since " +
+                     time_ref(h.begin_ns) + site_ref(h.acquired, ", taken in ");
+            f.evidence.push_back(make_evidence(h.acquired, thread_ref(e.to) + " took it here and still holds it"));
+            f.evidence.push_back(make_evidence(e.p->wait->begin, thread_ref(e.from) + " blocks here, since " +
+                                                                       time_ref(e.p->wait->begin_ns)));
         }
         f.summary = (path.size() == 1 ? "Deadlock of a thread with itself on a parking_lot::Mutex (not reentrant): "
                                       : "Deadlock between " + std::to_string(path.size()) +
@@ -237,20 +236,19 @@ void detect_parking_lot_mutex(const Model& m, std::vector<Finding>& out)
     f.kind = "hang";
     f.severity = Finding::error;
     f.threads = tids;
-    std::string who;
+    Text who;
     for (const ParkedOnMutex* p : parked) {
         const Lock& L = m.locks[p->lock];
         const Event& b = m.events[p->wait->begin];
         if (std::find(f.locks.begin(), f.locks.end(), L.addr) == f.locks.end()) f.locks.push_back(L.addr);
-        std::string in = where(m, p->wait->begin);
-        who += (who.empty() ? "" : "; ") + thread_label(m, p->wait->thread) + (in.empty() ? "" : " in " + in) +
-               " waits for parking_lot::Mutex " + lock_label(m, L) + " since " + at(m, b.time_ns) +
+        who += (who.empty() ? "" : "; ") + thread_ref(p->wait->thread) + site_ref(p->wait->begin) +
+               " waits for parking_lot::Mutex " + lock_ref(L) + " since " + time_ref(b.time_ns) +
                " (word at entry " + decode_mutex_word(b.state[0]) + sleep_note(*p) + ")";
-        f.evidence.push_back(make_evidence(m, p->wait->begin, "enters RawMutex::lock_slow on " + hex(L.addr) +
+        f.evidence.push_back(make_evidence(p->wait->begin, "enters RawMutex::lock_slow on " + hex(L.addr) +
                                                                   ", word " + decode_mutex_word(b.state[0]) +
                                                                   "; it never returned"));
         if (p->sleep != kNoEvent)
-            f.evidence.push_back(make_evidence(m, p->sleep, "parked: the word was " +
+            f.evidence.push_back(make_evidence(p->sleep, "parked: the word was " +
                                                                 decode_mutex_word(kMutexLocked | kMutexParked) +
                                                                 " when it went to sleep"));
     }
@@ -317,36 +315,36 @@ void detect_parking_lot(const Model& m, std::vector<Finding>& out)
                     std::to_string(readers(final_word)) + " readers). ";
         if (!wrapped(b.state[0]))
             f.summary += "The word went from " + decode_word(b.state[0]) + " to " + decode_word(word_after(b)) +
-                         " at " + at(m, b.time_ns) + " (" + describe_event(b) + " by " + thread_label(m, b.thread) +
+                         " at " + time_ref(b.time_ns) + " (" + describe_event(b) + " by " + thread_ref(b.thread) +
                          "); ";
         else if (!m.threads[b.thread].history_complete)
-            f.summary += "It was already wrapped at the first event still on record, " + at(m, b.time_ns) + " (" +
-                         describe_event(b) + " by " + thread_label(m, b.thread) +
+            f.summary += "It was already wrapped at the first event still on record, " + time_ref(b.time_ns) + " (" +
+                         describe_event(b) + " by " + thread_ref(b.thread) +
                          "): that thread's older events were overwritten in its ring, so the transition that "
                          "wrapped it is lost; ";
         else
-            f.summary += "It was already wrapped at its first recorded use, " + at(m, b.time_ns) + " (" +
-                         describe_event(b) + " by " + thread_label(m, b.thread) + ", word " + decode_word(b.state[0]) +
+            f.summary += "It was already wrapped at its first recorded use, " + time_ref(b.time_ns) + " (" +
+                         describe_event(b) + " by " + thread_ref(b.thread) + ", word " + decode_word(b.state[0]) +
                          "): the change happened in an inlined fast path (lock_shared/unlock_shared), which no "
                          "probe sees, such as an unlock_shared without a matching lock_shared; ";
         f.summary += "it ends as " + decode_word(final_word) + ". ";
         if (timed_out_writer && cleared != kNoEvent) {
             const Event& c = m.events[cleared];
             f.summary += "A writer whose try_write_for timed out while waiting for readers took WRITER and "
-                         "WRITER_PARKED back off the word, but " + thread_label(m, c.thread) +
+                         "WRITER_PARKED back off the word, but " + thread_ref(c.thread) +
                          ", the last reader leaving, had already cleared WRITER_PARKED in unlock_shared_slow at " +
-                         at(m, c.time_ns) + " (" + decode_word(c.state[0]) + " -> " + decode_word(c.state[1]) +
+                         time_ref(c.time_ns) + " (" + decode_word(c.state[0]) + " -> " + decode_word(c.state[1]) +
                          "): the bit was removed twice and the subtraction borrowed through every reader bit. "
                          "This is the try_write_for race of parking_lot before 0.12.4 (fixed upstream in 0.12.4).";
         } else if (timed_out_writer) {
             f.summary += "The transition is a writer's timed-out wait for readers (try_write_for).";
         }
         f.summary += history_gap_note(m);
-        f.evidence.push_back(make_evidence(m, broke, (wrapped(b.state[0]) ? "first recorded word, already wrapped: "
+        f.evidence.push_back(make_evidence(broke, (wrapped(b.state[0]) ? "first recorded word, already wrapped: "
                                                                             : "the word wrapped here: ") +
                                                          decode_word(word_after(b))));
         if (cleared != kNoEvent)
-            f.evidence.push_back(make_evidence(m, cleared, "cleared WRITER_PARKED before the writer's subtraction"));
+            f.evidence.push_back(make_evidence(cleared, "cleared WRITER_PARKED before the writer's subtraction"));
         out.push_back(f);
 
         // held-by-nobody: threads still inside a slow lock path of this lock
@@ -375,27 +373,27 @@ void detect_parking_lot(const Model& m, std::vector<Finding>& out)
         h.kind = "held-by-nobody";
         h.severity = Finding::error;
         h.locks.push_back(L.addr);
-        std::string names;
+        Text names;
         for (const ThreadState* v : victims) {
             h.threads.push_back(v->tid);
-            names += (names.empty() ? "" : ", ") + thread_label(m, v->thread);
+            names += (names.empty() ? "" : ", ") + thread_ref(v->thread);
         }
         h.summary = names + (victims.size() > 1 ? " are" : " is") + " blocked on parking_lot RwLock " + hex(L.addr) +
                     " whose word says " + decode_word(final_word) + ": " + std::to_string(readers(final_word)) +
                     " readers" + ((final_word & kWriter) ? " and a writer" : "") + ", held by " +
                     std::to_string(others) + " other live thread" + (others == 1 ? "" : "s") +
                     " at most. Nobody holds it and nobody will release it: the history and the word parted at " +
-                    at(m, b.time_ns) + " (" + describe_event(b) + " by " + thread_label(m, b.thread) + ")" +
-                    (cleared != kNoEvent ? ", after " + thread_label(m, m.events[cleared].thread) +
+                    time_ref(b.time_ns) + " (" + describe_event(b) + " by " + thread_ref(b.thread) + ")" +
+                    (cleared != kNoEvent ? ", after " + thread_ref(m.events[cleared].thread) +
                                                "'s unlock_shared_slow cleared WRITER_PARKED" : std::string()) +
                     ".";
-        h.evidence.push_back(make_evidence(m, broke, "the word stopped describing any holder here"));
+        h.evidence.push_back(make_evidence(broke, "the word stopped describing any holder here"));
         if (cleared != kNoEvent)
-            h.evidence.push_back(make_evidence(m, cleared, "the releasing reader's transition"));
+            h.evidence.push_back(make_evidence(cleared, "the releasing reader's transition"));
         for (size_t i = 0; i < victims.size(); i++)
             if (victim_since[i] != broke)
-                h.evidence.push_back(make_evidence(m, victim_since[i], "waiting for the lock here since " +
-                                                                    at(m, m.events[victim_since[i]].time_ns)));
+                h.evidence.push_back(make_evidence(victim_since[i], "waiting for the lock here since " +
+                                                                    time_ref(m.events[victim_since[i]].time_ns)));
         out.push_back(std::move(h));
     }
 }
