@@ -124,85 +124,82 @@ bool woken_ones_moved_on(const Model& m, const Lock& L, uint64_t t)
     return true;
 }
 
-void analyze_futex(const Model& m, const Lock& L, const Event& w, StuckWait& s,
-                   const std::vector<EventIx>& indirect)
+// The wakes recorded on a sleeper's futex word, sorted by what they mean for it.
+struct FutexWakes {
+    std::vector<EventIx> reachable_after;  // wakes that could reach it, sent after it slept
+    bool indirect_after = false;           // a requeue or wake_op after it slept: may have reached it
+    EventIx early = kNoEvent;              // the last matching wake before it slept, if it woke nobody
+    std::vector<Evidence> missed;          // wakes after it slept that could not reach it
+    std::string why;                       // why the first of those missed
+};
+
+FutexWakes sort_futex_wakes(const Model& m, const Lock& L, const Event& w, const std::vector<EventIx>& indirect)
 {
     const uint64_t t0 = w.time_ns;
     const bool priv = futex_private(w);
     const uint32_t bits = futex_bitset(w);
-    std::vector<EventIx> reachable_after;
-    bool indirect_after = false;
-    EventIx early = kNoEvent;
-    std::vector<Evidence> missed;
-    std::string why;
-
+    FutexWakes r;
     for (EventIx ix : L.events) {
         const Event& x = m.events[ix];
         if (x.type == LT_EV_REQUEUE || (x.type == LT_EV_WAKE && !futex_is_wake(x))) {
-            if (x.time_ns >= t0) indirect_after = true;  // requeue / wake_op: may have reached it
+            if (x.time_ns >= t0) r.indirect_after = true;  // requeue / wake_op: may have reached it
             continue;
         }
         if (x.type != LT_EV_WAKE) continue;
         bool match = futex_private(x) == priv && (futex_bitset(x) & bits) != 0;
-        if (x.time_ns >= t0) {
-            if (match) {
-                reachable_after.push_back(ix);
-            } else if (x.result == 0) {
-                if (futex_private(x) != priv) {
-                    missed.push_back(make_evidence(
-                        ix, std::string("woke nobody: it was sent ") + (futex_private(x) ? "private" : "shared") +
-                                   " while the sleeper waits " + (priv ? "private" : "shared") +
-                                   " (FUTEX_PRIVATE_FLAG mismatch)"));
-                    if (why.empty()) why = "its wake was sent with the other FUTEX_PRIVATE_FLAG setting, which the kernel treats as a different futex";
-                } else {
-                    char buf[160];
-                    snprintf(buf, sizeof buf, "woke nobody: wake bitset 0x%x does not meet the sleeper's bitset 0x%x",
-                             futex_bitset(x), bits);
-                    missed.push_back(make_evidence(ix, buf));
-                    if (why.empty()) why = "its wake was sent with a bitset that does not match the sleeper's bitset";
-                }
-            }
+        if (x.time_ns < t0) {
+            if (match) r.early = x.result == 0 ? ix : kNoEvent;  // only the last wake before the sleep matters
         } else if (match) {
-            early = x.result == 0 ? ix : kNoEvent;  // only the last wake before the sleep matters
+            r.reachable_after.push_back(ix);
+        } else if (x.result == 0 && futex_private(x) != priv) {
+            r.missed.push_back(make_evidence(
+                ix, std::string("woke nobody: it was sent ") + (futex_private(x) ? "private" : "shared") +
+                        " while the sleeper waits " + (priv ? "private" : "shared") + " (FUTEX_PRIVATE_FLAG mismatch)"));
+            if (r.why.empty())
+                r.why = "its wake was sent with the other FUTEX_PRIVATE_FLAG setting, which the kernel treats as a "
+                        "different futex";
+        } else if (x.result == 0) {
+            char buf[160];
+            snprintf(buf, sizeof buf, "woke nobody: wake bitset 0x%x does not meet the sleeper's bitset 0x%x",
+                     futex_bitset(x), bits);
+            r.missed.push_back(make_evidence(ix, buf));
+            if (r.why.empty()) r.why = "its wake was sent with a bitset that does not match the sleeper's bitset";
         }
     }
     for (EventIx ix : indirect) {
         const Event& x = m.events[ix];
-        if (x.addr2 == L.addr && x.time_ns >= t0) indirect_after = true;
+        if (x.addr2 == L.addr && x.time_ns >= t0) r.indirect_after = true;
     }
-    if (indirect_after) {
-        s.verdict = StuckWait::reachable_wake;
-        return;
-    }
+    return r;
+}
 
-    if (!reachable_after.empty()) {
-        // Every wake that could reach it asked for fewer threads than were asleep
-        // there, the word had changed (so the sleepers were meant to go), and the
-        // threads it did wake moved on: the others were simply left behind.
-        bool too_small = true;
-        for (EventIx ix : reachable_after) {
-            const Event& x = m.events[ix];
-            size_t n = sleepers_at(L, x.time_ns);
-            if (futex_val(x) >= n || uint32_t(x.state[0]) == futex_val(w)) too_small = false;
-        }
-        if (too_small && woken_ones_moved_on(m, L, t0)) {
-            for (EventIx ix : reachable_after) {
-                const Event& x = m.events[ix];
-                char buf[200];
-                snprintf(buf, sizeof buf, "asked to wake %u while %zu threads slept on this word", futex_val(x),
-                         sleepers_at(L, x.time_ns));
-                s.evidence.push_back(make_evidence(ix, buf));
-            }
-            s.verdict = StuckWait::missed_wake;
-            s.why = "the wake count was too small: the last wake asked for fewer threads than were asleep on the word, "
-                    "the word had already changed, and no later wake came for the rest";
-            return;
-        }
-        s.verdict = StuckWait::reachable_wake;
-        return;
+// Every wake that could reach the sleeper asked for fewer threads than were
+// asleep there, the word had changed (so the sleepers were meant to go), and
+// the threads it did wake moved on: the others were simply left behind.
+bool wake_count_too_small(const Model& m, const Lock& L, const Event& w, const std::vector<EventIx>& wakes,
+                          StuckWait& s)
+{
+    for (EventIx ix : wakes) {
+        const Event& x = m.events[ix];
+        if (futex_val(x) >= sleepers_at(L, x.time_ns) || uint32_t(x.state[0]) == futex_val(w)) return false;
     }
+    if (!woken_ones_moved_on(m, L, w.time_ns)) return false;
+    for (EventIx ix : wakes) {
+        const Event& x = m.events[ix];
+        char buf[200];
+        snprintf(buf, sizeof buf, "asked to wake %u while %zu threads slept on this word", futex_val(x),
+                 sleepers_at(L, x.time_ns));
+        s.evidence.push_back(make_evidence(ix, buf));
+    }
+    s.verdict = StuckWait::missed_wake;
+    s.why = "the wake count was too small: the last wake asked for fewer threads than were asleep on the word, "
+            "the word had already changed, and no later wake came for the rest";
+    return true;
+}
 
-    // Wakes on a word next to this one that found nobody: likely meant for it.
+// Wakes on a word next to L, after t0, that found nobody: likely meant for it.
+void wakes_next_door(const Model& m, const Lock& L, uint64_t t0, FutexWakes& r)
+{
     for (const Lock& N : m.locks) {
         if (N.prim != LT_PRIM_FUTEX || N.addr == L.addr) continue;
         uint64_t d = N.addr > L.addr ? N.addr - L.addr : L.addr - N.addr;
@@ -210,25 +207,39 @@ void analyze_futex(const Model& m, const Lock& L, const Event& w, StuckWait& s,
         for (EventIx ix : N.events) {
             const Event& x = m.events[ix];
             if (x.type != LT_EV_WAKE || x.time_ns < t0 || x.result != 0) continue;
-            missed.push_back(make_evidence(ix,
-                                           "woke nobody, " + std::to_string(d) + " bytes away from the word " +
-                                               hex(L.addr) + " where the thread sleeps (wrong word?)"));
-            if (why.empty())
-                why = "a wake was sent to " + hex(N.addr) + ", " + std::to_string(d) +
-                      " bytes away, and found nobody: it was most likely meant for this word";
+            r.missed.push_back(make_evidence(ix, "woke nobody, " + std::to_string(d) + " bytes away from the word " +
+                                                     hex(L.addr) + " where the thread sleeps (wrong word?)"));
+            if (r.why.empty())
+                r.why = "a wake was sent to " + hex(N.addr) + ", " + std::to_string(d) +
+                        " bytes away, and found nobody: it was most likely meant for this word";
         }
     }
-    if (!missed.empty()) {
-        s.verdict = StuckWait::missed_wake;
-        s.why = why;
-        s.evidence = std::move(missed);
+}
+
+void analyze_futex(const Model& m, const Lock& L, const Event& w, StuckWait& s,
+                   const std::vector<EventIx>& indirect)
+{
+    FutexWakes r = sort_futex_wakes(m, L, w, indirect);
+    if (r.indirect_after) {
+        s.verdict = StuckWait::reachable_wake;
         return;
     }
-    if (early != kNoEvent) {
+    if (!r.reachable_after.empty()) {
+        if (!wake_count_too_small(m, L, w, r.reachable_after, s)) s.verdict = StuckWait::reachable_wake;
+        return;
+    }
+    wakes_next_door(m, L, w.time_ns, r);
+    if (!r.missed.empty()) {
         s.verdict = StuckWait::missed_wake;
-        s.why = "the only wake came at " + time_ref(m.events[early].time_ns) +
+        s.why = r.why;
+        s.evidence = std::move(r.missed);
+        return;
+    }
+    if (r.early != kNoEvent) {
+        s.verdict = StuckWait::missed_wake;
+        s.why = "the only wake came at " + time_ref(m.events[r.early].time_ns) +
                 ", before the thread went to sleep, and found nobody; none came after";
-        s.evidence.push_back(make_evidence(early, "sent before the sleeper waited, woke nobody"));
+        s.evidence.push_back(make_evidence(r.early, "sent before the sleeper waited, woke nobody"));
         return;
     }
     s.verdict = StuckWait::no_wake;
