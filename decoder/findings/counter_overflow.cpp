@@ -110,11 +110,15 @@ ReaderBounds reader_bounds(const Model& m, const Lock& L, const ThreadOrder& ord
     return b;
 }
 
-// The word's reader count and the history's disagree, beyond what threads in
-// flight explain, from some event up to the last snapshot of the lock.  Only
-// a disagreement that lasts to the end is reported: one that heals was a
-// race the bounds did not see, not a broken counter.
-void reader_mismatch(const Model& m, const Lock& L, const ThreadOrder& order, std::vector<Finding>& out)
+// A disagreement between the word's reader count and the history that lasts
+// to the end of the trace: its first event (`first`, bounds `first_b`), its
+// last (`last`, `last_b`), and the last event before it where they agreed.
+struct LastingMismatch {
+    EventIx first = kNoEvent, last = kNoEvent, agreed = kNoEvent;
+    ReaderBounds first_b, last_b;
+};
+
+bool lasting_mismatch(const Model& m, const Lock& L, const ThreadOrder& order, LastingMismatch& r)
 {
     // With events lost (overwrite, dropped threads) a reader may hold the
     // lock without a record: only "fewer in the word than surely held" holds.
@@ -133,31 +137,42 @@ void reader_mismatch(const Model& m, const Lock& L, const ThreadOrder& order, st
         const Event& e = m.events[ix];
         if (has_snapshot(e) && !(e.flags & LT_FL_NESTED)) snaps.push_back(ix);
     }
-    if (snaps.empty()) return;
+    if (snaps.empty()) return false;
     // Walk back from the end while the disagreement lasts (bounded: a long
     // run is reported from the earliest event looked at).
     constexpr size_t kMaxWalk = 20000;
-    ReaderBounds last_b, first_b, b;
-    if (!mismatch(snaps.back(), last_b)) return;
+    ReaderBounds b;
+    if (!mismatch(snaps.back(), r.last_b)) return false;
     size_t first = snaps.size() - 1;
-    first_b = last_b;
-    EventIx agreed = kNoEvent;
+    r.first_b = r.last_b;
     for (size_t i = snaps.size() - 1; i-- > 0 && snaps.size() - i < kMaxWalk;) {
         if (!mismatch(snaps[i], b)) {
-            agreed = snaps[i];
+            r.agreed = snaps[i];
             break;
         }
         first = i;
-        first_b = b;
+        r.first_b = b;
     }
+    r.first = snaps[first];
+    r.last = snaps.back();
+    return true;
+}
 
-    const Event& fe = m.events[snaps[first]];
-    const Event& le = m.events[snaps.back()];
+// The word's reader count and the history's disagree, beyond what threads in
+// flight explain, from some event up to the last snapshot of the lock.  Only
+// a disagreement that lasts to the end is reported: one that heals was a
+// race the bounds did not see, not a broken counter.
+void reader_mismatch(const Model& m, const Lock& L, const ThreadOrder& order, std::vector<Finding>& out)
+{
+    LastingMismatch r;
+    if (!lasting_mismatch(m, L, order, r)) return;
+    const Event& fe = m.events[r.first];
+    const Event& le = m.events[r.last];
     // A fork before the disagreement: a process-shared rwlock in shared
     // memory is then also locked and unlocked by the child, whose calls are
     // in the child's own trace, not in this one.
     EventIx fork_before = kNoEvent;
-    for (EventIx ix = 0; ix < snaps[first] && ix < m.events.size(); ix++)
+    for (EventIx ix = 0; ix < r.first && ix < m.events.size(); ix++)
         if (m.events[ix].type == LT_EV_FORK) {
             fork_before = ix;
             break;
@@ -173,12 +188,12 @@ void reader_mismatch(const Model& m, const Lock& L, const ThreadOrder& order, st
         return std::to_string(word) + " readers in the lock word, " + std::to_string(hist) + " per the history";
     };
     f.summary = "The reader count in the lock word of " + lock_ref(L) + " disagrees with the recorded history: at " +
-                time_ref(fe.time_ns) + " there are " + count_words(rw_readers(fe), first_b.history);
-    if (snaps.back() != snaps[first])
-        f.summary += ", and it stays that way to the end of the trace (" + count_words(rw_readers(le), last_b.history) +
-                     " at " + time_ref(le.time_ns) + ")";
+                time_ref(fe.time_ns) + " there are " + count_words(rw_readers(fe), r.first_b.history);
+    if (r.last != r.first)
+        f.summary += ", and it stays that way to the end of the trace (" +
+                     count_words(rw_readers(le), r.last_b.history) + " at " + time_ref(le.time_ns) + ")";
     f.summary += ".";
-    if (rw_readers(fe) > first_b.hi)
+    if (rw_readers(fe) > r.first_b.hi)
         f.summary += " No thread was between its rdlock and its record to explain the extra reader(s): something "
                      "other than rdlock added to the count (a stray store, a struct copy), and writers will wait "
                      "forever for readers that do not exist.";
@@ -193,15 +208,15 @@ void reader_mismatch(const Model& m, const Lock& L, const ThreadOrder& order, st
                      "an error.";
         f.evidence.push_back(make_evidence(fork_before, "fork: the lock may be shared with the child from here"));
     }
-    if (agreed != kNoEvent) {
-        f.evidence.push_back(make_evidence(agreed, "last time the word and the history agreed (" +
-                                                          std::to_string(rw_readers(m.events[agreed])) + " readers)"));
-        add_thread(m.events[agreed].tid);
+    if (r.agreed != kNoEvent) {
+        f.evidence.push_back(make_evidence(r.agreed, "last time the word and the history agreed (" +
+                                                         std::to_string(rw_readers(m.events[r.agreed])) + " readers)"));
+        add_thread(m.events[r.agreed].tid);
     }
-    f.evidence.push_back(make_evidence(snaps[first], "first disagreement: " + count_words(rw_readers(fe), first_b.history)));
+    f.evidence.push_back(make_evidence(r.first, "first disagreement: " + count_words(rw_readers(fe), r.first_b.history)));
     add_thread(fe.tid);
-    if (snaps.back() != snaps[first]) {
-        f.evidence.push_back(make_evidence(snaps.back(), "still at the end: " + count_words(rw_readers(le), last_b.history)));
+    if (r.last != r.first) {
+        f.evidence.push_back(make_evidence(r.last, "still at the end: " + count_words(rw_readers(le), r.last_b.history)));
         add_thread(le.tid);
     }
     f.summary += history_gap_note(m);

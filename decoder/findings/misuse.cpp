@@ -78,6 +78,53 @@ void add_unique(std::vector<int32_t>& v, int32_t x)
     if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
 }
 
+// One bad unlock, as the first of its group: who unlocked, whose lock it was,
+// what glibc did with it (`res`, the RELEASE_FAILED that answered it, if any).
+struct BadUnlock {
+    EventIx ix;
+    const Event* res;
+    std::vector<const Hold*> others;  // holds of other threads open at the unlock
+    bool to_other, handoff;
+};
+
+void open_bad_unlock(const Model& m, const Lock& L, const BadUnlock& u, const std::string& kind, Finding& f)
+{
+    const Event& e = m.events[u.ix];
+    f.kind = kind;
+    // A thread whose ring lost older events may have locked it in the part that is gone.
+    f.severity = m.threads[e.thread].history_complete ? (u.handoff ? Finding::warning : Finding::error)
+                                                      : Finding::info;
+    f.locks.push_back(L.addr);
+    std::string outcome = u.res ? "glibc refused it with " + errno_name(u.res->result)
+                                : "glibc accepted it silently (undefined behaviour)";
+    f.summary = thread_ref(e.thread) + " unlocked " + lock_ref(L) + " at " + time_ref(e.time_ns) + site_ref(u.ix);
+    if (u.to_other) {
+        Text holder = u.others.empty() ? thread_ref_tid(m, mx_owner(e)) : thread_ref(u.others.front()->thread);
+        f.summary += ", but that lock was held by " + holder +
+                     (u.others.empty() ? "" : " (since " + time_ref(u.others.front()->begin_ns) + ")") +
+                     ", not by the unlocking thread; " + outcome + ".";
+        if (u.handoff)
+            f.summary += " The owner locks it again after such unlocks instead of unlocking it: the program "
+                         "hands the mutex between threads like a binary semaphore. glibc's normal mutex tolerates "
+                         "this, but POSIX leaves it undefined (error-checking, robust and PI mutexes refuse "
+                         "it); a semaphore says what is meant.";
+        else if (!u.res)
+            f.summary += " The lock is now free while its owner still believes it holds it, so two "
+                         "threads can enter the critical section.";
+        for (const Hold* h : u.others) {
+            add_unique(f.threads, m.threads[h->thread].tid);
+            f.evidence.push_back(make_evidence(h->acquired, "the owner took it here"));
+        }
+    } else {
+        f.summary += " although no thread held it according to the recorded history; " + outcome + ".";
+        if (!u.res && L.prim == LT_PRIM_MUTEX)
+            f.summary += " glibc's user count of the mutex now wraps, and a later lock may be let in "
+                         "while another thread is inside.";
+    }
+    if (!m.threads[e.thread].history_complete)
+        f.summary += " This thread's ring lost older events, so it may have taken the lock before the gap.";
+}
+
 void bad_unlocks(const Model& m, const Lock& L, std::vector<Finding>& out)
 {
     std::map<std::string, Group> groups;  // by kind
@@ -101,55 +148,19 @@ void bad_unlocks(const Model& m, const Lock& L, std::vector<Finding>& out)
         const Event* res = res_ix == kNoEvent ? nullptr : &m.events[res_ix];
         // EINVAL: the object is not a lock at all; invalid-lock speaks for it.
         if (res && (res->result == EINVAL || res->result == -EINVAL)) continue;
-        std::vector<const Hold*> others = others_holding(L, ix, e.thread);
-        bool to_other = !others.empty() || (res && res->result == EPERM && L.prim == LT_PRIM_MUTEX &&
-                                            mx_owner(e) != 0 && mx_owner(e) != e.tid);
-        std::string kind = to_other ? "unlock-not-owner" : "unlock-not-held";
-        bool handoff = to_other && !res && L.prim == LT_PRIM_MUTEX && !others.empty() &&
-                       (handoff_protocol || owners_relock(m, L, others, ix));
-        Group& g = groups[handoff ? kind + "/handoff" : kind];
-        Finding& f = g.f;
-        if (g.count++ == 0) {
-            f.kind = kind;
-            // A thread whose ring lost older events may have locked it in the part that is gone.
-            f.severity = m.threads[e.thread].history_complete ? (handoff ? Finding::warning : Finding::error)
-                                                              : Finding::info;
-            f.locks.push_back(L.addr);
-            std::string outcome = res ? "glibc refused it with " + errno_name(res->result)
-                                      : "glibc accepted it silently (undefined behaviour)";
-            if (to_other) {
-                Text holder = others.empty() ? thread_ref_tid(m, mx_owner(e)) : thread_ref(others.front()->thread);
-                f.summary = thread_ref(e.thread) + " unlocked " + lock_ref(L) + " at " + time_ref(e.time_ns) + site_ref(ix) +
-                            ", but that lock was held by " + holder +
-                            (others.empty() ? "" : " (since " + time_ref(others.front()->begin_ns) + ")") +
-                            ", not by the unlocking thread; " + outcome + ".";
-                if (handoff)
-                    f.summary += " The owner locks it again after such unlocks instead of unlocking it: the program "
-                                 "hands the mutex between threads like a binary semaphore. glibc's normal mutex tolerates "
-                                 "this, but POSIX leaves it undefined (error-checking, robust and PI mutexes refuse "
-                                 "it); a semaphore says what is meant.";
-                else if (!res)
-                    f.summary += " The lock is now free while its owner still believes it holds it, so two "
-                                 "threads can enter the critical section.";
-                for (const Hold* h : others) {
-                    add_unique(f.threads, m.threads[h->thread].tid);
-                    f.evidence.push_back(make_evidence(h->acquired, "the owner took it here"));
-                }
-            } else {
-                f.summary = thread_ref(e.thread) + " unlocked " + lock_ref(L) + " at " + time_ref(e.time_ns) + site_ref(ix) +
-                            " although no thread held it according to the recorded history; " + outcome + ".";
-                if (!res && L.prim == LT_PRIM_MUTEX)
-                    f.summary += " glibc's user count of the mutex now wraps, and a later lock may be let in "
-                                 "while another thread is inside.";
-            }
-            if (!m.threads[e.thread].history_complete)
-                f.summary += " This thread's ring lost older events, so it may have taken the lock before the gap.";
-        }
-        add_unique(f.threads, e.tid);
+        BadUnlock u{ix, res, others_holding(L, ix, e.thread), false, false};
+        u.to_other = !u.others.empty() || (res && res->result == EPERM && L.prim == LT_PRIM_MUTEX &&
+                                           mx_owner(e) != 0 && mx_owner(e) != e.tid);
+        std::string kind = u.to_other ? "unlock-not-owner" : "unlock-not-held";
+        u.handoff = u.to_other && !res && L.prim == LT_PRIM_MUTEX && !u.others.empty() &&
+                    (handoff_protocol || owners_relock(m, L, u.others, ix));
+        Group& g = groups[u.handoff ? kind + "/handoff" : kind];
+        if (g.count++ == 0) open_bad_unlock(m, L, u, kind, g.f);
+        add_unique(g.f.threads, e.tid);
         if (g.count <= 4) {
-            f.evidence.push_back(make_evidence(ix, to_other ? "unlock by a thread that is not the owner"
-                                                               : "unlock of a lock nobody holds"));
-            if (res) f.evidence.push_back(make_evidence(res_ix));
+            g.f.evidence.push_back(make_evidence(ix, u.to_other ? "unlock by a thread that is not the owner"
+                                                                : "unlock of a lock nobody holds"));
+            if (res) g.f.evidence.push_back(make_evidence(res_ix));
         }
     }
     for (auto& [kind, g] : groups) {
