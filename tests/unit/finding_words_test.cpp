@@ -2,7 +2,7 @@
 // the presentation layer as a reference, and finding_words names them one way:
 // a thread is `thread 101 "alpha"` (or `thread 202` when it has no name)
 // wherever a finding mentions it.
-#include "trace_builder.h"
+#include "built_findings.h"
 #include "core/model.h"
 #include "core/symbols.h"
 #include "findings/findings.h"
@@ -13,28 +13,15 @@
 #include <functional>
 #include <memory>
 
+using lt::test::Built;
 using lt::test::TraceBuilder;
+using lt::test::build;
 
 namespace {
 
 constexpr uint64_t A = 0x5000, B = 0x5040;
 // Named so that a name in a detector's own words cannot be a coincidence.
 constexpr int32_t kAlpha = 101, kBeta = 303, kNameless = 202;
-
-struct Built {
-    std::unique_ptr<lt::Trace> trace;
-    lt::Model model;
-    std::vector<lt::Finding> findings;
-};
-
-Built build(TraceBuilder& b)
-{
-    Built r;
-    r.trace = std::make_unique<lt::Trace>(b.write());
-    r.model = lt::Model::build(*r.trace);
-    r.findings = lt::find_all(r.model);
-    return r;
-}
 
 // alpha holds A and waits for B, beta holds B and waits for A.
 void abba(TraceBuilder& b)

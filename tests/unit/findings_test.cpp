@@ -2,7 +2,7 @@
 // used to be reported as errors (robust mutexes, cancelled cond waits,
 // condvars destroyed after a broadcast, bad timeouts, live reads), and the
 // real bugs right next to them, which must still be reported.
-#include "trace_builder.h"
+#include "built_findings.h"
 #include "core/model.h"
 #include "findings/findings.h"
 
@@ -13,26 +13,13 @@
 #include <memory>
 #include <unistd.h>
 
+using lt::test::Built;
 using lt::test::TraceBuilder;
+using lt::test::build;
 
 namespace {
 
 constexpr uint64_t M = 0x5000, RW = 0x6000, CV = 0x7000, FX = 0x8000, SEM = 0x9000;
-
-struct Built {
-    std::unique_ptr<lt::Trace> trace;
-    lt::Model model;
-    std::vector<lt::Finding> findings;
-};
-
-Built build(TraceBuilder& b)
-{
-    Built r;
-    r.trace = std::make_unique<lt::Trace>(b.write());
-    r.model = lt::Model::build(*r.trace);
-    r.findings = lt::find_all(r.model);
-    return r;
-}
 
 // The severity of the first finding of `kind`, or -1 when there is none.
 int severity_of(const Built& r, const std::string& kind)
