@@ -1,7 +1,8 @@
-// Small helpers shared by the detectors: references to threads, locks, sites
-// and times for a finding's words, evidence from events, decoding glibc lock words, and the analysis
-// of waits that are still asleep at the end of the trace (used by both
-// lost_wakeup.cpp and hang.cpp so that they split the sleepers the same way).
+// Small helpers shared by the detectors (common.cpp): references to threads,
+// locks, sites and times for a finding's words, evidence from events, glibc
+// lock words decoded; and the analysis of waits that are still asleep at the
+// end of the trace (stuck_waits.cpp, used by both lost_wakeup.cpp and hang.cpp
+// so that they split the sleepers the same way).
 #pragma once
 
 #include "detectors.h"
