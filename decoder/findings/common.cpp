@@ -1,13 +1,7 @@
 #include "common.h"
-#include "core/symbols.h"
 
-#include <algorithm>
-#include <cerrno>
 #include <cinttypes>
-#include <csignal>
-#include <ctime>
 #include <cstdio>
-#include <memory>
 
 namespace lt {
 namespace fx {
@@ -19,97 +13,23 @@ std::string hex(uint64_t v)
     return buf;
 }
 
-namespace {
+Text thread_ref(uint32_t thread) { return Text({Text::Piece::Kind::thread, "", thread, 0}); }
 
-// The detectors run once per report, single-threaded: one cached Symbolizer
-// for the trace at hand (rebuilt if another trace comes along).
-Symbolizer* symbols_for(const Model& m)
+Text thread_ref_tid(const Model& m, int32_t tid)
 {
-    static const Trace* cached_trace = nullptr;
-    static std::unique_ptr<Symbolizer> cached;
-    if (!m.trace) return nullptr;
-    if (cached_trace != m.trace || !cached) {
-        cached.reset();
-        try {
-            cached = std::make_unique<Symbolizer>(*m.trace);
-        } catch (...) {
-            cached_trace = nullptr;
-            return nullptr;
-        }
-        cached_trace = m.trace;
-    }
-    return cached.get();
+    const ThreadState* t = m.thread_by_tid(tid);
+    return t ? thread_ref(t->thread) : Text("thread " + std::to_string(tid));
 }
 
-bool is_library_frame(const Frame& f)
-{
-    if (f.function.empty() || f.file.empty()) return true;
-    if (f.file.rfind("/usr/", 0) == 0 || f.file.rfind("./", 0) == 0 || f.file.rfind("../", 0) == 0) return true;
-    for (const char* p : {"std::", "core::", "alloc::", "_RN", "<", "__"})
-        if (f.function.rfind(p, 0) == 0) return true;
-    return false;
-}
+Text lock_ref(const Lock& l) { return Text({Text::Piece::Kind::lock, "", l.addr, l.prim}); }
 
-} // namespace
+Text address_ref(const Lock& l) { return Text({Text::Piece::Kind::address, "", l.addr, l.prim}); }
 
-std::string where(const Model& m, EventIx ix)
-{
-    Symbolizer* sym = symbols_for(m);
-    if (!sym || ix >= m.events.size() || m.events[ix].stack_id == 0) return "";
-    std::vector<Frame> frames = sym->stack(m.events[ix].stack_id);
-    for (const Frame& f : frames) {
-        if (is_library_frame(f)) continue;
-        std::string file = f.file;
-        size_t slash = file.rfind('/');
-        if (slash != std::string::npos) file = file.substr(slash + 1);
-        return f.function + " (" + file + ":" + std::to_string(f.line) + ")";
-    }
-    return "";
-}
+Text site_ref(EventIx ix, std::string before) { return Text({Text::Piece::Kind::site, std::move(before), ix, 0}); }
 
-std::string thread_label(const Model& m, uint32_t thread)
-{
-    if (thread >= m.threads.size()) return "thread ?";
-    const ThreadState& t = m.threads[thread];
-    std::string s = "thread " + std::to_string(t.tid);
-    if (!t.name.empty()) s += " (" + t.name + ")";
-    return s;
-}
+Text time_ref(uint64_t t_ns) { return Text({Text::Piece::Kind::time, "", t_ns, 0}); }
 
-std::string lock_label(const Lock& l)
-{
-    return std::string(prim_name(l.prim)) + " " + hex(l.addr);
-}
-
-std::string lock_label(const Model& m, const Lock& l)
-{
-    std::string s = lock_label(l);
-    if (Symbolizer* sym = symbols_for(m)) {
-        std::string name = sym->data_name(l.addr);
-        if (!name.empty()) s += " (" + name + ")";
-    }
-    return s;
-}
-
-std::string at(const Model& m, uint64_t t_ns)
-{
-    char buf[32];
-    snprintf(buf, sizeof buf, "+%.6fs", m.rel(t_ns) / 1e9);
-    return buf;
-}
-
-Evidence make_evidence(const Model& m, EventIx ix, const std::string& why)
-{
-    const Event& e = m.events[ix];
-    Evidence ev;
-    ev.thread = e.tid;
-    ev.time_ns = e.time_ns;
-    ev.event = describe_event(e);
-    if (!why.empty()) ev.event += ": " + why;
-    ev.stack_id = e.stack_id;
-    ev.event_index = ix;
-    return ev;
-}
+Evidence make_evidence(EventIx ix, Text why) { return Evidence{ix, std::move(why)}; }
 
 std::string history_gap_note(const Model& m)
 {
@@ -131,11 +51,11 @@ std::vector<uint32_t> threads_with_gap_after(const Model& m, uint64_t t)
     return out;
 }
 
-std::string gap_after_note(const Model& m, const std::vector<uint32_t>& threads, const std::string& what)
+Text gap_after_note(const std::vector<uint32_t>& threads, const std::string& what)
 {
-    if (threads.empty()) return "";
-    std::string names;
-    for (uint32_t t : threads) names += (names.empty() ? "" : ", ") + thread_label(m, t);
+    if (threads.empty()) return Text();
+    Text names;
+    for (uint32_t t : threads) names += (names.empty() ? "" : ", ") + thread_ref(t);
     return " Caution: the ring of " + names + " overwrote events from that time, so " + what +
            " may be among the events that are gone; this is what the recorded part shows, not a certainty.";
 }
@@ -175,280 +95,6 @@ bool futex_wait_looks_wrapped(const Model& m, const Lock& word, const Event& wai
         }
     }
     return saw_small;
-}
-
-namespace {
-
-// Waits on `L` that were asleep at time t (begun before, not yet ended).
-size_t sleepers_at(const Lock& L, uint64_t t)
-{
-    size_t n = 0;
-    for (const Wait& w : L.waits)
-        if (w.begin_ns <= t && (w.end_ns == kOpenEnd || w.end_ns > t)) n++;
-    return n;
-}
-
-// Threads woken out of `L` after time t are all still making progress: the
-// wake that woke them was not part of a bigger hang.
-bool woken_ones_moved_on(const Model& m, const Lock& L, uint64_t t)
-{
-    for (const Wait& w : L.waits) {
-        if (w.end_ns == kOpenEnd || w.end_ns < t || w.outcome != WaitOutcome::woken) continue;
-        if (m.threads[w.thread].status == ThreadStatus::blocked) return false;
-    }
-    return true;
-}
-
-void analyze_futex(const Model& m, const Lock& L, const Event& w, StuckWait& s,
-                   const std::vector<EventIx>& indirect)
-{
-    const uint64_t t0 = w.time_ns;
-    const bool priv = futex_private(w);
-    const uint32_t bits = futex_bitset(w);
-    std::vector<EventIx> reachable_after;
-    bool indirect_after = false;
-    EventIx early = kNoEvent;
-    std::vector<Evidence> missed;
-    std::string why;
-
-    for (EventIx ix : L.events) {
-        const Event& x = m.events[ix];
-        if (x.type == LT_EV_REQUEUE || (x.type == LT_EV_WAKE && !futex_is_wake(x))) {
-            if (x.time_ns >= t0) indirect_after = true;  // requeue / wake_op: may have reached it
-            continue;
-        }
-        if (x.type != LT_EV_WAKE) continue;
-        bool match = futex_private(x) == priv && (futex_bitset(x) & bits) != 0;
-        if (x.time_ns >= t0) {
-            if (match) {
-                reachable_after.push_back(ix);
-            } else if (x.result == 0) {
-                if (futex_private(x) != priv) {
-                    missed.push_back(make_evidence(
-                        m, ix, std::string("woke nobody: it was sent ") + (futex_private(x) ? "private" : "shared") +
-                                   " while the sleeper waits " + (priv ? "private" : "shared") +
-                                   " (FUTEX_PRIVATE_FLAG mismatch)"));
-                    if (why.empty()) why = "its wake was sent with the other FUTEX_PRIVATE_FLAG setting, which the kernel treats as a different futex";
-                } else {
-                    char buf[160];
-                    snprintf(buf, sizeof buf, "woke nobody: wake bitset 0x%x does not meet the sleeper's bitset 0x%x",
-                             futex_bitset(x), bits);
-                    missed.push_back(make_evidence(m, ix, buf));
-                    if (why.empty()) why = "its wake was sent with a bitset that does not match the sleeper's bitset";
-                }
-            }
-        } else if (match) {
-            early = x.result == 0 ? ix : kNoEvent;  // only the last wake before the sleep matters
-        }
-    }
-    for (EventIx ix : indirect) {
-        const Event& x = m.events[ix];
-        if (x.addr2 == L.addr && x.time_ns >= t0) indirect_after = true;
-    }
-    if (indirect_after) {
-        s.verdict = StuckWait::reachable_wake;
-        return;
-    }
-
-    if (!reachable_after.empty()) {
-        // Every wake that could reach it asked for fewer threads than were asleep
-        // there, the word had changed (so the sleepers were meant to go), and the
-        // threads it did wake moved on: the others were simply left behind.
-        bool too_small = true;
-        for (EventIx ix : reachable_after) {
-            const Event& x = m.events[ix];
-            size_t n = sleepers_at(L, x.time_ns);
-            if (futex_val(x) >= n || uint32_t(x.state[0]) == futex_val(w)) too_small = false;
-        }
-        if (too_small && woken_ones_moved_on(m, L, t0)) {
-            for (EventIx ix : reachable_after) {
-                const Event& x = m.events[ix];
-                char buf[200];
-                snprintf(buf, sizeof buf, "asked to wake %u while %zu threads slept on this word", futex_val(x),
-                         sleepers_at(L, x.time_ns));
-                s.evidence.push_back(make_evidence(m, ix, buf));
-            }
-            s.verdict = StuckWait::missed_wake;
-            s.why = "the wake count was too small: the last wake asked for fewer threads than were asleep on the word, "
-                    "the word had already changed, and no later wake came for the rest";
-            return;
-        }
-        s.verdict = StuckWait::reachable_wake;
-        return;
-    }
-
-    // Wakes on a word next to this one that found nobody: likely meant for it.
-    for (const Lock& N : m.locks) {
-        if (N.prim != LT_PRIM_FUTEX || N.addr == L.addr) continue;
-        uint64_t d = N.addr > L.addr ? N.addr - L.addr : L.addr - N.addr;
-        if (d > 64) continue;
-        for (EventIx ix : N.events) {
-            const Event& x = m.events[ix];
-            if (x.type != LT_EV_WAKE || x.time_ns < t0 || x.result != 0) continue;
-            missed.push_back(make_evidence(m, ix,
-                                           "woke nobody, " + std::to_string(d) + " bytes away from the word " +
-                                               hex(L.addr) + " where the thread sleeps (wrong word?)"));
-            if (why.empty())
-                why = "a wake was sent to " + hex(N.addr) + ", " + std::to_string(d) +
-                      " bytes away, and found nobody: it was most likely meant for this word";
-        }
-    }
-    if (!missed.empty()) {
-        s.verdict = StuckWait::missed_wake;
-        s.why = why;
-        s.evidence = std::move(missed);
-        return;
-    }
-    if (early != kNoEvent) {
-        s.verdict = StuckWait::missed_wake;
-        s.why = "the only wake came at " + at(m, m.events[early].time_ns) +
-                ", before the thread went to sleep, and found nobody; none came after";
-        s.evidence.push_back(make_evidence(m, early, "sent before the sleeper waited, woke nobody"));
-        return;
-    }
-    s.verdict = StuckWait::no_wake;
-}
-
-void analyze_cond(const Model& m, const Lock& C, const Event& w, StuckWait& s)
-{
-    const uint64_t t0 = w.time_ns;
-    std::vector<EventIx> after;
-    EventIx early = kNoEvent;
-    bool broadcast_after = false;
-    for (EventIx ix : C.events) {
-        const Event& x = m.events[ix];
-        if (x.type != LT_EV_WAKE) continue;
-        if (x.time_ns >= t0) {
-            after.push_back(ix);
-            if (x.flags & LT_FL_BROADCAST) broadcast_after = true;
-        } else if (sleepers_at(C, x.time_ns) == 0) {
-            early = ix;
-        }
-    }
-    if (broadcast_after) {
-        s.verdict = StuckWait::reachable_wake;
-        return;
-    }
-    if (!after.empty()) {
-        size_t sleepers = sleepers_at(C, m.events[after.front()].time_ns);
-        if (after.size() < sleepers && woken_ones_moved_on(m, C, t0)) {
-            s.verdict = StuckWait::missed_wake;
-            s.why = "only " + std::to_string(after.size()) + " signal(s) came for " + std::to_string(sleepers) +
-                    " waiters and no broadcast: the rest were never woken";
-            for (EventIx ix : after) s.evidence.push_back(make_evidence(m, ix, "wakes at most one waiter"));
-            return;
-        }
-        s.verdict = StuckWait::reachable_wake;
-        return;
-    }
-    if (early != kNoEvent) {
-        s.verdict = StuckWait::missed_wake;
-        s.why = "the condition variable was signalled at " + at(m, m.events[early].time_ns) +
-                " while nobody waited on it (a signal is not remembered), and the wait that began later was never "
-                "signalled; waits must re-check a predicate under the mutex instead of relying on the signal";
-        s.evidence.push_back(make_evidence(m, early, "signalled while nobody waited"));
-        return;
-    }
-    s.verdict = StuckWait::no_wake;
-}
-
-void analyze_sem(const Model& m, const Lock& S, const Event& w, StuckWait& s)
-{
-    const uint64_t t0 = w.time_ns;
-    uint64_t posts_before = 0, taken = 0;
-    EventIx last_post = kNoEvent;
-    for (EventIx ix : S.events) {
-        const Event& x = m.events[ix];
-        if (x.type == LT_EV_RELEASE) {
-            if (x.time_ns >= t0) {
-                s.verdict = StuckWait::reachable_wake;
-                return;
-            }
-            posts_before++;
-            last_post = ix;
-        } else if (x.type == LT_EV_ACQUIRED) {
-            taken++;
-        }
-    }
-    if (posts_before == 0) {
-        s.verdict = StuckWait::no_wake;
-        return;
-    }
-    s.verdict = StuckWait::missed_wake;
-    s.why = "the semaphore was posted " + std::to_string(posts_before) + " time(s) and " + std::to_string(taken) +
-            " wait(s) took a unit; no post came after this wait began, so it is one post short (a missing sem_post)";
-    s.evidence.push_back(make_evidence(m, last_post, "the last post, before the wait began"));
-}
-
-} // namespace
-
-uint64_t judged_at(const Model& m) { return m.trace ? m.trace->open_until_ns() : 0; }
-
-bool wait_may_be_in_flight(const Model& m, uint64_t begin_ns, uint64_t at)
-{
-    if (at == 0) return false;
-    // A clock behind the trace: recorded on another boot or machine, so the
-    // pid is not that process after all.
-    if (at < m.end_ns) return false;
-    return at - std::min(at, begin_ns) < kLiveWaitGraceNs;
-}
-
-// A futex wait of pthread_join (seen with LOCKTRACE_LIBC_FUTEX=1): glibc sleeps
-// on the joined thread's tid field, inside its struct pthread, expecting the
-// tid; the kernel clears the field and wakes it when that thread ends
-// (CLONE_CHILD_CLEARTID), so no FUTEX_WAKE is ever recorded for it.  Such a
-// sleeper is not a lost wakeup: what holds it up is the thread it joins.
-static bool waits_for_thread_end(const Model& m, const Event& e)
-{
-    if (!m.trace) return false;
-    const uint32_t val = futex_val(e);
-    const auto& infos = m.trace->threads();
-    for (size_t i = 0; i < infos.size() && i < m.threads.size(); i++) {
-        const uint64_t self = infos[i].pthread_self;
-        if (uint32_t(m.threads[i].tid) == val && self && e.addr >= self && e.addr - self < 4096) return true;
-    }
-    return false;
-}
-
-std::vector<StuckWait> analyze_stuck_waits(const Model& m)
-{
-    std::vector<StuckWait> out;
-    // The process reached a normal exit: threads still asleep then (idle pool
-    // workers, watchers, daemon threads) were simply not needed any more.
-    if (m.trace && m.trace->process_ended()) return out;
-    std::vector<EventIx> indirect;  // requeues and wake_ops, which may move/wake other words
-    for (EventIx ix = 0; ix < m.events.size(); ix++) {
-        const Event& x = m.events[ix];
-        if (x.prim == LT_PRIM_FUTEX && (x.type == LT_EV_REQUEUE || (x.type == LT_EV_WAKE && futex_cmd(x) == 5)))
-            indirect.push_back(ix);
-    }
-    const uint64_t at = judged_at(m);
-    for (const ThreadState& t : m.threads) {
-        if (t.status != ThreadStatus::blocked || t.lock == SIZE_MAX) continue;
-        // Read live from a busy process: the wake for a wait that has just
-        // begun may be on its way (sent, but not yet recorded).
-        if (wait_may_be_in_flight(m, t.since_ns, at)) continue;
-        const Event& e = m.events[t.blocked_on];
-        const Lock& L = m.locks[t.lock];
-        StuckWait s;
-        s.thread = t.thread;
-        s.begin = t.blocked_on;
-        s.word = &L;
-        if (e.flags & LT_FL_TIMED) continue;  // it will come back by itself
-        s.gap_threads = threads_with_gap_after(m, e.time_ns);
-        if (e.prim == LT_PRIM_FUTEX && e.type == LT_EV_WAIT_BEGIN && futex_is_wait(e)) {
-            if (waits_for_thread_end(m, e)) continue;
-            analyze_futex(m, L, e, s, indirect);
-        }
-        else if (e.prim == LT_PRIM_COND && e.type == LT_EV_WAIT_BEGIN)
-            analyze_cond(m, L, e, s);
-        else if (e.prim == LT_PRIM_SEM && e.type == LT_EV_ATTEMPT)
-            analyze_sem(m, L, e, s);
-        else
-            continue;
-        out.push_back(std::move(s));
-    }
-    return out;
 }
 
 } // namespace fx

@@ -1,7 +1,8 @@
-// Small helpers shared by the detectors: naming threads and locks in words,
-// building evidence from events, decoding glibc lock words, and the analysis
-// of waits that are still asleep at the end of the trace (used by both
-// lost_wakeup.cpp and hang.cpp so that they split the sleepers the same way).
+// Small helpers shared by the detectors (common.cpp): references to threads,
+// locks, sites and times for a finding's words, evidence from events, glibc
+// lock words decoded; and the analysis of waits that are still asleep at the
+// end of the trace (stuck_waits.cpp, used by both lost_wakeup.cpp and hang.cpp
+// so that they split the sleepers the same way).
 #pragma once
 
 #include "detectors.h"
@@ -15,20 +16,24 @@ namespace lt {
 namespace fx {
 
 std::string hex(uint64_t v);
-// Where an event happened, in the user's code: "transfer (demo_bank.c:52)", or
-// "" when the stack is unknown.  Symbols come from one Symbolizer per trace,
-// made on first use.
-std::string where(const Model& m, EventIx ix);
-// "thread 1234 (worker)" from a thread index.
-std::string thread_label(const Model& m, uint32_t thread);
-// "mutex 0x5555..." for a lock.
-std::string lock_label(const Lock& l);
-// The same with the lock's variable name when the symbols know it: "mutex 0x55... (accounts+56)".
-std::string lock_label(const Model& m, const Lock& l);
-// "+1.234567s" relative to the trace start.
-std::string at(const Model& m, uint64_t t_ns);
 
-Evidence make_evidence(const Model& m, EventIx ix, const std::string& why = "");
+// References for a finding's words (finding.h): the presentation layer names
+// them from the symbols, so detectors never look a name up or spell one.
+// A thread by its index in Model::threads.
+Text thread_ref(uint32_t thread);
+// A thread by the tid a lock word names: its reference when the trace has that
+// thread, else just "thread 1234".
+Text thread_ref_tid(const Model& m, int32_t tid);
+// A lock with its primitive ("mutex 0x55... (accounts+56)"), and without it ("0x55... (accounts+56)").
+Text lock_ref(const Lock& l);
+Text address_ref(const Lock& l);
+// Where event ix happened in the user's code ("transfer (demo_bank.c:52)"),
+// after `before`; both are left out when the stack is unknown.
+Text site_ref(EventIx ix, std::string before = " in ");
+// A moment of the trace, "+1.234567s" relative to its start.
+Text time_ref(uint64_t t_ns);
+
+Evidence make_evidence(EventIx ix, Text why = Text());
 
 // The sentence every finding adds when the ring overwrote events: the
 // analysis only speaks about what was recorded.
@@ -37,8 +42,8 @@ std::string history_gap_note(const Model& m);
 // Threads whose ring lost events recorded after time t (their oldest kept
 // event is newer than t): what they did after t is partly unknown.
 std::vector<uint32_t> threads_with_gap_after(const Model& m, uint64_t t);
-// " Caution: ..." naming those threads, or "" when there are none.
-std::string gap_after_note(const Model& m, const std::vector<uint32_t>& threads, const std::string& what);
+// " Caution: ..." naming those threads, or nothing when there are none.
+Text gap_after_note(const std::vector<uint32_t>& threads, const std::string& what);
 
 // glibc rwlock __readers word.
 inline uint32_t rw_readers(const Event& e) { return uint32_t(e.state[0]) >> 3; }
@@ -81,7 +86,7 @@ struct StuckWait {
     EventIx begin = kNoEvent;
     const Lock* word = nullptr;
     Verdict verdict = not_applicable;
-    std::string why;                 // sentence for the summary (missed_wake)
+    Text why;                        // sentence for the summary (missed_wake)
     std::vector<uint32_t> gap_threads; // threads whose events after the sleep began were partly overwritten
     std::vector<Evidence> evidence;  // the wakes that missed, etc.
 };

@@ -110,11 +110,15 @@ ReaderBounds reader_bounds(const Model& m, const Lock& L, const ThreadOrder& ord
     return b;
 }
 
-// The word's reader count and the history's disagree, beyond what threads in
-// flight explain, from some event up to the last snapshot of the lock.  Only
-// a disagreement that lasts to the end is reported: one that heals was a
-// race the bounds did not see, not a broken counter.
-void reader_mismatch(const Model& m, const Lock& L, const ThreadOrder& order, std::vector<Finding>& out)
+// A disagreement between the word's reader count and the history that lasts
+// to the end of the trace: its first event (`first`, bounds `first_b`), its
+// last (`last`, `last_b`), and the last event before it where they agreed.
+struct LastingMismatch {
+    EventIx first = kNoEvent, last = kNoEvent, agreed = kNoEvent;
+    ReaderBounds first_b, last_b;
+};
+
+bool lasting_mismatch(const Model& m, const Lock& L, const ThreadOrder& order, LastingMismatch& r)
 {
     // With events lost (overwrite, dropped threads) a reader may hold the
     // lock without a record: only "fewer in the word than surely held" holds.
@@ -133,31 +137,42 @@ void reader_mismatch(const Model& m, const Lock& L, const ThreadOrder& order, st
         const Event& e = m.events[ix];
         if (has_snapshot(e) && !(e.flags & LT_FL_NESTED)) snaps.push_back(ix);
     }
-    if (snaps.empty()) return;
+    if (snaps.empty()) return false;
     // Walk back from the end while the disagreement lasts (bounded: a long
     // run is reported from the earliest event looked at).
     constexpr size_t kMaxWalk = 20000;
-    ReaderBounds last_b, first_b, b;
-    if (!mismatch(snaps.back(), last_b)) return;
+    ReaderBounds b;
+    if (!mismatch(snaps.back(), r.last_b)) return false;
     size_t first = snaps.size() - 1;
-    first_b = last_b;
-    EventIx agreed = kNoEvent;
+    r.first_b = r.last_b;
     for (size_t i = snaps.size() - 1; i-- > 0 && snaps.size() - i < kMaxWalk;) {
         if (!mismatch(snaps[i], b)) {
-            agreed = snaps[i];
+            r.agreed = snaps[i];
             break;
         }
         first = i;
-        first_b = b;
+        r.first_b = b;
     }
+    r.first = snaps[first];
+    r.last = snaps.back();
+    return true;
+}
 
-    const Event& fe = m.events[snaps[first]];
-    const Event& le = m.events[snaps.back()];
+// The word's reader count and the history's disagree, beyond what threads in
+// flight explain, from some event up to the last snapshot of the lock.  Only
+// a disagreement that lasts to the end is reported: one that heals was a
+// race the bounds did not see, not a broken counter.
+void reader_mismatch(const Model& m, const Lock& L, const ThreadOrder& order, std::vector<Finding>& out)
+{
+    LastingMismatch r;
+    if (!lasting_mismatch(m, L, order, r)) return;
+    const Event& fe = m.events[r.first];
+    const Event& le = m.events[r.last];
     // A fork before the disagreement: a process-shared rwlock in shared
     // memory is then also locked and unlocked by the child, whose calls are
     // in the child's own trace, not in this one.
     EventIx fork_before = kNoEvent;
-    for (EventIx ix = 0; ix < snaps[first] && ix < m.events.size(); ix++)
+    for (EventIx ix = 0; ix < r.first && ix < m.events.size(); ix++)
         if (m.events[ix].type == LT_EV_FORK) {
             fork_before = ix;
             break;
@@ -172,13 +187,13 @@ void reader_mismatch(const Model& m, const Lock& L, const ThreadOrder& order, st
     auto count_words = [](uint32_t word, uint32_t hist) {
         return std::to_string(word) + " readers in the lock word, " + std::to_string(hist) + " per the history";
     };
-    f.summary = "The reader count in the lock word of " + lock_label(m, L) + " disagrees with the recorded history: at " +
-                at(m, fe.time_ns) + " there are " + count_words(rw_readers(fe), first_b.history);
-    if (snaps.back() != snaps[first])
-        f.summary += ", and it stays that way to the end of the trace (" + count_words(rw_readers(le), last_b.history) +
-                     " at " + at(m, le.time_ns) + ")";
+    f.summary = "The reader count in the lock word of " + lock_ref(L) + " disagrees with the recorded history: at " +
+                time_ref(fe.time_ns) + " there are " + count_words(rw_readers(fe), r.first_b.history);
+    if (r.last != r.first)
+        f.summary += ", and it stays that way to the end of the trace (" +
+                     count_words(rw_readers(le), r.last_b.history) + " at " + time_ref(le.time_ns) + ")";
     f.summary += ".";
-    if (rw_readers(fe) > first_b.hi)
+    if (rw_readers(fe) > r.first_b.hi)
         f.summary += " No thread was between its rdlock and its record to explain the extra reader(s): something "
                      "other than rdlock added to the count (a stray store, a struct copy), and writers will wait "
                      "forever for readers that do not exist.";
@@ -187,21 +202,21 @@ void reader_mismatch(const Model& m, const Lock& L, const ThreadOrder& order, st
                      "unlock took them off the count (a stray store, an unlock without a matching rdlock), and the "
                      "lock can now be written while they read.";
     if (fork_before != kNoEvent) {
-        f.summary += " But the process forked at " + at(m, m.events[fork_before].time_ns) +
+        f.summary += " But the process forked at " + time_ref(m.events[fork_before].time_ns) +
                      " before the disagreement: if this is a process-shared lock in shared memory, the other process's "
                      "rdlocks and unlocks are in its own trace and explain the difference, so this is not counted as "
                      "an error.";
-        f.evidence.push_back(make_evidence(m, fork_before, "fork: the lock may be shared with the child from here"));
+        f.evidence.push_back(make_evidence(fork_before, "fork: the lock may be shared with the child from here"));
     }
-    if (agreed != kNoEvent) {
-        f.evidence.push_back(make_evidence(m, agreed, "last time the word and the history agreed (" +
-                                                          std::to_string(rw_readers(m.events[agreed])) + " readers)"));
-        add_thread(m.events[agreed].tid);
+    if (r.agreed != kNoEvent) {
+        f.evidence.push_back(make_evidence(r.agreed, "last time the word and the history agreed (" +
+                                                         std::to_string(rw_readers(m.events[r.agreed])) + " readers)"));
+        add_thread(m.events[r.agreed].tid);
     }
-    f.evidence.push_back(make_evidence(m, snaps[first], "first disagreement: " + count_words(rw_readers(fe), first_b.history)));
+    f.evidence.push_back(make_evidence(r.first, "first disagreement: " + count_words(rw_readers(fe), r.first_b.history)));
     add_thread(fe.tid);
-    if (snaps.back() != snaps[first]) {
-        f.evidence.push_back(make_evidence(m, snaps.back(), "still at the end: " + count_words(rw_readers(le), last_b.history)));
+    if (r.last != r.first) {
+        f.evidence.push_back(make_evidence(r.last, "still at the end: " + count_words(rw_readers(le), r.last_b.history)));
         add_thread(le.tid);
     }
     f.summary += history_gap_note(m);
@@ -229,11 +244,11 @@ void rwlock_checks(const Model& m, const Lock& L, const ThreadOrder& order, std:
         const Event& e = m.events[ix];
         if (e.type == LT_EV_RELEASE && is_read_unlock(e) && rw_readers(e) == 0 && !(e.flags & LT_FL_NESTED)) {
             wraps++;
-            ev.push_back(make_evidence(m, ix, "read unlock while the reader count was already 0: it wraps below zero"));
+            ev.push_back(make_evidence(ix, "read unlock while the reader count was already 0: it wraps below zero"));
             threads.push_back(e.tid);
         } else if (e.type == LT_EV_FAILED && (e.flags & LT_FL_READ) && e.result == EAGAIN) {
             eagain++;
-            ev.push_back(make_evidence(m, ix, "EAGAIN: glibc found the reader count at its maximum"));
+            ev.push_back(make_evidence(ix, "EAGAIN: glibc found the reader count at its maximum"));
             threads.push_back(e.tid);
         }
         bool snap = e.type == LT_EV_ATTEMPT || e.type == LT_EV_ACQUIRED || e.type == LT_EV_RELEASE ||
@@ -243,7 +258,7 @@ void rwlock_checks(const Model& m, const Lock& L, const ThreadOrder& order, std:
             char buf[160];
             snprintf(buf, sizeof buf, "the reader word reads 0x%08x: %u readers, far beyond any real count",
                      uint32_t(e.state[0]), rw_readers(e));
-            ev.push_back(make_evidence(m, ix, buf));
+            ev.push_back(make_evidence(ix, buf));
             threads.push_back(e.tid);
         }
     }
@@ -259,13 +274,13 @@ void rwlock_checks(const Model& m, const Lock& L, const ThreadOrder& order, std:
     std::sort(ev.begin(), ev.end(), [](const Evidence& a, const Evidence& b) { return a.event_index < b.event_index; });
     for (int32_t t : threads)
         if (std::find(f.threads.begin(), f.threads.end(), t) == f.threads.end()) f.threads.push_back(t);
-    f.summary = "The reader count of " + lock_label(m, L) + " went out of range.";
+    f.summary = "The reader count of " + lock_ref(L) + " went out of range.";
     if (wraps)
         f.summary += " " + std::to_string(wraps) +
                      " read unlock(s) ran while the recorded reader count was 0 (an unlock without a matching rdlock), "
                      "so glibc's count wrapped below zero.";
     if (first_huge != kNoEvent)
-        f.summary += " From " + at(m, m.events[first_huge].time_ns) + " the lock word reports " +
+        f.summary += " From " + time_ref(m.events[first_huge].time_ns) + " the lock word reports " +
                      std::to_string(rw_readers(m.events[first_huge])) +
                      " readers, which only a wrapped or overwritten counter can say.";
     if (eagain)
@@ -295,16 +310,16 @@ void mutex_checks(const Model& m, const Lock& L, std::vector<Finding>& out)
     f.severity = Finding::error;
     f.locks.push_back(L.addr);
     const Event& w = m.events[first_wrapped];
-    f.summary = "The user count (__nusers) of " + lock_label(m, L) + " wrapped below zero: at " + at(m, w.time_ns) +
+    f.summary = "The user count (__nusers) of " + lock_ref(L) + " wrapped below zero: at " + time_ref(w.time_ns) +
                 " it reads " + std::to_string(mx_nusers(w)) +
                 ". glibc decrements it on every unlock, so an unlock of a mutex that was not locked made it wrap; "
                 "pthread_mutex_destroy will now fail with EBUSY.";
     if (culprit != kNoEvent) {
         f.threads.push_back(m.events[culprit].tid);
-        f.evidence.push_back(make_evidence(m, culprit, "unlock while the mutex was free and had no users"));
+        f.evidence.push_back(make_evidence(culprit, "unlock while the mutex was free and had no users"));
     }
     if (std::find(f.threads.begin(), f.threads.end(), w.tid) == f.threads.end()) f.threads.push_back(w.tid);
-    f.evidence.push_back(make_evidence(m, first_wrapped, "the wrapped count is visible here"));
+    f.evidence.push_back(make_evidence(first_wrapped, "the wrapped count is visible here"));
     f.summary += history_gap_note(m);
     out.push_back(std::move(f));
 }
@@ -341,7 +356,7 @@ void detect_counter_overflow(const Model& m, std::vector<Finding>& out)
         f.locks.push_back(L.addr);
         f.threads.push_back(t.tid);
         int32_t as_signed = int32_t(futex_val(w));
-        f.summary = thread_label(m, t.thread) + " sleeps on futex word " + hex(L.addr) + " waiting for it to change from " +
+        f.summary = thread_ref(t.thread) + " sleeps on futex word " + hex(L.addr) + " waiting for it to change from " +
                     hex(futex_val(w)) + " (" + std::to_string(as_signed) +
                     " as a signed count), while every other value recorded on this word was a small count: the "
                     "counter kept in the word went below zero (a decrement without a matching increment) and "
@@ -351,9 +366,9 @@ void detect_counter_overflow(const Model& m, std::vector<Finding>& out)
         for (EventIx ix : L.events)
             if (ix < t.blocked_on && uint32_t(m.events[ix].state[0]) < 0x10000u) last_sane = ix;
         if (last_sane != kNoEvent)
-            f.evidence.push_back(make_evidence(m, last_sane, "last time the word held a plain count (" +
+            f.evidence.push_back(make_evidence(last_sane, "last time the word held a plain count (" +
                                                                  std::to_string(uint32_t(m.events[last_sane].state[0])) + ")"));
-        f.evidence.push_back(make_evidence(m, t.blocked_on, "sleeps on a wrapped count, since " + at(m, t.since_ns)));
+        f.evidence.push_back(make_evidence(t.blocked_on, "sleeps on a wrapped count, since " + time_ref(t.since_ns)));
         out.push_back(std::move(f));
     }
 }

@@ -16,25 +16,22 @@ namespace lt {
 
 namespace {
 
-std::string edge_sentence(const Model& m, const WaitEdge& e)
+Text edge_sentence(const Model& m, const WaitEdge& e)
 {
     const Lock& L = m.locks[e.lock];
-    std::string who = thread_label(m, e.from), other = thread_label(m, e.to);
+    Text who = thread_ref(e.from) + site_ref(m.threads[e.from].blocked_on), other = thread_ref(e.to);
     const Event& want = m.events[m.threads[e.from].blocked_on];
-    std::string in_fn = where(m, m.threads[e.from].blocked_on);
-    if (!in_fn.empty()) who += " in " + in_fn;
     std::string mode = (want.flags & LT_FL_READ) ? "a read lock on " : (L.prim == LT_PRIM_RWLOCK ? "the write lock on " : "");
     if (e.hold != SIZE_MAX) {
         const Hold& h = L.holds[e.hold];
-        std::string taken = where(m, h.acquired);
-        std::string taken_in = taken.empty() ? "" : ", taken in " + taken;
+        Text taken_in = site_ref(h.acquired, ", taken in ");
         if (e.from == e.to)
-            return who + " waits for " + mode + lock_label(m, L) + ", which it already holds itself (taken at " +
-                   at(m, h.begin_ns) + taken_in + ")";
-        return who + " waits for " + mode + lock_label(m, L) + ", held" +
-               (h.mode == kModeRead ? " for reading" : L.prim == LT_PRIM_RWLOCK ? " for writing" : "") + " by " + other + " since " + at(m, h.begin_ns) + taken_in;
+            return who + " waits for " + mode + lock_ref(L) + ", which it already holds itself (taken at " +
+                   time_ref(h.begin_ns) + taken_in + ")";
+        return who + " waits for " + mode + lock_ref(L) + ", held" +
+               (h.mode == kModeRead ? " for reading" : L.prim == LT_PRIM_RWLOCK ? " for writing" : "") + " by " + other + " since " + time_ref(h.begin_ns) + taken_in;
     }
-    return who + " waits for " + mode + lock_label(m, L) + " behind " + other +
+    return who + " waits for " + mode + lock_ref(L) + " behind " + other +
            ", a writer queued on this writer-preferring rwlock";
 }
 
@@ -76,7 +73,7 @@ void detect_deadlock(const Model& m, std::vector<Finding>& out)
                 Finding f;
                 f.kind = "deadlock";
                 f.severity = Finding::error;
-                std::string chain;
+                Text chain;
                 for (size_t k : cyc) {
                     const WaitEdge& e = edges[k];
                     const Lock& L = m.locks[e.lock];
@@ -97,11 +94,11 @@ void detect_deadlock(const Model& m, std::vector<Finding>& out)
                     const WaitEdge& e = edges[k];
                     const Lock& L = m.locks[e.lock];
                     if (e.hold != SIZE_MAX)
-                        f.evidence.push_back(make_evidence(m, L.holds[e.hold].acquired,
-                                                           thread_label(m, e.to) + " took it here and still holds it"));
-                    f.evidence.push_back(make_evidence(m, m.threads[e.from].blocked_on,
-                                                       thread_label(m, e.from) + " blocks here, since " +
-                                                           at(m, m.threads[e.from].since_ns)));
+                        f.evidence.push_back(make_evidence(L.holds[e.hold].acquired,
+                                                           thread_ref(e.to) + " took it here and still holds it"));
+                    f.evidence.push_back(make_evidence(m.threads[e.from].blocked_on,
+                                                       thread_ref(e.from) + " blocks here, since " +
+                                                           time_ref(m.threads[e.from].since_ns)));
                 }
                 out.push_back(std::move(f));
                 continue;

@@ -1,5 +1,7 @@
 // A finding: one named problem in a trace, with the evidence that proves it.
-// Produced by the detectors (decoder/findings/*.cpp), printed by `report`.
+// Produced by the detectors (decoder/findings/*.cpp), which state facts only:
+// threads, locks, code sites and times in their sentences are references, and
+// the presentation layer (present/finding_words.h) names them from the symbols.
 #pragma once
 
 #include <cstdint>
@@ -8,12 +10,48 @@
 
 namespace lt {
 
+// Words with references in them.  A detector writes a sentence as it reads,
+//     thread_ref(t) + " unlocked " + lock_ref(L) + " at " + time_ref(ns) + site_ref(ix, " in ")
+// and the presentation layer spells each reference the same way everywhere.
+struct Text {
+    struct Piece {
+        enum class Kind : uint8_t {
+            words,    // `words` as they are
+            thread,   // a thread, by its index in Model::threads (`value`)
+            lock,     // a lock, by its address (`value`) and primitive (`prim`): "mutex 0x55... (accounts)"
+            address,  // the same without the primitive's name: "0x55... (accounts)"
+            site,     // where event `value` (an index into Model::events) happened in the user's code;
+                      // `words` goes before it, and both are left out when the stack is unknown
+            time,     // an absolute CLOCK_MONOTONIC time (`value`), written relative to the trace start
+        };
+        Kind kind = Kind::words;
+        std::string words;
+        uint64_t value = 0;
+        uint8_t prim = 0;
+    };
+    std::vector<Piece> pieces;
+
+    Text() = default;
+    Text(std::string w)  // NOLINT: words convert implicitly, so sentences read as sentences
+    {
+        if (!w.empty()) pieces.push_back({Piece::Kind::words, std::move(w), 0, 0});
+    }
+    Text(const char* w) : Text(std::string(w)) {}  // NOLINT
+    explicit Text(Piece p) { pieces.push_back(std::move(p)); }
+
+    Text& operator+=(const Text& t)
+    {
+        pieces.insert(pieces.end(), t.pieces.begin(), t.pieces.end());
+        return *this;
+    }
+    bool empty() const { return pieces.empty(); }
+};
+
+inline Text operator+(Text a, const Text& b) { return a += b; }
+
 struct Evidence {
-    int32_t thread = 0;         // tid
-    uint64_t time_ns = 0;       // absolute CLOCK_MONOTONIC time of the event
-    std::string event;          // human description ("wrlock attempt on 0x... (blocks)")
-    uint32_t stack_id = 0;      // 0 = none; else Trace::stack(stack_id)
-    uint32_t event_index = UINT32_MAX; // index into Model::events, UINT32_MAX if none
+    uint32_t event_index = UINT32_MAX;  // index into Model::events: the event that proves it
+    Text why;                           // what the event proves ("took it here and still holds it"), or empty
 };
 
 struct Finding {
@@ -23,7 +61,7 @@ struct Finding {
     Severity severity = info;
     std::vector<uint64_t> locks;   // addresses
     std::vector<int32_t> threads;  // tids
-    std::string summary;        // one paragraph, paste-able in a bug report
+    Text summary;               // one paragraph, paste-able in a bug report
     std::vector<Evidence> evidence;
 };
 

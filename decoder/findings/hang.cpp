@@ -52,22 +52,21 @@ void detect_hang(const Model& m, std::vector<Finding>& out)
     Finding f;
     f.kind = "hang";
     f.severity = Finding::error;
-    std::string sleepers;
+    Text sleepers;
     auto add = [&](uint32_t thread, EventIx ix, uint64_t addr) {
         int32_t tid = m.threads[thread].tid;
         if (std::find(f.threads.begin(), f.threads.end(), tid) != f.threads.end()) return;
         f.threads.push_back(tid);
         if (std::find(f.locks.begin(), f.locks.end(), addr) == f.locks.end()) f.locks.push_back(addr);
         const Event& e = m.events[ix];
-        std::string in = where(m, ix);
-        sleepers += (sleepers.empty() ? "" : "; ") + thread_label(m, thread) + (in.empty() ? "" : " in " + in) +
-                    " on " + prim_name(e.prim) + " " + hex(addr) + " since " + at(m, e.time_ns);
+        sleepers += (sleepers.empty() ? "" : "; ") + thread_ref(thread) + site_ref(ix) +
+                    " on " + prim_name(e.prim) + " " + hex(addr) + " since " + time_ref(e.time_ns);
         // A process-shared mutex whose word names a thread this trace lacks.
         int32_t owner = mx_owner(e) & 0x3fffffff;
         if (e.prim == LT_PRIM_MUTEX && (uint32_t(e.addr2) & kMutexPshared) && owner != 0 && !m.thread_by_tid(owner))
             sleepers += " (a process-shared mutex whose word names tid " + std::to_string(owner) +
                         ", a thread of another process: its history is in that process's trace)";
-        f.evidence.push_back(make_evidence(m, ix, "sleeps here; no wake on this word came after"));
+        f.evidence.push_back(make_evidence(ix, "sleeps here; no wake on this word came after"));
     };
     for (const StuckWait* s : silent) add(s->thread, s->begin, s->word->addr);
     if (all_blocked)
@@ -89,7 +88,7 @@ void detect_hang(const Model& m, std::vector<Finding>& out)
     for (const StuckWait* s : silent)
         for (uint32_t t : s->gap_threads)
             if (std::find(gaps.begin(), gaps.end(), t) == gaps.end()) gaps.push_back(t);
-    if (!gaps.empty()) f.summary += gap_after_note(m, gaps, "wakes or unlocks that matter");
+    if (!gaps.empty()) f.summary += gap_after_note(gaps, "wakes or unlocks that matter");
     out.push_back(std::move(f));
 }
 

@@ -55,132 +55,160 @@ bool word_says_taken(const Lock& L, const Event& want)
     return false;
 }
 
+// Threads blocked on L (index li) that nobody holds it for, per the history,
+// while the word they found says it is taken.
+std::vector<const ThreadState*> victims_of(const Model& m, const Lock& L, size_t li, const std::vector<WaitEdge>& edges)
+{
+    const uint64_t judged = judged_at(m);
+    std::vector<const ThreadState*> victims;
+    for (const ThreadState& t : m.threads) {
+        if (t.status != ThreadStatus::blocked || t.lock != li) continue;
+        const Event& want = m.events[t.blocked_on];
+        if (want.type != LT_EV_ATTEMPT || (want.flags & LT_FL_TIMED)) continue;
+        // Read live: the owner may have taken it and not yet recorded so.
+        if (wait_may_be_in_flight(m, t.since_ns, judged)) continue;
+        // A process-shared mutex whose word names a thread this trace does
+        // not have: held by another process, whose history is elsewhere.
+        if (L.prim == LT_PRIM_MUTEX && (uint32_t(want.addr2) & kMutexPshared) && mx_owner(want) != 0 &&
+            (mx_owner(want) & 0x3fffffff) != t.tid && !m.thread_by_tid(mx_owner(want) & 0x3fffffff))
+            continue;
+        bool has_blocker = std::any_of(edges.begin(), edges.end(),
+                                       [&](const WaitEdge& e) { return e.from == t.thread; });
+        if (has_blocker || !word_says_taken(L, want)) continue;
+        // A release after it began would have woken it: then it is a moment
+        // of hand-over, not a corrupted word.
+        bool released_after = std::any_of(L.holds.begin(), L.holds.end(), [&](const Hold& h) {
+            return !h.open() && h.end_ns > want.time_ns;
+        });
+        if (released_after) continue;
+        victims.push_back(&t);
+    }
+    return victims;
+}
+
+// Where the lock's history and its word parted, up to `until`: the last
+// event where they agreed and the first where they no longer did.
+struct Parting {
+    EventIx last_ok = kNoEvent, first_bad = kNoEvent;
+    bool first_bad_unmatched = false;  // the first disagreement is an unlock no lock matches
+};
+
+Parting where_they_parted(const Model& m, const Lock& L, EventIx until)
+{
+    // Replay the holds incrementally: an ACQUIRED counts from its own event
+    // (its snapshot is taken after the call), a RELEASE until just after
+    // its own (its snapshot is taken before).
+    std::unordered_map<EventIx, const Hold*> acquired_at, released_at;
+    for (const Hold& h : L.holds) {
+        acquired_at[h.acquired] = &h;
+        if (h.released != kNoEvent) released_at[h.released] = &h;
+    }
+    HistoryState hist;
+    Parting p;
+    for (EventIx ix : L.events) {
+        if (ix > until) break;
+        const Event& e = m.events[ix];
+        auto acq = acquired_at.find(ix);
+        if (acq != acquired_at.end()) (acq->second->mode == kModeRead ? hist.readers : hist.writers)++;
+        auto rel = released_at.find(ix);
+        if (has_snapshot(e)) {
+            bool unmatched = e.type == LT_EV_RELEASE && rel == released_at.end();
+            bool ok = !unmatched && word_agrees(L, e, hist);
+            if (ok) {
+                p.last_ok = ix;
+                p.first_bad = kNoEvent;
+            } else if (p.first_bad == kNoEvent) {
+                p.first_bad = ix;
+                p.first_bad_unmatched = unmatched;
+            }
+        }
+        if (rel != released_at.end()) {
+            uint32_t& n = rel->second->mode == kModeRead ? hist.readers : hist.writers;
+            if (n) n--;
+        }
+    }
+    if (p.first_bad == kNoEvent) p.first_bad = until;
+    return p;
+}
+
+// What the word says beyond the history: the owner or writer it names.
+Text named_owner_note(const Model& m, const Lock& L, const Event& bad)
+{
+    if (L.prim == LT_PRIM_MUTEX && mx_owner(bad) != 0) {
+        const ThreadState* named = m.thread_by_tid(mx_owner(bad));
+        return " The word names thread " + std::to_string(mx_owner(bad)) + " as owner" +
+               (named ? ", which does not hold it per the history." : ", which the trace never saw.");
+    }
+    if (L.prim == LT_PRIM_RWLOCK && rw_cur_writer(bad) != 0)
+        return " The word names thread " + std::to_string(rw_cur_writer(bad)) +
+               " as the writer, which does not hold it per the history (a copy of a locked rwlock?).";
+    return Text();
+}
+
+Finding held_by_nobody(const Model& m, const Lock& L, const std::vector<const ThreadState*>& victims, const Parting& p)
+{
+    Finding f;
+    f.kind = "held-by-nobody";
+    f.severity = Finding::error;
+    f.locks.push_back(L.addr);
+    const Event& bad = m.events[p.first_bad];
+    Text names;
+    for (const ThreadState* v : victims) {
+        f.threads.push_back(v->tid);
+        names += (names.empty() ? "" : ", ") + thread_ref(v->thread);
+    }
+    f.summary = names + (victims.size() > 1 ? " are" : " is") + " blocked on " + lock_ref(L) +
+                ", which no thread holds according to the recorded history, yet its lock word says it is taken (" +
+                word_words(L, m.events[victims.front()->blocked_on]) + "). ";
+    if (p.last_ok != kNoEvent) {
+        const Event& ok = m.events[p.last_ok];
+        f.summary += "The history and the word last agreed at " + time_ref(ok.time_ns) + " (" + describe_event(ok) +
+                     " by " + thread_ref(ok.thread) + site_ref(p.last_ok) + ") and first disagree at " +
+                     time_ref(bad.time_ns) + " (" + describe_event(bad) + " by " + thread_ref(bad.thread) +
+                     site_ref(p.first_bad) + ", word: " + word_words(L, bad) + ")" +
+                     (p.first_bad_unmatched ? ", an unlock that no recorded lock matches" : "") + ". ";
+    } else {
+        f.summary += "The word already disagreed with the history at its first recorded use, " +
+                     describe_event(bad) + " at " + time_ref(bad.time_ns) + ". ";
+    }
+    f.summary += "Something other than the lock's own calls changed the word in between (a stray store, "
+                 "memset or struct copy over the lock, or an unmatched unlock); nobody will ever unlock it.";
+    f.summary += named_owner_note(m, L, bad);
+    // A thread whose older events were overwritten may hold it from before
+    // its gap: then say so instead of claiming nobody holds it.
+    std::vector<uint32_t> unknown;
+    if (m.trace)
+        for (uint32_t i = 0; i < m.trace->threads().size() && i < m.threads.size(); i++)
+            if (m.trace->threads()[i].lost || m.trace->threads()[i].cut) unknown.push_back(i);
+    if (!unknown.empty()) {
+        f.severity = Finding::warning;
+        f.summary += gap_after_note(unknown, "an acquisition of this lock");
+    }
+    if (p.last_ok != kNoEvent)
+        f.evidence.push_back(make_evidence(p.last_ok, "last event where the lock word matched the history"));
+    if (p.first_bad != p.last_ok)
+        f.evidence.push_back(make_evidence(p.first_bad, "first event where the lock word (" + word_words(L, bad) +
+                                                            ") contradicts the history"));
+    for (const ThreadState* v : victims)
+        if (v->blocked_on != p.first_bad)
+            f.evidence.push_back(make_evidence(v->blocked_on, "blocked here since " + time_ref(v->since_ns)));
+    return f;
+}
+
 } // namespace
 
 void detect_held_by_nobody(const Model& m, std::vector<Finding>& out)
 {
     std::vector<WaitEdge> edges = wait_for_edges(m);
-    const uint64_t judged = judged_at(m);
     for (size_t li = 0; li < m.locks.size(); li++) {
         const Lock& L = m.locks[li];
         if (L.prim != LT_PRIM_MUTEX && L.prim != LT_PRIM_RWLOCK) continue;
-        std::vector<const ThreadState*> victims;
-        for (const ThreadState& t : m.threads) {
-            if (t.status != ThreadStatus::blocked || t.lock != li) continue;
-            const Event& want = m.events[t.blocked_on];
-            if (want.type != LT_EV_ATTEMPT || (want.flags & LT_FL_TIMED)) continue;
-            // Read live: the owner may have taken it and not yet recorded so.
-            if (wait_may_be_in_flight(m, t.since_ns, judged)) continue;
-            // A process-shared mutex whose word names a thread this trace does
-            // not have: held by another process, whose history is elsewhere.
-            if (L.prim == LT_PRIM_MUTEX && (uint32_t(want.addr2) & kMutexPshared) && mx_owner(want) != 0 &&
-                (mx_owner(want) & 0x3fffffff) != t.tid && !m.thread_by_tid(mx_owner(want) & 0x3fffffff))
-                continue;
-            bool has_blocker = std::any_of(edges.begin(), edges.end(),
-                                           [&](const WaitEdge& e) { return e.from == t.thread; });
-            if (has_blocker || !word_says_taken(L, want)) continue;
-            // A release after it began would have woken it: then it is a moment
-            // of hand-over, not a corrupted word.
-            bool released_after = std::any_of(L.holds.begin(), L.holds.end(), [&](const Hold& h) {
-                return !h.open() && h.end_ns > want.time_ns;
-            });
-            if (released_after) continue;
-            victims.push_back(&t);
-        }
+        std::vector<const ThreadState*> victims = victims_of(m, L, li, edges);
         if (victims.empty()) continue;
-
-        // Walk the lock's history up to the first victim: last agreement, first disagreement.
+        // Walk the lock's history up to the first victim.
         EventIx first_block = victims.front()->blocked_on;
         for (const ThreadState* v : victims) first_block = std::min(first_block, v->blocked_on);
-        // Replay the holds incrementally: an ACQUIRED counts from its own event
-        // (its snapshot is taken after the call), a RELEASE until just after
-        // its own (its snapshot is taken before).
-        std::unordered_map<EventIx, const Hold*> acquired_at, released_at;
-        for (const Hold& h : L.holds) {
-            acquired_at[h.acquired] = &h;
-            if (h.released != kNoEvent) released_at[h.released] = &h;
-        }
-        HistoryState hist;
-        EventIx last_ok = kNoEvent, first_bad = kNoEvent;
-        bool first_bad_unmatched = false;
-        for (EventIx ix : L.events) {
-            if (ix > first_block) break;
-            const Event& e = m.events[ix];
-            auto acq = acquired_at.find(ix);
-            if (acq != acquired_at.end()) (acq->second->mode == kModeRead ? hist.readers : hist.writers)++;
-            auto rel = released_at.find(ix);
-            if (has_snapshot(e)) {
-                bool unmatched = e.type == LT_EV_RELEASE && rel == released_at.end();
-                bool ok = !unmatched && word_agrees(L, e, hist);
-                if (ok) {
-                    last_ok = ix;
-                    first_bad = kNoEvent;
-                } else if (first_bad == kNoEvent) {
-                    first_bad = ix;
-                    first_bad_unmatched = unmatched;
-                }
-            }
-            if (rel != released_at.end()) {
-                uint32_t& n = rel->second->mode == kModeRead ? hist.readers : hist.writers;
-                if (n) n--;
-            }
-        }
-        if (first_bad == kNoEvent) first_bad = first_block;
-
-        Finding f;
-        f.kind = "held-by-nobody";
-        f.severity = Finding::error;
-        f.locks.push_back(L.addr);
-        const Event& bad = m.events[first_bad];
-        std::string names;
-        for (const ThreadState* v : victims) {
-            f.threads.push_back(v->tid);
-            names += (names.empty() ? "" : ", ") + thread_label(m, v->thread);
-        }
-        f.summary = names + (victims.size() > 1 ? " are" : " is") + " blocked on " + lock_label(m, L) +
-                    ", which no thread holds according to the recorded history, yet its lock word says it is taken (" +
-                    word_words(L, m.events[victims.front()->blocked_on]) + "). ";
-        if (last_ok != kNoEvent)
-            f.summary += "The history and the word last agreed at " + at(m, m.events[last_ok].time_ns) + " (" +
-                         describe_event(m.events[last_ok]) + " by thread " + std::to_string(m.events[last_ok].tid) +
-                         (where(m, last_ok).empty() ? "" : " in " + where(m, last_ok)) + ") and first disagree at " + at(m, bad.time_ns) + " (" + describe_event(bad) +
-                         " by thread " + std::to_string(bad.tid) +
-                         (where(m, first_bad).empty() ? "" : " in " + where(m, first_bad)) + ", word: " +
-                         word_words(L, bad) + ")" +
-                         (first_bad_unmatched ? ", an unlock that no recorded lock matches" : "") + ". ";
-        else
-            f.summary += "The word already disagreed with the history at its first recorded use, " +
-                         describe_event(bad) + " at " + at(m, bad.time_ns) + ". ";
-        f.summary += "Something other than the lock's own calls changed the word in between (a stray store, "
-                     "memset or struct copy over the lock, or an unmatched unlock); nobody will ever unlock it.";
-        if (L.prim == LT_PRIM_MUTEX && mx_owner(bad) != 0) {
-            const ThreadState* named = m.thread_by_tid(mx_owner(bad));
-            f.summary += " The word names thread " + std::to_string(mx_owner(bad)) + " as owner" +
-                         (named ? ", which does not hold it per the history." : ", which the trace never saw.");
-        }
-        if (L.prim == LT_PRIM_RWLOCK && rw_cur_writer(bad) != 0) {
-            f.summary += " The word names thread " + std::to_string(rw_cur_writer(bad)) +
-                         " as the writer, which does not hold it per the history (a copy of a locked rwlock?).";
-        }
-        // A thread whose older events were overwritten may hold it from before
-        // its gap: then say so instead of claiming nobody holds it.
-        std::vector<uint32_t> unknown;
-        if (m.trace)
-            for (uint32_t i = 0; i < m.trace->threads().size() && i < m.threads.size(); i++)
-                if (m.trace->threads()[i].lost || m.trace->threads()[i].cut) unknown.push_back(i);
-        if (!unknown.empty()) {
-            f.severity = Finding::warning;
-            f.summary += gap_after_note(m, unknown, "an acquisition of this lock");
-        }
-        if (last_ok != kNoEvent)
-            f.evidence.push_back(make_evidence(m, last_ok, "last event where the lock word matched the history"));
-        if (first_bad != last_ok)
-            f.evidence.push_back(make_evidence(m, first_bad, "first event where the lock word (" + word_words(L, bad) +
-                                                                 ") contradicts the history"));
-        for (const ThreadState* v : victims)
-            if (v->blocked_on != first_bad)
-                f.evidence.push_back(make_evidence(m, v->blocked_on, "blocked here since " + at(m, v->since_ns)));
-        out.push_back(std::move(f));
+        out.push_back(held_by_nobody(m, L, victims, where_they_parted(m, L, first_block)));
     }
 }
 

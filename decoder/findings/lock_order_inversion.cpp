@@ -23,20 +23,13 @@ struct OrderEdge {
 };
 
 using EdgeKey = std::tuple<size_t, size_t, uint32_t>;  // outer lock, inner lock, thread
+using OrderEdges = std::map<EdgeKey, OrderEdge>;
 
-} // namespace
-
-void detect_lock_order_inversion(const Model& m, std::vector<Finding>& out)
+// Per thread: does it ever hold two different locks?  An edge needs such a
+// thread, an inversion two of them: the others' holds are not replayed at all
+// (on a trace of one busy thread this was most of the detector's time).
+std::vector<bool> threads_that_nest(const Model& m)
 {
-    // Acquisitions made by a call that could block: an ACQUIRED that ends a
-    // Wait, or one recorded alone by the shim's uncontended fast path (it has
-    // no LT_FL_TRY: the program called lock(), not trylock()).  Try variants
-    // and libc's internal re-take of a condvar's mutex make no edge.
-    // One bit per event (a hash set of millions of indices cost more than the
-    // rest of this detector).
-    // An edge needs a thread that holds two different locks, an inversion two
-    // such threads: the others' holds are not replayed at all (on a trace of
-    // one busy thread this was most of the detector's time).
     std::vector<uint32_t> locks_of(m.threads.size()), last_lock(m.threads.size(), UINT32_MAX);
     for (size_t li = 0; li < m.locks.size(); li++)
         if (m.locks[li].has_owners())
@@ -45,9 +38,19 @@ void detect_lock_order_inversion(const Model& m, std::vector<Finding>& out)
                     last_lock[h.thread] = uint32_t(li);
                     locks_of[h.thread]++;
                 }
-    auto may_nest = [&](uint32_t t) { return t < locks_of.size() && locks_of[t] >= 2; };
-    if (std::count_if(locks_of.begin(), locks_of.end(), [](uint32_t n) { return n >= 2; }) < 2) return;
+    std::vector<bool> nest(m.threads.size());
+    for (size_t t = 0; t < nest.size(); t++) nest[t] = locks_of[t] >= 2;
+    return nest;
+}
 
+// Acquisitions made by a call that could block: an ACQUIRED that ends a Wait,
+// or one recorded alone by the shim's uncontended fast path (it has no
+// LT_FL_TRY: the program called lock(), not trylock()).  Try variants and
+// libc's internal re-take of a condvar's mutex make no edge.  One bit per
+// event (a hash set of millions of indices cost more than the rest of this
+// detector).
+std::vector<bool> blocking_acquisitions(const Model& m)
+{
     std::vector<bool> blocking(m.events.size());
     for (const Lock& L : m.locks)
         if (L.has_owners()) {
@@ -57,95 +60,157 @@ void detect_lock_order_inversion(const Model& m, std::vector<Finding>& out)
                 if (h.acquired != kNoEvent && !(m.events[h.acquired].flags & (LT_FL_TRY | LT_FL_INTERNAL)))
                     blocking[h.acquired] = true;
         }
+    return blocking;
+}
 
-    // Every thread's holds replayed in time order (event index order): each
-    // start and end of a hold is listed under its event, then one pass over
-    // the event indices replays all threads at once.  Sorting each thread's
-    // steps instead was a quarter of `report`'s time on a 4-thread trace.
-    // One event can end one hold and start another (an EOWNERDEAD take ends
-    // the dead owner's hold; an INIT ends several): a list per event, kept in
-    // the order the steps are added, lock by lock, start before end.
+// Every nesting thread's holds replayed in time order (event index order):
+// each start and end of a hold is listed under its event, then one pass over
+// the event indices replays all threads at once.  Sorting each thread's steps
+// instead was a quarter of `report`'s time on a 4-thread trace.  One event can
+// end one hold and start another (an EOWNERDEAD take ends the dead owner's
+// hold; an INIT ends several): a list per event, kept in the order the steps
+// are added, lock by lock, start before end.
+struct HoldSteps {
     struct Step { uint32_t lock, hold, thread, next; bool acquire; };
-    constexpr uint32_t kEnd = UINT32_MAX;
+    static constexpr uint32_t kEnd = UINT32_MAX;
     std::vector<Step> steps;
-    std::vector<uint32_t> first(m.events.size(), kEnd), last(m.events.size(), kEnd);
-    auto add_step = [&](EventIx ix, uint32_t li, uint32_t hi, uint32_t thread, bool acquire) {
-        if (ix == kNoEvent || ix >= first.size()) return;
-        uint32_t n = uint32_t(steps.size());
-        steps.push_back({li, hi, thread, kEnd, acquire});
-        if (first[ix] == kEnd) first[ix] = n;
-        else steps[last[ix]].next = n;
-        last[ix] = n;
-    };
-    size_t nsteps = 0;
-    for (const Lock& L : m.locks)
-        if (L.has_owners())
-            for (const Hold& h : L.holds) nsteps += may_nest(h.thread) ? 2 : 0;
-    steps.reserve(nsteps);
-    for (size_t li = 0; li < m.locks.size(); li++) {
-        const Lock& L = m.locks[li];
-        if (!L.has_owners()) continue;
-        for (size_t hi = 0; hi < L.holds.size(); hi++) {
-            const Hold& h = L.holds[hi];
-            if (!may_nest(h.thread)) continue;
-            add_step(h.acquired, uint32_t(li), uint32_t(hi), h.thread, true);
-            add_step(h.released, uint32_t(li), uint32_t(hi), h.thread, false);
+    std::vector<uint32_t> first;  // per event: its first step, or kEnd
+
+    HoldSteps(const Model& m, const std::vector<bool>& nests) : first(m.events.size(), kEnd)
+    {
+        auto may_nest = [&](uint32_t t) { return t < nests.size() && nests[t]; };
+        std::vector<uint32_t> last(m.events.size(), kEnd);
+        auto add = [&](EventIx ix, uint32_t li, uint32_t hi, uint32_t thread, bool acquire) {
+            if (ix == kNoEvent || ix >= first.size()) return;
+            uint32_t n = uint32_t(steps.size());
+            steps.push_back({li, hi, thread, kEnd, acquire});
+            if (first[ix] == kEnd) first[ix] = n;
+            else steps[last[ix]].next = n;
+            last[ix] = n;
+        };
+        size_t nsteps = 0;
+        for (const Lock& L : m.locks)
+            if (L.has_owners())
+                for (const Hold& h : L.holds) nsteps += may_nest(h.thread) ? 2 : 0;
+        steps.reserve(nsteps);
+        for (size_t li = 0; li < m.locks.size(); li++) {
+            const Lock& L = m.locks[li];
+            if (!L.has_owners()) continue;
+            for (size_t hi = 0; hi < L.holds.size(); hi++) {
+                const Hold& h = L.holds[hi];
+                if (!may_nest(h.thread)) continue;
+                add(h.acquired, uint32_t(li), uint32_t(hi), h.thread, true);
+                add(h.released, uint32_t(li), uint32_t(hi), h.thread, false);
+            }
         }
     }
-    last = std::vector<uint32_t>();
-    // A lock destroyed and initialized again (heap memory reused for a new
-    // object) is a different lock: number its lives and keep them apart.
-    std::vector<std::vector<EventIx>> destroys(m.locks.size());
-    for (size_t li = 0; li < m.locks.size(); li++)
-        for (EventIx ix : m.locks[li].events)
-            if (m.events[ix].type == LT_EV_DESTROY) destroys[li].push_back(ix);
-    auto life = [&](size_t li, EventIx ix) -> size_t {
-        const auto& d = destroys[li];
-        return size_t(std::upper_bound(d.begin(), d.end(), ix) - d.begin());
-    };
-    auto node = [&](size_t li, EventIx ix) -> size_t { return li * 1024 + std::min<size_t>(life(li, ix), 1023); };
+};
 
-    std::map<EdgeKey, OrderEdge> edges;
-    std::vector<std::vector<std::pair<size_t, size_t>>> held_by(m.threads.size());  // (lock, hold)
-    for (EventIx ix = 0; ix < first.size(); ix++) {
-        for (uint32_t si = first[ix]; si != kEnd; si = steps[si].next) {
-            const Step& s = steps[si];
-            std::vector<std::pair<size_t, size_t>>& held = held_by[s.thread];
+// A lock destroyed and initialized again (heap memory reused for a new
+// object) is a different lock: its lives are numbered and kept apart.
+struct LockLives {
+    std::vector<std::vector<EventIx>> destroys;  // per lock
+
+    explicit LockLives(const Model& m) : destroys(m.locks.size())
+    {
+        for (size_t li = 0; li < m.locks.size(); li++)
+            for (EventIx ix : m.locks[li].events)
+                if (m.events[ix].type == LT_EV_DESTROY) destroys[li].push_back(ix);
+    }
+    // The life of lock li that event ix belongs to, as one graph node.
+    size_t node(size_t li, EventIx ix) const
+    {
+        const auto& d = destroys[li];
+        size_t life = size_t(std::upper_bound(d.begin(), d.end(), ix) - d.begin());
+        return li * 1024 + std::min<size_t>(life, 1023);
+    }
+};
+
+using Held = std::vector<std::pair<size_t, size_t>>;  // (lock, hold) a thread holds
+
+// Thread acquires the inner hold while holding `held`: an edge from each
+// other lock it holds, with the locks held besides as that edge's gates.
+void add_edges(const Model& m, const LockLives& lives, const Held& held, size_t inner_lock, const Hold& inner,
+               OrderEdges& edges)
+{
+    for (auto [ol, oh] : held) {
+        if (ol == inner_lock) continue;
+        const Hold& outer = m.locks[ol].holds[oh];
+        std::set<size_t> gates;
+        for (auto [gl, gh] : held)
+            if (gl != ol && gl != inner_lock) gates.insert(lives.node(gl, m.locks[gl].holds[gh].acquired));
+        EdgeKey k{lives.node(ol, outer.acquired), lives.node(inner_lock, inner.acquired), inner.thread};
+        auto [it, fresh] = edges.try_emplace(k);
+        OrderEdge& e = it->second;
+        bool rr = outer.mode == kModeRead && inner.mode == kModeRead;
+        if (fresh) {
+            e.outer_acq = outer.acquired;
+            e.inner_acq = inner.acquired;
+            e.read_read = rr;
+            e.gates = gates;
+        } else {
+            e.read_read = e.read_read && rr;
+            std::set<size_t> keep;
+            for (size_t g : e.gates)
+                if (gates.count(g)) keep.insert(g);
+            e.gates = keep;
+        }
+        e.count++;
+    }
+}
+
+OrderEdges order_edges(const Model& m, const std::vector<bool>& nests)
+{
+    const std::vector<bool> blocking = blocking_acquisitions(m);
+    const HoldSteps replay(m, nests);
+    const LockLives lives(m);
+    OrderEdges edges;
+    std::vector<Held> held_by(m.threads.size());
+    for (EventIx ix = 0; ix < replay.first.size(); ix++) {
+        for (uint32_t si = replay.first[ix]; si != HoldSteps::kEnd; si = replay.steps[si].next) {
+            const HoldSteps::Step& s = replay.steps[si];
+            Held& held = held_by[s.thread];
             if (!s.acquire) {
                 auto it = std::find(held.begin(), held.end(), std::make_pair(size_t(s.lock), size_t(s.hold)));
                 if (it != held.end()) held.erase(it);
                 continue;
             }
-            if (blocking[ix] && !held.empty()) {
-                const Hold& inner = m.locks[s.lock].holds[s.hold];
-                for (auto [ol, oh] : held) {
-                    if (ol == s.lock) continue;
-                    const Hold& outer = m.locks[ol].holds[oh];
-                    std::set<size_t> gates;
-                    for (auto [gl, gh] : held)
-                        if (gl != ol && gl != s.lock) gates.insert(node(gl, m.locks[gl].holds[gh].acquired));
-                    EdgeKey k{node(ol, outer.acquired), node(s.lock, inner.acquired), inner.thread};
-                    auto [it, fresh] = edges.try_emplace(k);
-                    OrderEdge& e = it->second;
-                    bool rr = outer.mode == kModeRead && inner.mode == kModeRead;
-                    if (fresh) {
-                        e.outer_acq = outer.acquired;
-                        e.inner_acq = inner.acquired;
-                        e.read_read = rr;
-                        e.gates = gates;
-                    } else {
-                        e.read_read = e.read_read && rr;
-                        std::set<size_t> keep;
-                        for (size_t g : e.gates)
-                            if (gates.count(g)) keep.insert(g);
-                        e.gates = keep;
-                    }
-                    e.count++;
-                }
-            }
+            if (blocking[ix] && !held.empty()) add_edges(m, lives, held, s.lock, m.locks[s.lock].holds[s.hold], edges);
             held.push_back({s.lock, s.hold});
         }
     }
+    return edges;
+}
+
+Finding inversion(const Model& m, const Lock& A, const Lock& B, uint32_t t1, const OrderEdge& e1, uint32_t t2,
+                  const OrderEdge& e2)
+{
+    Finding f;
+    f.kind = "lock-order-inversion";
+    f.severity = Finding::warning;
+    f.locks = {A.addr, B.addr};
+    f.threads = {m.threads[t1].tid, m.threads[t2].tid};
+    f.summary = thread_ref(t1) + " took " + lock_ref(A) + " then " + lock_ref(B) + " (at " +
+                time_ref(m.events[e1.inner_acq].time_ns) + site_ref(e1.inner_acq) + "), and " + thread_ref(t2) +
+                " took " + lock_ref(B) + " then " + lock_ref(A) + " (at " + time_ref(m.events[e2.inner_acq].time_ns) +
+                site_ref(e2.inner_acq) +
+                "). This run did not hang, but if the two ever overlap each can hold one lock and wait for "
+                "the other forever. Pick one order and take them in that order everywhere.";
+    f.summary += history_gap_note(m);
+    f.evidence.push_back(make_evidence(e1.outer_acq, "first lock, order A then B"));
+    f.evidence.push_back(make_evidence(e1.inner_acq, "second lock taken while holding the first"));
+    f.evidence.push_back(make_evidence(e2.outer_acq, "first lock, order B then A"));
+    f.evidence.push_back(make_evidence(e2.inner_acq, "second lock taken while holding the first"));
+    return f;
+}
+
+} // namespace
+
+void detect_lock_order_inversion(const Model& m, std::vector<Finding>& out)
+{
+    const std::vector<bool> nests = threads_that_nest(m);
+    if (std::count(nests.begin(), nests.end(), true) < 2) return;
+    const OrderEdges edges = order_edges(m, nests);
 
     // Lock pairs already explained by a deadlock.
     std::set<std::pair<uint64_t, uint64_t>> deadlocked;
@@ -168,26 +233,7 @@ void detect_lock_order_inversion(const Model& m, std::vector<Finding>& out)
             const Lock& B = m.locks[b / 1024];
             if (deadlocked.count({A.addr, B.addr})) break;
             reported.insert({std::min(a, b), std::max(a, b)});
-            Finding f;
-            f.kind = "lock-order-inversion";
-            f.severity = Finding::warning;
-            f.locks = {A.addr, B.addr};
-            f.threads = {m.threads[t1].tid, m.threads[t2].tid};
-            auto in = [&](EventIx ix) {
-                std::string w = where(m, ix);
-                return w.empty() ? std::string() : " in " + w;
-            };
-            f.summary = thread_label(m, t1) + " took " + lock_label(m, A) + " then " + lock_label(m, B) + " (at " +
-                        at(m, m.events[e1.inner_acq].time_ns) + in(e1.inner_acq) + "), and " + thread_label(m, t2) +
-                        " took " + lock_label(m, B) + " then " + lock_label(m, A) + " (at " +
-                        at(m, m.events[e2.inner_acq].time_ns) + in(e2.inner_acq) + "). This run did not hang, but if the two ever overlap each can hold one lock and wait for "
-                        "the other forever. Pick one order and take them in that order everywhere.";
-            f.summary += history_gap_note(m);
-            f.evidence.push_back(make_evidence(m, e1.outer_acq, "first lock, order A then B"));
-            f.evidence.push_back(make_evidence(m, e1.inner_acq, "second lock taken while holding the first"));
-            f.evidence.push_back(make_evidence(m, e2.outer_acq, "first lock, order B then A"));
-            f.evidence.push_back(make_evidence(m, e2.inner_acq, "second lock taken while holding the first"));
-            out.push_back(std::move(f));
+            out.push_back(inversion(m, A, B, t1, e1, t2, e2));
             break;
         }
     }

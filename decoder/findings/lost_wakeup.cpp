@@ -49,24 +49,23 @@ void detect_lost_wakeup(const Model& m, std::vector<Finding>& out)
         f.kind = "lost-wakeup";
         f.severity = Finding::error;
         f.locks.push_back(L->addr);
-        std::string names;
+        Text names;
         for (const StuckWait* s : list) {
             f.threads.push_back(m.threads[s->thread].tid);
-            names += (names.empty() ? "" : ", ") + thread_label(m, s->thread);
+            names += (names.empty() ? "" : ", ") + thread_ref(s->thread);
         }
         const StuckWait& first = *list.front();
-        std::string in = where(m, first.begin);
-        f.summary = names + (list.size() > 1 ? " sleep" : " sleeps") + (in.empty() ? "" : " in " + in) + " on " +
-                    wait_kind(*L) + " " + lock_label(m, *L).substr(lock_label(m, *L).find(' ') + 1) +
-                    " since " + at(m, m.events[first.begin].time_ns) +
+        f.summary = names + (list.size() > 1 ? " sleep" : " sleeps") + site_ref(first.begin) + " on " +
+                    wait_kind(*L) + " " + address_ref(*L) +
+                    " since " + time_ref(m.events[first.begin].time_ns) +
                     " and no wake that could reach " + (list.size() > 1 ? "them" : "it") + " was ever sent: " +
                     first.why + ".";
         if (!first.gap_threads.empty()) {
             f.severity = Finding::warning;
-            f.summary += gap_after_note(m, first.gap_threads, "a wake that reached it");
+            f.summary += gap_after_note(first.gap_threads, "a wake that reached it");
         }
         for (const StuckWait* s : list)
-            f.evidence.push_back(make_evidence(m, s->begin, "went to sleep here and never came back"));
+            f.evidence.push_back(make_evidence(s->begin, "went to sleep here and never came back"));
         for (const Evidence& e : first.evidence) f.evidence.push_back(e);
         out.push_back(std::move(f));
     }
@@ -78,10 +77,9 @@ void detect_lost_wakeup(const Model& m, std::vector<Finding>& out)
     f.severity = Finding::error;
     f.locks.push_back(s.word->addr);
     f.threads.push_back(m.threads[s.thread].tid);
-    std::string in = where(m, s.begin);
-    f.summary = thread_label(m, s.thread) + " sleeps" + (in.empty() ? "" : " in " + in) + " on " + wait_kind(*s.word) +
-                " " + lock_label(m, *s.word).substr(lock_label(m, *s.word).find(' ') + 1) + " since " +
-                at(m, w.time_ns) + " and no thread ever ";
+    f.summary = thread_ref(s.thread) + " sleeps" + site_ref(s.begin) + " on " + wait_kind(*s.word) +
+                " " + address_ref(*s.word) + " since " +
+                time_ref(w.time_ns) + " and no thread ever ";
     if (s.word->prim == LT_PRIM_FUTEX)
         f.summary += "called FUTEX_WAKE on that word afterwards (the trace records no wake, requeue or wake_op that "
                      "could reach it): whatever it waits for was changed without a wake, or never happened.";
@@ -92,9 +90,9 @@ void detect_lost_wakeup(const Model& m, std::vector<Finding>& out)
     f.summary += " It is the only thread asleep like this, so this is not a lock cycle between sleepers.";
     if (!s.gap_threads.empty()) {
         f.severity = Finding::warning;
-        f.summary += gap_after_note(m, s.gap_threads, "a wake for it");
+        f.summary += gap_after_note(s.gap_threads, "a wake for it");
     }
-    f.evidence.push_back(make_evidence(m, s.begin, "went to sleep here and never came back"));
+    f.evidence.push_back(make_evidence(s.begin, "went to sleep here and never came back"));
     out.push_back(std::move(f));
 }
 

@@ -171,22 +171,21 @@ bool detect_mutex_deadlock(const Model& m, const std::vector<ParkedOnMutex>& par
         Finding f;
         f.kind = "deadlock";
         f.severity = Finding::error;
-        std::string chain;
+        Text chain;
         for (size_t k : path) {
             const Edge& e = edges[k];
             const Lock& L = m.locks[e.lock];
             const Hold& h = L.holds[e.hold];
             if (std::find(f.locks.begin(), f.locks.end(), L.addr) == f.locks.end()) f.locks.push_back(L.addr);
             f.threads.push_back(m.threads[e.from].tid);
-            std::string in = where(m, e.p->wait->begin), taken = where(m, h.acquired);
-            chain += (chain.empty() ? "" : "; ") + thread_label(m, e.from) + (in.empty() ? "" : " in " + in) +
-                     " waits for parking_lot::Mutex " + lock_label(m, L) + " (word at entry " +
+            chain += (chain.empty() ? "" : "; ") + thread_ref(e.from) + site_ref(e.p->wait->begin) +
+                     " waits for parking_lot::Mutex " + lock_ref(L) + " (word at entry " +
                      decode_mutex_word(m.events[e.p->wait->begin].state[0]) + sleep_note(*e.p) + "), held by " +
-                     (e.from == e.to ? std::string("itself") : thread_label(m, e.to)) + " since " +
-                     at(m, h.begin_ns) + (taken.empty() ? "" : ", taken in " + taken);
-            f.evidence.push_back(make_evidence(m, h.acquired, thread_label(m, e.to) + " took it here and still holds it"));
-            f.evidence.push_back(make_evidence(m, e.p->wait->begin, thread_label(m, e.from) + " blocks here, since " +
-                                                                       at(m, e.p->wait->begin_ns)));
+                     (e.from == e.to ? std::string("itself") : thread_ref(e.to)) + " since " +
+                     time_ref(h.begin_ns) + site_ref(h.acquired, ", taken in ");
+            f.evidence.push_back(make_evidence(h.acquired, thread_ref(e.to) + " took it here and still holds it"));
+            f.evidence.push_back(make_evidence(e.p->wait->begin, thread_ref(e.from) + " blocks here, since " +
+                                                                       time_ref(e.p->wait->begin_ns)));
         }
         f.summary = (path.size() == 1 ? "Deadlock of a thread with itself on a parking_lot::Mutex (not reentrant): "
                                       : "Deadlock between " + std::to_string(path.size()) +
@@ -237,20 +236,19 @@ void detect_parking_lot_mutex(const Model& m, std::vector<Finding>& out)
     f.kind = "hang";
     f.severity = Finding::error;
     f.threads = tids;
-    std::string who;
+    Text who;
     for (const ParkedOnMutex* p : parked) {
         const Lock& L = m.locks[p->lock];
         const Event& b = m.events[p->wait->begin];
         if (std::find(f.locks.begin(), f.locks.end(), L.addr) == f.locks.end()) f.locks.push_back(L.addr);
-        std::string in = where(m, p->wait->begin);
-        who += (who.empty() ? "" : "; ") + thread_label(m, p->wait->thread) + (in.empty() ? "" : " in " + in) +
-               " waits for parking_lot::Mutex " + lock_label(m, L) + " since " + at(m, b.time_ns) +
+        who += (who.empty() ? "" : "; ") + thread_ref(p->wait->thread) + site_ref(p->wait->begin) +
+               " waits for parking_lot::Mutex " + lock_ref(L) + " since " + time_ref(b.time_ns) +
                " (word at entry " + decode_mutex_word(b.state[0]) + sleep_note(*p) + ")";
-        f.evidence.push_back(make_evidence(m, p->wait->begin, "enters RawMutex::lock_slow on " + hex(L.addr) +
+        f.evidence.push_back(make_evidence(p->wait->begin, "enters RawMutex::lock_slow on " + hex(L.addr) +
                                                                   ", word " + decode_mutex_word(b.state[0]) +
                                                                   "; it never returned"));
         if (p->sleep != kNoEvent)
-            f.evidence.push_back(make_evidence(m, p->sleep, "parked: the word was " +
+            f.evidence.push_back(make_evidence(p->sleep, "parked: the word was " +
                                                                 decode_mutex_word(kMutexLocked | kMutexParked) +
                                                                 " when it went to sleep"));
     }
@@ -266,137 +264,153 @@ void detect_parking_lot_mutex(const Model& m, std::vector<Finding>& out)
     out.push_back(std::move(f));
 }
 
+// How a RawRwLock's reader count wrapped: the transition that wrapped it
+// (or its first event on record, if it was wrapped from there), the last
+// slow unlock by another thread before it that cleared WRITER_PARKED (the
+// other half of the try_write_for race), and the word at the end.
+struct Wrap {
+    EventIx broke = kNoEvent;
+    EventIx cleared = kNoEvent;
+    uint64_t final_word = 0;
+};
+
+bool find_wrap(const Model& m, const Lock& L, Wrap& w)
+{
+    for (EventIx ix : L.events)
+        if (wrapped(word_after(m.events[ix])) && !wrapped(m.events[ix].state[0])) {
+            w.broke = ix;
+            break;
+        }
+    w.final_word = word_after(m.events[L.events.back()]);
+    if (w.broke == kNoEvent && !wrapped(w.final_word)) return false;
+    if (w.broke == kNoEvent)  // wrapped from its first recorded use
+        for (EventIx ix : L.events)
+            if (wrapped(word_after(m.events[ix]))) {
+                w.broke = ix;
+                break;
+            }
+    // unlock_shared_slow's callback clears WRITER_PARKED whether or not it
+    // found the writer still parked.
+    const Event& b = m.events[w.broke];
+    for (auto it = std::find(L.events.rbegin(), L.events.rend(), w.broke); it != L.events.rend(); ++it) {
+        const Event& e = m.events[*it];
+        if (e.thread != b.thread && e.type == LT_EV_WAKE && (e.state[0] & kWriterParked) &&
+            !(e.state[1] & kWriterParked)) {
+            w.cleared = *it;
+            break;
+        }
+    }
+    return true;
+}
+
+Finding rwlock_overflow(const Model& m, const Lock& L, const Wrap& w)
+{
+    const Event& b = m.events[w.broke];
+    bool timed_out_writer = (b.type == LT_EV_WAIT_END && b.result == ETIMEDOUT && (b.flags & LT_FL_WRITE));
+    Finding f;
+    f.kind = "counter-overflow";
+    f.severity = Finding::error;
+    f.locks.push_back(L.addr);
+    f.threads.push_back(b.tid);
+    if (w.cleared != kNoEvent) f.threads.push_back(m.events[w.cleared].tid);
+    f.summary = "parking_lot RwLock " + hex(L.addr) + ": its reader count wrapped below zero (no process has " +
+                std::to_string(readers(w.final_word)) + " readers). ";
+    if (!wrapped(b.state[0]))
+        f.summary += "The word went from " + decode_word(b.state[0]) + " to " + decode_word(word_after(b)) + " at " +
+                     time_ref(b.time_ns) + " (" + describe_event(b) + " by " + thread_ref(b.thread) + "); ";
+    else if (!m.threads[b.thread].history_complete)
+        f.summary += "It was already wrapped at the first event still on record, " + time_ref(b.time_ns) + " (" +
+                     describe_event(b) + " by " + thread_ref(b.thread) +
+                     "): that thread's older events were overwritten in its ring, so the transition that "
+                     "wrapped it is lost; ";
+    else
+        f.summary += "It was already wrapped at its first recorded use, " + time_ref(b.time_ns) + " (" +
+                     describe_event(b) + " by " + thread_ref(b.thread) + ", word " + decode_word(b.state[0]) +
+                     "): the change happened in an inlined fast path (lock_shared/unlock_shared), which no "
+                     "probe sees, such as an unlock_shared without a matching lock_shared; ";
+    f.summary += "it ends as " + decode_word(w.final_word) + ". ";
+    if (timed_out_writer && w.cleared != kNoEvent) {
+        const Event& c = m.events[w.cleared];
+        f.summary += "A writer whose try_write_for timed out while waiting for readers took WRITER and "
+                     "WRITER_PARKED back off the word, but " + thread_ref(c.thread) +
+                     ", the last reader leaving, had already cleared WRITER_PARKED in unlock_shared_slow at " +
+                     time_ref(c.time_ns) + " (" + decode_word(c.state[0]) + " -> " + decode_word(c.state[1]) +
+                     "): the bit was removed twice and the subtraction borrowed through every reader bit. "
+                     "This is the try_write_for race of parking_lot before 0.12.4 (fixed upstream in 0.12.4).";
+    } else if (timed_out_writer) {
+        f.summary += "The transition is a writer's timed-out wait for readers (try_write_for).";
+    }
+    f.summary += history_gap_note(m);
+    f.evidence.push_back(make_evidence(w.broke, (wrapped(b.state[0]) ? "first recorded word, already wrapped: "
+                                                                      : "the word wrapped here: ") +
+                                                    decode_word(word_after(b))));
+    if (w.cleared != kNoEvent)
+        f.evidence.push_back(make_evidence(w.cleared, "cleared WRITER_PARKED before the writer's subtraction"));
+    return f;
+}
+
+// held-by-nobody: threads still inside a slow lock path of this lock (their
+// innermost sleep is parking_lot's per-thread futex word, so look at the
+// lock's open waits, not at what the thread sleeps on), while the word claims
+// holders that no thread can be.
+void rwlock_held_by_nobody(const Model& m, const Lock& L, const Wrap& w, std::vector<Finding>& out)
+{
+    std::vector<const ThreadState*> victims;
+    std::vector<EventIx> victim_since;
+    for (const Wait& wt : L.waits) {
+        if (wt.outcome != WaitOutcome::still_waiting) continue;
+        const ThreadState& t = m.threads[wt.thread];
+        if (t.status == ThreadStatus::exited) continue;
+        if (std::find(victims.begin(), victims.end(), &t) != victims.end()) continue;  // nested waits
+        victims.push_back(&t);
+        victim_since.push_back(wt.begin);
+    }
+    if (victims.empty() || !(wrapped(w.final_word) || (w.final_word & kWriter))) return;
+    size_t others = 0;  // threads that could hold it: alive and not waiting for it
+    for (const ThreadState& t : m.threads)
+        if (t.status != ThreadStatus::exited && std::find(victims.begin(), victims.end(), &t) == victims.end())
+            others++;
+    if (!wrapped(w.final_word) && others > 0) return;  // a writer outside our sight may hold it
+
+    const Event& b = m.events[w.broke];
+    Finding h;
+    h.kind = "held-by-nobody";
+    h.severity = Finding::error;
+    h.locks.push_back(L.addr);
+    Text names;
+    for (const ThreadState* v : victims) {
+        h.threads.push_back(v->tid);
+        names += (names.empty() ? "" : ", ") + thread_ref(v->thread);
+    }
+    h.summary = names + (victims.size() > 1 ? " are" : " is") + " blocked on parking_lot RwLock " + hex(L.addr) +
+                " whose word says " + decode_word(w.final_word) + ": " + std::to_string(readers(w.final_word)) +
+                " readers" + ((w.final_word & kWriter) ? " and a writer" : "") + ", held by " +
+                std::to_string(others) + " other live thread" + (others == 1 ? "" : "s") +
+                " at most. Nobody holds it and nobody will release it: the history and the word parted at " +
+                time_ref(b.time_ns) + " (" + describe_event(b) + " by " + thread_ref(b.thread) + ")" +
+                (w.cleared != kNoEvent ? ", after " + thread_ref(m.events[w.cleared].thread) +
+                                             "'s unlock_shared_slow cleared WRITER_PARKED"
+                                       : Text()) +
+                ".";
+    h.evidence.push_back(make_evidence(w.broke, "the word stopped describing any holder here"));
+    if (w.cleared != kNoEvent) h.evidence.push_back(make_evidence(w.cleared, "the releasing reader's transition"));
+    for (size_t i = 0; i < victims.size(); i++)
+        if (victim_since[i] != w.broke)
+            h.evidence.push_back(make_evidence(victim_since[i], "waiting for the lock here since " +
+                                                                    time_ref(m.events[victim_since[i]].time_ns)));
+    out.push_back(std::move(h));
+}
+
 } // namespace
 
 void detect_parking_lot(const Model& m, std::vector<Finding>& out)
 {
     detect_parking_lot_mutex(m, out);
-    for (size_t li = 0; li < m.locks.size(); li++) {
-        const Lock& L = m.locks[li];
-        if (!is_pl_rwlock(m, L)) continue;
-
-        // The transition that wrapped the reader count, and the word at the end.
-        EventIx broke = kNoEvent;
-        for (EventIx ix : L.events)
-            if (wrapped(word_after(m.events[ix])) && !wrapped(m.events[ix].state[0])) {
-                broke = ix;
-                break;
-            }
-        EventIx last = L.events.back();
-        uint64_t final_word = word_after(m.events[last]);
-        if (broke == kNoEvent && !wrapped(final_word)) continue;
-        if (broke == kNoEvent)  // wrapped from its first recorded use
-            for (EventIx ix : L.events)
-                if (wrapped(word_after(m.events[ix]))) {
-                    broke = ix;
-                    break;
-                }
-
-        const Event& b = m.events[broke];
-        // The other half of the race: the last slow unlock by another thread
-        // before the break that cleared WRITER_PARKED (unlock_shared_slow's
-        // callback does, whether or not it found the writer still parked).
-        EventIx cleared = kNoEvent;
-        for (auto it = std::find(L.events.rbegin(), L.events.rend(), broke); it != L.events.rend(); ++it) {
-            const Event& e = m.events[*it];
-            if (e.thread != b.thread && e.type == LT_EV_WAKE && (e.state[0] & kWriterParked) &&
-                !(e.state[1] & kWriterParked)) {
-                cleared = *it;
-                break;
-            }
-        }
-        bool timed_out_writer = (b.type == LT_EV_WAIT_END && b.result == ETIMEDOUT && (b.flags & LT_FL_WRITE));
-
-        Finding f;
-        f.kind = "counter-overflow";
-        f.severity = Finding::error;
-        f.locks.push_back(L.addr);
-        f.threads.push_back(b.tid);
-        if (cleared != kNoEvent) f.threads.push_back(m.events[cleared].tid);
-        f.summary = "parking_lot RwLock " + hex(L.addr) + ": its reader count wrapped below zero (no process has " +
-                    std::to_string(readers(final_word)) + " readers). ";
-        if (!wrapped(b.state[0]))
-            f.summary += "The word went from " + decode_word(b.state[0]) + " to " + decode_word(word_after(b)) +
-                         " at " + at(m, b.time_ns) + " (" + describe_event(b) + " by " + thread_label(m, b.thread) +
-                         "); ";
-        else if (!m.threads[b.thread].history_complete)
-            f.summary += "It was already wrapped at the first event still on record, " + at(m, b.time_ns) + " (" +
-                         describe_event(b) + " by " + thread_label(m, b.thread) +
-                         "): that thread's older events were overwritten in its ring, so the transition that "
-                         "wrapped it is lost; ";
-        else
-            f.summary += "It was already wrapped at its first recorded use, " + at(m, b.time_ns) + " (" +
-                         describe_event(b) + " by " + thread_label(m, b.thread) + ", word " + decode_word(b.state[0]) +
-                         "): the change happened in an inlined fast path (lock_shared/unlock_shared), which no "
-                         "probe sees, such as an unlock_shared without a matching lock_shared; ";
-        f.summary += "it ends as " + decode_word(final_word) + ". ";
-        if (timed_out_writer && cleared != kNoEvent) {
-            const Event& c = m.events[cleared];
-            f.summary += "A writer whose try_write_for timed out while waiting for readers took WRITER and "
-                         "WRITER_PARKED back off the word, but " + thread_label(m, c.thread) +
-                         ", the last reader leaving, had already cleared WRITER_PARKED in unlock_shared_slow at " +
-                         at(m, c.time_ns) + " (" + decode_word(c.state[0]) + " -> " + decode_word(c.state[1]) +
-                         "): the bit was removed twice and the subtraction borrowed through every reader bit. "
-                         "This is the try_write_for race of parking_lot before 0.12.4 (fixed upstream in 0.12.4).";
-        } else if (timed_out_writer) {
-            f.summary += "The transition is a writer's timed-out wait for readers (try_write_for).";
-        }
-        f.summary += history_gap_note(m);
-        f.evidence.push_back(make_evidence(m, broke, (wrapped(b.state[0]) ? "first recorded word, already wrapped: "
-                                                                            : "the word wrapped here: ") +
-                                                         decode_word(word_after(b))));
-        if (cleared != kNoEvent)
-            f.evidence.push_back(make_evidence(m, cleared, "cleared WRITER_PARKED before the writer's subtraction"));
-        out.push_back(f);
-
-        // held-by-nobody: threads still inside a slow lock path of this lock
-        // (their innermost sleep is parking_lot's per-thread futex word, so
-        // look at the lock's open waits, not at what the thread sleeps on),
-        // while the word claims holders that no thread can be.
-        std::vector<const ThreadState*> victims;
-        std::vector<EventIx> victim_since;
-        for (const Wait& w : L.waits) {
-            if (w.outcome != WaitOutcome::still_waiting) continue;
-            const ThreadState& t = m.threads[w.thread];
-            if (t.status == ThreadStatus::exited) continue;
-            if (std::find(victims.begin(), victims.end(), &t) != victims.end()) continue;  // nested waits
-            victims.push_back(&t);
-            victim_since.push_back(w.begin);
-        }
-        if (victims.empty() || !(wrapped(final_word) || (final_word & kWriter))) continue;
-        size_t others = 0;  // threads that could hold it: alive and not waiting for it
-        for (const ThreadState& t : m.threads)
-            if (t.status != ThreadStatus::exited &&
-                std::find(victims.begin(), victims.end(), &t) == victims.end())
-                others++;
-        if (!wrapped(final_word) && others > 0) continue;  // a writer outside our sight may hold it
-
-        Finding h;
-        h.kind = "held-by-nobody";
-        h.severity = Finding::error;
-        h.locks.push_back(L.addr);
-        std::string names;
-        for (const ThreadState* v : victims) {
-            h.threads.push_back(v->tid);
-            names += (names.empty() ? "" : ", ") + thread_label(m, v->thread);
-        }
-        h.summary = names + (victims.size() > 1 ? " are" : " is") + " blocked on parking_lot RwLock " + hex(L.addr) +
-                    " whose word says " + decode_word(final_word) + ": " + std::to_string(readers(final_word)) +
-                    " readers" + ((final_word & kWriter) ? " and a writer" : "") + ", held by " +
-                    std::to_string(others) + " other live thread" + (others == 1 ? "" : "s") +
-                    " at most. Nobody holds it and nobody will release it: the history and the word parted at " +
-                    at(m, b.time_ns) + " (" + describe_event(b) + " by " + thread_label(m, b.thread) + ")" +
-                    (cleared != kNoEvent ? ", after " + thread_label(m, m.events[cleared].thread) +
-                                               "'s unlock_shared_slow cleared WRITER_PARKED" : std::string()) +
-                    ".";
-        h.evidence.push_back(make_evidence(m, broke, "the word stopped describing any holder here"));
-        if (cleared != kNoEvent)
-            h.evidence.push_back(make_evidence(m, cleared, "the releasing reader's transition"));
-        for (size_t i = 0; i < victims.size(); i++)
-            if (victim_since[i] != broke)
-                h.evidence.push_back(make_evidence(m, victim_since[i], "waiting for the lock here since " +
-                                                                    at(m, m.events[victim_since[i]].time_ns)));
-        out.push_back(std::move(h));
+    for (const Lock& L : m.locks) {
+        Wrap w;
+        if (!is_pl_rwlock(m, L) || !find_wrap(m, L, w)) continue;
+        out.push_back(rwlock_overflow(m, L, w));
+        rwlock_held_by_nobody(m, L, w, out);
     }
 }
 

@@ -1,12 +1,92 @@
 #include "finding_words.h"
+#include "present.h"
+
+#include <cstdio>
 
 namespace lt {
 
-FindingWords finding_words(const Model&, Symbolizer&, const Finding& f)
+namespace {
+
+// Frames of the C library, the C++ and Rust runtimes and the compiler's
+// helpers: the user wants to know which of their own lines did it.
+bool is_library_frame(const Frame& f)
+{
+    if (f.function.empty() || f.file.empty()) return true;
+    if (f.file.rfind("/usr/", 0) == 0 || f.file.rfind("./", 0) == 0 || f.file.rfind("../", 0) == 0) return true;
+    for (const char* p : {"std::", "core::", "alloc::", "_RN", "<", "__"})
+        if (f.function.rfind(p, 0) == 0) return true;
+    return false;
+}
+
+// Where an event happened in the user's code: "transfer (demo_bank.c:52)", or
+// "" when its stack is unknown or lies wholly in libraries.
+std::string where(const Model& m, Symbolizer& sym, uint64_t ix)
+{
+    if (ix >= m.events.size() || m.events[ix].stack_id == 0) return "";
+    for (const Frame& f : sym.stack(m.events[ix].stack_id)) {
+        if (is_library_frame(f)) continue;
+        std::string file = f.file;
+        size_t slash = file.rfind('/');
+        if (slash != std::string::npos) file = file.substr(slash + 1);
+        return f.function + " (" + file + ":" + std::to_string(f.line) + ")";
+    }
+    return "";
+}
+
+// A moment in a finding's words, rounded to the microsecond ("+1.234567s";
+// rel_time, used for event times, truncates instead).
+std::string moment(const Model& m, uint64_t t_ns)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "+%.6fs", m.rel(t_ns) / 1e9);
+    return buf;
+}
+
+std::string spell(const Model& m, Symbolizer& sym, const Text::Piece& p)
+{
+    switch (p.kind) {
+    case Text::Piece::Kind::words: return p.words;
+    case Text::Piece::Kind::thread: return thread_label(m, p.value < m.threads.size() ? uint32_t(p.value) : UINT32_MAX);
+    case Text::Piece::Kind::lock: return lock_label(m, sym, p.value, p.prim);
+    case Text::Piece::Kind::address: {
+        std::string name = sym.data_name(p.value);
+        return hex_addr(p.value) + (name.empty() ? "" : " (" + name + ")");
+    }
+    case Text::Piece::Kind::site: {
+        std::string w = where(m, sym, p.value);
+        return w.empty() ? w : p.words + w;
+    }
+    case Text::Piece::Kind::time: return moment(m, p.value);
+    }
+    return "";
+}
+
+} // namespace
+
+std::string spell(const Model& m, Symbolizer& sym, const Text& text)
+{
+    std::string s;
+    for (const Text::Piece& p : text.pieces) s += spell(m, sym, p);
+    return s;
+}
+
+FindingWords finding_words(const Model& m, Symbolizer& sym, const Finding& f)
 {
     FindingWords w;
-    w.summary = f.summary;
-    for (const Evidence& e : f.evidence) w.evidence.push_back({e.thread, e.time_ns, e.event, e.stack_id, e.event_index});
+    w.summary = spell(m, sym, f.summary);
+    for (const Evidence& e : f.evidence) {
+        EvidenceWords ew;
+        ew.event_index = e.event_index;
+        if (e.event_index < m.events.size()) {
+            const Event& ev = m.events[e.event_index];
+            ew.thread = ev.tid;
+            ew.time_ns = ev.time_ns;
+            ew.stack_id = ev.stack_id;
+            ew.event = describe_event(ev);
+        }
+        if (!e.why.empty()) ew.event += ": " + spell(m, sym, e.why);
+        w.evidence.push_back(std::move(ew));
+    }
     return w;
 }
 

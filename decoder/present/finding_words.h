@@ -15,6 +15,7 @@
 
 namespace lt {
 
+// Evidence's thread, time, stack and event words all come from its event.
 struct EvidenceWords {
     int32_t thread = 0;                 // tid
     uint64_t time_ns = 0;               // absolute CLOCK_MONOTONIC time of the event
@@ -29,5 +30,10 @@ struct FindingWords {
 };
 
 FindingWords finding_words(const Model& m, Symbolizer& sym, const Finding& f);
+
+// Words with references spelled out: threads as `thread 1234 "worker"`
+// (thread_label), locks as `mutex 0x55... (accounts)` (lock_label), sites as
+// "transfer (demo_bank.c:52)", times as "+1.234567s".
+std::string spell(const Model& m, Symbolizer& sym, const Text& text);
 
 } // namespace lt
