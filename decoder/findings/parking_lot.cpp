@@ -2,8 +2,8 @@
 // `counter-overflow` and `held-by-nobody` findings for parking_lot::RawRwLock,
 // decided from the lock word alone.
 //
-// What the probes record (preload/probes/probes.h): LT_PRIM_PROBE events whose
-// addr2 low byte is the lock class (2 = RawRwLock, 3 = RawMutex), on the slow
+// What the probes record: LT_PRIM_PROBE events whose addr2 low byte is the lock
+// class (locktrace/probe_classes.h: RawRwLock or RawMutex), on the slow
 // paths only (parking_lot's fast paths are inlined into the program):
 //   WAIT_BEGIN / WAIT_END   lock_*_slow and wait_for_readers (result ETIMEDOUT
 //                           when a timed lock gave up), state = word at entry / at return
@@ -22,6 +22,7 @@
 // unlock of that mutex goes through the probed unlock_slow.  No WAKE recorded
 // after the wait began = nobody has released the mutex since.
 #include "common.h"
+#include "locktrace/probe_classes.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -31,8 +32,8 @@ namespace lt {
 
 namespace {
 
-constexpr uint8_t kClassRwLock = 2;  // LT_PROBE_CLASS_PL_RWLOCK in preload/probes/probes.h
-constexpr uint8_t kClassMutex = 3;   // LT_PROBE_CLASS_PL_MUTEX
+constexpr uint8_t kClassRwLock = LT_PROBE_CLASS_PL_RWLOCK;
+constexpr uint8_t kClassMutex = LT_PROBE_CLASS_PL_MUTEX;
 constexpr uint64_t kMutexLocked = 1, kMutexParked = 2;
 constexpr uint64_t kParked = 1, kWriterParked = 2, kUpgradable = 4, kWriter = 8;
 constexpr uint64_t kWrapped = uint64_t(1) << 59;  // more readers than any process can have
