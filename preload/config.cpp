@@ -119,9 +119,82 @@ static uint32_t parse_families(void)
     return bits;
 }
 
+/* Every variable the shim, `locktrace run` or the scripts read.  A LOCKTRACE_*
+ * variable not listed here is a typo or a guess (LOCKTRACE_STACKS=0) that would
+ * otherwise be ignored in silence. */
+static const char *const known_settings[] = {
+    "LOCKTRACE_OUTPUT",        "LOCKTRACE_RING_SIZE",       "LOCKTRACE_STACK_DEPTH",
+    "LOCKTRACE_MAX_THREADS",   "LOCKTRACE_FAMILIES",        "LOCKTRACE_FOLLOW_FORK",
+    "LOCKTRACE_FOLLOW_EXEC",   "LOCKTRACE_SPARSE",          "LOCKTRACE_QUIET",
+    "LOCKTRACE_CLOCK",         "LOCKTRACE_WATCHDOG",        "LOCKTRACE_WATCHDOG_ACTION",
+    "LOCKTRACE_DECODER",       "LOCKTRACE_PROBES",          "LOCKTRACE_PROBES_BUILTIN",
+    "LOCKTRACE_PROBES_VERBOSE", "LOCKTRACE_PROBES_ENTRY_STACKS", "LOCKTRACE_LIBC_FUTEX",
+    "LOCKTRACE_PATH_FD",       "LOCKTRACE_PACK_TIMING",     "LOCKTRACE_BUILD",
+};
+
+/* Edit distance of two short names, with one row on the stack (no allocation:
+ * this runs during set-up, possibly inside another library's constructor). */
+static size_t name_distance(const char *a, size_t la, const char *b)
+{
+    size_t lb = strlen(b);
+    size_t row[64];
+    if (la >= 64 || lb >= 64)
+        return 64;
+    for (size_t j = 0; j <= lb; ++j)
+        row[j] = j;
+    for (size_t i = 1; i <= la; ++i) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; ++j) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+static void warn_unknown_settings(void)
+{
+    for (char **e = environ; e && *e; ++e) {
+        if (strncmp(*e, "LOCKTRACE_", 10))
+            continue;
+        const char *eq = strchr(*e, '=');
+        size_t len = eq ? (size_t)(eq - *e) : strlen(*e);
+        const char *closest = nullptr;
+        size_t best = (size_t)-1;
+        bool known = false;
+        for (const char *k : known_settings) {
+            if (strlen(k) == len && !strncmp(k, *e, len)) {
+                known = true;
+                break;
+            }
+            // Edits, less a bonus for a shared start: LOCKTRACE_STACKS reads as a
+            // guess at LOCKTRACE_STACK_DEPTH, not as LOCKTRACE_SPARSE (fewer edits).
+            size_t common = 0;
+            while (common < len && k[common] == (*e)[common])
+                ++common;
+            size_t d = name_distance(*e, len, k) + 2 * (len - common);
+            if (d < best) {
+                best = d;
+                closest = k;
+            }
+        }
+        if (!known)
+            lt_warn("%.*s is not a locktrace setting, ignored (closest: %s; see liblocktrace(7))", (int)len, *e,
+                    closest);
+    }
+}
+
 void lt_config_load(lt_config *cfg)
 {
     lt_quiet = parse_bool("LOCKTRACE_QUIET", false);
+    warn_unknown_settings();
     const char *out = getenv("LOCKTRACE_OUTPUT");
     if (out && *out && strlen(out) < sizeof cfg->output - 32) {
         strcpy(cfg->output, out);

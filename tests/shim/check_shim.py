@@ -227,6 +227,15 @@ def case_config_errors(c):
     p = c.run([c.args.workload, "threads", "1", "10"], env={"LOCKTRACE_RING_SIZE": "1000", "LOCKTRACE_QUIET": "1"},
               expect_rc=7)
     check(p.stderr == "", "LOCKTRACE_QUIET must silence warnings")
+    # A setting the shim does not know is named, with the closest one it knows.
+    p = c.run([c.args.workload, "threads", "1", "10"], env={"LOCKTRACE_STACKS": "0", "LOCKTRACE_RINGSIZE": "64"},
+              expect_rc=7)
+    lines = p.stderr.splitlines()
+    check("locktrace: LOCKTRACE_STACKS is not a locktrace setting, ignored (closest: LOCKTRACE_STACK_DEPTH; "
+          "see liblocktrace(7))" in lines, "unknown setting message: %r" % p.stderr)
+    check(any(l.startswith("locktrace: LOCKTRACE_RINGSIZE is not a locktrace setting") and
+              "closest: LOCKTRACE_RING_SIZE;" in l for l in lines), "ring size guess: %r" % p.stderr)
+    check(len(lines) == 2, "one line per unknown setting: %r" % p.stderr)
 
 
 def case_unwritable(c):
