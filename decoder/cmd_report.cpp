@@ -1,9 +1,9 @@
 // `locktrace report TRACE [--json]`: findings first, then blocked threads (on
 // what, since when, who holds it and where they took it), then per-lock summaries.
 // Exit status: 0 no error finding, 1 error findings, 2 the trace could not be read.
+#include "analysis.h"
 #include "commands.h"
-#include "findings/findings.h"
-#include "present.h"
+#include "present/present.h"
 #include "present/finding_words.h"
 #include "core/probes_sidecar.h"
 
@@ -465,10 +465,11 @@ void print_json(const Model& m, Trace& trace, Symbolizer& sym, const std::vector
 
 int run_report(const ReportOptions& o)
 {
-    Trace trace(o.trace);
-    Model m = Model::build(trace);
-    Symbolizer sym(trace);
-    std::vector<Finding> findings = find_all(m);
+    Analysis a = analyse(o.trace);
+    Trace& trace = *a.trace;
+    const Model& m = a.model;
+    Symbolizer& sym = *a.symbols;
+    const std::vector<Finding>& findings = a.findings;
     // Only raw traces have the sidecar next to them; a bundle carries none.
     ProbesSidecar probes;
     if (!trace.embedded_symbols()) probes = read_probes_sidecar(trace.path());

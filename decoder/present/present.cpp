@@ -1,5 +1,5 @@
 #include "present.h"
-#include "present/finding_words.h"
+#include "finding_words.h"
 
 #include <algorithm>
 #include <cerrno>
