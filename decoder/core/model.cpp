@@ -609,6 +609,8 @@ const char* futex_op_name(uint32_t op)
 
 } // namespace
 
+// One case per event type, each a line of wording: a table more than a
+// function, read by looking up one case, so it stays whole.
 std::string describe_event(const Event& e)
 {
     char buf[320];
