@@ -281,7 +281,7 @@ nlohmann::json list_frames(const Trace& trace, Symbolizer& sym)
 
 // The second frame's sections: SYMS, FIND (the findings as `report --json`
 // lists them) and META.
-std::string annex(const Analysis& a, json frames, const std::string& trace_path, const PackOptions& opt)
+std::string second_frame(const Analysis& a, json frames, const std::string& trace_path, const PackOptions& opt)
 {
     const Trace& trace = *a.trace;
     Symbolizer& sym = *a.symbols;
@@ -382,7 +382,7 @@ PackResult pack_trace(const std::string& trace_path, const std::string& out_path
         t2.lap("2: findings");
         r.frames = frames.size();
         r.findings = a.findings.size();
-        payload = annex(a, std::move(frames), trace_path, opt);
+        payload = second_frame(a, std::move(frames), trace_path, opt);
         t2.lap("2: sections");
     };
     steps.modelled = [&](const Trace& trace, const Model& model) {
