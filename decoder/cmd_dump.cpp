@@ -1,4 +1,5 @@
 // `locktrace dump TRACE`: every event, one per line, for when the analysis is in doubt.
+#include "analysis.h"
 #include "commands.h"
 #include "core/trace_reader.h"
 
@@ -70,7 +71,8 @@ struct DumpOptions {
 
 int run_dump(const DumpOptions& o)
 {
-    Trace trace(o.trace);
+    std::unique_ptr<Trace> opened = open_trace(o.trace);
+    Trace& trace = *opened;
     const lt_file_header& h = trace.header();
     uint64_t t0 = h.start_monotonic_ns;
     bool have_t0 = t0 != 0;

@@ -1,10 +1,10 @@
 // `locktrace export TRACE --format perfetto|html -o FILE`: pictures of a trace
 // (or bundle): Chrome/Perfetto trace-event JSON, or one self-contained HTML page.
+#include "analysis.h"
 #include "commands.h"
 #include "export/html.h"
 #include "export/perfetto.h"
 #include "export/timeline_data.h"
-#include "findings/findings.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -23,11 +23,8 @@ struct ExportCmd {
 
 int run_export(const ExportCmd& o)
 {
-    Trace trace(o.trace);
-    Model m = Model::build(trace);
-    Symbolizer sym(trace);
-    std::vector<Finding> findings = find_all(m);
-    exporter::TimelineData d = exporter::build_timeline(m, sym, findings);
+    const Analysis a = analyse(o.trace);
+    exporter::TimelineData d = exporter::build_timeline(a.model, *a.symbols, a.findings);
 
     std::ofstream file;
     std::ostream* out = &std::cout;

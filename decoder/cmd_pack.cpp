@@ -1,8 +1,8 @@
 // `locktrace pack TRACE [-o FILE] [--no-cmdline]`: one file to attach to a bug
 // report, readable by report/timeline/dump/export on a machine without the
 // program's binaries.  `locktrace pack --info BUNDLE` shows what a bundle holds.
-#include "bundle/pack.h"
 #include "bundle/unpack.h"
+#include "pack/pack.h"
 #include "commands.h"
 
 #include <cstdio>

@@ -5,13 +5,15 @@
 // the report needs can be read from outside.  This command finds the file in
 // /proc/PID/maps, stamps a LT_MARK_SNAPSHOT mark into the trace header through
 // its own shared mapping of the same file (a CAS on marks_used, the same
-// protocol the shim's watchdog uses), then runs `report` on the live trace and
-// writes the result to stdout and to TRACE.snapshot.txt.  The shim needs no
+// protocol the shim's watchdog uses), then makes `report`'s report of the live
+// trace and writes it to stdout and to TRACE.snapshot.txt.  The shim needs no
 // signal handler and no code for this: nothing can go wrong inside the traced
 // process, and a process hung so badly that it would not run a handler (all
 // threads blocked with signals masked, stopped under a debugger) still gets
 // its snapshot.
+#include "analysis.h"
 #include "commands.h"
+#include "present/report.h"
 
 #include <locktrace/format.h>
 
@@ -22,13 +24,9 @@
 #include <fcntl.h>
 #include <fstream>
 #include <memory>
-#include <spawn.h>
 #include <sstream>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-extern char** environ;
 
 namespace lt {
 
@@ -112,39 +110,13 @@ bool stamp_mark(const std::string& path, std::string* why)
     return ok;
 }
 
-// Runs `locktrace report TRACE` (this same binary) and collects its output.
-int run_report(const std::string& trace, bool json, std::string* text)
+// The report of the trace as it is now, the one `report` makes; its exit status.
+int report_now(const std::string& trace, bool json, std::string* text)
 {
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe: ") + strerror(errno));
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-    std::string self = "/proc/self/exe";
-    std::vector<char*> argv = {const_cast<char*>("locktrace"), const_cast<char*>("report"),
-                               const_cast<char*>(trace.c_str())};
-    if (json) argv.push_back(const_cast<char*>("--json"));
-    argv.push_back(nullptr);
-    pid_t pid;
-    int err = posix_spawn(&pid, self.c_str(), &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(p[1]);
-    if (err) {
-        close(p[0]);
-        throw std::runtime_error(std::string("cannot run the report: ") + strerror(err));
-    }
-    char buf[65536];
-    ssize_t r;
-    while ((r = read(p[0], buf, sizeof buf)) != 0) {
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) break;
-        text->append(buf, size_t(r));
-    }
-    close(p[0]);
-    int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : kExitBadTrace;
+    const Analysis a = analyse(trace);
+    const Report r = build_report(*a.trace, a.model, *a.symbols, a.findings);
+    *text = json ? report_json(r) : report_text(r, false);
+    return r.errors ? 1 : 0;
 }
 
 int run_snapshot(const SnapshotCmd& o)
@@ -158,7 +130,7 @@ int run_snapshot(const SnapshotCmd& o)
     if (!o.no_mark && !stamp_mark(trace, &why))
         fprintf(stderr, "locktrace: snapshot: no mark recorded in %s: %s\n", trace.c_str(), why.c_str());
     std::string text;
-    int rc = run_report(trace, o.json, &text);
+    int rc = report_now(trace, o.json, &text);
     fwrite(text.data(), 1, text.size(), stdout);
     fflush(stdout);
     std::string out = o.out.empty() ? trace + (o.json ? ".snapshot.json" : ".snapshot.txt") : o.out;

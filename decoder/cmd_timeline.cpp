@@ -1,9 +1,11 @@
 // `locktrace timeline TRACE [--lock ADDR] [--thread TID] [--json]`: per lock,
 // who held it when (readers as a set), who waited and how each wait ended.
+#include "analysis.h"
 #include "commands.h"
-#include "present.h"
+#include "present/present.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <memory>
 
@@ -65,6 +67,102 @@ std::string interval(const Model& m, uint64_t b, uint64_t e, OpenEnd open)
     return s + rel_time(m, e) + " (" + duration(e - std::min(e, b)) + ")";
 }
 
+using ThreadFilter = std::function<bool(uint32_t)>;  // by index in Model::threads
+
+json lock_json(const Model& m, Symbolizer& sym, const Lock& L, const std::vector<Segment>& segs, const ThreadFilter& thread_ok,
+               bool all_threads)
+{
+    json holds = json::array(), waits = json::array(), js = json::array();
+    for (const Hold& h : L.holds) {
+        if (!thread_ok(h.thread)) continue;
+        holds.push_back({{"thread", m.threads[h.thread].tid},
+                         {"mode", mode_name(h.mode)},
+                         {"internal", h.internal},
+                         {"begin_ns", m.rel(h.begin_ns)},
+                         {"end_ns", h.open() ? json(nullptr) : json(m.rel(h.end_ns))}});
+    }
+    for (const Wait& w : L.waits) {
+        if (!thread_ok(w.thread)) continue;
+        waits.push_back({{"thread", m.threads[w.thread].tid},
+                         {"mode", mode_name(w.mode)},
+                         {"begin_ns", m.rel(w.begin_ns)},
+                         {"end_ns", w.end_ns == kOpenEnd ? json(nullptr) : json(m.rel(w.end_ns))},
+                         {"outcome", outcome_name(w.outcome)},
+                         {"contended", w.contended}});
+    }
+    for (const Segment& s : segs) {
+        bool any = all_threads;
+        json hs = json::array();
+        for (auto& [th, mode] : s.holders) {
+            any |= thread_ok(th);
+            hs.push_back({{"thread", m.threads[th].tid}, {"mode", mode_name(mode)}});
+        }
+        if (!any) continue;
+        js.push_back({{"begin_ns", m.rel(s.begin)},
+                      {"end_ns", s.end == kOpenEnd ? json(nullptr) : json(m.rel(s.end))},
+                      {"holders", hs}});
+    }
+    std::string dn = sym.data_name(L.addr);
+    return {{"address", hex_addr(L.addr)},
+            {"primitive", prim_name(L.prim)},
+            {"symbol", dn.empty() ? json(nullptr) : json(dn)},
+            {"holds", holds},
+            {"ownership", js},
+            {"waits", waits}};
+}
+
+// "read by {12, 13}", "held by thread 12 \"worker\"", "write by thread 12 ...".
+std::string holders_text(const Model& m, const Lock& L, const Segment& s)
+{
+    std::string who;
+    bool readers = s.holders.size() > 1 || (s.holders.size() == 1 && s.holders[0].second == kModeRead);
+    bool all_read = true;
+    for (auto& hd : s.holders) all_read &= hd.second == kModeRead;
+    if (readers && all_read) {
+        who = "read by {";
+        for (size_t i = 0; i < s.holders.size(); i++) who += (i ? ", " : "") + std::to_string(m.threads[s.holders[i].first].tid);
+        return who + "}";
+    }
+    if (!has_readers(L)) {
+        // More than one only when the history itself is inconsistent.
+        who = "held by ";
+        for (size_t i = 0; i < s.holders.size(); i++) who += std::string(i ? ", " : "") + thread_label(m, s.holders[i].first);
+        return who;
+    }
+    for (size_t i = 0; i < s.holders.size(); i++)
+        who += std::string(i ? ", " : "") + mode_name(s.holders[i].second) + " by " + thread_label(m, s.holders[i].first);
+    return who;
+}
+
+std::string lock_text(const Model& m, Symbolizer& sym, const Lock& L, const std::vector<Segment>& segs,
+                      const ThreadFilter& thread_ok, bool all_threads, const OpenEnd& open)
+{
+    std::string out = lock_label(m, sym, L.addr, L.prim) + ": " + std::to_string(L.holds.size()) + " holds, " +
+                      std::to_string(L.waits.size()) + " waits\n";
+    if (L.has_owners()) {
+        out += "  ownership:\n";
+        for (const Segment& s : segs) {
+            bool any = all_threads;
+            for (auto& hd : s.holders) any |= thread_ok(hd.first);
+            if (any) out += "    " + interval(m, s.begin, s.end, open) + "  " + holders_text(m, L, s) + "\n";
+        }
+        if (segs.empty()) out += "    (never held in the recorded history)\n";
+    }
+    if (!L.waits.empty()) {
+        out += "  waits:\n";
+        for (const Wait& w : L.waits) {
+            if (!thread_ok(w.thread)) continue;
+            out += "    " + interval(m, w.begin_ns, w.end_ns, open) + "  " + thread_label(m, w.thread) + " waited";
+            if (w.mode != kModeNone && has_readers(L)) out += std::string(" (") + mode_name(w.mode) + ")";
+            out += std::string(" -> ") + outcome_name(w.outcome);
+            if (w.end != kNoEvent && (w.outcome == WaitOutcome::failed || w.outcome == WaitOutcome::error))
+                out += ": " + describe_event(m.events[w.end]);
+            out += "\n";
+        }
+    }
+    return out + "\n";
+}
+
 int run_timeline(const TimelineOptions& o)
 {
     uint64_t want_addr = 0;
@@ -72,12 +170,14 @@ int run_timeline(const TimelineOptions& o)
         fprintf(stderr, "locktrace: --lock: not an address: %s\n", o.lock.c_str());
         return kExitBadTrace;
     }
-    Trace trace(o.trace);
-    Model m = Model::build(trace);
-    Symbolizer sym(trace);
-
-    auto thread_ok = [&](uint32_t th) { return o.tid == 0 || m.threads[th].tid == o.tid; };
-    const OpenEnd open = open_end(m, trace);
+    AnalysisSteps want;
+    want.findings = false;
+    const Analysis a = analyse(o.trace, want);
+    const Model& m = a.model;
+    Symbolizer& sym = *a.symbols;
+    const bool all_threads = o.tid == 0;
+    const ThreadFilter thread_ok = [&](uint32_t th) { return all_threads || m.threads[th].tid == o.tid; };
+    const OpenEnd open = open_end(m, *a.trace);
 
     json jlocks = json::array();
     std::string out;
@@ -86,101 +186,17 @@ int run_timeline(const TimelineOptions& o)
         out += "note: the history is incomplete (events lost or cut); intervals before the gap are missing\n\n";
     for (const Lock& L : m.locks) {
         if (!o.lock.empty() && L.addr != want_addr) continue;
-        bool involved = o.tid == 0;
+        bool involved = all_threads;
         for (const Hold& h : L.holds) involved |= thread_ok(h.thread);
         for (const Wait& w : L.waits) involved |= thread_ok(w.thread);
         if (!involved) continue;
         shown++;
-
-        std::vector<Segment> segs = ownership_segments(L);
-        if (o.json) {
-            json holds = json::array(), waits = json::array(), js = json::array();
-            for (const Hold& h : L.holds) {
-                if (!thread_ok(h.thread)) continue;
-                holds.push_back({{"thread", m.threads[h.thread].tid},
-                                 {"mode", mode_name(h.mode)},
-                                 {"internal", h.internal},
-                                 {"begin_ns", m.rel(h.begin_ns)},
-                                 {"end_ns", h.open() ? json(nullptr) : json(m.rel(h.end_ns))}});
-            }
-            for (const Wait& w : L.waits) {
-                if (!thread_ok(w.thread)) continue;
-                waits.push_back({{"thread", m.threads[w.thread].tid},
-                                 {"mode", mode_name(w.mode)},
-                                 {"begin_ns", m.rel(w.begin_ns)},
-                                 {"end_ns", w.end_ns == kOpenEnd ? json(nullptr) : json(m.rel(w.end_ns))},
-                                 {"outcome", outcome_name(w.outcome)},
-                                 {"contended", w.contended}});
-            }
-            for (const Segment& s : segs) {
-                bool any = o.tid == 0;
-                json hs = json::array();
-                for (auto& [th, mode] : s.holders) {
-                    any |= thread_ok(th);
-                    hs.push_back({{"thread", m.threads[th].tid}, {"mode", mode_name(mode)}});
-                }
-                if (!any) continue;
-                js.push_back({{"begin_ns", m.rel(s.begin)},
-                              {"end_ns", s.end == kOpenEnd ? json(nullptr) : json(m.rel(s.end))},
-                              {"holders", hs}});
-            }
-            std::string dn = sym.data_name(L.addr);
-            jlocks.push_back({{"address", hex_addr(L.addr)},
-                              {"primitive", prim_name(L.prim)},
-                              {"symbol", dn.empty() ? json(nullptr) : json(dn)},
-                              {"holds", holds},
-                              {"ownership", js},
-                              {"waits", waits}});
-            continue;
-        }
-
-        out += lock_label(m, sym, L.addr, L.prim) + ": " + std::to_string(L.holds.size()) + " holds, " +
-               std::to_string(L.waits.size()) + " waits\n";
-        if (L.has_owners()) {
-            out += "  ownership:\n";
-            for (const Segment& s : segs) {
-                bool any = o.tid == 0;
-                for (auto& hd : s.holders) any |= thread_ok(hd.first);
-                if (!any) continue;
-                std::string who;
-                bool readers = s.holders.size() > 1 || (s.holders.size() == 1 && s.holders[0].second == kModeRead);
-                bool all_read = true;
-                for (auto& hd : s.holders) all_read &= hd.second == kModeRead;
-                if (readers && all_read) {
-                    who = "read by {";
-                    for (size_t i = 0; i < s.holders.size(); i++)
-                        who += (i ? ", " : "") + std::to_string(m.threads[s.holders[i].first].tid);
-                    who += "}";
-                } else if (!has_readers(L)) {
-                    // More than one only when the history itself is inconsistent.
-                    who = "held by ";
-                    for (size_t i = 0; i < s.holders.size(); i++)
-                        who += std::string(i ? ", " : "") + thread_label(m, s.holders[i].first);
-                } else {
-                    for (size_t i = 0; i < s.holders.size(); i++)
-                        who += std::string(i ? ", " : "") + mode_name(s.holders[i].second) + " by " +
-                               thread_label(m, s.holders[i].first);
-                }
-                out += "    " + interval(m, s.begin, s.end, open) + "  " + who + "\n";
-            }
-            if (segs.empty()) out += "    (never held in the recorded history)\n";
-        }
-        if (!L.waits.empty()) {
-            out += "  waits:\n";
-            for (const Wait& w : L.waits) {
-                if (!thread_ok(w.thread)) continue;
-                out += "    " + interval(m, w.begin_ns, w.end_ns, open) + "  " + thread_label(m, w.thread) + " waited";
-                if (w.mode != kModeNone && has_readers(L)) out += std::string(" (") + mode_name(w.mode) + ")";
-                out += std::string(" -> ") + outcome_name(w.outcome);
-                if (w.end != kNoEvent && (w.outcome == WaitOutcome::failed || w.outcome == WaitOutcome::error))
-                    out += ": " + describe_event(m.events[w.end]);
-                out += "\n";
-            }
-        }
-        out += "\n";
+        const std::vector<Segment> segs = ownership_segments(L);
+        if (o.json) jlocks.push_back(lock_json(m, sym, L, segs, thread_ok, all_threads));
+        else out += lock_text(m, sym, L, segs, thread_ok, all_threads, open);
     }
     if (o.json) {
-        json j = {{"trace", trace.path()}, {"history_complete", m.history_complete}, {"locks", jlocks}};
+        json j = {{"trace", a.trace->path()}, {"history_complete", m.history_complete}, {"locks", jlocks}};
         out = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     } else if (shown == 0) {
         out += "no lock matches";

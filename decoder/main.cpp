@@ -1,5 +1,4 @@
 // locktrace: record and explain lock behaviour of a program.
-#include "bundle/unpack.h"
 #include "commands.h"
 #include "core/trace_reader.h"
 #include "locktrace_build.h"
@@ -27,7 +26,6 @@ int main(int argc, char** argv)
     add(lt::add_pack_command);
     add(lt::add_export_command);
     add(lt::add_snapshot_command);
-    lt::bundle::install_bundle_support(); // report/timeline/dump/export read bundles too
 
     // A wrong command line is a usage error: exit 2, like an unreadable trace
     // (CLI11's own codes, 105-109, would read as a traced program's status after `run`).

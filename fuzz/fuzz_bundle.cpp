@@ -65,13 +65,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         g_input->set(b.data(), b.size());
     }
     try {
-        std::vector<uint8_t> image;
-        std::shared_ptr<const lt::SymbolTable> symbols;
-        lt::PackedAt at;
-        if (!lt::bundle::unpack("fuzz-bundle", g_input->fd(), &image, &symbols, &at)) return 0;
-        lt::Trace trace("fuzz-bundle", std::move(image), symbols, at);
-        lt::Model model = lt::Model::build(trace);
-        for (const lt::Event& e : model.events) (void)trace.stack(e.stack_id);
+        std::unique_ptr<lt::Trace> trace = lt::bundle::read_bundle(g_input->path());
+        lt::Model model = lt::Model::build(*trace);
+        for (const lt::Event& e : model.events) (void)trace->stack(e.stack_id);
         (void)lt::find_all(model);
     } catch (const lt::TraceError&) {
     }

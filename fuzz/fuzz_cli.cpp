@@ -1,10 +1,9 @@
 // libFuzzer target: the bytes are a file given to the real commands, exactly
 // as a user runs them: `report --json`, `report`, `timeline`, `dump`.  The
-// file goes through the bundle unpacker first, so this covers bundles and raw
+// commands send a bundle to the bundle reader first, so this covers bundles and raw
 // traces alike, and the presentation code (symbolization, JSON) behind them.
 // Like main(): TraceError or another std::exception is a clean exit 2; only a
 // crash, a sanitizer report, a timeout or unbounded memory is a bug.
-#include "bundle/unpack.h"
 #include "commands.h"
 #include "core/trace_reader.h"
 #include "fuzz_input.h"
@@ -47,7 +46,6 @@ void run(std::vector<std::string> args)
 
 extern "C" int LLVMFuzzerInitialize(int*, char***)
 {
-    lt::bundle::install_bundle_support();
     g_input = new lt::fuzz::InputFile("fuzz-input");
     // The commands print a lot: keep libFuzzer's own output (stderr) readable.
     int null = open("/dev/null", O_WRONLY);

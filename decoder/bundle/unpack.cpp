@@ -67,6 +67,68 @@ bool read_fully(int fd, uint64_t off, void* buf, size_t n)
     return true;
 }
 
+// One zstd frame of the payload: where it lies and what it says it holds.
+struct FrameSpan {
+    size_t off, len;
+    uint64_t content;
+};
+
+// The payload's frames decompressed one after the other into `out`.
+void decompress(const std::string& path, const std::vector<uint8_t>& z, const std::vector<FrameSpan>& frames,
+                std::vector<uint8_t>* out_bytes)
+{
+    std::vector<uint8_t>& out = *out_bytes;
+    // The buffer grows with what the frames really produce,
+    // never ahead of it by more than a step: a few hostile bytes that claim
+    // gigabytes get an error, not a gigabyte allocation.
+    std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+    if (!dctx) throw TraceError(path + ": out of memory for zstd");
+    constexpr size_t kStep = size_t(16) << 20;
+    for (const FrameSpan& fr : frames) {
+        size_t base = out.size(), pos = 0;
+        ZSTD_inBuffer in{z.data() + fr.off, fr.len, 0};
+        ZSTD_DCtx_reset(dctx.get(), ZSTD_reset_session_only);
+        for (;;) {
+            if (pos == out.size() - base) {
+                if (pos == fr.content) {
+                    // Full: the frame must end here.  Ask with no room left.
+                    ZSTD_outBuffer o{nullptr, 0, 0};
+                    size_t r = ZSTD_decompressStream(dctx.get(), &o, &in);
+                    if (ZSTD_isError(r)) corrupt(path, std::string("cannot decompress: ") + ZSTD_getErrorName(r));
+                    if (r != 0) corrupt(path, "a payload frame is longer than it says");
+                    break;
+                }
+                out.resize(base + std::min<uint64_t>(fr.content, pos + std::max(pos, kStep)));
+            }
+            ZSTD_outBuffer o{out.data() + base, out.size() - base, pos};
+            size_t in_before = in.pos;
+            size_t r = ZSTD_decompressStream(dctx.get(), &o, &in);
+            if (ZSTD_isError(r)) corrupt(path, std::string("cannot decompress: ") + ZSTD_getErrorName(r));
+            bool progress = o.pos != pos || in.pos != in_before;
+            pos = o.pos;
+            if (r == 0) break; // frame complete
+            if (!progress) corrupt(path, "truncated compressed payload");
+        }
+        if (pos != fr.content) corrupt(path, "a payload frame is shorter than it says");
+        out.resize(base + pos);
+    }
+}
+
+// The sections of a decompressed payload, by tag (pointing into its bytes).
+void index_sections(const std::string& path, Payload* p)
+{
+    uint64_t off = 0;
+    while (off < p->bytes.size()) {
+        SectionHeader sh;
+        if (p->bytes.size() - off < sizeof sh) corrupt(path, "truncated section header");
+        memcpy(&sh, p->bytes.data() + off, sizeof sh);
+        off += sizeof sh;
+        if (sh.length > p->bytes.size() - off) corrupt(path, "section " + std::string(sh.tag, 4) + " runs past the end");
+        p->sections.emplace(std::string(sh.tag, 4), Section{p->bytes.data() + off, sh.length});
+        off += sh.length;
+    }
+}
+
 // False if the file does not start like a bundle.
 bool load_payload(const std::string& path, int fd, Payload* p)
 {
@@ -99,11 +161,7 @@ bool load_payload(const std::string& path, int fd, Payload* p)
     // The payload is one or more zstd frames back to back, each with its
     // content size; together exactly preamble.payload_size bytes.  First the
     // frame boundaries and sizes, allocating nothing: the sizes are claims.
-    struct Span {
-        size_t off, len;
-        uint64_t content;
-    };
-    std::vector<Span> frames;
+    std::vector<FrameSpan> frames;
     uint64_t zoff = 0, declared = 0;
     while (zoff < z.size()) {
         const uint8_t* f = z.data() + zoff;
@@ -121,52 +179,8 @@ bool load_payload(const std::string& path, int fd, Payload* p)
     }
     if (declared != p->pre.payload_size) corrupt(path, "payload shorter than the preamble says");
 
-    // Then the data.  The buffer grows with what the frames really produce,
-    // never ahead of it by more than a step: a few hostile bytes that claim
-    // gigabytes get an error, not a gigabyte allocation.
-    std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
-    if (!dctx) throw TraceError(path + ": out of memory for zstd");
-    constexpr size_t kStep = size_t(16) << 20;
-    std::vector<uint8_t>& out = p->bytes;
-    for (const Span& fr : frames) {
-        size_t base = out.size(), pos = 0;
-        ZSTD_inBuffer in{z.data() + fr.off, fr.len, 0};
-        ZSTD_DCtx_reset(dctx.get(), ZSTD_reset_session_only);
-        for (;;) {
-            if (pos == out.size() - base) {
-                if (pos == fr.content) {
-                    // Full: the frame must end here.  Ask with no room left.
-                    ZSTD_outBuffer o{nullptr, 0, 0};
-                    size_t r = ZSTD_decompressStream(dctx.get(), &o, &in);
-                    if (ZSTD_isError(r)) corrupt(path, std::string("cannot decompress: ") + ZSTD_getErrorName(r));
-                    if (r != 0) corrupt(path, "a payload frame is longer than it says");
-                    break;
-                }
-                out.resize(base + std::min<uint64_t>(fr.content, pos + std::max(pos, kStep)));
-            }
-            ZSTD_outBuffer o{out.data() + base, out.size() - base, pos};
-            size_t in_before = in.pos;
-            size_t r = ZSTD_decompressStream(dctx.get(), &o, &in);
-            if (ZSTD_isError(r)) corrupt(path, std::string("cannot decompress: ") + ZSTD_getErrorName(r));
-            bool progress = o.pos != pos || in.pos != in_before;
-            pos = o.pos;
-            if (r == 0) break; // frame complete
-            if (!progress) corrupt(path, "truncated compressed payload");
-        }
-        if (pos != fr.content) corrupt(path, "a payload frame is shorter than it says");
-        out.resize(base + pos);
-    }
-
-    uint64_t off = 0;
-    while (off < p->bytes.size()) {
-        SectionHeader sh;
-        if (p->bytes.size() - off < sizeof sh) corrupt(path, "truncated section header");
-        memcpy(&sh, p->bytes.data() + off, sizeof sh);
-        off += sizeof sh;
-        if (sh.length > p->bytes.size() - off) corrupt(path, "section " + std::string(sh.tag, 4) + " runs past the end");
-        p->sections.emplace(std::string(sh.tag, 4), Section{p->bytes.data() + off, sh.length});
-        off += sh.length;
-    }
+    decompress(path, z, frames, &p->bytes);
+    index_sections(path, p);
     return true;
 }
 
@@ -216,6 +230,66 @@ struct RingPlan {
     uint64_t capacity, head, offset;
 };
 
+// The largest id of the STAK section's entries, each checked to lie inside it.
+uint32_t largest_stack_id(const std::string& path, const lt_file_header& hdr, const Section* stak)
+{
+    uint32_t max_id = 0;
+    for (uint64_t off = 0; off < stak->len;) {
+        uint32_t id, depth;
+        if (stak->len - off < 16) corrupt(path, "truncated STAK entry");
+        memcpy(&id, stak->data + off, 4);
+        memcpy(&depth, stak->data + off + 4, 4);
+        if (id == 0 || id > (1u << 24)) corrupt(path, "stack id out of range");
+        if (depth > hdr.stack_depth_max) corrupt(path, "stack deeper than the trace's maximum");
+        if (stak->len - off - 16 < 8ull * depth) corrupt(path, "truncated STAK entry");
+        max_id = std::max(max_id, id);
+        off += 16 + 8ull * depth;
+    }
+    return max_id;
+}
+
+// The STAK entries (checked by largest_stack_id) into the image's stack table.
+void write_stacks(const Section* stak, const lt_file_header& hdr, uint8_t* table)
+{
+    const uint64_t entry = sizeof(lt_stack_entry) + 8ull * hdr.stack_depth_max;
+    for (uint64_t off = 0; off < stak->len;) {
+        uint32_t id, depth;
+        memcpy(&id, stak->data + off, 4);
+        memcpy(&depth, stak->data + off + 4, 4);
+        uint8_t* e = table + uint64_t(id - 1) * entry;
+        lt_stack_entry se{};
+        memcpy(&se.hash, stak->data + off + 8, 8);
+        se.state = LT_SLOT_READY;
+        se.depth = depth;
+        memcpy(e, &se, sizeof se);
+        memcpy(e + sizeof se, stak->data + off + 16, 8ull * depth);
+        off += 16 + 8ull * depth;
+    }
+}
+
+// One RING's records into its ring in the image, and its thread entry.  Ring
+// indices: [pads counted as lost][torn][records][torn last], ending at head.
+void write_ring(const RingPlan& r, uint8_t* img, lt_thread* t)
+{
+    t->ring_offset = r.offset;
+    t->ring_capacity = r.capacity;
+    t->head = r.head;
+    lt_event* ring = reinterpret_cast<lt_event*>(img + r.offset);
+    uint64_t mask = r.capacity - 1;
+    uint64_t first = r.head > r.capacity ? r.head - r.capacity : 0;
+    uint64_t real = r.head - r.rh.count - r.rh.torn;
+    bool last_torn = (r.rh.flags & kRingLastTorn) && r.rh.torn;
+    uint64_t torn_before = r.rh.torn - (last_torn ? 1 : 0);
+    for (uint64_t i = first; i < real; i++) ring[i & mask].seq = i + 2; // overwritten: newer lap
+    std::vector<lt_event> rec(r.rh.count);
+    decode_columns(r.rh, r.cols, r.columns, rec.data());
+    uint64_t i = real + torn_before; // torn slots keep seq 0
+    for (uint64_t k = 0; k < r.rh.count; k++, i++) {
+        rec[k].seq = i + 1;
+        ring[i & mask] = rec[k];
+    }
+}
+
 // Rebuilds a raw trace (include/locktrace/format.h) from the sections.  The
 // result goes through the normal reader's validation afterwards; the checks
 // here only keep sizes bounded and offsets inside the image.
@@ -238,20 +312,8 @@ std::vector<uint8_t> rebuild(const std::string& path, const Payload& p)
     uint32_t nthreads = uint32_t(thrd->len / sizeof(lt_thread));
     uint32_t nmods = uint32_t(mods->len / sizeof(lt_module));
 
-    // Stacks: find the largest id first, the table is sized to it.
-    uint64_t entry = sizeof(lt_stack_entry) + 8ull * hdr.stack_depth_max;
-    uint32_t max_id = 0;
-    for (uint64_t off = 0; off < stak->len;) {
-        uint32_t id, depth;
-        if (stak->len - off < 16) corrupt(path, "truncated STAK entry");
-        memcpy(&id, stak->data + off, 4);
-        memcpy(&depth, stak->data + off + 4, 4);
-        if (id == 0 || id > (1u << 24)) corrupt(path, "stack id out of range");
-        if (depth > hdr.stack_depth_max) corrupt(path, "stack deeper than the trace's maximum");
-        if (stak->len - off - 16 < 8ull * depth) corrupt(path, "truncated STAK entry");
-        max_id = std::max(max_id, id);
-        off += 16 + 8ull * depth;
-    }
+    // Stacks: the table is sized to the largest id.
+    uint32_t max_id = largest_stack_id(path, hdr, stak);
     // Without stacks the table has no room: an entry would land outside it.
     if (!hdr.stack_depth_max && stak->len) corrupt(path, "STAK entries in a trace recorded without stacks");
     uint64_t stack_cap = hdr.stack_depth_max ? pow2_at_least(std::max<uint32_t>(max_id, 1)) : 0;
@@ -305,41 +367,8 @@ std::vector<uint8_t> rebuild(const std::string& path, const Payload& p)
             threads[i].head = 0;
         }
 
-    for (uint64_t off = 0; off < stak->len;) {
-        uint32_t id, depth;
-        memcpy(&id, stak->data + off, 4);
-        memcpy(&depth, stak->data + off + 4, 4);
-        uint8_t* e = img.data() + stack_off + uint64_t(id - 1) * entry;
-        lt_stack_entry se{};
-        memcpy(&se.hash, stak->data + off + 8, 8);
-        se.state = LT_SLOT_READY;
-        se.depth = depth;
-        memcpy(e, &se, sizeof se);
-        memcpy(e + sizeof se, stak->data + off + 16, 8ull * depth);
-        off += 16 + 8ull * depth;
-    }
-
-    // Ring indices: [pads counted as lost][torn][records][torn last], ending at head.
-    for (const RingPlan& r : rings) {
-        lt_thread& t = threads[r.rh.slot];
-        t.ring_offset = r.offset;
-        t.ring_capacity = r.capacity;
-        t.head = r.head;
-        lt_event* ring = reinterpret_cast<lt_event*>(img.data() + r.offset);
-        uint64_t mask = r.capacity - 1;
-        uint64_t first = r.head > r.capacity ? r.head - r.capacity : 0;
-        uint64_t real = r.head - r.rh.count - r.rh.torn;
-        bool last_torn = (r.rh.flags & kRingLastTorn) && r.rh.torn;
-        uint64_t torn_before = r.rh.torn - (last_torn ? 1 : 0);
-        for (uint64_t i = first; i < real; i++) ring[i & mask].seq = i + 2; // overwritten: newer lap
-        std::vector<lt_event> rec(r.rh.count);
-        decode_columns(r.rh, r.cols, r.columns, rec.data());
-        uint64_t i = real + torn_before; // torn slots keep seq 0
-        for (uint64_t k = 0; k < r.rh.count; k++, i++) {
-            rec[k].seq = i + 1;
-            ring[i & mask] = rec[k];
-        }
-    }
+    write_stacks(stak, hdr, img.data() + stack_off);
+    for (const RingPlan& r : rings) write_ring(r, img.data(), &threads[r.rh.slot]);
     return img;
 }
 
@@ -363,20 +392,16 @@ PackedAt read_packed_at(const std::string& path, const Section* meta)
     return at;
 }
 
-bool unpack(const std::string& path, int fd, std::vector<uint8_t>* image, std::shared_ptr<const SymbolTable>* symbols,
-            PackedAt* packed_at)
+bool is_bundle_lead(const uint8_t lead[8])
 {
-    Payload p;
-    if (!load_payload(path, fd, &p)) return false;
-    *image = rebuild(path, p);
-    *symbols = read_symbols(path, p.one(path, kSyms, false));
-    *packed_at = read_packed_at(path, p.one(path, kMeta, false));
-    return true;
+    uint32_t magic;
+    memcpy(&magic, lead, 4);
+    return magic == kSkippableMagic || magic == kZstdMagic;
 }
 
-void install_bundle_support() { Trace::set_unpacker(&unpack); }
-
-BundleInfo read_info(const std::string& path)
+namespace {
+// The payload of the bundle at `path`; throws TraceError if it is none.
+Payload read_payload(const std::string& path)
 {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) throw TraceError(path + ": cannot open: " + strerror(errno));
@@ -390,6 +415,23 @@ BundleInfo read_info(const std::string& path)
     }
     ::close(fd);
     if (!ok) throw TraceError(path + ": not a locktrace bundle");
+    return p;
+}
+} // namespace
+
+std::unique_ptr<Trace> read_bundle(const std::string& path)
+{
+    Payload p = read_payload(path);
+    std::vector<uint8_t> image = rebuild(path, p);
+    std::shared_ptr<const SymbolTable> symbols = read_symbols(path, p.one(path, kSyms, false));
+    PackedAt at = read_packed_at(path, p.one(path, kMeta, false));
+    p = Payload{}; // the compressed sections are not needed any more: free them before validating
+    return std::make_unique<Trace>(path, std::move(image), std::move(symbols), at);
+}
+
+BundleInfo read_info(const std::string& path)
+{
+    Payload p = read_payload(path);
     BundleInfo info;
     info.version = p.pre.version;
     info.flags = p.pre.flags;

@@ -1,10 +1,9 @@
 // Reading a bundle back (format: bundle_format.h, man/locktrace-bundle.5).
 //
-// install_bundle_support() makes every command that opens a trace (report,
-// timeline, dump, export, pack) accept a bundle exactly like a raw trace: the
-// bundle's events are rebuilt into an in-memory raw trace, validated by the
-// normal reader, and its stacks are answered from the bundle's own symbol
-// table, so no binary of the traced program is needed.
+// The bundle's events are rebuilt into an in-memory raw trace, validated by
+// the normal reader, and its stacks are answered from the bundle's own symbol
+// table, so no binary of the traced program is needed.  The commands' entry
+// (analysis.h) sends a file here when its first bytes say so.
 #pragma once
 
 #include "core/trace_reader.h"
@@ -18,13 +17,13 @@
 
 namespace lt::bundle {
 
-// Registers the unpacker with lt::Trace (call once, from main).
-void install_bundle_support();
+// Whether a file whose first 8 bytes are `lead` is for this reader: a bundle,
+// or a zstd file that is not one (read_bundle says so, in words).
+bool is_bundle_lead(const uint8_t lead[8]);
 
-// The Trace::Unpacker: false if `fd` is not a bundle; throws TraceError
-// ("PATH: corrupt bundle: ...") if it is one but cannot be read.
-bool unpack(const std::string& path, int fd, std::vector<uint8_t>* image, std::shared_ptr<const SymbolTable>* symbols,
-            PackedAt* packed_at);
+// The bundle at `path` as a trace.  Throws TraceError: not a bundle, or
+// ("PATH: corrupt bundle: ...") one that cannot be read.
+std::unique_ptr<Trace> read_bundle(const std::string& path);
 
 // The JSON sections of a bundle, for `pack --info` style listings.
 struct BundleInfo {

@@ -144,6 +144,332 @@ std::vector<size_t> Lock::holders_at_end() const
     return out;
 }
 
+namespace {
+
+// Finds (or adds) the lock an event names.  Threads interleave on a handful of
+// hot locks: a small direct-mapped cache in front of lock_index spares most
+// hash lookups (one per event was the largest cost of the build).
+class LockFinder {
+public:
+    size_t find(Model& m, std::vector<LockWork>& lw, const Event& e, EventIx ix)
+    {
+        const LockKey key{e.addr, e.prim};
+        Slot& slot = cache_[((e.addr >> 3) ^ (e.addr >> 11) ^ e.prim) & (kSlots - 1)];
+        if (slot.lock != SIZE_MAX && slot.key == key) return slot.lock;
+        size_t li;
+        auto it = m.lock_index.find(key);
+        if (it == m.lock_index.end()) {
+            li = m.locks.size();
+            m.lock_index.emplace(key, li);
+            Lock l;
+            l.addr = e.addr;
+            l.prim = e.prim;
+            l.first_event = ix;
+            m.locks.push_back(std::move(l));
+            lw.emplace_back();
+        } else {
+            li = it->second;
+        }
+        slot.lock = li;
+        slot.key = key;
+        return li;
+    }
+
+private:
+    struct Slot { LockKey key; size_t lock; };
+    static constexpr size_t kSlots = 256;
+    std::vector<Slot> cache_ = std::vector<Slot>(kSlots, Slot{{0, 0}, SIZE_MAX});
+};
+
+// One event applied to its lock, its thread's open waits and the lock's holds:
+// the model's definition of what each event type means.
+struct Step {
+    Lock& L;
+    LockWork& W;
+    ThreadWork& th;
+    const Event& e;
+    EventIx ix;
+    size_t li;
+    uint64_t upper_bound;  // the reader's: for make_room
+    bool owned;
+    Mode mode;
+
+    Wait* close_wait(WaitOutcome outcome)
+    {
+        for (size_t k = th.open_waits.size(); k-- > 0;) {
+            if (th.open_waits[k].lock != li) continue;
+            Wait& w = L.waits[th.open_waits[k].wait];
+            th.open_waits.erase(th.open_waits.begin() + k);
+            w.end = ix;
+            w.end_ns = e.time_ns;
+            w.outcome = outcome;
+            uint64_t d = w.end_ns - std::min(w.end_ns, w.begin_ns);
+            L.stats.total_wait_ns += d;
+            if (d > L.stats.longest_wait_ns || L.stats.longest_wait == SIZE_MAX) {
+                L.stats.longest_wait_ns = d;
+                L.stats.longest_wait = size_t(&w - L.waits.data());
+            }
+            return &w;
+        }
+        return nullptr;
+    }
+
+    void begin_wait()
+    {
+        if (e.type == LT_EV_ATTEMPT && (e.flags & LT_FL_TRY)) return;  // never blocks
+        bool busy = false;
+        if (e.prim != LT_PRIM_COND) {
+            busy = word_says_busy(e, mode);
+            if (owned)
+                for (size_t hi : W.open_holds) {
+                    const Hold& hd = L.holds[hi];
+                    if (hd.thread != e.thread && (mode != kModeRead || hd.mode != kModeRead)) busy = true;
+                }
+        }
+        th.open_waits.push_back({li, L.waits.size()});
+        make_room(L.waits, ix, upper_bound);
+        Wait& w = L.waits.emplace_back();  // in place, as holds below
+        w.thread = e.thread;
+        w.mode = mode;
+        w.begin_ns = e.time_ns;
+        w.end_ns = kOpenEnd;
+        w.begin = ix;
+        w.end = kNoEvent;
+        w.outcome = WaitOutcome::still_waiting;
+        w.contended = busy;
+    }
+
+    // Ends every hold of the lock by another thread, at this event, marked
+    // with `why` (owner_died or reset_by_init).
+    void end_holds(bool Hold::*why, bool others_only)
+    {
+        for (size_t k = W.open_holds.size(); k-- > 0;) {
+            Hold& old = L.holds[W.open_holds[k]];
+            if (others_only && old.thread == e.thread) continue;
+            old.end_ns = e.time_ns;
+            old.released = ix;
+            old.*why = true;
+            W.closed(L.holds, W.open_holds[k]);
+            W.open_holds.erase(W.open_holds.begin() + k);
+        }
+    }
+
+    void acquired()
+    {
+        Wait* w = close_wait(WaitOutcome::acquired);
+        if (w && w->contended) L.stats.contended++;
+        L.stats.acquisitions++;
+        if (mode == kModeRead) L.stats.read_acquisitions++;
+        // A robust mutex whose owner died: the kernel handed it to this thread,
+        // so the dead owner's hold ends here (its thread may never have
+        // unlocked it, and never will).
+        if (owned && e.prim == LT_PRIM_MUTEX && e.result == EOWNERDEAD) end_holds(&Hold::owner_died, true);
+        // The shim records the re-take of every cond wait; when the wait
+        // failed up front and the thread never held the mutex, it holds
+        // nothing now (a hold here would be a phantom).
+        if (owned && (e.flags & LT_FL_INTERNAL) && th.cond_release_unmatched &&
+            cond_wait_never_dropped(th.cond_wait_result))
+            owned = false;
+        th.cond_release_unmatched = false;
+        if (!owned) return;
+        W.open_holds.push_back(L.holds.size());
+        make_room(L.holds, ix, upper_bound);
+        // Filled in place: a copy of one built on the stack was read back 16
+        // bytes at a time from its 1- to 8-byte stores, which cannot be
+        // forwarded (a fifth of the build's time).
+        Hold& hd = L.holds.emplace_back();
+        hd.thread = e.thread;
+        hd.mode = mode == kModeNone ? kModeWrite : mode;
+        hd.internal = e.flags & LT_FL_INTERNAL;
+        hd.begin_ns = e.time_ns;
+        hd.end_ns = kOpenEnd;
+        hd.acquired = ix;
+        hd.released = kNoEvent;
+    }
+
+    void wait_ended()
+    {
+        WaitOutcome o = e.result >= 0 ? WaitOutcome::woken
+                        : (e.result == ETIMEDOUT || e.result == -ETIMEDOUT) ? WaitOutcome::timedout
+                                                                            : WaitOutcome::error;
+        // Positive errno values too (cond/sem waits report them that way).
+        if (e.prim != LT_PRIM_FUTEX && e.result > 0) o = e.result == ETIMEDOUT ? WaitOutcome::timedout : WaitOutcome::error;
+        if (o == WaitOutcome::timedout) L.stats.timeouts++;
+        if (e.prim == LT_PRIM_COND) th.cond_wait_result = abs_errno(e.result);
+        close_wait(o);
+    }
+
+    void released()
+    {
+        L.stats.releases++;
+        th.last_release_lock = SIZE_MAX;
+        if (!owned) return;
+        size_t found = SIZE_MAX;
+        for (size_t k = W.open_holds.size(); k-- > 0;) {
+            const Hold& hd = L.holds[W.open_holds[k]];
+            if (hd.thread != e.thread) continue;
+            if (mode != kModeNone && hd.mode != mode && e.prim == LT_PRIM_RWLOCK) {
+                if (found == SIZE_MAX) found = k;  // mode unknown-ish: take it if nothing better
+                continue;
+            }
+            found = k;
+            break;
+        }
+        if (e.flags & LT_FL_INTERNAL) th.cond_release_unmatched = found == SIZE_MAX;
+        if (found == SIZE_MAX) {
+            L.stats.unmatched_releases++;
+            L.unmatched_releases.push_back(L.events.size() - 1);
+            return;
+        }
+        size_t hi = W.open_holds[found];
+        W.open_holds.erase(W.open_holds.begin() + found);
+        Hold& hd = L.holds[hi];
+        hd.end_ns = e.time_ns;
+        hd.released = ix;
+        W.closed(L.holds, hi);
+        th.last_release_lock = li;
+        th.last_release_hold = hi;
+    }
+
+    // The unlock did not happen: the hold goes on.
+    void release_failed()
+    {
+        if (th.last_release_lock != li || th.last_release_hold == SIZE_MAX) return;
+        Hold& hd = L.holds[th.last_release_hold];
+        hd.end_ns = kOpenEnd;
+        hd.released = kNoEvent;
+        W.open_holds.push_back(th.last_release_hold);
+        W.rescan = true;
+        th.last_release_lock = SIZE_MAX;
+    }
+
+    void apply()
+    {
+        switch (e.type) {
+        case LT_EV_ATTEMPT:
+        case LT_EV_WAIT_BEGIN: begin_wait(); break;
+        case LT_EV_ACQUIRED: acquired(); break;
+        case LT_EV_FAILED:
+            if (e.flags & LT_FL_TRY) L.stats.try_failures++;
+            else L.stats.failures++;
+            close_wait(e.result == ETIMEDOUT ? WaitOutcome::timedout : WaitOutcome::failed);
+            if (e.result == ETIMEDOUT) L.stats.timeouts++;
+            break;
+        case LT_EV_TIMEDOUT:
+            L.stats.timeouts++;
+            close_wait(WaitOutcome::timedout);
+            break;
+        case LT_EV_WAIT_END: wait_ended(); break;
+        case LT_EV_RELEASE: released(); break;
+        case LT_EV_RELEASE_FAILED: release_failed(); break;
+        case LT_EV_WAKE:
+        case LT_EV_REQUEUE:
+            L.stats.wakes++;
+            if (e.prim == LT_PRIM_FUTEX && e.result > 0) L.stats.woken += uint64_t(e.result);
+            break;
+        case LT_EV_INIT:
+            L.destroyed = false;
+            // A freshly initialized lock is free: holds on the object that
+            // lived here before (destroyed held, or never destroyed: a stack
+            // or heap slot reused) ended with it.
+            if (owned && e.result == 0) end_holds(&Hold::reset_by_init, false);
+            break;
+        case LT_EV_DESTROY: L.destroyed = true; break;
+        case LT_EV_DESTROY_FAILED: L.destroyed = false; break;
+        default: break;
+        }
+    }
+};
+
+// The trace's extent and which threads' histories have gaps; the reader's
+// lost/torn/cut counts are final only once every event is read.
+void note_extent(Model& m, const Trace& trace)
+{
+    const auto& tinfo = trace.threads();
+    for (uint32_t i = 0; i < tinfo.size(); i++) {
+        ThreadState& t = m.threads[i];
+        t.history_complete = tinfo[i].lost == 0 && tinfo[i].cut == 0;
+        t.ended_torn = tinfo[i].last_record_torn;
+        if (!t.history_complete) m.history_complete = false;
+    }
+    const lt_file_header& h = trace.header();
+    m.start_ns = h.start_monotonic_ns;
+    if (!m.events.empty() && (m.start_ns == 0 || m.start_ns > m.events.front().time_ns))
+        m.start_ns = m.events.front().time_ns;
+    m.end_ns = m.events.empty() ? m.start_ns : m.events.back().time_ns;
+    if (h.end_monotonic_ns > m.end_ns) m.end_ns = h.end_monotonic_ns;
+}
+
+// Longest holds, counting holds still open up to the end of the trace.
+void find_longest_holds(Model& m, const std::vector<LockWork>& lw)
+{
+    for (size_t li = 0; li < m.locks.size(); li++) {
+        Lock& L = m.locks[li];
+        const LockWork& W = lw[li];
+        auto consider = [&](size_t i) {
+            const Hold& hd = L.holds[i];
+            uint64_t end = hd.open() ? m.end_ns : hd.end_ns;
+            uint64_t d = end - std::min(end, hd.begin_ns);
+            if (LockWork::longer(d, i, L.stats.longest_hold_ns, L.stats.longest_hold)) {
+                L.stats.longest_hold_ns = d;
+                L.stats.longest_hold = i;
+            }
+        };
+        if (W.rescan) {
+            for (size_t i = 0; i < L.holds.size(); i++) consider(i);
+            continue;
+        }
+        L.stats.longest_hold_ns = W.longest_closed_ns;
+        L.stats.longest_hold = W.longest_closed;
+        for (size_t i : W.open_holds) consider(i);
+    }
+}
+
+// Thread states at the end of the trace: exited, blocked (on what) or running.
+void settle_threads(Model& m, const std::vector<ThreadWork>& tw, const std::vector<ThreadInfo>& tinfo)
+{
+    for (uint32_t i = 0; i < m.threads.size(); i++) {
+        ThreadState& t = m.threads[i];
+        // Key and thread_local destructors run after the exit record: a wait
+        // one of them began and never ended leaves the thread stuck there.
+        bool stuck = false;
+        for (const PendingWait& pw : tw[i].open_waits)
+            if (m.locks[pw.lock].waits[pw.wait].begin > tw[i].exit_event && tw[i].exit_event != kNoEvent) stuck = true;
+        if ((tw[i].exited || tinfo[i].exited()) && !stuck) {
+            t.status = ThreadStatus::exited;
+            t.end_unrecorded = !tw[i].exited;
+            continue;
+        }
+        if (tw[i].open_waits.empty()) {
+            t.status = ThreadStatus::running;
+            continue;
+        }
+        const std::vector<PendingWait>& ow = tw[i].open_waits;
+        const PendingWait& inner = ow.back();
+        size_t pick = ow.size() - 1;
+        for (size_t k = ow.size(); k-- > 0;) {
+            const Wait& w = m.locks[ow[k].lock].waits[ow[k].wait];
+            if (!is_sleep_mechanism(m.events[w.begin])) {
+                pick = k;
+                break;
+            }
+        }
+        t.sleeps_in = m.locks[inner.lock].waits[inner.wait].begin;
+        t.sleeps_in_lock = inner.lock;
+        const PendingWait& pw = ow[pick];
+        const Lock& L = m.locks[pw.lock];
+        const Wait& w = L.waits[pw.wait];
+        t.status = ThreadStatus::blocked;
+        t.blocked_on = w.begin;
+        t.since_ns = w.begin_ns;
+        t.lock_addr = L.addr;
+        t.lock_prim = L.prim;
+        t.lock = pw.lock;
+    }
+}
+
+} // namespace
+
 Model Model::build(Trace& trace)
 {
     Model m;
@@ -169,13 +495,7 @@ Model Model::build(Trace& trace)
     if (h.threads_dropped || h.threads_recycled) m.history_complete = false;
 
     std::vector<LockWork> lw;
-    // Threads interleave on a handful of hot locks: a small direct-mapped
-    // cache in front of lock_index spares most hash lookups (one per event
-    // was the largest cost of the build).
-    struct CacheSlot { LockKey key; size_t lock; };
-    constexpr size_t kCacheSlots = 256;
-    std::vector<CacheSlot> cache(kCacheSlots, CacheSlot{{0, 0}, SIZE_MAX});
-
+    LockFinder finder;
     for (EventIx ix = 0;; ix++) {
         if (ix == ready) {
             if (!reader.read(m.events, kBatch)) break;
@@ -191,294 +511,16 @@ Model Model::build(Trace& trace)
         if (e.type == LT_EV_THREAD_EXIT && !th.exited) th.exited = true, th.exit_event = ix;
         if (!has_lock_identity(e.prim)) continue;
 
-        LockKey key{e.addr, e.prim};
-        size_t li;
-        CacheSlot& slot = cache[((e.addr >> 3) ^ (e.addr >> 11) ^ e.prim) & (kCacheSlots - 1)];
-        if (slot.lock != SIZE_MAX && slot.key == key) {
-            li = slot.lock;
-        } else {
-            auto it = m.lock_index.find(key);
-            if (it == m.lock_index.end()) {
-                li = m.locks.size();
-                m.lock_index.emplace(key, li);
-                Lock l;
-                l.addr = e.addr;
-                l.prim = e.prim;
-                l.first_event = ix;
-                m.locks.push_back(std::move(l));
-                lw.emplace_back();
-            } else {
-                li = it->second;
-            }
-            slot.lock = li;
-            slot.key = key;
-        }
+        const size_t li = finder.find(m, lw, e, ix);
         Lock& L = m.locks[li];
-        LockWork& W = lw[li];
         make_room(L.events, ix, reader.upper_bound());
         L.events.push_back(ix);
         L.last_event = ix;
-        bool owned = L.has_owners();
-        Mode mode = event_mode(e);
-
-        auto close_wait = [&](WaitOutcome outcome) -> Wait* {
-            for (size_t k = th.open_waits.size(); k-- > 0;) {
-                if (th.open_waits[k].lock != li) continue;
-                Wait& w = L.waits[th.open_waits[k].wait];
-                th.open_waits.erase(th.open_waits.begin() + k);
-                w.end = ix;
-                w.end_ns = e.time_ns;
-                w.outcome = outcome;
-                uint64_t d = w.end_ns - std::min(w.end_ns, w.begin_ns);
-                L.stats.total_wait_ns += d;
-                if (d > L.stats.longest_wait_ns || L.stats.longest_wait == SIZE_MAX) {
-                    L.stats.longest_wait_ns = d;
-                    L.stats.longest_wait = size_t(&w - L.waits.data());
-                }
-                return &w;
-            }
-            return nullptr;
-        };
-
-        switch (e.type) {
-        case LT_EV_ATTEMPT:
-        case LT_EV_WAIT_BEGIN: {
-            if (e.type == LT_EV_ATTEMPT && (e.flags & LT_FL_TRY)) break;  // never blocks
-            bool busy = false;
-            if (e.prim != LT_PRIM_COND) {
-                busy = word_says_busy(e, mode);
-                if (owned)
-                    for (size_t hi : W.open_holds) {
-                        const Hold& hd = L.holds[hi];
-                        if (hd.thread != e.thread && (mode != kModeRead || hd.mode != kModeRead)) busy = true;
-                    }
-            }
-            th.open_waits.push_back({li, L.waits.size()});
-            make_room(L.waits, ix, reader.upper_bound());
-            Wait& w = L.waits.emplace_back();  // in place, as holds below
-            w.thread = e.thread;
-            w.mode = mode;
-            w.begin_ns = e.time_ns;
-            w.end_ns = kOpenEnd;
-            w.begin = ix;
-            w.end = kNoEvent;
-            w.outcome = WaitOutcome::still_waiting;
-            w.contended = busy;
-            break;
-        }
-        case LT_EV_ACQUIRED: {
-            Wait* w = close_wait(WaitOutcome::acquired);
-            if (w && w->contended) L.stats.contended++;
-            L.stats.acquisitions++;
-            if (mode == kModeRead) L.stats.read_acquisitions++;
-            if (owned && e.prim == LT_PRIM_MUTEX && e.result == EOWNERDEAD) {
-                // A robust mutex whose owner died: the kernel handed it to this
-                // thread, so the dead owner's hold ends here (its thread may
-                // never have unlocked it, and never will).
-                for (size_t k = W.open_holds.size(); k-- > 0;) {
-                    Hold& old = L.holds[W.open_holds[k]];
-                    if (old.thread == e.thread) continue;
-                    old.end_ns = e.time_ns;
-                    old.released = ix;
-                    old.owner_died = true;
-                    W.closed(L.holds, W.open_holds[k]);
-                    W.open_holds.erase(W.open_holds.begin() + k);
-                }
-            }
-            // The shim records the re-take of every cond wait; when the wait
-            // failed up front and the thread never held the mutex, it holds
-            // nothing now (a hold here would be a phantom).
-            if (owned && (e.flags & LT_FL_INTERNAL) && th.cond_release_unmatched &&
-                cond_wait_never_dropped(th.cond_wait_result))
-                owned = false;
-            th.cond_release_unmatched = false;
-            if (owned) {
-                W.open_holds.push_back(L.holds.size());
-                make_room(L.holds, ix, reader.upper_bound());
-                // Filled in place: a copy of one built on the stack was read
-                // back 16 bytes at a time from its 1- to 8-byte stores, which
-                // cannot be forwarded (a fifth of the build's time).
-                Hold& hd = L.holds.emplace_back();
-                hd.thread = e.thread;
-                hd.mode = mode == kModeNone ? kModeWrite : mode;
-                hd.internal = e.flags & LT_FL_INTERNAL;
-                hd.begin_ns = e.time_ns;
-                hd.end_ns = kOpenEnd;
-                hd.acquired = ix;
-                hd.released = kNoEvent;
-            }
-            break;
-        }
-        case LT_EV_FAILED:
-            if (e.flags & LT_FL_TRY) L.stats.try_failures++;
-            else L.stats.failures++;
-            close_wait(e.result == ETIMEDOUT ? WaitOutcome::timedout : WaitOutcome::failed);
-            if (e.result == ETIMEDOUT) L.stats.timeouts++;
-            break;
-        case LT_EV_TIMEDOUT:
-            L.stats.timeouts++;
-            close_wait(WaitOutcome::timedout);
-            break;
-        case LT_EV_WAIT_END: {
-            WaitOutcome o = e.result >= 0 ? WaitOutcome::woken
-                            : (e.result == ETIMEDOUT || e.result == -ETIMEDOUT) ? WaitOutcome::timedout
-                                                                                : WaitOutcome::error;
-            // Positive errno values too (cond/sem waits report them that way).
-            if (e.prim != LT_PRIM_FUTEX && e.result > 0)
-                o = e.result == ETIMEDOUT ? WaitOutcome::timedout : WaitOutcome::error;
-            if (o == WaitOutcome::timedout) L.stats.timeouts++;
-            if (e.prim == LT_PRIM_COND) th.cond_wait_result = abs_errno(e.result);
-            close_wait(o);
-            break;
-        }
-        case LT_EV_RELEASE: {
-            L.stats.releases++;
-            th.last_release_lock = SIZE_MAX;
-            if (!owned) break;
-            size_t found = SIZE_MAX;
-            for (size_t k = W.open_holds.size(); k-- > 0;) {
-                const Hold& hd = L.holds[W.open_holds[k]];
-                if (hd.thread != e.thread) continue;
-                if (mode != kModeNone && hd.mode != mode && e.prim == LT_PRIM_RWLOCK) {
-                    if (found == SIZE_MAX) found = k;  // mode unknown-ish: take it if nothing better
-                    continue;
-                }
-                found = k;
-                break;
-            }
-            if (e.flags & LT_FL_INTERNAL) th.cond_release_unmatched = found == SIZE_MAX;
-            if (found == SIZE_MAX) {
-                L.stats.unmatched_releases++;
-                L.unmatched_releases.push_back(L.events.size() - 1);
-                break;
-            }
-            size_t hi = W.open_holds[found];
-            W.open_holds.erase(W.open_holds.begin() + found);
-            Hold& hd = L.holds[hi];
-            hd.end_ns = e.time_ns;
-            hd.released = ix;
-            W.closed(L.holds, hi);
-            th.last_release_lock = li;
-            th.last_release_hold = hi;
-            break;
-        }
-        case LT_EV_RELEASE_FAILED:
-            // The unlock did not happen: the hold goes on.
-            if (th.last_release_lock == li && th.last_release_hold != SIZE_MAX) {
-                Hold& hd = L.holds[th.last_release_hold];
-                hd.end_ns = kOpenEnd;
-                hd.released = kNoEvent;
-                W.open_holds.push_back(th.last_release_hold);
-                W.rescan = true;
-                th.last_release_lock = SIZE_MAX;
-            }
-            break;
-        case LT_EV_WAKE:
-        case LT_EV_REQUEUE:
-            L.stats.wakes++;
-            if (e.prim == LT_PRIM_FUTEX && e.result > 0) L.stats.woken += uint64_t(e.result);
-            break;
-        case LT_EV_INIT:
-            L.destroyed = false;
-            // A freshly initialized lock is free: holds on the object that
-            // lived here before (destroyed held, or never destroyed: a stack
-            // or heap slot reused) ended with it.
-            if (owned && e.result == 0) {
-                for (size_t hi : W.open_holds) {
-                    Hold& old = L.holds[hi];
-                    old.end_ns = e.time_ns;
-                    old.released = ix;
-                    old.reset_by_init = true;
-                    W.closed(L.holds, hi);
-                }
-                W.open_holds.clear();
-            }
-            break;
-        case LT_EV_DESTROY:
-            L.destroyed = true;
-            break;
-        case LT_EV_DESTROY_FAILED:
-            L.destroyed = false;
-            break;
-        default:
-            break;
-        }
+        Step{L, lw[li], th, e, ix, li, reader.upper_bound(), L.has_owners(), event_mode(e)}.apply();
     }
-
-    // The reader's lost/torn/cut counts are final only now.
-    for (uint32_t i = 0; i < tinfo.size(); i++) {
-        ThreadState& t = m.threads[i];
-        t.history_complete = tinfo[i].lost == 0 && tinfo[i].cut == 0;
-        t.ended_torn = tinfo[i].last_record_torn;
-        if (!t.history_complete) m.history_complete = false;
-    }
-    m.start_ns = h.start_monotonic_ns;
-    if (!m.events.empty() && (m.start_ns == 0 || m.start_ns > m.events.front().time_ns))
-        m.start_ns = m.events.front().time_ns;
-    m.end_ns = m.events.empty() ? m.start_ns : m.events.back().time_ns;
-    if (h.end_monotonic_ns > m.end_ns) m.end_ns = h.end_monotonic_ns;
-
-    // Longest holds, counting holds still open up to the end of the trace.
-    for (size_t li = 0; li < m.locks.size(); li++) {
-        Lock& L = m.locks[li];
-        const LockWork& W = lw[li];
-        auto consider = [&](size_t i) {
-            const Hold& hd = L.holds[i];
-            uint64_t end = hd.open() ? m.end_ns : hd.end_ns;
-            uint64_t d = end - std::min(end, hd.begin_ns);
-            if (LockWork::longer(d, i, L.stats.longest_hold_ns, L.stats.longest_hold)) {
-                L.stats.longest_hold_ns = d;
-                L.stats.longest_hold = i;
-            }
-        };
-        if (W.rescan) {
-            for (size_t i = 0; i < L.holds.size(); i++) consider(i);
-            continue;
-        }
-        L.stats.longest_hold_ns = W.longest_closed_ns;
-        L.stats.longest_hold = W.longest_closed;
-        for (size_t i : W.open_holds) consider(i);
-    }
-
-    // Thread states at the end of the trace.
-    for (uint32_t i = 0; i < m.threads.size(); i++) {
-        ThreadState& t = m.threads[i];
-        // Key and thread_local destructors run after the exit record: a wait
-        // one of them began and never ended leaves the thread stuck there.
-        bool stuck = false;
-        for (const PendingWait& pw : tw[i].open_waits)
-            if (m.locks[pw.lock].waits[pw.wait].begin > tw[i].exit_event && tw[i].exit_event != kNoEvent) stuck = true;
-        if ((tw[i].exited || tinfo[i].exited()) && !stuck) {
-            t.status = ThreadStatus::exited;
-            t.end_unrecorded = !tw[i].exited;
-            continue;
-        }
-        if (!tw[i].open_waits.empty()) {
-            const std::vector<PendingWait>& ow = tw[i].open_waits;
-            const PendingWait& inner = ow.back();
-            size_t pick = ow.size() - 1;
-            for (size_t k = ow.size(); k-- > 0;) {
-                const Wait& w = m.locks[ow[k].lock].waits[ow[k].wait];
-                if (!is_sleep_mechanism(m.events[w.begin])) {
-                    pick = k;
-                    break;
-                }
-            }
-            t.sleeps_in = m.locks[inner.lock].waits[inner.wait].begin;
-            t.sleeps_in_lock = inner.lock;
-            const PendingWait& pw = ow[pick];
-            const Lock& L = m.locks[pw.lock];
-            const Wait& w = L.waits[pw.wait];
-            t.status = ThreadStatus::blocked;
-            t.blocked_on = w.begin;
-            t.since_ns = w.begin_ns;
-            t.lock_addr = L.addr;
-            t.lock_prim = L.prim;
-            t.lock = pw.lock;
-        } else {
-            t.status = ThreadStatus::running;
-        }
-    }
+    note_extent(m, trace);
+    find_longest_holds(m, lw);
+    settle_threads(m, tw, tinfo);
     return m;
 }
 
@@ -567,6 +609,8 @@ const char* futex_op_name(uint32_t op)
 
 } // namespace
 
+// One case per event type, each a line of wording: a table more than a
+// function, read by looking up one case, so it stays whole.
 std::string describe_event(const Event& e)
 {
     char buf[320];

@@ -57,8 +57,6 @@ uint64_t load_acquire(const void* p)
     return __atomic_load_n(static_cast<const uint64_t*>(p), __ATOMIC_ACQUIRE);
 }
 
-Trace::Unpacker g_unpacker = nullptr; // set_unpacker
-
 } // namespace
 
 uint64_t Trace::next_serial()
@@ -81,28 +79,6 @@ Trace::Trace(const std::string& path) : path_(path)
     if (!S_ISREG(st.st_mode)) {
         ::close(fd_);
         throw TraceError(path + ": not a regular file");
-    }
-    if (Unpacker u = __atomic_load_n(&g_unpacker, __ATOMIC_ACQUIRE)) {
-        std::vector<uint8_t> image;
-        std::shared_ptr<const SymbolTable> syms;
-        PackedAt at;
-        bool unpacked;
-        try {
-            unpacked = u(path, fd_, &image, &syms, &at);
-        } catch (...) {
-            ::close(fd_);
-            throw;
-        }
-        if (unpacked) {
-            ::close(fd_);
-            fd_ = -1;
-            image_ = std::move(image);
-            symbols_ = std::move(syms);
-            packed_ = true;
-            packed_at_ = at;
-            load_image();
-            return;
-        }
     }
     size_ = static_cast<uint64_t>(st.st_size);
     if (size_ < LT_HEADER_SIZE) {
@@ -134,9 +110,9 @@ Trace::Trace(const std::string& path) : path_(path)
 }
 
 Trace::Trace(const std::string& name, std::vector<uint8_t> image, std::shared_ptr<const SymbolTable> symbols,
-             PackedAt packed_at)
-    : path_(name), image_(std::move(image)), symbols_(std::move(symbols)), packed_(packed_at.known),
-      packed_at_(packed_at)
+             std::optional<PackedAt> packed)
+    : path_(name), image_(std::move(image)), symbols_(std::move(symbols)), packed_(packed.has_value()),
+      packed_at_(packed.value_or(PackedAt{}))
 {
     load_image();
 }
@@ -155,8 +131,6 @@ void Trace::load_image()
     stacks_.resize(hdr_.stack_depth_max ? hdr_.stack_table_capacity + 1u : 1u);
     stack_loaded_.assign(stacks_.size(), 0);
 }
-
-void Trace::set_unpacker(Unpacker u) { __atomic_store_n(&g_unpacker, u, __ATOMIC_RELEASE); }
 
 uint64_t monotonic_now_ns()
 {

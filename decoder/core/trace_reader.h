@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -79,22 +80,18 @@ uint64_t monotonic_now_ns();
 
 class Trace {
 public:
-    // Maps the file and validates header and tables.  Throws TraceError.
-    // A file in another format that an unpacker (set_unpacker) recognises, a
-    // bundle, is unpacked into memory and then validated the same way.
+    // Maps a raw trace file and validates header and tables.  Throws TraceError.
+    // (A bundle is read by the bundle reader, which hands its rebuilt image to
+    // the next constructor.)
     explicit Trace(const std::string& path);
     // A raw trace image already in memory (`name` is used in messages), with
     // optional symbols that answer instead of the binaries.  Same validation.
+    // `packed`: what pack saw of the process when it made the bundle this
+    // image comes from; absent for an image that is not from a bundle.
     Trace(const std::string& name, std::vector<uint8_t> image, std::shared_ptr<const SymbolTable> symbols = {},
-          PackedAt packed_at = {});
+          std::optional<PackedAt> packed = std::nullopt);
     // Symbols that came with the trace (a bundle), or null: use the binaries.
     const std::shared_ptr<const SymbolTable>& embedded_symbols() const { return symbols_; }
-    // Hook for other file formats (decoder/bundle/).  Called with the opened
-    // file when set; returns false if the file is not in its format, else fills
-    // `image` and `symbols` or throws TraceError.
-    using Unpacker = bool (*)(const std::string& path, int fd, std::vector<uint8_t>* image,
-                              std::shared_ptr<const SymbolTable>* symbols, PackedAt* packed_at);
-    static void set_unpacker(Unpacker u);
     ~Trace();
     Trace(const Trace&) = delete;
     Trace& operator=(const Trace&) = delete;

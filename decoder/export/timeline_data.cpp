@@ -1,6 +1,6 @@
 #include "timeline_data.h"
 
-#include "present.h"
+#include "present/present.h"
 #include "present/finding_words.h"
 
 #include <algorithm>

@@ -215,6 +215,17 @@ def parse_duration(text):
     return float(m.group(1)) * {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[m.group(2)]
 
 
+def duration_text(ns):
+    """A duration as the text report prints it (the JSON gives nanoseconds)."""
+    if ns < 1000:
+        return "%dns" % ns
+    if ns < 1000000:
+        return "%.1fus" % (ns / 1e3)
+    if ns < 1000000000:
+        return "%.1fms" % (ns / 1e6)
+    return "%.2fs" % (ns / 1e9)
+
+
 def open_stretches(text, holder, until):
     """The report's blocked threads' waits and `holder`'s open hold, in seconds, as
     measured `until` ("so far; the process is still running" or "when packed; the
@@ -243,8 +254,15 @@ def hang_mutex_live(env):
                   "holder stack: %s" % functions(b["holders"][0]["stack"]))
             blocked_tids.add(b["thread"])
         check(len(blocked_tids) == 2 and not (blocked_tids & holder_tids), "distinct waiters and holder")
-        text = env.run("report", t, check_rc=(0, 1)).stdout
         holder = next(iter(holder_tids))
+        # The JSON measures open stretches as the text does: to now.  The hold
+        # began before the waits it causes, so it has lasted at least as long.
+        longest = lock["longest_hold"]
+        check(all("waited_ns" in b for b in rep["blocked"]), "JSON: each blocked thread says how long it waited")
+        check(longest["still_held"] and longest["thread"] == holder and
+              longest["ns"] >= max(b["waited_ns"] for b in rep["blocked"]),
+              "JSON: the open hold is measured to now, like the waits: %s, %s" % (longest, rep["blocked"]))
+        text = env.run("report", t, check_rc=(0, 1)).stdout
         check("BLOCKED THREADS: 2" in text and "held by thread %d" % holder in text,
               "text report lists the holder:\n" + text)
         check(re.search(r'held by thread %d "[^"]*" since' % holder, text) is not None,
@@ -272,6 +290,14 @@ def hang_mutex_live(env):
         check("still running when it was packed" in text and "so far" not in text and len(waited) == 2 and
               held is not None and held >= max(waited),
               "a bundle's report measures open waits and holds to the moment it was packed:\n" + text)
+        # Text and JSON are one report: the same waits and open hold, to the same moment.
+        longest = lock_by_symbol(packed, "accounts_lock", "mutex")["longest_hold"]
+        check(longest["still_held"] and longest["thread"] == holder and
+              "longest hold %s when packed (still held) by thread %d " % (duration_text(longest["ns"]), holder) in text,
+              "JSON and text give the same open hold: %s\n%s" % (longest, text))
+        for b in packed["blocked"]:
+            check("(for %s when packed;" % duration_text(b["waited_ns"]) in text,
+                  "JSON and text give the same wait for thread %d: %d ns\n%s" % (b["thread"], b["waited_ns"], text))
         # Packed again (a bundle is a trace to pack), it keeps the first packing's moment.
         env.run("pack", bundle, "-o", bundle + ".again", check_rc=(0, 1))
         again = env.run("report", bundle + ".again", check_rc=(0, 1)).stdout

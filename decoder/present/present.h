@@ -40,6 +40,10 @@ nlohmann::json stack_json(Symbolizer& sym, uint32_t stack_id);
 // The findings as `report --json` lists them (the schema in locktrace(1));
 // pack stores the same array in a bundle.
 nlohmann::json findings_json(const Model& m, Symbolizer& sym, const std::vector<Finding>& findings);
+// The same with their words already made (one per finding).
+struct FindingWords;
+nlohmann::json findings_json(const Model& m, Symbolizer& sym, const std::vector<Finding>& findings,
+                             const std::vector<FindingWords>& words);
 // Parses "0x1234" / "1234" (hex with prefix, decimal otherwise); false on junk.
 bool parse_address(const std::string& s, uint64_t* out);
 

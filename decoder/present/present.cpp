@@ -1,5 +1,5 @@
 #include "present.h"
-#include "present/finding_words.h"
+#include "finding_words.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -107,11 +107,20 @@ bool parse_address(const std::string& s, uint64_t* out)
 
 nlohmann::json findings_json(const Model& m, Symbolizer& sym, const std::vector<Finding>& findings)
 {
+    std::vector<FindingWords> words;
+    for (const Finding& f : findings) words.push_back(finding_words(m, sym, f));
+    return findings_json(m, sym, findings, words);
+}
+
+nlohmann::json findings_json(const Model& m, Symbolizer& sym, const std::vector<Finding>& findings,
+                             const std::vector<FindingWords>& words)
+{
     nlohmann::json fs = nlohmann::json::array();
-    for (const Finding& f : findings) {
+    for (size_t i = 0; i < findings.size(); i++) {
+        const Finding& f = findings[i];
         nlohmann::json locks = nlohmann::json::array(), ev = nlohmann::json::array();
         for (uint64_t a : f.locks) locks.push_back(hex_addr(a));
-        const FindingWords w = finding_words(m, sym, f);
+        const FindingWords& w = words[i];
         for (const EvidenceWords& e : w.evidence)
             ev.push_back({{"thread", e.thread},
                           {"time_ns", m.rel(e.time_ns)},

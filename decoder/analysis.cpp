@@ -1,0 +1,96 @@
+#include "analysis.h"
+
+#include "bundle/unpack.h"
+#include "findings/findings.h"
+
+#include <exception>
+#include <fcntl.h>
+#include <future>
+#include <thread>
+#include <unistd.h>
+
+namespace lt {
+
+std::unique_ptr<Trace> open_trace(const std::string& path)
+{
+    uint8_t lead[8] = {};
+    bool bundle = false;
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        bundle = pread(fd, lead, sizeof lead, 0) == ssize_t(sizeof lead) && bundle::is_bundle_lead(lead);
+        ::close(fd);
+    }
+    // A file that cannot be opened or read goes to the raw reader, which says why.
+    if (bundle) return bundle::read_bundle(path);
+    return std::make_unique<Trace>(path);
+}
+
+namespace {
+
+// Reads every stack once, so that the threads of an overlapped analysis only
+// read the trace's stack cache, never fill it.
+void warm_stacks(const Trace& trace)
+{
+    const lt_file_header& h = trace.header();
+    const uint32_t ids = h.stack_depth_max ? h.stack_table_capacity : 0;
+    for (uint32_t id = 1; id <= ids; id++) (void)trace.stack(id);
+}
+
+void overlapped(Analysis& a, const AnalysisSteps& steps)
+{
+    warm_stacks(*a.trace);
+    std::promise<bool> model_built;   // false: the model could not be built
+    std::promise<void> symbols_made;
+    std::exception_ptr sym_error, find_error;
+    std::thread sym_thread([&] {
+        try {
+            a.symbols = std::make_unique<Symbolizer>(*a.trace);
+            if (steps.symbolized) steps.symbolized(*a.trace, *a.symbols);
+            symbols_made.set_value(); // only now: a Symbolizer is used by one thread at a time
+        } catch (...) {
+            sym_error = std::current_exception();
+            try { symbols_made.set_value(); } catch (const std::future_error&) {} // already set
+        }
+    });
+    std::thread find_thread([&, built = model_built.get_future(), made = symbols_made.get_future()]() mutable {
+        try {
+            if (!built.get()) return;
+            if (steps.findings) a.findings = find_all(a.model);
+            made.get();
+            if (steps.analysed && a.symbols) steps.analysed(a);
+        } catch (...) {
+            find_error = std::current_exception();
+        }
+    });
+    std::exception_ptr main_error;
+    try {
+        a.model = Model::build(*a.trace);
+        model_built.set_value(true);
+        if (steps.modelled) steps.modelled(*a.trace, a.model);
+    } catch (...) {
+        main_error = std::current_exception();
+        try { model_built.set_value(false); } catch (const std::future_error&) {} // already set
+    }
+    sym_thread.join();
+    find_thread.join();
+    for (const std::exception_ptr& e : {main_error, sym_error, find_error})
+        if (e) std::rethrow_exception(e);
+}
+
+} // namespace
+
+Analysis analyse(const std::string& path, const AnalysisSteps& steps)
+{
+    Analysis a;
+    a.trace = open_trace(path);
+    if (steps.modelled || steps.symbolized || steps.analysed) {
+        overlapped(a, steps);
+        return a;
+    }
+    a.model = Model::build(*a.trace);
+    a.symbols = std::make_unique<Symbolizer>(*a.trace);
+    if (steps.findings) a.findings = find_all(a.model);
+    return a;
+}
+
+} // namespace lt

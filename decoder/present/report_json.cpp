@@ -1,0 +1,152 @@
+// `report --json`: the same report as the text, as one object (the schema in
+// locktrace(1), JSON OUTPUT).
+#include "report.h"
+
+#include <algorithm>
+
+namespace lt {
+
+namespace {
+
+using nlohmann::json;
+
+json nullable(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
+
+void what_was_traced(const Report& r, json& j)
+{
+    const Trace& trace = *r.trace;
+    const Model& m = *r.model;
+    const lt_file_header& h = trace.header();
+    j["trace"] = trace.path();
+    j["format_version"] = h.version;
+    j["pid"] = h.pid;
+    j["command"] = trace.cmdline();
+    j["process_exited"] = trace.process_ended();
+    j["process_running"] = trace.process_running();
+    j["running_when_packed"] = trace.packed_at().known ? json(trace.packed_at().running) : json(nullptr);
+    j["exit_status"] = trace.process_ended() ? json(h.exit_status) : json(nullptr);
+    j["duration_ns"] = m.end_ns - m.start_ns;
+    j["events"] = m.events.size();
+    j["lost_events"] = trace.total_lost();
+    j["cut_events"] = trace.total_cut();
+    j["file_truncated"] = trace.file_truncated();
+    j["history_complete"] = m.history_complete;
+    j["notes"] = r.symbols->notes();
+    if (r.probes.present) {
+        json pa = json::array();
+        for (const ProbeEntry& p : r.probes.probes)
+            pa.push_back({{"id", p.id},
+                          {"status", p.placed ? "placed" : "refused"},
+                          {"set", p.set},
+                          {"address", hex_addr(p.address)},
+                          {"function", p.function},
+                          {"module", p.module},
+                          {"reason", nullable(p.reason)}});
+        j["probes"] = pa;
+        j["probes_notes"] = r.probes.notes;
+    } else {
+        j["probes"] = nullptr;
+    }
+    json th = json::array();
+    for (const ThreadInfo& ti : trace.threads()) {
+        const ThreadState& t = m.threads[&ti - trace.threads().data()];
+        th.push_back({{"thread", ti.tid},
+                      {"name", ti.name},
+                      {"status", t.status == ThreadStatus::blocked   ? "blocked"
+                                 : t.status == ThreadStatus::exited ? "exited"
+                                                                     : "running"},
+                      {"events", ti.decoded},
+                      {"lost", ti.lost},
+                      {"torn", ti.torn},
+                      {"last_record_torn", ti.last_record_torn},
+                      {"cut", ti.cut}});
+    }
+    j["threads"] = th;
+}
+
+json blocked_thread(const Report& r, const BlockedThread& b)
+{
+    const Model& m = *r.model;
+    Symbolizer& sym = *r.symbols;
+    const ThreadState& t = *b.thread;
+    const Lock& L = *b.lock;
+    json holders = json::array();
+    for (const Hold* hd : b.holders)
+        holders.push_back({{"thread", m.threads[hd->thread].tid},
+                           {"name", m.threads[hd->thread].name},
+                           {"mode", mode_name(hd->mode)},
+                           {"since_ns", m.rel(hd->begin_ns)},
+                           {"stack", stack_json(sym, m.events[hd->acquired].stack_id)}});
+    json j = {{"thread", t.tid},
+              {"name", t.name},
+              {"primitive", prim_name(L.prim)},
+              {"address", hex_addr(L.addr)},
+              {"symbol", nullable(sym.data_name(L.addr))},
+              {"since_ns", m.rel(t.since_ns)},
+              {"waited_ns", b.waited_ns},
+              {"event", describe_event(*b.attempt)},
+              {"stack", stack_json(sym, b.stack_id)},
+              {"holders", L.has_owners() ? holders : json(nullptr)},
+              {"last_record_torn", t.ended_torn}};
+    if (L.prim == LT_PRIM_COND) j["mutex"] = hex_addr(b.attempt->addr2);
+    if (b.sleeps_in)
+        j["sleeps_in"] = {{"primitive", prim_name(b.sleeps_in->prim)},
+                          {"address", hex_addr(b.sleeps_in->addr)},
+                          {"event", describe_event(*b.sleeps_in)}};
+    if (L.prim == LT_PRIM_COND || L.prim == LT_PRIM_FUTEX || L.prim == LT_PRIM_SEM) j["wakes_since"] = b.wakes.events;
+    return j;
+}
+
+json lock_summary(const Report& r, const LockSummary& ls)
+{
+    const Model& m = *r.model;
+    const Lock& L = *ls.lock;
+    const LockStats& s = L.stats;
+    json holders = json::array();
+    for (const Hold* hd : ls.holders) holders.push_back({{"thread", m.threads[hd->thread].tid}, {"mode", mode_name(hd->mode)}});
+    json l = {{"address", hex_addr(L.addr)},
+              {"primitive", prim_name(L.prim)},
+              {"symbol", nullable(r.symbols->data_name(L.addr))},
+              {"events", L.events.size()},
+              {"acquisitions", s.acquisitions},
+              {"read_acquisitions", s.read_acquisitions},
+              {"contended", s.contended},
+              {"waits", L.waits.size()},
+              {"still_waiting", ls.open_waits},
+              {"total_wait_ns", s.total_wait_ns},
+              {"longest_wait_ns", s.longest_wait_ns},
+              {"timeouts", s.timeouts},
+              {"failures", s.failures},
+              {"try_failures", s.try_failures},
+              {"releases", s.releases},
+              {"unmatched_releases", s.unmatched_releases},
+              {"wakes", s.wakes},
+              {"woken", s.woken},
+              {"holders_at_end", L.has_owners() ? holders : json(nullptr)}};
+    if (ls.longest)
+        l["longest_hold"] = {{"ns", ls.longest_ns},
+                             {"thread", m.threads[ls.longest->thread].tid},
+                             {"still_held", ls.longest->open()},
+                             {"stack", stack_json(*r.symbols, m.events[ls.longest->acquired].stack_id)}};
+    return l;
+}
+
+} // namespace
+
+std::string report_json(const Report& r)
+{
+    json j;
+    what_was_traced(r, j);
+    j["findings"] = findings_json(*r.model, *r.symbols, *r.findings, r.words);
+    json bl = json::array();
+    for (const BlockedThread& b : r.blocked) bl.push_back(blocked_thread(r, b));
+    j["blocked"] = bl;
+    json ls = json::array();
+    for (const LockSummary& l : r.locks) ls.push_back(lock_summary(r, l));
+    j["locks"] = ls;
+    std::string s = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+    s += "\n";
+    return s;
+}
+
+} // namespace lt

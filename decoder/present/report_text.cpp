@@ -1,0 +1,265 @@
+// `report`'s text: what was traced, the probes, the findings, the blocked
+// threads (on what, since when, who holds it and where they took it), then
+// per-lock summaries.
+#include "report.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+
+namespace lt {
+
+namespace {
+
+using Line = std::function<void(const std::string&)>;
+
+std::string history_gap_note(const Trace& t)
+{
+    std::string s;
+    uint64_t lost = t.total_lost(), cut = t.total_cut();
+    if (lost) s += std::to_string(lost) + " events lost to ring overwrite";
+    if (cut) s += std::string(s.empty() ? "" : ", ") + std::to_string(cut) + " cut by a truncated file";
+    const lt_file_header& h = t.header();
+    if (h.threads_dropped) s += std::string(s.empty() ? "" : ", ") + std::to_string(h.threads_dropped) + " threads not traced";
+    if (h.threads_recycled)
+        s += std::string(s.empty() ? "" : ", ") + std::to_string(h.threads_recycled) + " exited threads' events overwritten";
+    return s;
+}
+
+std::string process_line(const Model& m, const Trace& trace)
+{
+    if (trace.process_ended())
+        return "  process: exited normally with status " + std::to_string(trace.header().exit_status) + " at " +
+               rel_time(m, trace.header().end_monotonic_ns);
+    if (trace.process_running()) return "  process: still running (read live)";
+    if (trace.packed_at().known)
+        return trace.packed_at().running ? "  process: still running when it was packed"
+                                         : "  process: did not exit normally (killed, or crashed) before it was packed";
+    if (trace.packed()) return "  process: had not exited when it was packed (still running then, or killed before)";
+    return "  process: did not exit normally (killed, or crashed)";
+}
+
+void what_was_traced(const Report& r, const Line& line)
+{
+    const Trace& trace = *r.trace;
+    const Model& m = *r.model;
+    const lt_file_header& h = trace.header();
+    std::string cmd;
+    for (const std::string& a : trace.cmdline()) cmd += (cmd.empty() ? "" : " ") + a;
+    if (cmd.empty()) cmd = trace.exe_path();
+    line("locktrace report for " + trace.path());
+    line("  program: " + cmd + " (pid " + std::to_string(h.pid) + ")");
+    line(process_line(m, trace));
+    line("  recorded: " + std::to_string(trace.threads().size()) + " threads, " + std::to_string(m.events.size()) +
+         " events over " + duration(m.end_ns - m.start_ns) + ", " + std::to_string(m.locks.size()) + " objects");
+    std::string gaps = history_gap_note(trace);
+    line("  history: " + (gaps.empty() ? std::string("complete (no event lost)")
+                                       : "INCOMPLETE: " + gaps + "; owners from before the gap are unknown"));
+    for (const ThreadInfo& ti : trace.threads()) {
+        if (ti.last_record_torn)
+            line("  note: thread " + std::to_string(ti.tid) +
+                 " ended in a torn record (killed, or being written while read); its last event is unknown");
+        else if (ti.torn)
+            line("  note: thread " + std::to_string(ti.tid) + " has " + std::to_string(ti.torn) + " torn record(s)");
+        if (ti.cut)
+            line("  note: thread " + std::to_string(ti.tid) + ": " + std::to_string(ti.cut) +
+                 " records cut by the truncated file");
+    }
+    if (trace.file_truncated())
+        line("  note: the file is truncated (" + std::to_string(trace.file_size()) + " of " +
+             std::to_string(h.file_end) + " bytes); decoded up to the last intact record");
+    for (const std::string& n : r.symbols->notes()) line("  note: " + n);
+    line("");
+}
+
+// The probe placement list: counts, every refusal with its reason, placed
+// probes by name (libc futex sites, often hundreds, only counted).
+void probes(const ProbesSidecar& ps, const Line& line)
+{
+    line("PROBES: " + std::to_string(ps.placed) + " placed, " + std::to_string(ps.refused) + " refused (from " +
+         ps.path + ")");
+    std::string names;
+    size_t named = 0, hidden = 0, sites = 0;
+    for (const ProbeEntry& p : ps.probes) {
+        if (!p.placed) continue;
+        if (p.set == "libc-futex") {
+            sites++;
+            continue;
+        }
+        if (named == 30) {
+            hidden++;
+            continue;
+        }
+        names += (named++ ? ", " : "") + p.function;
+    }
+    if (hidden) names += ", and " + std::to_string(hidden) + " more";
+    if (sites) names += std::string(named ? ", " : "") + std::to_string(sites) + " libc futex site(s)";
+    if (!names.empty()) line("  placed: " + names);
+    size_t shown = 0;
+    for (const ProbeEntry& p : ps.probes) {
+        if (p.placed) continue;
+        if (shown++ == 100) {
+            line("  ... " + std::to_string(ps.refused - 100) + " more refused (--json lists them all)");
+            break;
+        }
+        line("  refused: " + p.function + " (" + p.set + ", " + hex_addr(p.address) +
+             (p.module.empty() ? "" : " in " + p.module) + "): " + (p.reason.empty() ? "no reason given" : p.reason));
+    }
+    for (const std::string& n : ps.notes) line("  note: " + n);
+    line("");
+}
+
+void findings(const Report& r, const Line& line, std::string& out)
+{
+    const Model& m = *r.model;
+    const std::vector<Finding>& fs = *r.findings;
+    line("FINDINGS: " + std::to_string(r.errors) + " error(s), " + std::to_string(r.warnings) + " warning(s), " +
+         std::to_string(fs.size() - r.errors - r.warnings) + " info");
+    for (size_t i = 0; i < fs.size(); i++) {
+        const Finding& f = fs[i];
+        std::string hd = std::string("[") + severity_name(f.severity) + "] " + f.kind;
+        if (!f.locks.empty()) {
+            hd += f.locks.size() > 1 ? ": locks" : ": lock";
+            for (uint64_t a : f.locks) hd += " " + hex_addr(a);
+        }
+        if (!f.threads.empty()) {
+            hd += f.threads.size() > 1 ? "; threads" : "; thread";
+            for (int32_t t : f.threads) hd += " " + std::to_string(t);
+        }
+        line(hd);
+        line("  " + r.words[i].summary);
+        for (const EvidenceWords& ev : r.words[i].evidence) {
+            line("    " + rel_time(m, ev.time_ns) + " " + thread_label_tid(m, ev.thread) + ": " + ev.event);
+            out += format_stack(*r.symbols, ev.stack_id, "        ", 8);
+        }
+        line("");
+    }
+    if (fs.empty()) line("");
+}
+
+// What the lock word recorded at the blocking attempt says, for mutexes and rwlocks.
+std::string lock_word_note(const Event& e)
+{
+    char b[200];
+    if (e.prim == LT_PRIM_MUTEX) {
+        snprintf(b, sizeof b, "lock word when it blocked: __lock=%u, __owner=%u%s", unsigned(e.state[0]),
+                 unsigned(e.state[1]), unsigned(e.state[1]) ? " (the tid glibc records as owner)" : "");
+        return b;
+    }
+    if (e.prim == LT_PRIM_RWLOCK) {
+        uint32_t r = uint32_t(e.state[0]);
+        snprintf(b, sizeof b, "lock word when it blocked: %u reader(s), %s, __writers=%u, __cur_writer=%u", r >> 3,
+                 (r & 2) ? "write-locked" : "not write-locked", unsigned(e.state[0] >> 32), unsigned(e.addr2));
+        return b;
+    }
+    return "";
+}
+
+void blocked_thread(const Report& r, const BlockedThread& b, const Line& line, std::string& out)
+{
+    const Model& m = *r.model;
+    Symbolizer& sym = *r.symbols;
+    const ThreadState& t = *b.thread;
+    const Lock& L = *b.lock;
+    const Event& e = *b.attempt;
+    const std::string since = thread_label(m, t.thread) + " blocked since " + rel_time(m, t.since_ns);
+    if (r.open.running)
+        line(since + " (for " + duration(b.waited_ns) + r.open.word +
+             (r.trace->packed() ? "; the process was still running then)" : "; the process is still running)"));
+    else if (b.waited_ns == 0)
+        line(since + " (the last recorded event)");
+    else
+        line(since + " (" + duration(b.waited_ns) + " before the last recorded event)");
+    line("  on " + lock_label(m, sym, L.addr, L.prim) + ": " + describe_event(e));
+    out += format_stack(sym, b.stack_id, "    ");
+    if (L.has_owners()) {
+        if (b.holders.empty())
+            line("  held by: nobody, per the recorded history" +
+                 std::string(m.history_complete ? "" : " (but the history is incomplete: the holder may have taken it before the gap)"));
+        for (const Hold* hd : b.holders) {
+            line("  held by " + thread_label(m, hd->thread) +
+                 (has_readers(L) ? " (" + std::string(mode_name(hd->mode)) + ")" : std::string()) + " since " +
+                 rel_time(m, hd->begin_ns) + ", taken at:");
+            out += format_stack(sym, m.events[hd->acquired].stack_id, "    ");
+        }
+        std::string w = lock_word_note(e);
+        if (!w.empty()) line("  " + w);
+    } else if (L.prim == LT_PRIM_COND) {
+        line("  waits for a signal on the condition (mutex " + hex_addr(e.addr2) + "); " +
+             std::to_string(b.wakes.events) + " signal/broadcast since the wait began");
+    } else if (L.prim == LT_PRIM_FUTEX) {
+        line("  futex words have no recorded owner; " + std::to_string(b.wakes.events) +
+             " wake call(s) on this word since the wait began, waking " + std::to_string(b.wakes.woken));
+    } else if (L.prim == LT_PRIM_SEM) {
+        line("  semaphore value was " + std::to_string(uint32_t(e.state[0])) + "; " +
+             std::to_string(b.wakes.events) + " sem_post since the wait began");
+    }
+    if (b.sleeps_in) line("  sleeping in: " + describe_event(*b.sleeps_in) + " (" + rel_time(m, b.sleeps_in->time_ns) + ")");
+    if (t.ended_torn) line("  note: this thread's newest record is torn");
+    line("");
+}
+
+std::string lock_line(const Report& r, const LockSummary& ls)
+{
+    const Lock& L = *ls.lock;
+    const LockStats& s = L.stats;
+    std::string l = "  " + lock_label(*r.model, *r.symbols, L.addr, L.prim) + ": ";
+    if (L.has_owners() || L.prim == LT_PRIM_SEM) {
+        l += std::to_string(s.acquisitions) + " acquisitions";
+        if (s.read_acquisitions) l += " (" + std::to_string(s.read_acquisitions) + " read)";
+        l += ", " + std::to_string(s.contended) + " contended";
+    }
+    if (L.waits.size() > ls.open_waits)
+        l += std::string(l.back() == ' ' ? "" : ", ") + std::to_string(L.waits.size() - ls.open_waits) +
+             " blocking calls returned after " + duration(s.total_wait_ns) + " in total (longest " +
+             duration(s.longest_wait_ns) + ")";
+    if (ls.open_waits) l += std::string(l.back() == ' ' ? "" : ", ") + std::to_string(ls.open_waits) + " still waiting";
+    if (s.wakes) l += ", " + std::to_string(s.wakes) + " wakes";
+    if (s.timeouts) l += ", " + std::to_string(s.timeouts) + " timeouts";
+    if (s.failures) l += ", " + std::to_string(s.failures) + " failures";
+    if (s.try_failures) l += ", " + std::to_string(s.try_failures) + " busy trylocks";
+    return l;
+}
+
+void locks(const Report& r, bool all, const Line& line)
+{
+    std::vector<const LockSummary*> order;
+    for (const LockSummary& ls : r.locks) order.push_back(&ls);
+    std::stable_sort(order.begin(), order.end(), [](const LockSummary* a, const LockSummary* b) {
+        const LockStats &x = a->lock->stats, &y = b->lock->stats;
+        if (x.total_wait_ns != y.total_wait_ns) return x.total_wait_ns > y.total_wait_ns;
+        return x.acquisitions > y.acquisitions;
+    });
+    size_t shown = all ? order.size() : std::min<size_t>(order.size(), 20);
+    line("LOCKS: " + std::to_string(order.size()) + (shown < order.size() ? " (the " + std::to_string(shown) +
+                                                          " with most waiting; --all-locks for every one)" : ""));
+    for (size_t i = 0; i < shown; i++) {
+        const LockSummary& ls = *order[i];
+        line(lock_line(r, ls));
+        if (!ls.longest) continue;
+        std::string len = duration(ls.longest_ns);
+        if (ls.longest->open())
+            len += r.open.word + std::string(r.open.running ? " (still held)" : " (still held when the trace ended)");
+        std::vector<Frame> fr = r.symbols->stack(r.model->events[ls.longest->acquired].stack_id);
+        line("      longest hold " + len + " by " + thread_label(*r.model, ls.longest->thread) + ", taken at " +
+             (fr.empty() ? std::string("?") : fr[0].to_string()));
+    }
+}
+
+} // namespace
+
+std::string report_text(const Report& r, bool all_locks)
+{
+    std::string out;
+    const Line line = [&](const std::string& s) { out += s + "\n"; };
+    what_was_traced(r, line);
+    if (r.probes.present) probes(r.probes, line);
+    findings(r, line, out);
+    line("BLOCKED THREADS: " + std::to_string(r.blocked.size()) + " of " + std::to_string(r.model->threads.size()));
+    for (const BlockedThread& b : r.blocked) blocked_thread(r, b, line, out);
+    if (r.blocked.empty()) line("");
+    locks(r, all_locks, line);
+    return out;
+}
+
+} // namespace lt
