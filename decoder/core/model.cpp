@@ -1,5 +1,7 @@
 #include "model.h"
 
+#include "locktrace/probe_classes.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cinttypes>
@@ -45,13 +47,13 @@ bool word_says_busy(const Event& e, Mode mode)
 
 // A wait that is how some other wait sleeps, not a thing of its own to wait
 // for: a futex word (glibc's inline futex calls under LOCKTRACE_LIBC_FUTEX=1,
-// parking_lot_core's sleep) or parking_lot's park (probe class 4).  A thread
+// parking_lot_core's sleep) or parking_lot's park (its probe class).  A thread
 // blocked in one inside another open wait is blocked on that other one.
 // (A signal handler's own futex wait while the thread was blocked on a lock
 // reads the same way; it still has that lock to get when the handler returns.)
 bool is_sleep_mechanism(const Event& e)
 {
-    return e.prim == LT_PRIM_FUTEX || (e.prim == LT_PRIM_PROBE && uint8_t(e.addr2) == 4);
+    return e.prim == LT_PRIM_FUTEX || (e.prim == LT_PRIM_PROBE && uint8_t(e.addr2) == LT_PROBE_CLASS_PL_PARK);
 }
 
 struct PendingWait {

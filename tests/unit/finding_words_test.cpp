@@ -137,7 +137,9 @@ TEST(FindingWords, EveryThreadIsSpelledOneWay)
             auto [n, spelled_quoted] = mentions(all, kNameless, " \"");
             EXPECT_EQ(spelled_quoted, 0u) << where;
             EXPECT_EQ(mentions(all, kNameless, " (").second, 0u) << where;
-            if (label == std::string("unlock_by_nameless") && f.kind == "unlock-not-owner") EXPECT_GE(n, 1u) << where;
+            if (label == std::string("unlock_by_nameless") && f.kind == "unlock-not-owner") {
+                EXPECT_GE(n, 1u) << where;
+            }
         }
         EXPECT_GE(named_mentions, 1u) << label;
     }
