@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstddef>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 
@@ -139,13 +140,74 @@ uint64_t monotonic_now_ns()
     return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
 }
 
+namespace {
+
+// What /proc/PID/stat says of a process: whether it has ended (a zombie:
+// killed or exited, not yet reaped by its parent) and when it started, on
+// CLOCK_MONOTONIC.  False when it cannot be read (no such process, or /proc
+// hides it).
+struct ProcStat {
+    bool ended = false;
+    uint64_t start_monotonic_ns = 0;
+};
+
+bool read_proc_stat(int32_t pid, ProcStat* out)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", int(pid));
+    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    ssize_t n = ::read(fd, buf, sizeof buf - 1);
+    ::close(fd);
+    if (n <= 0) return false;
+    buf[n] = 0;
+    // "pid (comm) S ppid ...": comm may hold spaces and parentheses, so the
+    // fields are counted from the last ')'. State is field 3, starttime 22.
+    const char* p = strrchr(buf, ')');
+    if (!p) return false;
+    int field = 2;
+    char state = 0;
+    unsigned long long start_ticks = 0;
+    bool have_start = false;
+    for (p = p + 1; *p && !have_start;) {
+        while (*p == ' ') ++p;
+        if (!*p) break;
+        ++field;
+        if (field == 3) state = *p;
+        if (field == 22) have_start = sscanf(p, "%llu", &start_ticks) == 1;
+        while (*p && *p != ' ') ++p;
+    }
+    if (!have_start) return false;
+    out->ended = state == 'Z' || state == 'X' || state == 'x';
+    // starttime counts clock ticks since boot on CLOCK_BOOTTIME, which runs
+    // ahead of CLOCK_MONOTONIC by the time spent suspended.
+    timespec boot, mono;
+    clock_gettime(CLOCK_BOOTTIME, &boot);
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    const int64_t suspended = (int64_t(boot.tv_sec) - mono.tv_sec) * 1000000000 + (boot.tv_nsec - mono.tv_nsec);
+    const long hz = sysconf(_SC_CLK_TCK);
+    const uint64_t start_boot = uint64_t(start_ticks) * (1000000000ull / uint64_t(hz > 0 ? hz : 100));
+    out->start_monotonic_ns = start_boot > uint64_t(std::max<int64_t>(suspended, 0))
+                                  ? start_boot - uint64_t(std::max<int64_t>(suspended, 0))
+                                  : 0;
+    return true;
+}
+
+} // namespace
+
 bool Trace::process_running() const
 {
     if (packed_ || process_ended() || hdr_.pid <= 0) return false;
     // A trace that starts after our now was written on another boot or machine:
     // a process with its pid here is not the one traced.
     if (monotonic_now_ns() < hdr_.start_monotonic_ns) return false;
-    return kill(hdr_.pid, 0) == 0 || errno == EPERM;
+    ProcStat st;
+    if (!read_proc_stat(hdr_.pid, &st)) return kill(hdr_.pid, 0) == 0 || errno == EPERM;
+    if (st.ended) return false;  // killed (or exited) and not yet reaped
+    // The traced process started before its trace did; one that started later
+    // only reuses the pid.  The slack covers starttime's clock-tick resolution.
+    constexpr uint64_t kSlackNs = 50 * 1000 * 1000;
+    return st.start_monotonic_ns <= hdr_.start_monotonic_ns + kSlackNs;
 }
 
 uint64_t Trace::open_until_ns() const

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -443,8 +444,55 @@ def malformed(env):
     check(p.returncode == 0 and "Usage: locktrace" in p.stdout, "--help: exit %d" % p.returncode)
 
 
+def not_running(env):
+    """A killed process that its parent has not reaped yet (a zombie) is not
+    running, and neither is a later process that reuses the traced pid."""
+    t = env.trace("zombie")
+    shim = os.path.join(os.path.dirname(os.path.abspath(env.lt)), "liblocktrace.so")
+    penv = dict(os.environ, LD_PRELOAD=shim, LOCKTRACE_OUTPUT=t, LOCKTRACE_QUIET="1")
+    # Started directly, not through `locktrace run`, so that nobody reaps it.
+    proc = subprocess.Popen([env.prog("hang_mutex")], env=penv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def hung():
+            if not os.path.exists(t):
+                return None
+            rep = env.report(t)
+            return rep if len(rep["blocked"]) == 2 else None
+        rep = wait_until("two threads blocked", hung)
+        check(rep["process_running"], "the hung process reads as running")
+        os.kill(proc.pid, signal.SIGKILL)
+        wait_until("the process to become a zombie",
+                   lambda: open("/proc/%d/stat" % proc.pid).read().rsplit(")", 1)[1].split()[0] == "Z")
+        dead = env.report(t)
+        check(not dead["process_running"], "a zombie is not running")
+        text = env.run("report", t, check_rc=(0, 1)).stdout
+        check("did not exit normally" in text and "still running" not in text,
+              "a zombie's report says it was killed:\n" + text[:1500])
+    finally:
+        proc.kill()
+        proc.wait()
+    # The same trace with the pid of a process that started after it: that
+    # process only reuses the number.  With the pid of one that started before
+    # the trace (this script), the check still says running.
+    with open(t, "rb") as f:
+        image = bytearray(f.read())
+    later = subprocess.Popen(["sleep", "60"])
+    try:
+        for pid, running, what in ((later.pid, False, "a process that started after the trace"),
+                                   (os.getpid(), True, "a process that started before the trace")):
+            struct.pack_into("<i", image, 32, pid)  # lt_file_header.pid
+            copy = env.trace("pid-%d" % pid)
+            with open(copy, "wb") as f:
+                f.write(image)
+            check(env.report(copy)["process_running"] == running,
+                  "pid of %s: process_running should be %s" % (what, running))
+    finally:
+        later.kill()
+        later.wait()
+
+
 SCENARIOS = {f.__name__: f for f in (counts, condvar, timeouts, hang_mutex_live, hang_rwlock_live, hang_futex_live,
-                                     killed_midway, malformed)}
+                                     killed_midway, malformed, not_running)}
 
 
 def main():
