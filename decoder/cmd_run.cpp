@@ -124,6 +124,47 @@ std::string find_shim()
     return "";
 }
 
+// The child's side of the fork: the program's environment, then exec.  The
+// forwarded signals get their old handlers back first.
+[[noreturn]] void exec_traced(const RunOptions& o, const std::string& preload, const std::string& pattern,
+                              int path_fd, const int* forwarded, const struct sigaction* old_sa, int nforwarded)
+{
+    for (int i = 0; i < nforwarded; i++) sigaction(forwarded[i], &old_sa[i], nullptr);
+    setenv("LD_PRELOAD", preload.c_str(), 1);
+    setenv("LOCKTRACE_OUTPUT", pattern.c_str(), 1);
+    if (path_fd >= 0) {
+        fcntl(path_fd, F_SETFD, 0); // the program's recorder writes it, then closes it
+        setenv("LOCKTRACE_PATH_FD", std::to_string(path_fd).c_str(), 1);
+    }
+    if (o.stack_depth >= 0) setenv("LOCKTRACE_STACK_DEPTH", std::to_string(o.stack_depth).c_str(), 1);
+    if (!o.watchdog.empty()) {
+        setenv("LOCKTRACE_WATCHDOG", o.watchdog.c_str(), 1);
+        if (!o.watchdog_action.empty()) setenv("LOCKTRACE_WATCHDOG_ACTION", o.watchdog_action.c_str(), 1);
+        setenv("LOCKTRACE_DECODER", (self_dir() + "/locktrace").c_str(), 1); // the watchdog runs `report`
+    }
+    std::vector<char*> argv;
+    for (const std::string& a : o.command) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execvp(argv[0], argv.data());
+    fprintf(stderr, "locktrace: cannot run %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+}
+
+// The path the recorder said it chose (first line on the pipe), or "".
+// Non-blocking: a daemon the program started may still hold the pipe.
+std::string read_told_path(int fd)
+{
+    std::string told;
+    if (fd < 0) return told;
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0) told.append(buf, (size_t)n);
+    close(fd);
+    size_t nl = told.find('\n');
+    return nl == std::string::npos ? std::string() : told.substr(0, nl);
+}
+
 int run_program(const RunOptions& o)
 {
     const std::string lib = find_shim();
@@ -152,27 +193,7 @@ int run_program(const RunOptions& o)
         fprintf(stderr, "locktrace: fork: %s\n", strerror(errno));
         return 127;
     }
-    if (pid == 0) {
-        for (int i = 0; i < 4; i++) sigaction(forwarded[i], &old_sa[i], nullptr);
-        setenv("LD_PRELOAD", preload.c_str(), 1);
-        setenv("LOCKTRACE_OUTPUT", pattern.c_str(), 1);
-        if (path_pipe[1] >= 0) {
-            fcntl(path_pipe[1], F_SETFD, 0); // the program's recorder writes it, then closes it
-            setenv("LOCKTRACE_PATH_FD", std::to_string(path_pipe[1]).c_str(), 1);
-        }
-        if (o.stack_depth >= 0) setenv("LOCKTRACE_STACK_DEPTH", std::to_string(o.stack_depth).c_str(), 1);
-        if (!o.watchdog.empty()) {
-            setenv("LOCKTRACE_WATCHDOG", o.watchdog.c_str(), 1);
-            if (!o.watchdog_action.empty()) setenv("LOCKTRACE_WATCHDOG_ACTION", o.watchdog_action.c_str(), 1);
-            setenv("LOCKTRACE_DECODER", (self_dir() + "/locktrace").c_str(), 1); // the watchdog runs `report`
-        }
-        std::vector<char*> argv;
-        for (const std::string& a : o.command) argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-        execvp(argv[0], argv.data());
-        fprintf(stderr, "locktrace: cannot run %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
-    }
+    if (pid == 0) exec_traced(o, preload, pattern, path_pipe[1], forwarded, old_sa, 4);
     g_child = pid;
     if (path_pipe[1] >= 0) close(path_pipe[1]);
     int status = 0;
@@ -186,17 +207,7 @@ int run_program(const RunOptions& o)
     for (int i = 0; i < 4; i++) sigaction(forwarded[i], &old_sa[i], nullptr);
 
     std::string base = expand_pattern(pattern, pid, o.command[0]);
-    // Non-blocking: a daemon the program started may still hold the pipe.
-    std::string told;
-    if (path_pipe[0] >= 0) {
-        fcntl(path_pipe[0], F_SETFL, O_NONBLOCK);
-        char buf[4096];
-        ssize_t n;
-        while ((n = read(path_pipe[0], buf, sizeof buf)) > 0) told.append(buf, (size_t)n);
-        close(path_pipe[0]);
-        size_t nl = told.find('\n');
-        told = nl == std::string::npos ? std::string() : told.substr(0, nl);
-    }
+    const std::string told = read_told_path(path_pipe[0]);
     struct stat told_st;
     std::string path = !told.empty() && stat(told.c_str(), &told_st) == 0 ? told : find_trace(base, started);
     int code;
