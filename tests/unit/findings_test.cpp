@@ -312,14 +312,16 @@ TEST(Findings, AcquireAfterReinitIsNotUseAfterDestroy)
 
 // --- read live from a running process ----------------------------------------------------
 
-// A trace of this very process (alive, no exit recorded) whose only thread
-// began a futex wait `age_ns` ago, with no wake after it.
+// A trace of a running process (no exit recorded) whose only thread began a
+// futex wait `age_ns` ago, with no wake after it.  The process is pid 1: it
+// runs, and it started long before the trace says it did (a process that
+// started after its trace only reuses the pid, and is not read as running).
 Built live_wait(TraceBuilder& b, uint64_t age_ns)
 {
     uint64_t now = monotonic_now();
-    b.hdr().pid = getpid();
+    b.hdr().pid = 1;
     b.hdr().start_monotonic_ns = now - 5000000000ull;
-    uint32_t t = b.add_thread(getpid());
+    uint32_t t = b.add_thread(1);
     lt_event& w = b.add(t, 5000000000ull - age_ns, LT_EV_WAIT_BEGIN, LT_PRIM_FUTEX, FX);
     w.arg = 128;  // FUTEX_WAIT_PRIVATE
     return build(b);
