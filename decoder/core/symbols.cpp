@@ -1,5 +1,6 @@
 #include "symbols.h"
 
+#include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
@@ -125,6 +126,7 @@ std::string Frame::to_string() const
     } else {
         s = hex(address);
     }
+    if (inlined) s += " [inlined]";
     return s;
 }
 
@@ -150,9 +152,9 @@ namespace {
 // whole when it grows past kMaxShared (a fuzzer feeds endless traces).
 constexpr size_t kMaxShared = 1 << 16;
 std::mutex g_shared_mu;
-std::unordered_map<std::string, Frame>& shared_frames()
+std::unordered_map<std::string, std::vector<Frame>>& shared_frames()
 {
-    static auto* m = new std::unordered_map<std::string, Frame>; // never destroyed: used from static dtors
+    static auto* m = new std::unordered_map<std::string, std::vector<Frame>>; // never destroyed: used from static dtors
     return *m;
 }
 
@@ -247,16 +249,133 @@ Symbolizer::Impl::~Impl()
 
 Symbolizer::~Symbolizer() = default;
 
-const Frame& Symbolizer::frame(uint64_t pc, bool return_address)
+namespace {
+
+// What a DWARF subprogram or inlined instance is called: its linkage name
+// demangled (as the symbol table spells it, with the parameters), else its
+// plain name.  Both may live on the abstract origin or the declaration.
+std::string die_function(Dwarf_Die* die)
+{
+    Dwarf_Attribute a;
+    const char* n = nullptr;
+    if (dwarf_attr_integrate(die, DW_AT_linkage_name, &a) || dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a))
+        n = dwarf_formstring(&a);
+    if (n) return demangle(n);
+    if (dwarf_attr_integrate(die, DW_AT_name, &a)) n = dwarf_formstring(&a);
+    return n ? n : "";
+}
+
+int udata(Dwarf_Die* die, int name)
+{
+    Dwarf_Attribute a;
+    Dwarf_Word v = 0;
+    if (dwarf_formudata(dwarf_attr(die, name, &a), &v) != 0 || v > Dwarf_Word(INT32_MAX)) return 0;
+    return int(v);
+}
+
+// The functions inlined at `look`, innermost first, put in front of `*out`
+// (which holds the function the address lies in, with the line table's
+// answer).  The line table's line becomes the innermost inlined function's;
+// each function's own line is where it called (inlined) the one before it.
+void add_inlined(Dwfl_Module* mod, Dwarf_Addr look, std::vector<Frame>* out)
+{
+    Dwarf_Addr bias = 0;
+    Dwarf_Die* cu = dwfl_module_addrdie(mod, look, &bias);
+    if (!cu) return;
+    Dwarf_Die* scopes = nullptr;
+    int n = dwarf_getscopes(cu, look - bias, &scopes);
+    if (n <= 0) {
+        free(scopes);
+        return;
+    }
+    // Past an inlined instance, dwarf_getscopes goes on with the scopes of
+    // its abstract definition; the chain of calls is the concrete nesting of
+    // the innermost scope, which dwarf_getscopes_die gives.
+    Dwarf_Die inner = scopes[0];
+    free(scopes);
+    scopes = nullptr;
+    n = dwarf_getscopes_die(&inner, &scopes);
+    std::vector<Dwarf_Die*> fns;
+    for (int i = 0; i < n; i++) {
+        int tag = dwarf_tag(&scopes[i]);
+        if (tag == DW_TAG_inlined_subroutine) fns.push_back(&scopes[i]);
+        if (tag == DW_TAG_subprogram || tag == DW_TAG_entry_point) {
+            fns.push_back(&scopes[i]);
+            break;
+        }
+    }
+    Dwarf_Files* files = nullptr;
+    size_t nfiles = 0;
+    if (fns.size() < 2 || dwarf_tag(fns[0]) != DW_TAG_inlined_subroutine ||
+        dwarf_getsrcfiles(cu, &files, &nfiles) != 0) {
+        free(scopes);
+        return;
+    }
+    Frame outer = out->back(); // the function the address lies in
+    std::vector<Frame> chain;
+    for (size_t k = 0; k < fns.size(); k++) {
+        Frame f = outer;
+        f.file.clear();
+        f.line = f.column = 0;
+        if (k == 0) {
+            f.file = outer.file;
+            f.line = outer.line;
+            f.column = outer.column;
+        } else {
+            Dwarf_Word idx = Dwarf_Word(udata(fns[k - 1], DW_AT_call_file));
+            const char* file = idx < nfiles ? dwarf_filesrc(files, idx, nullptr, nullptr) : nullptr;
+            if (file) f.file = file;
+            f.line = udata(fns[k - 1], DW_AT_call_line);
+            f.column = udata(fns[k - 1], DW_AT_call_column);
+        }
+        bool last = k + 1 == fns.size();
+        if (!last || outer.function.empty()) {
+            std::string name = die_function(fns[k]);
+            if (!name.empty()) f.function = name;
+        }
+        f.inlined = !last;
+        chain.push_back(std::move(f));
+    }
+    free(scopes);
+    *out = std::move(chain);
+}
+
+// One address looked up in the binaries: the function (symbol table), the
+// line (line table), then the functions inlined there (DWARF scopes).
+void look_up(Dwfl* dwfl, uint64_t pc, bool return_address, std::vector<Frame>* out)
+{
+    Frame& f = out->back();
+    Dwarf_Addr look = return_address && pc ? pc - 1 : pc;
+    Dwfl_Module* mod = dwfl_addrmodule(dwfl, look);
+    if (!mod) return;
+    GElf_Off off;
+    GElf_Sym sym;
+    if (const char* name = dwfl_module_addrinfo(mod, look, &off, &sym, nullptr, nullptr, nullptr))
+        f.function = demangle(name);
+    if (Dwfl_Line* line = dwfl_module_getsrc(mod, look)) {
+        int lineno = 0, col = 0;
+        if (const char* file = dwfl_lineinfo(line, nullptr, &lineno, &col, nullptr, nullptr)) {
+            f.file = file;
+            f.line = lineno;
+            f.column = col;
+        }
+    }
+    add_inlined(mod, look, out);
+}
+
+} // namespace
+
+const std::vector<Frame>& Symbolizer::frames(uint64_t pc, bool return_address)
 {
     check_trace();
     auto it = cache_.find(pc);
     if (it != cache_.end()) return it->second;
     if (const auto& table = trace_.embedded_symbols()) {
         auto t = table->frames.find(pc);
-        if (t != table->frames.end()) return cache_.emplace(pc, t->second).first->second;
+        if (t != table->frames.end() && !t->second.empty()) return cache_.emplace(pc, t->second).first->second;
     }
-    Frame f;
+    std::vector<Frame> chain(1);
+    Frame& f = chain[0];
     f.address = pc;
     const auto& mods = trace_.modules();
     size_t mi = SIZE_MAX;
@@ -279,32 +398,22 @@ const Frame& Symbolizer::frame(uint64_t pc, bool return_address)
         if (hit != shared_frames().end()) return cache_.emplace(pc, hit->second).first->second;
     }
     if (!key.empty()) {
-        Dwarf_Addr look = return_address && pc ? pc - 1 : pc;
-        if (Dwfl_Module* mod = dwfl_addrmodule(impl_->dwfl, look)) {
-            GElf_Off off;
-            GElf_Sym sym;
-            if (const char* name = dwfl_module_addrinfo(mod, look, &off, &sym, nullptr, nullptr, nullptr))
-                f.function = demangle(name);
-            if (Dwfl_Line* line = dwfl_module_getsrc(mod, look)) {
-                int lineno = 0;
-                if (const char* file = dwfl_lineinfo(line, nullptr, &lineno, nullptr, nullptr, nullptr)) {
-                    f.file = file;
-                    f.line = lineno;
-                }
-            }
-        }
+        look_up(impl_->dwfl, pc, return_address, &chain);
         std::lock_guard<std::mutex> g(g_shared_mu);
         auto& shared = shared_frames();
         if (shared.size() >= kMaxShared) shared.clear();
-        shared.emplace(std::move(key), f);
+        shared.emplace(std::move(key), chain);
     }
-    return cache_.emplace(pc, std::move(f)).first->second;
+    return cache_.emplace(pc, std::move(chain)).first->second;
 }
 
 std::vector<Frame> Symbolizer::stack(uint32_t stack_id)
 {
     std::vector<Frame> out;
-    for (uint64_t pc : trace_.stack(stack_id)) out.push_back(frame(pc, true));
+    for (uint64_t pc : trace_.stack(stack_id)) {
+        const std::vector<Frame>& chain = frames(pc, true);
+        out.insert(out.end(), chain.begin(), chain.end());
+    }
     return out;
 }
 

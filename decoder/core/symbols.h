@@ -19,6 +19,10 @@ struct Frame {
     std::string function;   // demangled; empty if unknown
     std::string file;       // source file; empty if unknown
     int line = 0;
+    int column = 0;         // 0 if unknown
+    // The function's body was inlined into the next frame's: both share the
+    // address, and `line` is where this function was, not a call instruction.
+    bool inlined = false;
     std::string module;     // path of the module, empty if none covers the address
     uint64_t offset = 0;    // address - module load bias
     // "func (file.c:12)" or "libfoo.so+0x1234" or "0x7f...".
@@ -28,7 +32,9 @@ struct Frame {
 // Symbols carried inside a bundle (decoder/bundle/): what the binaries said on
 // the machine that packed it, so the trace reads the same where they are absent.
 struct SymbolTable {
-    std::unordered_map<uint64_t, Frame> frames;     // stack addresses, as looked up for stacks
+    // Stack addresses, as looked up for stacks: the inline chain of each,
+    // innermost first, the last one the function the address lies in.
+    std::unordered_map<uint64_t, std::vector<Frame>> frames;
     std::unordered_map<uint64_t, std::string> data; // data_name() of the lock addresses
     std::vector<std::string> notes;                 // what the packing machine could not symbolize
 };
@@ -42,10 +48,13 @@ public:
     Symbolizer(const Symbolizer&) = delete;
     Symbolizer& operator=(const Symbolizer&) = delete;
 
+    // The frames of one address: the functions inlined at it, innermost first
+    // (each marked inlined), then the function it lies in.  Never empty.
     // `return_address`: look up pc - 1 so that the line is the call, not the next statement.
-    const Frame& frame(uint64_t pc, bool return_address = true);
-    // Every frame of a recorded stack, innermost first.  All frames are return
-    // addresses (the recorder starts at the caller of the wrapped function).
+    const std::vector<Frame>& frames(uint64_t pc, bool return_address = true);
+    // Every frame of a recorded stack, innermost first, inlined ones included.
+    // All addresses are return addresses (the recorder starts at the caller
+    // of the wrapped function).
     std::vector<Frame> stack(uint32_t stack_id);
     // Name of a data address (global variable): "accounts_lock", "table+16"; "" if none.
     std::string data_name(uint64_t addr);
@@ -66,7 +75,7 @@ private:
     std::unique_ptr<Impl> impl_;
     const Trace& trace_;
     uint64_t serial_ = 0;
-    std::unordered_map<uint64_t, Frame> cache_;
+    std::unordered_map<uint64_t, std::vector<Frame>> cache_;
     std::vector<std::string> notes_;
 };
 

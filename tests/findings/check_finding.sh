@@ -14,6 +14,12 @@
 #             threads (each with evidence of its own), locks whose symbols (from
 #             the report's lock table, e.g. "lock_a", "accounts+56") include
 #             --locks, and evidence stacks containing each of --functions.
+# --sites f:marker,g:marker
+#             some finding of --kind quotes in its summary each function as
+#             "f(...) (file:line)", line being the line of the program's source
+#             (tests/zoo/...) that holds the comment "site: marker".
+# --inlined f,g
+#             the evidence stacks show frames of f and g marked inlined.
 # --no-owners the report must not name any holder for the blocked threads
 #             (futex-only locks: owners are unknowable).
 # --clean     no error or warning finding at all, report exit status 0.
@@ -23,7 +29,7 @@
 set -u
 
 build="" program="" hangs=0 want_exit=0 kind="" severity="error" locks="" threads=-1 functions=""
-no_owners=0 clean=0 only=0 extra_env=()
+no_owners=0 clean=0 only=0 extra_env=() sites="" inlined=""
 while [ $# -gt 0 ]; do
     case "$1" in
     --build) build=$2; shift ;;
@@ -35,6 +41,8 @@ while [ $# -gt 0 ]; do
     --locks) locks=$2; shift ;;
     --threads) threads=$2; shift ;;
     --functions) functions=$2; shift ;;
+    --sites) sites=$2; shift ;;
+    --inlined) inlined=$2; shift ;;
     --no-owners) no_owners=1 ;;
     --clean) clean=1 ;;
     --only) only=1 ;;
@@ -66,6 +74,26 @@ fail() {
     echo "--- program output:"; head -20 "$work/out.txt" 2>/dev/null
     [ -f "$work/last.json" ] && { echo "--- findings:"; jq -r '.findings[] | "\(.severity) \(.kind) \(.locks) \(.threads): \(.summary)"' "$work/last.json" | cut -c1-400; }
     exit 1
+}
+
+# --sites: each "function:marker" becomes a pattern for the summary,
+# "function(params) (file:line)" with the line of "site: marker" in the source.
+check_sites() {
+    local label=$1 src site fn marker line pats=()
+    src=$(ls "$(dirname "$0")"/../zoo/"$program".c* "$(dirname "$0")"/../zoo/optimized/"$program".c* 2>/dev/null | head -1)
+    [ -n "$src" ] || fail "no source of $program for --sites"
+    IFS=, read -ra all <<<"$sites"
+    for site in "${all[@]}"; do
+        fn=${site%%:*} marker=${site#*:}
+        line=$(grep -n "site: $marker\$" "$src" | cut -d: -f1)
+        [ -n "$line" ] || fail "no \"site: $marker\" in $src"
+        pats+=("$fn(\\([^()]*\\))? \\($(basename "$src"):$line\\)")
+    done
+    local want
+    want=$(printf '%s\n' "${pats[@]}" | jq -R . | jq -s .)
+    jq -e --arg kind "$kind" --argjson want "$want" '[.findings[] | select(.kind == $kind) | .summary as $s
+        | select(all($want[]; . as $p | $s | test($p)))] | length > 0' "$work/last.json" >/dev/null ||
+        fail "$label: no $kind summary quotes every site of: $(printf '%s ' "${pats[@]}")"
 }
 
 # Checks one report; $1 = label ("live", "killed", "exited").
@@ -132,6 +160,16 @@ $bad"
                   else "no \($kind) finding matches: \(map(join("; ")) | join(" | "))" end
               end' "$work/last.json")
         [ "$verdict" = OK ] || fail "$label: $verdict"
+    fi
+
+    [ -n "$sites" ] && check_sites "$label"
+    if [ -n "$inlined" ]; then
+        local fn
+        for fn in ${inlined//,/ }; do
+            jq -e --arg fn "$fn" --arg kind "$kind" '[.findings[] | select(.kind == $kind) | .evidence[].stack[]?
+                | select(.inlined == true and ((.function // "") | contains($fn)))] | length > 0' \
+                "$work/last.json" >/dev/null || fail "$label: no frame of $fn marked inlined in the evidence"
+        done
     fi
 
     if [ "$no_owners" = 1 ]; then
