@@ -45,6 +45,7 @@ void overlapped(Analysis& a, const AnalysisSteps& steps)
     std::thread sym_thread([&] {
         try {
             a.symbols = std::make_unique<Symbolizer>(*a.trace);
+            a.symbols->set_skip_frames(steps.skip_frames);
             if (steps.symbolized) steps.symbolized(*a.trace, *a.symbols);
             symbols_made.set_value(); // only now: a Symbolizer is used by one thread at a time
         } catch (...) {
@@ -89,6 +90,7 @@ Analysis analyse(const std::string& path, const AnalysisSteps& steps)
     }
     a.model = Model::build(*a.trace);
     a.symbols = std::make_unique<Symbolizer>(*a.trace);
+    a.symbols->set_skip_frames(steps.skip_frames);
     if (steps.findings) a.findings = find_all(a.model);
     return a;
 }

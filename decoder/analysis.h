@@ -31,6 +31,8 @@ std::unique_ptr<Trace> open_trace(const std::string& path);
 // (pack overlaps them with its compression: pack/pack.cpp says what it gains).
 struct AnalysisSteps {
     bool findings = true;  // timeline has no use for them
+    // --skip-frames: the user's own lock wrappers, given to the Symbolizer.
+    std::vector<std::string> skip_frames;
     // On the caller's thread, once the model is built, beside the other two.
     std::function<void(const Trace&, const Model&)> modelled;
     // On the symbols' thread, once the symbolizer is made.

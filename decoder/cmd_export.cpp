@@ -19,11 +19,14 @@ namespace {
 
 struct ExportCmd {
     std::string trace, format, out;
+    std::vector<std::string> skip_frames;
 };
 
 int run_export(const ExportCmd& o)
 {
-    const Analysis a = analyse(o.trace);
+    AnalysisSteps steps;
+    steps.skip_frames = o.skip_frames;
+    const Analysis a = analyse(o.trace, steps);
     exporter::TimelineData d = exporter::build_timeline(a.model, *a.symbols, a.findings);
 
     std::ofstream file;
@@ -60,6 +63,7 @@ CommandRun add_export_command(CLI::App& app)
         ->required()
         ->check(CLI::IsMember({"perfetto", "json", "html"}));
     sub->add_option("-o,--output", o->out, "File to write (default: standard output)");
+    add_skip_frames_option(sub, o->skip_frames);
     return [o] { return run_export(*o); };
 }
 

@@ -60,6 +60,11 @@ public:
     std::string data_name(uint64_t addr);
     // Problems found while loading modules ("build-id differs: /usr/bin/foo"), for the report.
     const std::vector<std::string>& notes() const { return notes_; }
+    // The user's own wrappers around locks (--skip-frames): globs of function
+    // names, source files or modules whose frames the user's site lies past
+    // (present/user_site.h), as it lies past the libraries'.
+    void set_skip_frames(std::vector<std::string> patterns) { skip_frames_ = std::move(patterns); }
+    const std::vector<std::string>& skip_frames() const { return skip_frames_; }
 
 private:
     struct Impl;
@@ -77,6 +82,7 @@ private:
     uint64_t serial_ = 0;
     std::unordered_map<uint64_t, std::vector<Frame>> cache_;
     std::vector<std::string> notes_;
+    std::vector<std::string> skip_frames_;
 };
 
 // C++ (Itanium) and Rust legacy (hash stripped) demangling; returns the input if it is neither.

@@ -5,12 +5,14 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace lt::bundle {
 
 struct PackOptions {
     bool keep_cmdline = true;  // --no-cmdline clears it
     int level = 3;             // zstd level
+    std::vector<std::string> skip_frames;  // for the findings' words (--skip-frames)
 };
 
 struct PackResult {

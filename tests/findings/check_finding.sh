@@ -20,6 +20,8 @@
 #             (tests/zoo/...) that holds the comment "site: marker".
 # --inlined f,g
 #             the evidence stacks show frames of f and g marked inlined.
+# --skip-frames p
+#             passed on to `locktrace report` (repeatable).
 # --no-owners the report must not name any holder for the blocked threads
 #             (futex-only locks: owners are unknowable).
 # --clean     no error or warning finding at all, report exit status 0.
@@ -29,7 +31,7 @@
 set -u
 
 build="" program="" hangs=0 want_exit=0 kind="" severity="error" locks="" threads=-1 functions=""
-no_owners=0 clean=0 only=0 extra_env=() sites="" inlined=""
+no_owners=0 clean=0 only=0 extra_env=() sites="" inlined="" skip_frames=()
 while [ $# -gt 0 ]; do
     case "$1" in
     --build) build=$2; shift ;;
@@ -43,6 +45,7 @@ while [ $# -gt 0 ]; do
     --functions) functions=$2; shift ;;
     --sites) sites=$2; shift ;;
     --inlined) inlined=$2; shift ;;
+    --skip-frames) skip_frames+=(--skip-frames "$2"); shift ;;
     --no-owners) no_owners=1 ;;
     --clean) clean=1 ;;
     --only) only=1 ;;
@@ -85,7 +88,7 @@ check_sites() {
     IFS=, read -ra all <<<"$sites"
     for site in "${all[@]}"; do
         fn=${site%%:*} marker=${site#*:}
-        line=$(grep -n "site: $marker\$" "$src" | cut -d: -f1)
+        line=$(grep -nE "site: $marker([^A-Za-z0-9_]|\$)" "$src" | cut -d: -f1)
         [ -n "$line" ] || fail "no \"site: $marker\" in $src"
         pats+=("$fn(\\([^()]*\\))? \\($(basename "$src"):$line\\)")
     done
@@ -99,7 +102,7 @@ check_sites() {
 # Checks one report; $1 = label ("live", "killed", "exited").
 check_report() {
     local label=$1 rc
-    "$lt" report --json "$trace" >"$work/last.json" 2>"$work/report.err"
+    "$lt" report --json ${skip_frames[@]+"${skip_frames[@]}"} "$trace" >"$work/last.json" 2>"$work/report.err"
     rc=$?
     [ "$rc" -le 1 ] || fail "$label: report could not read the trace (exit $rc): $(cat "$work/report.err")"
     jq -e . "$work/last.json" >/dev/null 2>&1 || fail "$label: report --json is not JSON"
