@@ -19,13 +19,13 @@ namespace {
 
 struct ExportCmd {
     std::string trace, format, out;
-    std::vector<std::string> skip_frames;
+    SymbolOptions symbols;
 };
 
 int run_export(const ExportCmd& o)
 {
     AnalysisSteps steps;
-    steps.skip_frames = o.skip_frames;
+    steps.symbols = o.symbols;
     const Analysis a = analyse(o.trace, steps);
     exporter::TimelineData d = exporter::build_timeline(a.model, *a.symbols, a.findings);
 
@@ -63,7 +63,7 @@ CommandRun add_export_command(CLI::App& app)
         ->required()
         ->check(CLI::IsMember({"perfetto", "json", "html"}));
     sub->add_option("-o,--output", o->out, "File to write (default: standard output)");
-    add_skip_frames_option(sub, o->skip_frames);
+    add_symbol_options(sub, o->symbols);
     return [o] { return run_export(*o); };
 }
 

@@ -20,7 +20,7 @@ struct TimelineOptions {
     std::string lock;
     int tid = 0;
     bool json = false;
-    std::vector<std::string> skip_frames;
+    SymbolOptions symbols;
 };
 
 // A stretch of time during which the set of holders did not change.
@@ -173,7 +173,7 @@ int run_timeline(const TimelineOptions& o)
     }
     AnalysisSteps want;
     want.findings = false;
-    want.skip_frames = o.skip_frames;
+    want.symbols = o.symbols;
     const Analysis a = analyse(o.trace, want);
     const Model& m = a.model;
     Symbolizer& sym = *a.symbols;
@@ -220,7 +220,7 @@ CommandRun add_timeline_command(CLI::App& app)
     sub->add_option("--lock", o->lock, "Only the lock at this address (0x... hex or decimal)");
     sub->add_option("--thread", o->tid, "Only intervals of this thread id");
     sub->add_flag("--json", o->json, "JSON output: per lock, holds, ownership segments and waits");
-    add_skip_frames_option(sub, o->skip_frames);
+    add_symbol_options(sub, o->symbols);
     return [o] { return run_timeline(*o); };
 }
 

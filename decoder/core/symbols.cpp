@@ -132,6 +132,7 @@ std::string Frame::to_string() const
 
 struct Symbolizer::Impl {
     Dwfl* dwfl = nullptr;
+    std::string search;            // libdwfl's debuginfo_path, "" for its default
     char* debuginfo_path = nullptr;
     Dwfl_Callbacks cb{};
     std::vector<bool> trusted;  // per trace module: file on disk matches the build-id
@@ -158,9 +159,11 @@ std::unordered_map<std::string, std::vector<Frame>>& shared_frames()
     return *m;
 }
 
-std::string module_identity(const Module& m, const struct stat& st)
+std::string module_identity(const Module& m, const struct stat& st, const std::string& search)
 {
-    std::string k = m.path;
+    std::string k = search;  // where its debug file was looked for
+    k.push_back('\0');
+    k += m.path;
     k.push_back('\0');
     k.append(reinterpret_cast<const char*>(m.build_id.data()), m.build_id.size());
     uint64_t v[6] = {uint64_t(st.st_dev), uint64_t(st.st_ino), uint64_t(st.st_size),
@@ -171,7 +174,35 @@ std::string module_identity(const Module& m, const struct stat& st)
 
 } // namespace
 
-Symbolizer::Symbolizer(const Trace& trace) : trace_(trace) { load(); }
+Symbolizer::Symbolizer(const Trace& trace, std::vector<std::string> debug_dirs)
+    : trace_(trace), debug_dirs_(std::move(debug_dirs))
+{
+    load();
+}
+
+namespace {
+
+// libdwfl's search path for separate debug files: the user's directories
+// (made absolute: a relative entry would mean a directory beside each
+// binary), then libdwfl's own default, the binary's directory, its .debug/
+// and /usr/lib/debug.  "" when there are none, for libdwfl's default as is.
+std::string debug_search_path(const std::vector<std::string>& dirs)
+{
+    if (dirs.empty()) return "";
+    std::string path;
+    for (const std::string& d : dirs) {
+        std::string abs = d;
+        if (abs.empty() || abs[0] != '/') {
+            char cwd[4096];
+            if (!getcwd(cwd, sizeof cwd)) continue;
+            abs = std::string(cwd) + "/" + d;
+        }
+        path += abs + ":";
+    }
+    return path + ":.debug:/usr/lib/debug";
+}
+
+} // namespace
 
 void Symbolizer::load()
 {
@@ -189,6 +220,8 @@ void Symbolizer::load()
     impl_->cb.find_elf = dwfl_build_id_find_elf;
     impl_->cb.find_debuginfo = dwfl_standard_find_debuginfo;
     impl_->cb.section_address = dwfl_offline_section_address;
+    impl_->search = debug_search_path(debug_dirs_);
+    if (!impl_->search.empty()) impl_->debuginfo_path = impl_->search.data();
     impl_->cb.debuginfo_path = &impl_->debuginfo_path;
     impl_->dwfl = dwfl_begin(&impl_->cb);
     elf_version(EV_CURRENT);
@@ -236,7 +269,7 @@ void Symbolizer::load()
         if (!ok) continue;
         if (dwfl_report_elf(impl_->dwfl, m.path.c_str(), m.path.c_str(), -1, m.base, false)) {
             impl_->trusted[i] = true;
-            impl_->identity[i] = module_identity(m, st);
+            impl_->identity[i] = module_identity(m, st, impl_->search);
         }
     }
     dwfl_report_end(impl_->dwfl, nullptr, nullptr);

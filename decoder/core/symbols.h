@@ -43,7 +43,10 @@ struct SymbolTable {
 // else from the binaries named in its module table.
 class Symbolizer {
 public:
-    explicit Symbolizer(const Trace& trace);
+    // `debug_dirs` (--debug-dir): more places for separate debug files,
+    // searched first and as /usr/lib/debug is: DIR/.build-id/xx/rest.debug,
+    // DIR/<the binary's directory>/<its .gnu_debuglink name>.
+    explicit Symbolizer(const Trace& trace, std::vector<std::string> debug_dirs = {});
     ~Symbolizer();
     Symbolizer(const Symbolizer&) = delete;
     Symbolizer& operator=(const Symbolizer&) = delete;
@@ -83,6 +86,7 @@ private:
     std::unordered_map<uint64_t, std::vector<Frame>> cache_;
     std::vector<std::string> notes_;
     std::vector<std::string> skip_frames_;
+    std::vector<std::string> debug_dirs_;
 };
 
 // C++ (Itanium) and Rust legacy (hash stripped) demangling; returns the input if it is neither.

@@ -387,7 +387,7 @@ PackResult pack_trace(const std::string& trace_path, const std::string& out_path
     std::string payload;
 
     AnalysisSteps steps;
-    steps.skip_frames = opt.skip_frames;
+    steps.symbols = opt.symbols;
     steps.symbolized = [&](const Trace& trace, Symbolizer& sym) {
         frames = list_frames(trace, sym);
         PhaseTimer t3;

@@ -3,6 +3,8 @@
 // description, in one zstd-compressed file.  Format: bundle_format.h.
 #pragma once
 
+#include "analysis.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -12,7 +14,7 @@ namespace lt::bundle {
 struct PackOptions {
     bool keep_cmdline = true;  // --no-cmdline clears it
     int level = 3;             // zstd level
-    std::vector<std::string> skip_frames;  // for the findings' words (--skip-frames)
+    SymbolOptions symbols;     // --skip-frames, --debug-dir
 };
 
 struct PackResult {

@@ -22,6 +22,12 @@
 #             the evidence stacks show frames of f and g marked inlined.
 # --skip-frames p
 #             passed on to `locktrace report` (repeatable).
+# --stripped debuglink|build-id
+#             run a copy stripped with objcopy --strip-all, its debug file
+#             found through .gnu_debuglink beside it, or only in a build-id
+#             directory (DIR/.build-id/xx/rest.debug) given with --debug-dir;
+#             then packed, and its bundle checked again with the copy and its
+#             debug file gone.
 # --no-owners the report must not name any holder for the blocked threads
 #             (futex-only locks: owners are unknowable).
 # --clean     no error or warning finding at all, report exit status 0.
@@ -31,7 +37,7 @@
 set -u
 
 build="" program="" hangs=0 want_exit=0 kind="" severity="error" locks="" threads=-1 functions=""
-no_owners=0 clean=0 only=0 extra_env=() sites="" inlined="" skip_frames=()
+no_owners=0 clean=0 only=0 extra_env=() sites="" inlined="" report_args=() stripped=""
 while [ $# -gt 0 ]; do
     case "$1" in
     --build) build=$2; shift ;;
@@ -45,7 +51,8 @@ while [ $# -gt 0 ]; do
     --functions) functions=$2; shift ;;
     --sites) sites=$2; shift ;;
     --inlined) inlined=$2; shift ;;
-    --skip-frames) skip_frames+=(--skip-frames "$2"); shift ;;
+    --skip-frames) report_args+=(--skip-frames "$2"); shift ;;
+    --stripped) stripped=$2; shift ;;
     --no-owners) no_owners=1 ;;
     --clean) clean=1 ;;
     --only) only=1 ;;
@@ -71,6 +78,30 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+
+# --stripped: run a stripped copy; its debug file goes beside it or into a
+# build-id directory given to the report with --debug-dir.
+if [ -n "$stripped" ]; then
+    mkdir -p "$work/bin"
+    objcopy --only-keep-debug "$exe" "$work/bin/$program.debug" && objcopy --strip-all "$exe" "$work/bin/$program" ||
+        { echo "FAIL: objcopy could not split $exe"; exit 1; }
+    case $stripped in
+    debuglink)
+        (cd "$work/bin" && objcopy --add-gnu-debuglink="$program.debug" "$program") ||
+            { echo "FAIL: objcopy --add-gnu-debuglink"; exit 1; } ;;
+    build-id)
+        id=$(readelf -n "$exe" | sed -n 's/.*Build ID: *//p')
+        [ -n "$id" ] || { echo "FAIL: $exe has no build-id"; exit 1; }
+        mkdir -p "$work/debug/.build-id/${id:0:2}"
+        mv "$work/bin/$program.debug" "$work/debug/.build-id/${id:0:2}/${id:2}.debug"
+        report_args+=(--debug-dir "$work/debug") ;;
+    *) echo "check_finding: --stripped debuglink|build-id" >&2; exit 2 ;;
+    esac
+    if readelf -S "$work/bin/$program" | grep -qE '\.symtab|\.debug_info'; then
+        echo "FAIL: the stripped copy still has symbols or debug information"; exit 1
+    fi
+    exe="$work/bin/$program"
+fi
 
 fail() {
     echo "FAIL [$program]: $*"
@@ -102,7 +133,7 @@ check_sites() {
 # Checks one report; $1 = label ("live", "killed", "exited").
 check_report() {
     local label=$1 rc
-    "$lt" report --json ${skip_frames[@]+"${skip_frames[@]}"} "$trace" >"$work/last.json" 2>"$work/report.err"
+    "$lt" report --json ${report_args[@]+"${report_args[@]}"} "$trace" >"$work/last.json" 2>"$work/report.err"
     rc=$?
     [ "$rc" -le 1 ] || fail "$label: report could not read the trace (exit $rc): $(cat "$work/report.err")"
     jq -e . "$work/last.json" >/dev/null 2>&1 || fail "$label: report --json is not JSON"
@@ -220,6 +251,14 @@ if [ "$hangs" = 1 ]; then
     wait "$pid" 2>/dev/null
     pid=""
     check_report killed
+    if [ -n "$stripped" ]; then
+        # Packed where the debug files are, the bundle reads the same without them.
+        "$lt" pack ${report_args[@]+"${report_args[@]}"} "$trace" -o "$work/packed.ltb" >/dev/null 2>"$work/pack.err" ||
+            fail "pack failed: $(cat "$work/pack.err")"
+        rm -rf "$work/bin" "$work/debug"
+        trace="$work/packed.ltb"
+        check_report bundle
+    fi
 else
     for _ in $(seq 1 600); do
         kill -0 "$pid" 2>/dev/null || break
