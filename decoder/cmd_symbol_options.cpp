@@ -1,6 +1,6 @@
 // The options of every command that symbolizes stacks (report, timeline,
-// export, pack): how to find debug files and which frames are the program's
-// own lock wrappers.
+// export, pack, snapshot): where to find debug files, and which frames are
+// the program's own lock wrappers.
 #include "commands.h"
 
 namespace lt {
