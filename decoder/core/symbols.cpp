@@ -306,6 +306,27 @@ int udata(Dwarf_Die* die, int name)
     return int(v);
 }
 
+// The DIEs under `parent` that contain `pc`, outermost first, into `*chain`.
+// Namespaces and types hold no addresses but hold functions (C++ and Rust put
+// them there), so they are looked into; libdw's dwarf_getscopes does not.
+bool scopes_at(Dwarf_Die* parent, Dwarf_Addr pc, std::vector<Dwarf_Die>* chain)
+{
+    Dwarf_Die child;
+    if (dwarf_child(parent, &child) != 0) return false;
+    do {
+        int tag = dwarf_tag(&child);
+        if (tag == DW_TAG_namespace || tag == DW_TAG_module || tag == DW_TAG_class_type ||
+            tag == DW_TAG_structure_type || tag == DW_TAG_union_type) {
+            if (scopes_at(&child, pc, chain)) return true;
+        } else if (dwarf_haspc(&child, pc) > 0) {
+            chain->push_back(child);
+            scopes_at(&child, pc, chain);
+            return true;
+        }
+    } while (dwarf_siblingof(&child, &child) == 0);
+    return false;
+}
+
 // The functions inlined at `look`, innermost first, put in front of `*out`
 // (which holds the function the address lies in, with the line table's
 // answer).  The line table's line becomes the innermost inlined function's;
@@ -315,21 +336,11 @@ void add_inlined(Dwfl_Module* mod, Dwarf_Addr look, std::vector<Frame>* out)
     Dwarf_Addr bias = 0;
     Dwarf_Die* cu = dwfl_module_addrdie(mod, look, &bias);
     if (!cu) return;
-    Dwarf_Die* scopes = nullptr;
-    int n = dwarf_getscopes(cu, look - bias, &scopes);
-    if (n <= 0) {
-        free(scopes);
-        return;
-    }
-    // Past an inlined instance, dwarf_getscopes goes on with the scopes of
-    // its abstract definition; the chain of calls is the concrete nesting of
-    // the innermost scope, which dwarf_getscopes_die gives.
-    Dwarf_Die inner = scopes[0];
-    free(scopes);
-    scopes = nullptr;
-    n = dwarf_getscopes_die(&inner, &scopes);
+    std::vector<Dwarf_Die> scopes;
+    scopes_at(cu, look - bias, &scopes);
+    // The functions, innermost first, up to the one the code lies in.
     std::vector<Dwarf_Die*> fns;
-    for (int i = 0; i < n; i++) {
+    for (size_t i = scopes.size(); i-- > 0;) {
         int tag = dwarf_tag(&scopes[i]);
         if (tag == DW_TAG_inlined_subroutine) fns.push_back(&scopes[i]);
         if (tag == DW_TAG_subprogram || tag == DW_TAG_entry_point) {
@@ -340,10 +351,8 @@ void add_inlined(Dwfl_Module* mod, Dwarf_Addr look, std::vector<Frame>* out)
     Dwarf_Files* files = nullptr;
     size_t nfiles = 0;
     if (fns.size() < 2 || dwarf_tag(fns[0]) != DW_TAG_inlined_subroutine ||
-        dwarf_getsrcfiles(cu, &files, &nfiles) != 0) {
-        free(scopes);
+        dwarf_getsrcfiles(cu, &files, &nfiles) != 0)
         return;
-    }
     Frame outer = out->back(); // the function the address lies in
     std::vector<Frame> chain;
     for (size_t k = 0; k < fns.size(); k++) {
@@ -369,7 +378,6 @@ void add_inlined(Dwfl_Module* mod, Dwarf_Addr look, std::vector<Frame>* out)
         f.inlined = !last;
         chain.push_back(std::move(f));
     }
-    free(scopes);
     *out = std::move(chain);
 }
 

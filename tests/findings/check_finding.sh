@@ -114,7 +114,9 @@ fail() {
 # "function(params) (file:line)" with the line of "site: marker" in the source.
 check_sites() {
     local label=$1 src site fn marker line pats=()
-    src=$(ls "$(dirname "$0")"/../zoo/"$program".c* "$(dirname "$0")"/../zoo/optimized/"$program".c* 2>/dev/null | head -1)
+    # A Rust program's release build (NAME_release) has the source of NAME.
+    src=$(ls "$(dirname "$0")"/../zoo/"$program".c* "$(dirname "$0")"/../zoo/optimized/"$program".c* \
+        "$(dirname "$0")"/../rust/src/bin/"${program%_release}".rs 2>/dev/null | head -1)
     [ -n "$src" ] || fail "no source of $program for --sites"
     IFS=, read -ra all <<<"$sites"
     for site in "${all[@]}"; do
