@@ -1,4 +1,5 @@
 #include "symbols.h"
+#include "rust_v0.h"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -100,7 +101,7 @@ std::string base_name(const std::string& p)
 std::string demangle(const std::string& name)
 {
     std::string r;
-    if (rust_legacy(name, &r)) return r;
+    if (rust_legacy(name, &r) || rust_v0(name, &r)) return r;
     if (name.compare(0, 2, "_Z") == 0) {
         int status = 0;
         char* d = abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status);

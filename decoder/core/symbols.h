@@ -89,7 +89,7 @@ private:
     std::vector<std::string> debug_dirs_;
 };
 
-// C++ (Itanium) and Rust legacy (hash stripped) demangling; returns the input if it is neither.
+// C++ (Itanium), Rust legacy (hash stripped) and Rust v0 demangling; returns the input if it is none.
 std::string demangle(const std::string& name);
 
 } // namespace lt
