@@ -44,7 +44,8 @@ void overlapped(Analysis& a, const AnalysisSteps& steps)
     std::exception_ptr sym_error, find_error;
     std::thread sym_thread([&] {
         try {
-            a.symbols = std::make_unique<Symbolizer>(*a.trace);
+            a.symbols = std::make_unique<Symbolizer>(*a.trace, steps.symbols.debug_dirs);
+            a.symbols->set_skip_frames(steps.symbols.skip_frames);
             if (steps.symbolized) steps.symbolized(*a.trace, *a.symbols);
             symbols_made.set_value(); // only now: a Symbolizer is used by one thread at a time
         } catch (...) {
@@ -88,7 +89,8 @@ Analysis analyse(const std::string& path, const AnalysisSteps& steps)
         return a;
     }
     a.model = Model::build(*a.trace);
-    a.symbols = std::make_unique<Symbolizer>(*a.trace);
+    a.symbols = std::make_unique<Symbolizer>(*a.trace, steps.symbols.debug_dirs);
+    a.symbols->set_skip_frames(steps.symbols.skip_frames);
     if (steps.findings) a.findings = find_all(a.model);
     return a;
 }

@@ -25,12 +25,19 @@ struct Analysis {
 // as a raw trace.  Throws TraceError.
 std::unique_ptr<Trace> open_trace(const std::string& path);
 
+// How the user asked stacks to be read (the Symbolizer's settings).
+struct SymbolOptions {
+    std::vector<std::string> skip_frames;  // --skip-frames: the program's own lock wrappers
+    std::vector<std::string> debug_dirs;   // --debug-dir: more places for separate debug files
+};
+
 // What a command wants besides the model and the symbols, and work of its own
 // to overlap with them.  When any of the three steps is set, symbolizing and
 // the detectors each run on a thread of their own beside the caller's thread
 // (pack overlaps them with its compression: pack/pack.cpp says what it gains).
 struct AnalysisSteps {
     bool findings = true;  // timeline has no use for them
+    SymbolOptions symbols;
     // On the caller's thread, once the model is built, beside the other two.
     std::function<void(const Trace&, const Model&)> modelled;
     // On the symbols' thread, once the symbolizer is made.

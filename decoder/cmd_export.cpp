@@ -19,11 +19,14 @@ namespace {
 
 struct ExportCmd {
     std::string trace, format, out;
+    SymbolOptions symbols;
 };
 
 int run_export(const ExportCmd& o)
 {
-    const Analysis a = analyse(o.trace);
+    AnalysisSteps steps;
+    steps.symbols = o.symbols;
+    const Analysis a = analyse(o.trace, steps);
     exporter::TimelineData d = exporter::build_timeline(a.model, *a.symbols, a.findings);
 
     std::ofstream file;
@@ -60,6 +63,7 @@ CommandRun add_export_command(CLI::App& app)
         ->required()
         ->check(CLI::IsMember({"perfetto", "json", "html"}));
     sub->add_option("-o,--output", o->out, "File to write (default: standard output)");
+    add_symbol_options(sub, o->symbols);
     return [o] { return run_export(*o); };
 }
 

@@ -16,6 +16,7 @@ struct PackCmd {
     std::string trace, out;
     bool no_cmdline = false, info = false;
     int level = 3;
+    SymbolOptions symbols;
 };
 
 std::string default_output(const std::string& trace)
@@ -58,6 +59,7 @@ int run_pack(const PackCmd& o)
     bundle::PackOptions opt;
     opt.keep_cmdline = !o.no_cmdline;
     opt.level = o.level;
+    opt.symbols = o.symbols;
     bundle::PackResult r = bundle::pack_trace(o.trace, out, opt);
     printf("%s: %llu events, %llu stacks (%llu frames symbolized), %zu findings\n", out.c_str(),
            (unsigned long long)r.events, (unsigned long long)r.stacks, (unsigned long long)r.frames, r.findings);
@@ -80,6 +82,7 @@ CommandRun add_pack_command(CLI::App& app)
     sub->add_flag("--no-cmdline", o->no_cmdline, "Leave the program's command line out of the bundle");
     sub->add_option("--level", o->level, "zstd compression level (default 3)")->check(CLI::Range(1, 19));
     sub->add_flag("--info", o->info, "Describe an existing bundle instead of packing");
+    add_symbol_options(sub, o->symbols);
     return [o] { return run_pack(*o); };
 }
 

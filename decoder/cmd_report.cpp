@@ -17,11 +17,14 @@ struct ReportOptions {
     std::string trace;
     bool json = false;
     bool all_locks = false;
+    SymbolOptions symbols;
 };
 
 int run_report(const ReportOptions& o)
 {
-    const Analysis a = analyse(o.trace);
+    AnalysisSteps steps;
+    steps.symbols = o.symbols;
+    const Analysis a = analyse(o.trace, steps);
     const Report r = build_report(*a.trace, a.model, *a.symbols, a.findings);
     const std::string out = o.json ? report_json(r) : report_text(r, o.all_locks);
     fwrite(out.data(), 1, out.size(), stdout);
@@ -38,6 +41,7 @@ CommandRun add_report_command(CLI::App& app)
     sub->add_option("trace", o->trace, "Trace file (of a running, exited or killed process)")->required();
     sub->add_flag("--json", o->json, "One JSON object instead of text (schema in locktrace(1))");
     sub->add_flag("--all-locks", o->all_locks, "List every lock in the text summary, not only the 20 most waited on");
+    add_symbol_options(sub, o->symbols);
     return [o] { return run_report(*o); };
 }
 

@@ -36,6 +36,7 @@ struct SnapshotCmd {
     int pid = 0;
     bool json = false, no_mark = false;
     std::string out;
+    SymbolOptions symbols;
 };
 
 // The trace file mapped by `pid`: a mapping at offset 0 of a file whose
@@ -111,9 +112,11 @@ bool stamp_mark(const std::string& path, std::string* why)
 }
 
 // The report of the trace as it is now, the one `report` makes; its exit status.
-int report_now(const std::string& trace, bool json, std::string* text)
+int report_now(const std::string& trace, bool json, const SymbolOptions& symbols, std::string* text)
 {
-    const Analysis a = analyse(trace);
+    AnalysisSteps steps;
+    steps.symbols = symbols;
+    const Analysis a = analyse(trace, steps);
     const Report r = build_report(*a.trace, a.model, *a.symbols, a.findings);
     *text = json ? report_json(r) : report_text(r, false);
     return r.errors ? 1 : 0;
@@ -130,7 +133,7 @@ int run_snapshot(const SnapshotCmd& o)
     if (!o.no_mark && !stamp_mark(trace, &why))
         fprintf(stderr, "locktrace: snapshot: no mark recorded in %s: %s\n", trace.c_str(), why.c_str());
     std::string text;
-    int rc = report_now(trace, o.json, &text);
+    int rc = report_now(trace, o.json, o.symbols, &text);
     fwrite(text.data(), 1, text.size(), stdout);
     fflush(stdout);
     std::string out = o.out.empty() ? trace + (o.json ? ".snapshot.json" : ".snapshot.txt") : o.out;
@@ -154,6 +157,7 @@ CommandRun add_snapshot_command(CLI::App& app)
     sub->add_flag("--json", o->json, "The report as JSON (as `report --json`)");
     sub->add_flag("--no-mark", o->no_mark, "Do not write a snapshot mark into the trace (read-only)");
     sub->add_option("-o,--output", o->out, "Also save the report here (default TRACE.snapshot.txt; - for none)");
+    add_symbol_options(sub, o->symbols);
     return [o] { return run_snapshot(*o); };
 }
 

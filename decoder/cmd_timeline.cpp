@@ -20,6 +20,7 @@ struct TimelineOptions {
     std::string lock;
     int tid = 0;
     bool json = false;
+    SymbolOptions symbols;
 };
 
 // A stretch of time during which the set of holders did not change.
@@ -172,6 +173,7 @@ int run_timeline(const TimelineOptions& o)
     }
     AnalysisSteps want;
     want.findings = false;
+    want.symbols = o.symbols;
     const Analysis a = analyse(o.trace, want);
     const Model& m = a.model;
     Symbolizer& sym = *a.symbols;
@@ -218,6 +220,7 @@ CommandRun add_timeline_command(CLI::App& app)
     sub->add_option("--lock", o->lock, "Only the lock at this address (0x... hex or decimal)");
     sub->add_option("--thread", o->tid, "Only intervals of this thread id");
     sub->add_flag("--json", o->json, "JSON output: per lock, holds, ownership segments and waits");
+    add_symbol_options(sub, o->symbols);
     return [o] { return run_timeline(*o); };
 }
 

@@ -208,7 +208,22 @@ std::shared_ptr<SymbolTable> read_symbols(const std::string& path, const Section
             fr.line = f.at(3).get<int>();
             fr.module = f.at(4).get<std::string>();
             fr.offset = f.at(5).get<uint64_t>();
-            table->frames[fr.address] = std::move(fr);
+            // Bundles packed before inlined frames were kept end here.
+            std::vector<Frame> chain;
+            if (f.size() > 7) {
+                fr.column = f.at(6).get<int>();
+                for (const auto& in : f.at(7)) {
+                    Frame i = fr;
+                    i.function = in.at(0).get<std::string>();
+                    i.file = in.at(1).get<std::string>();
+                    i.line = in.at(2).get<int>();
+                    i.column = in.at(3).get<int>();
+                    i.inlined = true;
+                    chain.push_back(std::move(i));
+                }
+            }
+            chain.push_back(std::move(fr));
+            table->frames[chain.back().address] = std::move(chain);
         }
         for (const auto& [k, v] : j.at("data").items()) {
             uint64_t a = std::stoull(k, nullptr, 16);

@@ -1,5 +1,7 @@
 #include "symbols.h"
+#include "rust_v0.h"
 
+#include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
@@ -99,7 +101,7 @@ std::string base_name(const std::string& p)
 std::string demangle(const std::string& name)
 {
     std::string r;
-    if (rust_legacy(name, &r)) return r;
+    if (rust_legacy(name, &r) || rust_v0(name, &r)) return r;
     if (name.compare(0, 2, "_Z") == 0) {
         int status = 0;
         char* d = abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status);
@@ -125,11 +127,13 @@ std::string Frame::to_string() const
     } else {
         s = hex(address);
     }
+    if (inlined) s += " [inlined]";
     return s;
 }
 
 struct Symbolizer::Impl {
     Dwfl* dwfl = nullptr;
+    std::string search;            // libdwfl's debuginfo_path, "" for its default
     char* debuginfo_path = nullptr;
     Dwfl_Callbacks cb{};
     std::vector<bool> trusted;  // per trace module: file on disk matches the build-id
@@ -150,15 +154,17 @@ namespace {
 // whole when it grows past kMaxShared (a fuzzer feeds endless traces).
 constexpr size_t kMaxShared = 1 << 16;
 std::mutex g_shared_mu;
-std::unordered_map<std::string, Frame>& shared_frames()
+std::unordered_map<std::string, std::vector<Frame>>& shared_frames()
 {
-    static auto* m = new std::unordered_map<std::string, Frame>; // never destroyed: used from static dtors
+    static auto* m = new std::unordered_map<std::string, std::vector<Frame>>; // never destroyed: used from static dtors
     return *m;
 }
 
-std::string module_identity(const Module& m, const struct stat& st)
+std::string module_identity(const Module& m, const struct stat& st, const std::string& search)
 {
-    std::string k = m.path;
+    std::string k = search;  // where its debug file was looked for
+    k.push_back('\0');
+    k += m.path;
     k.push_back('\0');
     k.append(reinterpret_cast<const char*>(m.build_id.data()), m.build_id.size());
     uint64_t v[6] = {uint64_t(st.st_dev), uint64_t(st.st_ino), uint64_t(st.st_size),
@@ -169,7 +175,35 @@ std::string module_identity(const Module& m, const struct stat& st)
 
 } // namespace
 
-Symbolizer::Symbolizer(const Trace& trace) : trace_(trace) { load(); }
+Symbolizer::Symbolizer(const Trace& trace, std::vector<std::string> debug_dirs)
+    : trace_(trace), debug_dirs_(std::move(debug_dirs))
+{
+    load();
+}
+
+namespace {
+
+// libdwfl's search path for separate debug files: the user's directories
+// (made absolute: a relative entry would mean a directory beside each
+// binary), then libdwfl's own default, the binary's directory, its .debug/
+// and /usr/lib/debug.  "" when there are none, for libdwfl's default as is.
+std::string debug_search_path(const std::vector<std::string>& dirs)
+{
+    if (dirs.empty()) return "";
+    std::string path;
+    for (const std::string& d : dirs) {
+        std::string abs = d;
+        if (abs.empty() || abs[0] != '/') {
+            char cwd[4096];
+            if (!getcwd(cwd, sizeof cwd)) continue;
+            abs = std::string(cwd) + "/" + d;
+        }
+        path += abs + ":";
+    }
+    return path + ":.debug:/usr/lib/debug";
+}
+
+} // namespace
 
 void Symbolizer::load()
 {
@@ -187,6 +221,8 @@ void Symbolizer::load()
     impl_->cb.find_elf = dwfl_build_id_find_elf;
     impl_->cb.find_debuginfo = dwfl_standard_find_debuginfo;
     impl_->cb.section_address = dwfl_offline_section_address;
+    impl_->search = debug_search_path(debug_dirs_);
+    if (!impl_->search.empty()) impl_->debuginfo_path = impl_->search.data();
     impl_->cb.debuginfo_path = &impl_->debuginfo_path;
     impl_->dwfl = dwfl_begin(&impl_->cb);
     elf_version(EV_CURRENT);
@@ -234,7 +270,7 @@ void Symbolizer::load()
         if (!ok) continue;
         if (dwfl_report_elf(impl_->dwfl, m.path.c_str(), m.path.c_str(), -1, m.base, false)) {
             impl_->trusted[i] = true;
-            impl_->identity[i] = module_identity(m, st);
+            impl_->identity[i] = module_identity(m, st, impl_->search);
         }
     }
     dwfl_report_end(impl_->dwfl, nullptr, nullptr);
@@ -247,16 +283,141 @@ Symbolizer::Impl::~Impl()
 
 Symbolizer::~Symbolizer() = default;
 
-const Frame& Symbolizer::frame(uint64_t pc, bool return_address)
+namespace {
+
+// What a DWARF subprogram or inlined instance is called: its linkage name
+// demangled (as the symbol table spells it, with the parameters), else its
+// plain name.  Both may live on the abstract origin or the declaration.
+std::string die_function(Dwarf_Die* die)
+{
+    Dwarf_Attribute a;
+    const char* n = nullptr;
+    if (dwarf_attr_integrate(die, DW_AT_linkage_name, &a) || dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a))
+        n = dwarf_formstring(&a);
+    if (n) return demangle(n);
+    if (dwarf_attr_integrate(die, DW_AT_name, &a)) n = dwarf_formstring(&a);
+    return n ? n : "";
+}
+
+int udata(Dwarf_Die* die, int name)
+{
+    Dwarf_Attribute a;
+    Dwarf_Word v = 0;
+    if (dwarf_formudata(dwarf_attr(die, name, &a), &v) != 0 || v > Dwarf_Word(INT32_MAX)) return 0;
+    return int(v);
+}
+
+// The DIEs under `parent` that contain `pc`, outermost first, into `*chain`.
+// Namespaces and types hold no addresses but hold functions (C++ and Rust put
+// them there), so they are looked into; libdw's dwarf_getscopes does not.
+bool scopes_at(Dwarf_Die* parent, Dwarf_Addr pc, std::vector<Dwarf_Die>* chain)
+{
+    Dwarf_Die child;
+    if (dwarf_child(parent, &child) != 0) return false;
+    do {
+        int tag = dwarf_tag(&child);
+        if (tag == DW_TAG_namespace || tag == DW_TAG_module || tag == DW_TAG_class_type ||
+            tag == DW_TAG_structure_type || tag == DW_TAG_union_type) {
+            if (scopes_at(&child, pc, chain)) return true;
+        } else if (dwarf_haspc(&child, pc) > 0) {
+            chain->push_back(child);
+            scopes_at(&child, pc, chain);
+            return true;
+        }
+    } while (dwarf_siblingof(&child, &child) == 0);
+    return false;
+}
+
+// The functions inlined at `look`, innermost first, put in front of `*out`
+// (which holds the function the address lies in, with the line table's
+// answer).  The line table's line becomes the innermost inlined function's;
+// each function's own line is where it called (inlined) the one before it.
+void add_inlined(Dwfl_Module* mod, Dwarf_Addr look, std::vector<Frame>* out)
+{
+    Dwarf_Addr bias = 0;
+    Dwarf_Die* cu = dwfl_module_addrdie(mod, look, &bias);
+    if (!cu) return;
+    std::vector<Dwarf_Die> scopes;
+    scopes_at(cu, look - bias, &scopes);
+    // The functions, innermost first, up to the one the code lies in.
+    std::vector<Dwarf_Die*> fns;
+    for (size_t i = scopes.size(); i-- > 0;) {
+        int tag = dwarf_tag(&scopes[i]);
+        if (tag == DW_TAG_inlined_subroutine) fns.push_back(&scopes[i]);
+        if (tag == DW_TAG_subprogram || tag == DW_TAG_entry_point) {
+            fns.push_back(&scopes[i]);
+            break;
+        }
+    }
+    Dwarf_Files* files = nullptr;
+    size_t nfiles = 0;
+    if (fns.size() < 2 || dwarf_tag(fns[0]) != DW_TAG_inlined_subroutine ||
+        dwarf_getsrcfiles(cu, &files, &nfiles) != 0)
+        return;
+    Frame outer = out->back(); // the function the address lies in
+    std::vector<Frame> chain;
+    for (size_t k = 0; k < fns.size(); k++) {
+        Frame f = outer;
+        f.file.clear();
+        f.line = f.column = 0;
+        if (k == 0) {
+            f.file = outer.file;
+            f.line = outer.line;
+            f.column = outer.column;
+        } else {
+            Dwarf_Word idx = Dwarf_Word(udata(fns[k - 1], DW_AT_call_file));
+            const char* file = idx < nfiles ? dwarf_filesrc(files, idx, nullptr, nullptr) : nullptr;
+            if (file) f.file = file;
+            f.line = udata(fns[k - 1], DW_AT_call_line);
+            f.column = udata(fns[k - 1], DW_AT_call_column);
+        }
+        bool last = k + 1 == fns.size();
+        if (!last || outer.function.empty()) {
+            std::string name = die_function(fns[k]);
+            if (!name.empty()) f.function = name;
+        }
+        f.inlined = !last;
+        chain.push_back(std::move(f));
+    }
+    *out = std::move(chain);
+}
+
+// One address looked up in the binaries: the function (symbol table), the
+// line (line table), then the functions inlined there (DWARF scopes).
+void look_up(Dwfl* dwfl, uint64_t pc, bool return_address, std::vector<Frame>* out)
+{
+    Frame& f = out->back();
+    Dwarf_Addr look = return_address && pc ? pc - 1 : pc;
+    Dwfl_Module* mod = dwfl_addrmodule(dwfl, look);
+    if (!mod) return;
+    GElf_Off off;
+    GElf_Sym sym;
+    if (const char* name = dwfl_module_addrinfo(mod, look, &off, &sym, nullptr, nullptr, nullptr))
+        f.function = demangle(name);
+    if (Dwfl_Line* line = dwfl_module_getsrc(mod, look)) {
+        int lineno = 0, col = 0;
+        if (const char* file = dwfl_lineinfo(line, nullptr, &lineno, &col, nullptr, nullptr)) {
+            f.file = file;
+            f.line = lineno;
+            f.column = col;
+        }
+    }
+    add_inlined(mod, look, out);
+}
+
+} // namespace
+
+const std::vector<Frame>& Symbolizer::frames(uint64_t pc, bool return_address)
 {
     check_trace();
     auto it = cache_.find(pc);
     if (it != cache_.end()) return it->second;
     if (const auto& table = trace_.embedded_symbols()) {
         auto t = table->frames.find(pc);
-        if (t != table->frames.end()) return cache_.emplace(pc, t->second).first->second;
+        if (t != table->frames.end() && !t->second.empty()) return cache_.emplace(pc, t->second).first->second;
     }
-    Frame f;
+    std::vector<Frame> chain(1);
+    Frame& f = chain[0];
     f.address = pc;
     const auto& mods = trace_.modules();
     size_t mi = SIZE_MAX;
@@ -279,32 +440,22 @@ const Frame& Symbolizer::frame(uint64_t pc, bool return_address)
         if (hit != shared_frames().end()) return cache_.emplace(pc, hit->second).first->second;
     }
     if (!key.empty()) {
-        Dwarf_Addr look = return_address && pc ? pc - 1 : pc;
-        if (Dwfl_Module* mod = dwfl_addrmodule(impl_->dwfl, look)) {
-            GElf_Off off;
-            GElf_Sym sym;
-            if (const char* name = dwfl_module_addrinfo(mod, look, &off, &sym, nullptr, nullptr, nullptr))
-                f.function = demangle(name);
-            if (Dwfl_Line* line = dwfl_module_getsrc(mod, look)) {
-                int lineno = 0;
-                if (const char* file = dwfl_lineinfo(line, nullptr, &lineno, nullptr, nullptr, nullptr)) {
-                    f.file = file;
-                    f.line = lineno;
-                }
-            }
-        }
+        look_up(impl_->dwfl, pc, return_address, &chain);
         std::lock_guard<std::mutex> g(g_shared_mu);
         auto& shared = shared_frames();
         if (shared.size() >= kMaxShared) shared.clear();
-        shared.emplace(std::move(key), f);
+        shared.emplace(std::move(key), chain);
     }
-    return cache_.emplace(pc, std::move(f)).first->second;
+    return cache_.emplace(pc, std::move(chain)).first->second;
 }
 
 std::vector<Frame> Symbolizer::stack(uint32_t stack_id)
 {
     std::vector<Frame> out;
-    for (uint64_t pc : trace_.stack(stack_id)) out.push_back(frame(pc, true));
+    for (uint64_t pc : trace_.stack(stack_id)) {
+        const std::vector<Frame>& chain = frames(pc, true);
+        out.insert(out.end(), chain.begin(), chain.end());
+    }
     return out;
 }
 

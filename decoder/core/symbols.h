@@ -19,6 +19,10 @@ struct Frame {
     std::string function;   // demangled; empty if unknown
     std::string file;       // source file; empty if unknown
     int line = 0;
+    int column = 0;         // 0 if unknown
+    // The function's body was inlined into the next frame's: both share the
+    // address, and `line` is where this function was, not a call instruction.
+    bool inlined = false;
     std::string module;     // path of the module, empty if none covers the address
     uint64_t offset = 0;    // address - module load bias
     // "func (file.c:12)" or "libfoo.so+0x1234" or "0x7f...".
@@ -28,7 +32,9 @@ struct Frame {
 // Symbols carried inside a bundle (decoder/bundle/): what the binaries said on
 // the machine that packed it, so the trace reads the same where they are absent.
 struct SymbolTable {
-    std::unordered_map<uint64_t, Frame> frames;     // stack addresses, as looked up for stacks
+    // Stack addresses, as looked up for stacks: the inline chain of each,
+    // innermost first, the last one the function the address lies in.
+    std::unordered_map<uint64_t, std::vector<Frame>> frames;
     std::unordered_map<uint64_t, std::string> data; // data_name() of the lock addresses
     std::vector<std::string> notes;                 // what the packing machine could not symbolize
 };
@@ -37,20 +43,31 @@ struct SymbolTable {
 // else from the binaries named in its module table.
 class Symbolizer {
 public:
-    explicit Symbolizer(const Trace& trace);
+    // `debug_dirs` (--debug-dir): more places for separate debug files,
+    // searched first and as /usr/lib/debug is: DIR/.build-id/xx/rest.debug,
+    // DIR/<the binary's directory>/<its .gnu_debuglink name>.
+    explicit Symbolizer(const Trace& trace, std::vector<std::string> debug_dirs = {});
     ~Symbolizer();
     Symbolizer(const Symbolizer&) = delete;
     Symbolizer& operator=(const Symbolizer&) = delete;
 
+    // The frames of one address: the functions inlined at it, innermost first
+    // (each marked inlined), then the function it lies in.  Never empty.
     // `return_address`: look up pc - 1 so that the line is the call, not the next statement.
-    const Frame& frame(uint64_t pc, bool return_address = true);
-    // Every frame of a recorded stack, innermost first.  All frames are return
-    // addresses (the recorder starts at the caller of the wrapped function).
+    const std::vector<Frame>& frames(uint64_t pc, bool return_address = true);
+    // Every frame of a recorded stack, innermost first, inlined ones included.
+    // All addresses are return addresses (the recorder starts at the caller
+    // of the wrapped function).
     std::vector<Frame> stack(uint32_t stack_id);
     // Name of a data address (global variable): "accounts_lock", "table+16"; "" if none.
     std::string data_name(uint64_t addr);
     // Problems found while loading modules ("build-id differs: /usr/bin/foo"), for the report.
     const std::vector<std::string>& notes() const { return notes_; }
+    // The user's own wrappers around locks (--skip-frames): globs of function
+    // names, source files or modules whose frames the user's site lies past
+    // (present/user_site.h), as it lies past the libraries'.
+    void set_skip_frames(std::vector<std::string> patterns) { skip_frames_ = std::move(patterns); }
+    const std::vector<std::string>& skip_frames() const { return skip_frames_; }
 
 private:
     struct Impl;
@@ -66,11 +83,13 @@ private:
     std::unique_ptr<Impl> impl_;
     const Trace& trace_;
     uint64_t serial_ = 0;
-    std::unordered_map<uint64_t, Frame> cache_;
+    std::unordered_map<uint64_t, std::vector<Frame>> cache_;
     std::vector<std::string> notes_;
+    std::vector<std::string> skip_frames_;
+    std::vector<std::string> debug_dirs_;
 };
 
-// C++ (Itanium) and Rust legacy (hash stripped) demangling; returns the input if it is neither.
+// C++ (Itanium), Rust legacy (hash stripped) and Rust v0 demangling; returns the input if it is none.
 std::string demangle(const std::string& name);
 
 } // namespace lt

@@ -2,6 +2,7 @@
 
 #include "present/present.h"
 #include "present/finding_words.h"
+#include "present/user_site.h"
 
 #include <algorithm>
 #include <unordered_map>
@@ -67,7 +68,9 @@ void lock_flows(const Model& m, const Lock& L, uint32_t lock_ix, std::vector<Flo
 std::string top_frame(Symbolizer& sym, uint32_t stack_id)
 {
     std::vector<Frame> fr = sym.stack(stack_id);
-    // Skip frames inside the C library so "where" points at the program.
+    if (const Frame* site = user_frame(fr, sym.skip_frames())) return site->to_string();
+    // No frame of the program's own with a source line: the first one outside
+    // the C and C++ libraries and the recorder, at least.
     for (const Frame& f : fr)
         if (f.module.find("libc.so") == std::string::npos && f.module.find("libstdc++") == std::string::npos &&
             f.module.find("liblocktrace") == std::string::npos)

@@ -261,6 +261,24 @@ uint64_t write_rings(FILE* f, const std::string& path, const Rings& g, int level
     return w.written;
 }
 
+// One address of the SYMS section: [pc, function, file, line, module, offset]
+// of the function it lies in (what every reader understands), then, when
+// there is more to say, its column and the functions inlined at it, innermost
+// first, each [function, file, line, column].  null: nothing known.
+json frame_entry(uint64_t pc, const std::vector<Frame>& chain)
+{
+    const Frame& f = chain.back();
+    if (f.function.empty() && f.module.empty()) return nullptr;
+    json e = {pc, f.function, f.file, f.line, f.module, f.offset};
+    if (f.column == 0 && chain.size() == 1) return e;
+    json inl = json::array();
+    for (size_t i = 0; i + 1 < chain.size(); i++)
+        inl.push_back({chain[i].function, chain[i].file, chain[i].line, chain[i].column});
+    e.push_back(f.column);
+    e.push_back(std::move(inl));
+    return e;
+}
+
 // Every distinct pc of the trace's stacks, symbolized (libc's compressed
 // DWARF is inflated here: a fifth of pack's CPU time, hence its own thread).
 nlohmann::json list_frames(const Trace& trace, Symbolizer& sym)
@@ -272,9 +290,8 @@ nlohmann::json list_frames(const Trace& trace, Symbolizer& sym)
     for (uint32_t id = 1; id <= ids; id++)
         for (uint64_t pc : trace.stack(id)) {
             if (!listed.insert(pc).second) continue;
-            const Frame& f = sym.frame(pc, true);
-            if (f.function.empty() && f.module.empty()) continue;
-            frames.push_back({pc, f.function, f.file, f.line, f.module, f.offset});
+            json e = frame_entry(pc, sym.frames(pc, true));
+            if (!e.is_null()) frames.push_back(std::move(e));
         }
     return frames;
 }
@@ -370,6 +387,7 @@ PackResult pack_trace(const std::string& trace_path, const std::string& out_path
     std::string payload;
 
     AnalysisSteps steps;
+    steps.symbols = opt.symbols;
     steps.symbolized = [&](const Trace& trace, Symbolizer& sym) {
         frames = list_frames(trace, sym);
         PhaseTimer t3;

@@ -3,14 +3,18 @@
 // description, in one zstd-compressed file.  Format: bundle_format.h.
 #pragma once
 
+#include "analysis.h"
+
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace lt::bundle {
 
 struct PackOptions {
     bool keep_cmdline = true;  // --no-cmdline clears it
     int level = 3;             // zstd level
+    SymbolOptions symbols;     // --skip-frames, --debug-dir
 };
 
 struct PackResult {

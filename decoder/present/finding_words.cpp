@@ -1,5 +1,6 @@
 #include "finding_words.h"
 #include "present.h"
+#include "user_site.h"
 
 #include <cstdio>
 
@@ -7,30 +8,12 @@ namespace lt {
 
 namespace {
 
-// Frames of the C library, the C++ and Rust runtimes and the compiler's
-// helpers: the user wants to know which of their own lines did it.
-bool is_library_frame(const Frame& f)
-{
-    if (f.function.empty() || f.file.empty()) return true;
-    if (f.file.rfind("/usr/", 0) == 0 || f.file.rfind("./", 0) == 0 || f.file.rfind("../", 0) == 0) return true;
-    for (const char* p : {"std::", "core::", "alloc::", "_RN", "<", "__"})
-        if (f.function.rfind(p, 0) == 0) return true;
-    return false;
-}
-
 // Where an event happened in the user's code: "transfer (demo_bank.c:52)", or
 // "" when its stack is unknown or lies wholly in libraries.
 std::string where(const Model& m, Symbolizer& sym, uint64_t ix)
 {
-    if (ix >= m.events.size() || m.events[ix].stack_id == 0) return "";
-    for (const Frame& f : sym.stack(m.events[ix].stack_id)) {
-        if (is_library_frame(f)) continue;
-        std::string file = f.file;
-        size_t slash = file.rfind('/');
-        if (slash != std::string::npos) file = file.substr(slash + 1);
-        return f.function + " (" + file + ":" + std::to_string(f.line) + ")";
-    }
-    return "";
+    if (ix >= m.events.size()) return "";
+    return user_site(sym, m.events[ix].stack_id);
 }
 
 // A moment in a finding's words, rounded to the microsecond ("+1.234567s";

@@ -87,6 +87,8 @@ nlohmann::json stack_json(Symbolizer& sym, uint32_t stack_id)
         j["function"] = f.function.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.function);
         j["file"] = f.file.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.file);
         j["line"] = f.line ? nlohmann::json(f.line) : nlohmann::json(nullptr);
+        j["column"] = f.column ? nlohmann::json(f.column) : nlohmann::json(nullptr);
+        j["inlined"] = f.inlined;
         j["module"] = f.module.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.module);
         j["address"] = hex_addr(f.address);
         a.push_back(std::move(j));

@@ -2,6 +2,7 @@
 // threads (on what, since when, who holds it and where they took it), then
 // per-lock summaries.
 #include "report.h"
+#include "user_site.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -177,9 +178,10 @@ void blocked_thread(const Report& r, const BlockedThread& b, const Line& line, s
             line("  held by: nobody, per the recorded history" +
                  std::string(m.history_complete ? "" : " (but the history is incomplete: the holder may have taken it before the gap)"));
         for (const Hold* hd : b.holders) {
+            const std::string site = user_site(sym, m.events[hd->acquired].stack_id);
             line("  held by " + thread_label(m, hd->thread) +
                  (has_readers(L) ? " (" + std::string(mode_name(hd->mode)) + ")" : std::string()) + " since " +
-                 rel_time(m, hd->begin_ns) + ", taken at:");
+                 rel_time(m, hd->begin_ns) + ", taken at" + (site.empty() ? "" : " " + site) + ":");
             out += format_stack(sym, m.events[hd->acquired].stack_id, "    ");
         }
         std::string w = lock_word_note(e);
@@ -241,8 +243,10 @@ void locks(const Report& r, bool all, const Line& line)
         if (ls.longest->open())
             len += r.open.word + std::string(r.open.running ? " (still held)" : " (still held when the trace ended)");
         std::vector<Frame> fr = r.symbols->stack(r.model->events[ls.longest->acquired].stack_id);
+        const Frame* site = user_frame(fr, r.symbols->skip_frames());
+        if (!site && !fr.empty()) site = &fr[0];
         line("      longest hold " + len + " by " + thread_label(*r.model, ls.longest->thread) + ", taken at " +
-             (fr.empty() ? std::string("?") : fr[0].to_string()));
+             (site ? site->to_string() : std::string("?")));
     }
 }
 

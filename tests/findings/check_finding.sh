@@ -14,6 +14,20 @@
 #             threads (each with evidence of its own), locks whose symbols (from
 #             the report's lock table, e.g. "lock_a", "accounts+56") include
 #             --locks, and evidence stacks containing each of --functions.
+# --sites f:marker,g:marker
+#             some finding of --kind quotes in its summary each function as
+#             "f(...) (file:line)", line being the line of the program's source
+#             (tests/zoo/...) that holds the comment "site: marker".
+# --inlined f,g
+#             the evidence stacks show frames of f and g marked inlined.
+# --skip-frames p
+#             passed on to `locktrace report` (repeatable).
+# --stripped debuglink|build-id
+#             run a copy stripped with objcopy --strip-all, its debug file
+#             found through .gnu_debuglink beside it, or only in a build-id
+#             directory (DIR/.build-id/xx/rest.debug) given with --debug-dir;
+#             then packed, and its bundle checked again with the copy and its
+#             debug file gone.
 # --no-owners the report must not name any holder for the blocked threads
 #             (futex-only locks: owners are unknowable).
 # --clean     no error or warning finding at all, report exit status 0.
@@ -23,7 +37,7 @@
 set -u
 
 build="" program="" hangs=0 want_exit=0 kind="" severity="error" locks="" threads=-1 functions=""
-no_owners=0 clean=0 only=0 extra_env=()
+no_owners=0 clean=0 only=0 extra_env=() sites="" inlined="" report_args=() stripped=""
 while [ $# -gt 0 ]; do
     case "$1" in
     --build) build=$2; shift ;;
@@ -35,6 +49,10 @@ while [ $# -gt 0 ]; do
     --locks) locks=$2; shift ;;
     --threads) threads=$2; shift ;;
     --functions) functions=$2; shift ;;
+    --sites) sites=$2; shift ;;
+    --inlined) inlined=$2; shift ;;
+    --skip-frames) report_args+=(--skip-frames "$2"); shift ;;
+    --stripped) stripped=$2; shift ;;
     --no-owners) no_owners=1 ;;
     --clean) clean=1 ;;
     --only) only=1 ;;
@@ -61,6 +79,30 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# --stripped: run a stripped copy; its debug file goes beside it or into a
+# build-id directory given to the report with --debug-dir.
+if [ -n "$stripped" ]; then
+    mkdir -p "$work/bin"
+    objcopy --only-keep-debug "$exe" "$work/bin/$program.debug" && objcopy --strip-all "$exe" "$work/bin/$program" ||
+        { echo "FAIL: objcopy could not split $exe"; exit 1; }
+    case $stripped in
+    debuglink)
+        (cd "$work/bin" && objcopy --add-gnu-debuglink="$program.debug" "$program") ||
+            { echo "FAIL: objcopy --add-gnu-debuglink"; exit 1; } ;;
+    build-id)
+        id=$(readelf -n "$exe" | sed -n 's/.*Build ID: *//p')
+        [ -n "$id" ] || { echo "FAIL: $exe has no build-id"; exit 1; }
+        mkdir -p "$work/debug/.build-id/${id:0:2}"
+        mv "$work/bin/$program.debug" "$work/debug/.build-id/${id:0:2}/${id:2}.debug"
+        report_args+=(--debug-dir "$work/debug") ;;
+    *) echo "check_finding: --stripped debuglink|build-id" >&2; exit 2 ;;
+    esac
+    if readelf -S "$work/bin/$program" | grep -qE '\.symtab|\.debug_info'; then
+        echo "FAIL: the stripped copy still has symbols or debug information"; exit 1
+    fi
+    exe="$work/bin/$program"
+fi
+
 fail() {
     echo "FAIL [$program]: $*"
     echo "--- program output:"; head -20 "$work/out.txt" 2>/dev/null
@@ -68,10 +110,32 @@ fail() {
     exit 1
 }
 
+# --sites: each "function:marker" becomes a pattern for the summary,
+# "function(params) (file:line)" with the line of "site: marker" in the source.
+check_sites() {
+    local label=$1 src site fn marker line pats=()
+    # A Rust program's release build (NAME_release) has the source of NAME.
+    src=$(ls "$(dirname "$0")"/../zoo/"$program".c* "$(dirname "$0")"/../zoo/optimized/"$program".c* \
+        "$(dirname "$0")"/../rust/src/bin/"${program%_release}".rs 2>/dev/null | head -1)
+    [ -n "$src" ] || fail "no source of $program for --sites"
+    IFS=, read -ra all <<<"$sites"
+    for site in "${all[@]}"; do
+        fn=${site%%:*} marker=${site#*:}
+        line=$(grep -nE "site: $marker([^A-Za-z0-9_]|\$)" "$src" | cut -d: -f1)
+        [ -n "$line" ] || fail "no \"site: $marker\" in $src"
+        pats+=("$fn(\\([^()]*\\))? \\($(basename "$src"):$line\\)")
+    done
+    local want
+    want=$(printf '%s\n' "${pats[@]}" | jq -R . | jq -s .)
+    jq -e --arg kind "$kind" --argjson want "$want" '[.findings[] | select(.kind == $kind) | .summary as $s
+        | select(all($want[]; . as $p | $s | test($p)))] | length > 0' "$work/last.json" >/dev/null ||
+        fail "$label: no $kind summary quotes every site of: $(printf '%s ' "${pats[@]}")"
+}
+
 # Checks one report; $1 = label ("live", "killed", "exited").
 check_report() {
     local label=$1 rc
-    "$lt" report --json "$trace" >"$work/last.json" 2>"$work/report.err"
+    "$lt" report --json ${report_args[@]+"${report_args[@]}"} "$trace" >"$work/last.json" 2>"$work/report.err"
     rc=$?
     [ "$rc" -le 1 ] || fail "$label: report could not read the trace (exit $rc): $(cat "$work/report.err")"
     jq -e . "$work/last.json" >/dev/null 2>&1 || fail "$label: report --json is not JSON"
@@ -134,6 +198,16 @@ $bad"
         [ "$verdict" = OK ] || fail "$label: $verdict"
     fi
 
+    [ -n "$sites" ] && check_sites "$label"
+    if [ -n "$inlined" ]; then
+        local fn
+        for fn in ${inlined//,/ }; do
+            jq -e --arg fn "$fn" --arg kind "$kind" '[.findings[] | select(.kind == $kind) | .evidence[].stack[]?
+                | select(.inlined == true and ((.function // "") | contains($fn)))] | length > 0' \
+                "$work/last.json" >/dev/null || fail "$label: no frame of $fn marked inlined in the evidence"
+        done
+    fi
+
     if [ "$no_owners" = 1 ]; then
         local owners
         owners=$(jq -r '[.blocked[] | select((.holders // []) | length > 0)] | length' "$work/last.json")
@@ -179,6 +253,14 @@ if [ "$hangs" = 1 ]; then
     wait "$pid" 2>/dev/null
     pid=""
     check_report killed
+    if [ -n "$stripped" ]; then
+        # Packed where the debug files are, the bundle reads the same without them.
+        "$lt" pack ${report_args[@]+"${report_args[@]}"} "$trace" -o "$work/packed.ltb" >/dev/null 2>"$work/pack.err" ||
+            fail "pack failed: $(cat "$work/pack.err")"
+        rm -rf "$work/bin" "$work/debug"
+        trace="$work/packed.ltb"
+        check_report bundle
+    fi
 else
     for _ in $(seq 1 600); do
         kill -0 "$pid" 2>/dev/null || break

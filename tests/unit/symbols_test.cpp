@@ -17,3 +17,26 @@ TEST(Demangle, RustLegacyHashStripped)
     EXPECT_EQ(lt::demangle("_ZN5hello4main28_$u7b$$u7b$closure$u7d$$u7d$17h0011223344556677E"),
               "hello::main::{{closure}}");
 }
+
+// Symbols of a Rust 1.9x release binary; the expected spellings are binutils'
+// c++filt's with the crate hashes left out.
+TEST(Demangle, RustV0)
+{
+    EXPECT_EQ(lt::demangle("_RNvNtNtNtNtCsjrHSEGnQ3l9_3std3sys3pal4unix5futex10futex_wait"),
+              "std::sys::pal::unix::futex::futex_wait");
+    EXPECT_EQ(lt::demangle("_RNvMNtNtNtNtCsjrHSEGnQ3l9_3std3sys4sync5mutex5futexNtB2_5Mutex14lock_contended"),
+              "<std::sys::sync::mutex::futex::Mutex>::lock_contended");
+    EXPECT_EQ(lt::demangle("_RINvNtCsgEmfK2I1SDS_4core3ptr13drop_in_placeINtNtCslNYArtu3iFV_5alloc3vec3VecINtNtBL_"
+                           "5boxed3BoxDINtNtNtB4_3ops8function6FnOnceuEp6OutputuNtNtB4_6marker4SendEL_EEECsjrHSEGnQ3l9_3std"),
+              "core::ptr::drop_in_place::<alloc::vec::Vec<alloc::boxed::Box<dyn core::ops::function::FnOnce<(), "
+              "Output = ()> + core::marker::Send>>>");
+    EXPECT_EQ(lt::demangle("_RINvMs4_NtCsgY6Mt91CT9J_14rustc_demangle2v0NtB6_7Printer14print_sep_listNvB2_15print_dyn_traitEB8_"),
+              "<rustc_demangle::v0::Printer>::print_sep_list::<<rustc_demangle::v0::Printer>::print_dyn_trait>");
+}
+
+TEST(Demangle, RustV0MalformedIsLeftAsIs)
+{
+    for (const char* bad : {"_R", "_RN", "_RNvC", "_RNvCs_3std", "_RB_", "_RBz_", "_RNvCs_3std99toolong",
+                            "_RIC3fooIIIIIIIIIIII", "_R0C3foo"})
+        EXPECT_EQ(lt::demangle(bad), bad) << bad;
+}

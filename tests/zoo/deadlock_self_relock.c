@@ -16,9 +16,9 @@ ZOO_FN static void audit(void)
 
 ZOO_FN static void update_balance(long delta)
 {
-    ZOO_CHECK(pthread_mutex_lock(&account_lock));
+    ZOO_CHECK(pthread_mutex_lock(&account_lock)); /* site: first_lock */
     balance += delta;
-    audit();
+    audit(); /* site: audit_call */
     pthread_mutex_unlock(&account_lock);
 }
 

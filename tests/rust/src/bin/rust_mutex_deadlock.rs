@@ -8,7 +8,7 @@ use std::thread;
 fn worker_a(a: &Mutex<u64>, b: &Mutex<u64>, both_hold_one: &Barrier) {
     let mut ga = a.lock().unwrap();
     both_hold_one.wait();
-    let mut gb = b.lock().unwrap();
+    let mut gb = b.lock().unwrap(); // site: a_then_b
     *ga += 1;
     *gb += 1;
 }
@@ -17,7 +17,7 @@ fn worker_a(a: &Mutex<u64>, b: &Mutex<u64>, both_hold_one: &Barrier) {
 fn worker_b(a: &Mutex<u64>, b: &Mutex<u64>, both_hold_one: &Barrier) {
     let mut gb = b.lock().unwrap();
     both_hold_one.wait();
-    let mut ga = a.lock().unwrap();
+    let mut ga = a.lock().unwrap(); // site: b_then_a
     *ga += 1;
     *gb += 1;
 }
