@@ -1,5 +1,4 @@
 #include "symbols.h"
-#include "rust_v0.h"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -16,72 +15,13 @@
 #include <mutex>
 #include <sys/stat.h>
 #include <unistd.h>
+// The C library declares basename(); libiberty's header must not declare it again.
+#define HAVE_DECL_BASENAME 1
+#include <libiberty/demangle.h>
 
 namespace lt {
 
 namespace {
-
-bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
-
-// Rust legacy mangling: _ZN <len><ident>... 17h<16 hex>E, with $..$ escapes.
-bool rust_legacy(const std::string& s, std::string* out)
-{
-    if (s.size() < 24 || s.compare(0, 3, "_ZN") != 0 || s.back() != 'E') return false;
-    std::vector<std::string> parts;
-    size_t i = 3;
-    while (i < s.size() - 1) {
-        if (s[i] < '0' || s[i] > '9') return false;
-        size_t len = 0;
-        while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-            len = len * 10 + size_t(s[i] - '0');
-            if (len > s.size()) return false;
-            i++;
-        }
-        if (i + len > s.size() - 1) return false;
-        parts.push_back(s.substr(i, len));
-        i += len;
-    }
-    if (parts.size() < 2) return false;
-    const std::string& h = parts.back();
-    if (h.size() != 17 || h[0] != 'h') return false;
-    for (size_t k = 1; k < 17; k++)
-        if (!is_hex(h[k])) return false;
-    parts.pop_back();
-
-    static const struct { const char* esc; const char* repl; } escapes[] = {
-        {"$LT$", "<"}, {"$GT$", ">"}, {"$RF$", "&"}, {"$BP$", "*"}, {"$C$", ","}, {"$SP$", "@"},
-        {"$LP$", "("}, {"$RP$", ")"}, {"$u20$", " "}, {"$u22$", "\""}, {"$u27$", "'"}, {"$u2b$", "+"},
-        {"$u3b$", ";"}, {"$u5b$", "["}, {"$u5d$", "]"}, {"$u7b$", "{"}, {"$u7d$", "}"}, {"$u7e$", "~"},
-    };
-    std::string r;
-    for (size_t p = 0; p < parts.size(); p++) {
-        if (p) r += "::";
-        std::string id = parts[p];
-        if (id.size() > 1 && id[0] == '_' && id[1] == '$') id.erase(0, 1);
-        for (size_t k = 0; k < id.size();) {
-            if (id[k] == '$') {
-                bool done = false;
-                for (const auto& e : escapes) {
-                    size_t n = strlen(e.esc);
-                    if (id.compare(k, n, e.esc) == 0) {
-                        r += e.repl;
-                        k += n;
-                        done = true;
-                        break;
-                    }
-                }
-                if (!done) r += id[k++];
-            } else if (id[k] == '.' && k + 1 < id.size() && id[k + 1] == '.') {
-                r += "::";
-                k += 2;
-            } else {
-                r += id[k++];
-            }
-        }
-    }
-    *out = r;
-    return true;
-}
 
 std::string hex(uint64_t v)
 {
@@ -101,7 +41,13 @@ std::string base_name(const std::string& p)
 std::string demangle(const std::string& name)
 {
     std::string r;
-    if (rust_legacy(name, &r) || rust_v0(name, &r)) return r;
+    // Rust, both manglings (legacy, with its hash left out, and v0), by
+    // libiberty: NULL for anything that is not a Rust symbol.
+    if (char* d = rust_demangle(name.c_str(), DMGL_RUST)) {
+        r = d;
+        free(d);
+        return r;
+    }
     if (name.compare(0, 2, "_Z") == 0) {
         int status = 0;
         char* d = abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status);
