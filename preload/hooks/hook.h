@@ -11,6 +11,7 @@
 #include "snapshot.h"
 
 #include <errno.h>
+#include <threads.h>
 #include <time.h>
 
 #define EXPORT __attribute__((visibility("default")))
@@ -28,6 +29,23 @@ static inline enum lt_event_type acquire_outcome(int r)
         return LT_EV_ACQUIRED;
     return r == ETIMEDOUT ? LT_EV_TIMEDOUT : LT_EV_FAILED;
 }
+
+/* The C11 calls (mtx_*, cnd_*, thrd_join) return a thrd_* code; events
+ * carry errno values, so each is recorded as the error glibc mapped to it.
+ * thrd_error does not say which error it was: `fallback` is the one glibc
+ * can give for that call. */
+static inline int same_errno(int r) { return r; }
+static inline int thrd_errno(int r, int fallback)
+{
+    switch (r) {
+    case thrd_success: return 0;
+    case thrd_busy: return EBUSY;
+    case thrd_nomem: return ENOMEM;
+    case thrd_timedout: return ETIMEDOUT;
+    default: return fallback;
+    }
+}
+static inline int thrd_lock_errno(int r) { return thrd_errno(r, EINVAL); }
 
 static inline uint32_t clock_flags(clockid_t clk)
 {

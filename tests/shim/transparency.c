@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/shm.h>
 #include <sys/syscall.h>
+#include <threads.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -179,6 +180,53 @@ static void invalid_waitv(void)
     EXPECT_EQ("waitv mismatch errno", errno, EAGAIN);
 }
 
+static mtx_t c11_recursive;
+static int c11_unlock_not_owner(void *a)
+{
+    (void)a;
+    return mtx_unlock(&c11_recursive);
+}
+
+/* C11 threads: thrd_* codes, never errno, and the mutex kept across timeouts. */
+static void c11_locks(void)
+{
+    mtx_t m;
+    EXPECT_EQ("mtx_init", mtx_init(&m, mtx_timed), thrd_success);
+    errno = 4242;
+    EXPECT_EQ("mtx_lock", mtx_lock(&m), thrd_success);
+    EXPECT_EQ("mtx_trylock busy", mtx_trylock(&m), thrd_busy);
+    struct timespec t = in_ms(CLOCK_REALTIME, 20);
+    EXPECT_EQ("mtx_timedlock timeout", mtx_timedlock(&m, &t), thrd_timedout);
+    struct timespec bad = {0, 2000000000L};
+    EXPECT_EQ("mtx_timedlock bad time", mtx_timedlock(&m, &bad), thrd_error);
+    EXPECT_EQ("mtx errno untouched", errno, 4242);
+
+    cnd_t c;
+    EXPECT_EQ("cnd_init", cnd_init(&c), thrd_success);
+    t = in_ms(CLOCK_REALTIME, 20);
+    EXPECT_EQ("cnd_timedwait timeout", cnd_timedwait(&c, &m, &t), thrd_timedout);
+    EXPECT_EQ("cnd_timedwait keeps mtx", mtx_trylock(&m), thrd_busy);
+    EXPECT_EQ("cnd_timedwait bad time", cnd_timedwait(&c, &m, &bad), thrd_error);
+    EXPECT_EQ("mtx_unlock", mtx_unlock(&m), thrd_success);
+    EXPECT_EQ("cnd_signal", cnd_signal(&c), thrd_success);
+    EXPECT_EQ("cnd_broadcast", cnd_broadcast(&c), thrd_success);
+    cnd_destroy(&c);
+    mtx_destroy(&m);
+
+    EXPECT_EQ("mtx_init recursive", mtx_init(&c11_recursive, mtx_plain | mtx_recursive), thrd_success);
+    EXPECT_EQ("mtx recursive lock", mtx_lock(&c11_recursive), thrd_success);
+    EXPECT_EQ("mtx recursive relock", mtx_lock(&c11_recursive), thrd_success);
+    thrd_t th;
+    int res = -1;
+    thrd_create(&th, c11_unlock_not_owner, NULL);
+    thrd_join(th, &res);
+    EXPECT_EQ("mtx_unlock not owner", res, thrd_error);
+    EXPECT_EQ("mtx recursive unlock", mtx_unlock(&c11_recursive), thrd_success);
+    EXPECT_EQ("mtx recursive unlock 2", mtx_unlock(&c11_recursive), thrd_success);
+    EXPECT_EQ("mtx recursive unlock 3", mtx_unlock(&c11_recursive), thrd_error);
+    mtx_destroy(&c11_recursive);
+}
+
 int main(void)
 {
     /* mutex: EBUSY, ETIMEDOUT, EINVAL, EDEADLK, EPERM */
@@ -324,6 +372,7 @@ int main(void)
 
     invalid_waitv();
     stale_futex_words();
+    c11_locks();
 
     if (failures)
         fprintf(stderr, "%d failure(s)\n", failures);
