@@ -91,6 +91,14 @@ void lt_resolve(void)
     bind(r.cnd_broadcast, "cnd_broadcast", "GLIBC_2.34");
     bind(r.cnd_init, "cnd_init", "GLIBC_2.34");
     bind(r.cnd_destroy, "cnd_destroy", "GLIBC_2.34");
+    bind(r.spin_lock, "pthread_spin_lock", "GLIBC_2.34");
+    bind(r.spin_trylock, "pthread_spin_trylock", "GLIBC_2.34");
+    bind(r.spin_unlock, "pthread_spin_unlock", "GLIBC_2.34");
+    bind(r.spin_init, "pthread_spin_init", "GLIBC_2.34");
+    bind(r.spin_destroy, "pthread_spin_destroy", "GLIBC_2.34");
+    bind(r.barrier_wait, "pthread_barrier_wait", "GLIBC_2.34");
+    bind(r.barrier_init, "pthread_barrier_init", "GLIBC_2.34");
+    bind(r.barrier_destroy, "pthread_barrier_destroy", "GLIBC_2.34");
     bind(r.sem_wait, "sem_wait");
     bind(r.sem_trywait, "sem_trywait");
     bind(r.sem_timedwait, "sem_timedwait");

@@ -100,6 +100,14 @@ struct lt_real_table {
     int (*cnd_broadcast)(cnd_t *);
     int (*cnd_init)(cnd_t *);
     void (*cnd_destroy)(cnd_t *);
+    int (*spin_lock)(pthread_spinlock_t *);
+    int (*spin_trylock)(pthread_spinlock_t *);
+    int (*spin_unlock)(pthread_spinlock_t *);
+    int (*spin_init)(pthread_spinlock_t *, int);
+    int (*spin_destroy)(pthread_spinlock_t *);
+    int (*barrier_wait)(pthread_barrier_t *);
+    int (*barrier_init)(pthread_barrier_t *, const pthread_barrierattr_t *, unsigned);
+    int (*barrier_destroy)(pthread_barrier_t *);
     int (*sem_wait)(sem_t *);
     int (*sem_trywait)(sem_t *);
     int (*sem_timedwait)(sem_t *, const struct timespec *);

@@ -3,7 +3,9 @@
 // releases it (`hold` is the index of that hold in Lock::holds), or, for a
 // reader on a writer-preferring rwlock, until the queued writer `to` has had
 // its turn (`hold` == SIZE_MAX).  Only locks with owners (mutex, rwlock,
-// probe) take part: futex words, condvars and semaphores have none.
+// probe) take part, and joins: `from` waits in a join until `to` ends (`lock`
+// is then the joined thread's entry, `hold` SIZE_MAX).  Futex words, condvars
+// and semaphores have no owners.
 #pragma once
 
 #include "detectors.h"

@@ -5,18 +5,12 @@
 #define _GNU_SOURCE
 #include "hook.h"
 
-/* to_errno: how the call's return value reads as an errno (C11's thrd_*
- * codes are not errno values). */
 #define MUTEX_ACQUIRE_AS(m, fl, arg, call, to_errno)                                                          \
-    do {                                                                                                      \
-        if (!lt_want(LT_PRIM_MUTEX))                                                                          \
-            return call;                                                                                      \
-        uint32_t st = REC(LT_EV_ATTEMPT, LT_PRIM_MUTEX, (fl), m, lt_snap_mutex(m), 0, (arg), LT_STACK_HERE);  \
-        int r = call, e = to_errno(r);                                                                        \
-        REC(acquire_outcome(e), LT_PRIM_MUTEX, (fl), m, lt_snap_mutex(m), e, (arg), st);                      \
-        return r;                                                                                             \
-    } while (0)
+    LOCK_ACQUIRE(LT_PRIM_MUTEX, lt_snap_mutex, m, fl, arg, call, to_errno)
 #define MUTEX_ACQUIRE(m, fl, arg, call) MUTEX_ACQUIRE_AS(m, fl, arg, call, same_errno)
+#define MUTEX_RELEASE(m, call, to_errno) LOCK_RELEASE(LT_PRIM_MUTEX, lt_snap_mutex, m, call, to_errno)
+#define MUTEX_INIT(m, call, to_errno) LOCK_INIT(LT_PRIM_MUTEX, lt_snap_mutex, m, 0, call, to_errno)
+#define MUTEX_DESTROY(m, call, to_errno) LOCK_DESTROY(LT_PRIM_MUTEX, lt_snap_mutex, m, call, to_errno)
 
 #define LT_MUTEX_PLAIN_KINDS 3 /* PTHREAD_MUTEX_{TIMED,RECURSIVE,ERRORCHECK,ADAPTIVE}_NP */
 
@@ -46,38 +40,6 @@ EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const stru
 {
     MUTEX_ACQUIRE(m, LT_FL_WRITE | clock_flags(clk), (uint32_t)clk, LT_REAL(mutex_clocklock)(m, clk, t));
 }
-
-// Before the real unlock: the recorded hold ends inside the real one, so
-// the next owner's ACQUIRED is always later in the trace.
-#define MUTEX_RELEASE(m, call, to_errno)                                                                      \
-    do {                                                                                                      \
-        if (!lt_want(LT_PRIM_MUTEX))                                                                          \
-            return call;                                                                                      \
-        uint32_t st = REC(LT_EV_RELEASE, LT_PRIM_MUTEX, LT_FL_WRITE, m, lt_snap_mutex(m), 0, 0, LT_STACK_HERE); \
-        int r = call;                                                                                         \
-        if (r)                                                                                                \
-            REC(LT_EV_RELEASE_FAILED, LT_PRIM_MUTEX, LT_FL_WRITE, m, lt_snap_mutex(m), to_errno(r), 0, st);   \
-        return r;                                                                                             \
-    } while (0)
-
-#define MUTEX_INIT(m, call, to_errno)                                                                         \
-    do {                                                                                                      \
-        int r = call;                                                                                         \
-        if (lt_want(LT_PRIM_MUTEX))                                                                           \
-            REC(LT_EV_INIT, LT_PRIM_MUTEX, 0, m, lt_snap_mutex(m), to_errno(r), 0, LT_STACK_HERE);            \
-        return r;                                                                                             \
-    } while (0)
-
-#define MUTEX_DESTROY(m, call, to_errno)                                                                      \
-    do {                                                                                                      \
-        if (!lt_want(LT_PRIM_MUTEX))                                                                          \
-            return call;                                                                                      \
-        uint32_t st = REC(LT_EV_DESTROY, LT_PRIM_MUTEX, 0, m, lt_snap_mutex(m), 0, 0, LT_STACK_HERE);         \
-        int r = call;                                                                                         \
-        if (r)                                                                                                \
-            REC(LT_EV_DESTROY_FAILED, LT_PRIM_MUTEX, 0, m, lt_snap_mutex(m), to_errno(r), 0, st);             \
-        return r;                                                                                             \
-    } while (0)
 
 EXPORT int pthread_mutex_unlock(pthread_mutex_t *m) { MUTEX_RELEASE(m, LT_NEXT(mutex_unlock, m), same_errno); }
 

@@ -227,6 +227,56 @@ static void c11_locks(void)
     mtx_destroy(&c11_recursive);
 }
 
+static pthread_barrier_t two;
+static void *barrier_partner(void *a)
+{
+    (void)a;
+    return (void *)(intptr_t)pthread_barrier_wait(&two);
+}
+
+/* Spinlocks and barriers: EBUSY, EINVAL, and one serial thread per round. */
+static void spins_and_barriers(void)
+{
+    pthread_spinlock_t sp;
+    EXPECT_EQ("spin_init", pthread_spin_init(&sp, PTHREAD_PROCESS_PRIVATE), 0);
+    errno = 4242;
+    EXPECT_EQ("spin_lock", pthread_spin_lock(&sp), 0);
+    EXPECT_EQ("spin_trylock busy", pthread_spin_trylock(&sp), EBUSY);
+    EXPECT_EQ("spin_unlock", pthread_spin_unlock(&sp), 0);
+    EXPECT_EQ("spin_trylock", pthread_spin_trylock(&sp), 0);
+    EXPECT_EQ("spin_unlock 2", pthread_spin_unlock(&sp), 0);
+    EXPECT_EQ("spin errno untouched", errno, 4242);
+    EXPECT_EQ("spin_destroy", pthread_spin_destroy(&sp), 0);
+
+    pthread_barrier_t b;
+    EXPECT_EQ("barrier_init count 0", pthread_barrier_init(&b, NULL, 0), EINVAL);
+    EXPECT_EQ("barrier_init", pthread_barrier_init(&two, NULL, 2), 0);
+    for (int round = 0; round < 2; round++) {
+        pthread_t th;
+        void *theirs;
+        pthread_create(&th, NULL, barrier_partner, NULL);
+        int mine = pthread_barrier_wait(&two);
+        pthread_join(th, &theirs);
+        EXPECT_EQ("barrier one serial thread",
+                  (mine == PTHREAD_BARRIER_SERIAL_THREAD) + ((intptr_t)theirs == PTHREAD_BARRIER_SERIAL_THREAD), 1);
+        EXPECT_EQ("barrier others get 0", (mine == 0) + ((intptr_t)theirs == 0), 1);
+    }
+    EXPECT_EQ("barrier_destroy", pthread_barrier_destroy(&two), 0);
+
+    /* joins: errors come back as they are */
+    pthread_t self = pthread_self();
+    EXPECT_EQ("join self", pthread_join(self, NULL), EDEADLK);
+    struct timespec t = in_ms(CLOCK_REALTIME, 20);
+    pthread_t th;
+    EXPECT_EQ("barrier_init again", pthread_barrier_init(&two, NULL, 2), 0);
+    pthread_create(&th, NULL, barrier_partner, NULL); /* waits at the barrier until main comes */
+    EXPECT_EQ("timedjoin timeout", pthread_timedjoin_np(th, NULL, &t), ETIMEDOUT);
+    EXPECT_EQ("tryjoin busy", pthread_tryjoin_np(th, NULL), EBUSY);
+    pthread_barrier_wait(&two);
+    EXPECT_EQ("join", pthread_join(th, NULL), 0);
+    pthread_barrier_destroy(&two);
+}
+
 int main(void)
 {
     /* mutex: EBUSY, ETIMEDOUT, EINVAL, EDEADLK, EPERM */
@@ -373,6 +423,7 @@ int main(void)
     invalid_waitv();
     stale_futex_words();
     c11_locks();
+    spins_and_barriers();
 
     if (failures)
         fprintf(stderr, "%d failure(s)\n", failures);
