@@ -96,6 +96,8 @@ void lt_resolve(void)
     bind(r.spin_unlock, "pthread_spin_unlock", "GLIBC_2.34");
     bind(r.spin_init, "pthread_spin_init", "GLIBC_2.34");
     bind(r.spin_destroy, "pthread_spin_destroy", "GLIBC_2.34");
+    bind(r.once, "pthread_once", "GLIBC_2.34");
+    bind(r.call_once, "call_once", "GLIBC_2.34");
     bind(r.barrier_wait, "pthread_barrier_wait", "GLIBC_2.34");
     bind(r.barrier_init, "pthread_barrier_init", "GLIBC_2.34");
     bind(r.barrier_destroy, "pthread_barrier_destroy", "GLIBC_2.34");

@@ -105,6 +105,8 @@ struct lt_real_table {
     int (*spin_unlock)(pthread_spinlock_t *);
     int (*spin_init)(pthread_spinlock_t *, int);
     int (*spin_destroy)(pthread_spinlock_t *);
+    int (*once)(pthread_once_t *, void (*)(void));
+    void (*call_once)(once_flag *, void (*)(void));
     int (*barrier_wait)(pthread_barrier_t *);
     int (*barrier_init)(pthread_barrier_t *, const pthread_barrierattr_t *, unsigned);
     int (*barrier_destroy)(pthread_barrier_t *);

@@ -17,7 +17,8 @@ namespace {
 bool has_lock_identity(uint8_t prim)
 {
     return prim == LT_PRIM_MUTEX || prim == LT_PRIM_RWLOCK || prim == LT_PRIM_COND || prim == LT_PRIM_SEM ||
-           prim == LT_PRIM_FUTEX || prim == LT_PRIM_PROBE || prim == LT_PRIM_BARRIER || prim == LT_PRIM_SPIN;
+           prim == LT_PRIM_FUTEX || prim == LT_PRIM_PROBE || prim == LT_PRIM_BARRIER || prim == LT_PRIM_SPIN ||
+           prim == LT_PRIM_ONCE;
 }
 
 // A join (a wait on a thread) is the one thread event kept as a wait.
@@ -542,7 +543,7 @@ const Lock* Model::find_lock(uint64_t addr, uint8_t prim) const
 std::vector<const Lock*> Model::locks_at(uint64_t addr) const
 {
     std::vector<const Lock*> out;
-    for (uint8_t p = LT_PRIM_MUTEX; p <= LT_PRIM_SPIN; p++)
+    for (uint8_t p = LT_PRIM_MUTEX; p <= LT_PRIM_ONCE; p++)
         if (has_lock_identity(p))
             if (const Lock* l = find_lock(addr, p)) out.push_back(l);
     return out;
@@ -687,6 +688,8 @@ std::string describe_event(const Event& e)
         else if (e.prim == LT_PRIM_COND)
             snprintf(buf, sizeof buf, "%scond wait on cond 0x%llx with mutex 0x%llx",
                      (e.flags & LT_FL_TIMED) ? "timed " : "", a, a2);
+        else if (e.prim == LT_PRIM_ONCE)
+            snprintf(buf, sizeof buf, "once on 0x%llx (runs or waits for its init routine)", a);
         else if (e.prim == LT_PRIM_BARRIER)
             snprintf(buf, sizeof buf, "barrier wait on barrier 0x%llx (for %u)", a, e.arg);
         else if (e.prim == LT_PRIM_THREAD)

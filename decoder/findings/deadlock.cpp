@@ -23,6 +23,9 @@ Text edge_sentence(const Model& m, const WaitEdge& e)
     Text who = thread_ref(e.from) + site_ref(m.threads[e.from].blocked_on), other = thread_ref(e.to);
     if (L.is_thread())
         return who + " waits in a join for " + other + " to end";
+    if (L.prim == LT_PRIM_ONCE)
+        return who + " waits in " + lock_ref(L) + " for the init routine that " +
+               (e.from == e.to ? Text("it runs itself") : other + " runs");
     const Event& want = m.events[m.threads[e.from].blocked_on];
     std::string mode = (want.flags & LT_FL_READ) ? "a read lock on " : (L.prim == LT_PRIM_RWLOCK ? "the write lock on " : "");
     if (e.hold != SIZE_MAX) {

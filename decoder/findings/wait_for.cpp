@@ -33,6 +33,18 @@ std::vector<WaitEdge> wait_for_edges(const Model& m)
                 edges.push_back({t.thread, joined->thread, t.lock, SIZE_MAX});
             continue;
         }
+        if (L.prim == LT_PRIM_ONCE) {
+            // The first call still in progress runs the init routine; later
+            // ones wait for it (the first call's own thread included: a
+            // recursive pthread_once never returns).
+            for (const Wait& w : L.waits)
+                if (w.outcome == WaitOutcome::still_waiting) {
+                    if (w.begin != t.blocked_on)  // else t runs the routine: blocked inside it
+                        edges.push_back({t.thread, w.thread, t.lock, SIZE_MAX});
+                    break;
+                }
+            continue;
+        }
         if (!L.has_owners()) continue;
         if (want.type != LT_EV_ATTEMPT || (want.flags & LT_FL_TIMED)) continue;  // a timed wait ends by itself
         Mode mode = (want.flags & LT_FL_READ) ? kModeRead : kModeWrite;

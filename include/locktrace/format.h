@@ -64,6 +64,7 @@ enum lt_prim {
     LT_PRIM_PROCESS = 8, /* fork, exec, dlopen */
     LT_PRIM_BARRIER = 9, /* pthread_barrier_t */
     LT_PRIM_SPIN = 10,   /* pthread_spinlock_t */
+    LT_PRIM_ONCE = 11,   /* pthread_once_t, once_flag */
 };
 
 /* What happened.  "Before" events are written before the real call, so a
@@ -133,6 +134,8 @@ enum lt_mark_kind { LT_MARK_USER = 0, LT_MARK_WATCHDOG = 1, LT_MARK_SNAPSHOT = 2
  *           (glibc's struct pthread_barrier); arg = the party count (init: as asked);
  *           WAIT_END result = 0 for the serial thread too.
  *   SPIN:   state[0] = the lock word (0 free).
+ *   ONCE:   a pthread_once/call_once that had not completed: WAIT_BEGIN before it,
+ *           WAIT_END after; state[0] = the control word.
  */
 struct lt_event {
     uint64_t seq;      /* commit marker: index + 1; written last */

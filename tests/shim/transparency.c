@@ -227,6 +227,9 @@ static void c11_locks(void)
     mtx_destroy(&c11_recursive);
 }
 
+static int once_runs;
+static void count_once(void) { once_runs++; }
+
 static pthread_barrier_t two;
 static void *barrier_partner(void *a)
 {
@@ -275,6 +278,15 @@ static void spins_and_barriers(void)
     pthread_barrier_wait(&two);
     EXPECT_EQ("join", pthread_join(th, NULL), 0);
     pthread_barrier_destroy(&two);
+
+    /* one-time initialisation: the routine runs once, pthread_once returns 0 */
+    pthread_once_t po = PTHREAD_ONCE_INIT;
+    EXPECT_EQ("pthread_once", pthread_once(&po, count_once), 0);
+    EXPECT_EQ("pthread_once again", pthread_once(&po, count_once), 0);
+    once_flag cf = ONCE_FLAG_INIT;
+    call_once(&cf, count_once);
+    call_once(&cf, count_once);
+    EXPECT_EQ("once routines ran once each", once_runs, 2);
 }
 
 int main(void)
