@@ -15,7 +15,8 @@ Text join_chain(const Model& m, const ThreadState& t)
     for (int hop = 0; hop < 16 && at->status == ThreadStatus::blocked && m.locks[at->lock].is_thread(); hop++) {
         const ThreadState* joined = m.thread_by_pthread(at->lock_addr, m.events[at->blocked_on].time_ns);
         if (!joined)
-            return chain + (hop ? Text(", which") : Text()) + " waits in a join for a thread with no record in this trace";
+            return chain + (hop ? Text(", which") : Text()) +
+                   " waits in a join for a thread with no record in this trace";
         chain += (hop ? Text(", which") : Text()) + " waits in a join for " + thread_ref(joined->thread);
         at = joined;
     }
@@ -39,7 +40,8 @@ void detect_blocked(const Model& model, std::vector<Finding>& out)
         f.severity = Finding::info;
         f.threads.push_back(t.tid);
         if (model.locks[t.lock].is_thread()) {
-            f.summary = thread_ref(t.thread) + " is blocked since " + time_ref(t.since_ns) + ": it" + join_chain(model, t);
+            f.summary =
+                thread_ref(t.thread) + " is blocked since " + time_ref(t.since_ns) + ": it" + join_chain(model, t);
         } else {
             f.locks.push_back(t.lock_addr);
             f.summary = thread_ref(t.thread) + " is blocked on " + prim_name(t.lock_prim) + " " + hex(t.lock_addr) +

@@ -29,14 +29,14 @@ static void once_after(struct once_wait *w, int r)
 /* The init routine was cancelled: glibc resets the control, the wait is over. */
 static void once_cancelled(void *p) { once_after((struct once_wait *)p, ECANCELED); }
 
-#define ONCE(word, call, ret)                                                                                  \
+#define ONCE(word, call, ret)                                                                                 \
     do {                                                                                                      \
-        if ((LT_LOAD(*(word)) & ONCE_DONE) || !lt_want(LT_PRIM_ONCE)) {                                        \
+        if ((LT_LOAD(*(word)) & ONCE_DONE) || !lt_want(LT_PRIM_ONCE)) {                                       \
             call;                                                                                             \
             return ret;                                                                                       \
         }                                                                                                     \
-        struct once_wait w = {(word), 0};                                                                      \
-        w.stack = REC(LT_EV_WAIT_BEGIN, LT_PRIM_ONCE, 0, w.ctl, snap_once(word), 0, 0, LT_STACK_HERE);         \
+        struct once_wait w = {(word), 0};                                                                     \
+        w.stack = REC(LT_EV_WAIT_BEGIN, LT_PRIM_ONCE, 0, w.ctl, snap_once(word), 0, 0, LT_STACK_HERE);        \
         pthread_cleanup_push(once_cancelled, &w);                                                             \
         call;                                                                                                 \
         pthread_cleanup_pop(0);                                                                               \

@@ -14,7 +14,8 @@ EXPORT int pthread_spin_lock(pthread_spinlock_t *s)
 
 EXPORT int pthread_spin_trylock(pthread_spinlock_t *s)
 {
-    LOCK_ACQUIRE(LT_PRIM_SPIN, lt_snap_spin, (void *)s, LT_FL_WRITE | LT_FL_TRY, 0, LT_REAL(spin_trylock)(s), same_errno);
+    LOCK_ACQUIRE(LT_PRIM_SPIN, lt_snap_spin, (void *)s, LT_FL_WRITE | LT_FL_TRY, 0, LT_REAL(spin_trylock)(s),
+                 same_errno);
 }
 
 EXPORT int pthread_spin_unlock(pthread_spinlock_t *s)
