@@ -92,7 +92,10 @@ void detect_deadlock(const Model& m, std::vector<Finding>& out)
                 }
                 if (cyc.size() == 1 && edges[cyc[0]].from == edges[cyc[0]].to)
                     f.summary = "Deadlock of a thread with itself: " + chain +
-                                ". A non-recursive lock taken twice by the same thread never comes free.";
+                                (m.locks[edges[cyc[0]].lock].prim == LT_PRIM_ONCE
+                                     ? ". A one-time initialisation called again from its own init routine never "
+                                       "completes."
+                                     : ". A non-recursive lock taken twice by the same thread never comes free.");
                 else
                     f.summary = "Deadlock between " + std::to_string(f.threads.size()) + " threads: " + chain +
                                 ". None of them can go on, so none will release what the others wait for.";
