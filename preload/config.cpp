@@ -95,7 +95,8 @@ static uint32_t parse_families(void)
         const char *name;
         uint32_t prim;
     } names[] = {{"mutex", LT_PRIM_MUTEX}, {"rwlock", LT_PRIM_RWLOCK}, {"cond", LT_PRIM_COND},
-                 {"sem", LT_PRIM_SEM},     {"futex", LT_PRIM_FUTEX}};
+                 {"sem", LT_PRIM_SEM},     {"futex", LT_PRIM_FUTEX}, {"barrier", LT_PRIM_BARRIER},
+                 {"spin", LT_PRIM_SPIN},   {"once", LT_PRIM_ONCE}};
     uint32_t bits = 0;
     const char *p = v;
     while (*p) {
@@ -108,8 +109,9 @@ static uint32_t parse_families(void)
                 known = true;
             }
         if (!known) {
-            lt_warn("LOCKTRACE_FAMILIES=%s: unknown family '%.*s' (known: mutex,rwlock,cond,sem,futex); using all", v,
-                    (int)len, p);
+            lt_warn("LOCKTRACE_FAMILIES=%s: unknown family '%.*s' (known: mutex,rwlock,cond,sem,futex,barrier,spin,once); "
+                    "using all",
+                    v, (int)len, p);
             return LT_FAMILIES_ALL;
         }
         p += len;

@@ -11,7 +11,8 @@
 #define LT_DEFAULT_MAX_THREADS 1024u
 #define LT_FAMILIES_ALL                                                                                   \
     ((1u << LT_PRIM_MUTEX) | (1u << LT_PRIM_RWLOCK) | (1u << LT_PRIM_COND) | (1u << LT_PRIM_SEM) |       \
-     (1u << LT_PRIM_FUTEX))
+     (1u << LT_PRIM_FUTEX) | (1u << LT_PRIM_BARRIER) | (1u << LT_PRIM_SPIN) |     \
+     (1u << LT_PRIM_ONCE))
 /* Thread and process life-cycle events are recorded whatever the families. */
 #define LT_FAMILIES_ALWAYS ((1u << LT_PRIM_THREAD) | (1u << LT_PRIM_PROCESS) | (1u << LT_PRIM_PROBE))
 

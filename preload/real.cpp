@@ -78,6 +78,29 @@ void lt_resolve(void)
     bind(r.cond_clockwait, "pthread_cond_clockwait", "GLIBC_2.34");
     if (!r.cond_clockwait)
         bind(r.cond_clockwait, "pthread_cond_clockwait", "GLIBC_2.30");
+    // C11 threads moved into libc proper in 2.34 (2.28's are libpthread's).
+    bind(r.mtx_lock, "mtx_lock", "GLIBC_2.34");
+    bind(r.mtx_trylock, "mtx_trylock", "GLIBC_2.34");
+    bind(r.mtx_timedlock, "mtx_timedlock", "GLIBC_2.34");
+    bind(r.mtx_unlock, "mtx_unlock", "GLIBC_2.34");
+    bind(r.mtx_init, "mtx_init", "GLIBC_2.34");
+    bind(r.mtx_destroy, "mtx_destroy", "GLIBC_2.34");
+    bind(r.cnd_wait, "cnd_wait", "GLIBC_2.34");
+    bind(r.cnd_timedwait, "cnd_timedwait", "GLIBC_2.34");
+    bind(r.cnd_signal, "cnd_signal", "GLIBC_2.34");
+    bind(r.cnd_broadcast, "cnd_broadcast", "GLIBC_2.34");
+    bind(r.cnd_init, "cnd_init", "GLIBC_2.34");
+    bind(r.cnd_destroy, "cnd_destroy", "GLIBC_2.34");
+    bind(r.spin_lock, "pthread_spin_lock", "GLIBC_2.34");
+    bind(r.spin_trylock, "pthread_spin_trylock", "GLIBC_2.34");
+    bind(r.spin_unlock, "pthread_spin_unlock", "GLIBC_2.34");
+    bind(r.spin_init, "pthread_spin_init", "GLIBC_2.34");
+    bind(r.spin_destroy, "pthread_spin_destroy", "GLIBC_2.34");
+    bind(r.once, "pthread_once", "GLIBC_2.34");
+    bind(r.call_once, "call_once", "GLIBC_2.34");
+    bind(r.barrier_wait, "pthread_barrier_wait", "GLIBC_2.34");
+    bind(r.barrier_init, "pthread_barrier_init", "GLIBC_2.34");
+    bind(r.barrier_destroy, "pthread_barrier_destroy", "GLIBC_2.34");
     bind(r.sem_wait, "sem_wait");
     bind(r.sem_trywait, "sem_trywait");
     bind(r.sem_timedwait, "sem_timedwait");
@@ -100,6 +123,11 @@ void lt_resolve(void)
     bind(r.create, "pthread_create", "GLIBC_2.34");
     bind(r.thread_exit, "pthread_exit", "GLIBC_2.34");
     bind(r.thrd_create, "thrd_create", "GLIBC_2.34");
+    bind(r.join, "pthread_join", "GLIBC_2.34");
+    bind(r.tryjoin, "pthread_tryjoin_np", "GLIBC_2.34");
+    bind(r.timedjoin, "pthread_timedjoin_np", "GLIBC_2.34");
+    bind(r.clockjoin, "pthread_clockjoin_np", "GLIBC_2.34");
+    bind(r.thrd_join, "thrd_join", "GLIBC_2.34");
     bind(r.exit, "exit");
     bind(r.exit_now, "_exit");
     bind(r.exit_now2, "_Exit");

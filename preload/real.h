@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <sys/types.h>
+#include <threads.h>
 #include <time.h>
 
 LT_C_BEGIN
@@ -87,6 +88,28 @@ struct lt_real_table {
     int (*cond_broadcast)(pthread_cond_t *);
     int (*cond_init)(pthread_cond_t *, const pthread_condattr_t *);
     int (*cond_destroy)(pthread_cond_t *);
+    int (*mtx_lock)(mtx_t *);
+    int (*mtx_trylock)(mtx_t *);
+    int (*mtx_timedlock)(mtx_t *, const struct timespec *);
+    int (*mtx_unlock)(mtx_t *);
+    int (*mtx_init)(mtx_t *, int);
+    void (*mtx_destroy)(mtx_t *);
+    int (*cnd_wait)(cnd_t *, mtx_t *);
+    int (*cnd_timedwait)(cnd_t *, mtx_t *, const struct timespec *);
+    int (*cnd_signal)(cnd_t *);
+    int (*cnd_broadcast)(cnd_t *);
+    int (*cnd_init)(cnd_t *);
+    void (*cnd_destroy)(cnd_t *);
+    int (*spin_lock)(pthread_spinlock_t *);
+    int (*spin_trylock)(pthread_spinlock_t *);
+    int (*spin_unlock)(pthread_spinlock_t *);
+    int (*spin_init)(pthread_spinlock_t *, int);
+    int (*spin_destroy)(pthread_spinlock_t *);
+    int (*once)(pthread_once_t *, void (*)(void));
+    void (*call_once)(once_flag *, void (*)(void));
+    int (*barrier_wait)(pthread_barrier_t *);
+    int (*barrier_init)(pthread_barrier_t *, const pthread_barrierattr_t *, unsigned);
+    int (*barrier_destroy)(pthread_barrier_t *);
     int (*sem_wait)(sem_t *);
     int (*sem_trywait)(sem_t *);
     int (*sem_timedwait)(sem_t *, const struct timespec *);
@@ -109,6 +132,11 @@ struct lt_real_table {
     int (*create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
     void (*thread_exit)(void *) __attribute__((noreturn));
     int (*thrd_create)(unsigned long *, int (*)(void *), void *);
+    int (*join)(pthread_t, void **);
+    int (*tryjoin)(pthread_t, void **);
+    int (*timedjoin)(pthread_t, void **, const struct timespec *);
+    int (*clockjoin)(pthread_t, void **, clockid_t, const struct timespec *);
+    int (*thrd_join)(thrd_t, int *);
     void (*exit)(int) __attribute__((noreturn));
     void (*exit_now)(int) __attribute__((noreturn)); /* _exit */
     void (*exit_now2)(int) __attribute__((noreturn)); /* _Exit */

@@ -69,12 +69,17 @@ static __attribute__((noinline)) lt_tctl *thread_setup(void)
     {
         lt_mute_guard mute;
         lt_errno_guard keep_errno;
+        // The slot and ring set-up may reach cancellation points: a pending
+        // deferred cancel must wait for the program's own next one.
+        int cancel_state;
+        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
         uint64_t now = lt_now();
         int tid = (int)gettid();
         bool recycled;
         c = lt_slot_claim(tid, now, &recycled);
         if (!c) {
             lt_tls.off = 1;
+            pthread_setcancelstate(cancel_state, nullptr);
             return nullptr;
         }
         lt_thread_stack(tid, &c->stack_lo, &c->stack_hi);
@@ -82,6 +87,7 @@ static __attribute__((noinline)) lt_tctl *thread_setup(void)
         lt_tls.ctl = c;
         lt_stacks_warm_up();
         write_event(c, now, LT_EV_THREAD_START, LT_PRIM_THREAD, 0, (uint64_t)pthread_self(), 0, 0, 0, tid, 0, 0);
+        pthread_setcancelstate(cancel_state, nullptr);
     }
     write_inherited_locks();
     return c;

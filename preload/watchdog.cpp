@@ -223,11 +223,14 @@ uint32_t scan(poll_state *ps, uint64_t now, bool *moved)
         if (__atomic_load_n(&rec->seq, __ATOMIC_ACQUIRE) != head)
             continue; // being written: the thread is running
         uint16_t type = rec->type;
-        uint8_t flags = rec->flags;
+        uint8_t flags = rec->flags, prim = rec->prim;
         uint64_t since = rec->time_ns;
         if (__atomic_load_n(&rec->seq, __ATOMIC_ACQUIRE) != head)
             continue;
-        bool blocking = (type == LT_EV_ATTEMPT && !(flags & LT_FL_TRY)) || type == LT_EV_WAIT_BEGIN;
+        // A join waits for a thread that may well be busy computing: the
+        // joined thread, if it is stuck, is counted where it is stuck.
+        bool blocking = ((type == LT_EV_ATTEMPT && !(flags & LT_FL_TRY)) || type == LT_EV_WAIT_BEGIN) &&
+                        prim != LT_PRIM_THREAD;
         if (blocking && now > since && now - since >= g_wd.limit_ns)
             ++blocked;
     }

@@ -17,14 +17,21 @@ namespace {
 bool has_lock_identity(uint8_t prim)
 {
     return prim == LT_PRIM_MUTEX || prim == LT_PRIM_RWLOCK || prim == LT_PRIM_COND || prim == LT_PRIM_SEM ||
-           prim == LT_PRIM_FUTEX || prim == LT_PRIM_PROBE;
+           prim == LT_PRIM_FUTEX || prim == LT_PRIM_PROBE || prim == LT_PRIM_BARRIER || prim == LT_PRIM_SPIN ||
+           prim == LT_PRIM_ONCE;
+}
+
+// A join (a wait on a thread) is the one thread event kept as a wait.
+bool is_join(const Event& e)
+{
+    return e.prim == LT_PRIM_THREAD && (e.type == LT_EV_WAIT_BEGIN || e.type == LT_EV_WAIT_END);
 }
 
 Mode event_mode(const Event& e)
 {
     if (e.flags & LT_FL_READ) return kModeRead;
     if (e.flags & LT_FL_WRITE) return kModeWrite;
-    if (e.prim == LT_PRIM_MUTEX || e.prim == LT_PRIM_PROBE) return kModeWrite;
+    if (e.prim == LT_PRIM_MUTEX || e.prim == LT_PRIM_PROBE || e.prim == LT_PRIM_SPIN) return kModeWrite;
     return kModeNone;
 }
 
@@ -34,6 +41,7 @@ bool word_says_busy(const Event& e, Mode mode)
     uint32_t w = uint32_t(e.state[0]);
     switch (e.prim) {
     case LT_PRIM_MUTEX: return w != 0;                      // __lock
+    case LT_PRIM_SPIN: return w != 0;
     case LT_PRIM_RWLOCK: {                                   // __readers: glibc bit layout
         bool wrlocked = w & 2u;
         uint32_t readers = w >> 3;
@@ -511,7 +519,7 @@ Model Model::build(Trace& trace)
         m.threads[e.thread].last_event = ix;
 
         if (e.type == LT_EV_THREAD_EXIT && !th.exited) th.exited = true, th.exit_event = ix;
-        if (!has_lock_identity(e.prim)) continue;
+        if (!has_lock_identity(e.prim) && !is_join(e)) continue;
 
         const size_t li = finder.find(m, lw, e, ix);
         Lock& L = m.locks[li];
@@ -535,8 +543,9 @@ const Lock* Model::find_lock(uint64_t addr, uint8_t prim) const
 std::vector<const Lock*> Model::locks_at(uint64_t addr) const
 {
     std::vector<const Lock*> out;
-    for (uint8_t p = LT_PRIM_MUTEX; p <= LT_PRIM_PROBE; p++)
-        if (const Lock* l = find_lock(addr, p)) out.push_back(l);
+    for (uint8_t p = LT_PRIM_MUTEX; p <= LT_PRIM_ONCE; p++)
+        if (has_lock_identity(p))
+            if (const Lock* l = find_lock(addr, p)) out.push_back(l);
     return out;
 }
 
@@ -545,6 +554,21 @@ const ThreadState* Model::thread_by_tid(int32_t tid) const
     const ThreadState* found = nullptr;
     for (const ThreadState& t : threads)
         if (t.tid == tid) found = &t;  // the newest slot wins if a tid was reused
+    return found;
+}
+
+const ThreadState* Model::thread_by_pthread(uint64_t pthread, uint64_t at_ns) const
+{
+    // The joined thread may record nothing before the join begins; a thread
+    // that had this pthread_t before it ended before it was created.
+    const ThreadState* found = nullptr;
+    uint64_t first = 0;
+    const auto& info = trace->threads();
+    for (size_t i = 0; i < info.size() && i < threads.size(); i++) {
+        const ThreadInfo& ti = info[i];
+        if (ti.pthread_self != pthread || (ti.end_ns != 0 && ti.end_ns < at_ns)) continue;
+        if (!found || ti.start_ns < first) found = &threads[i], first = ti.start_ns;
+    }
     return found;
 }
 
@@ -596,6 +620,7 @@ const char* acquire_op(const Event& e)
         return tr ? "trywrlock" : tm ? "timedwrlock" : "wrlock";
     case LT_PRIM_SEM: return tr ? "sem_trywait" : tm ? "sem_timedwait" : "sem_wait";
     case LT_PRIM_PROBE: return "lock (probe)";
+    case LT_PRIM_SPIN: return tr ? "spin_trylock" : "spin_lock";
     default: return "acquire";
     }
 }
@@ -646,7 +671,12 @@ std::string describe_event(const Event& e)
     case LT_EV_RELEASE_FAILED:
         snprintf(buf, sizeof buf, "unlock of %s 0x%llx failed: %s", prim, a, errname(e.result).c_str());
         break;
-    case LT_EV_INIT: snprintf(buf, sizeof buf, "init of %s 0x%llx (returned %d)", prim, a, e.result); break;
+    case LT_EV_INIT:
+        if (e.prim == LT_PRIM_BARRIER)
+            snprintf(buf, sizeof buf, "init of barrier 0x%llx for %u (returned %d)", a, e.arg, e.result);
+        else
+            snprintf(buf, sizeof buf, "init of %s 0x%llx (returned %d)", prim, a, e.result);
+        break;
     case LT_EV_DESTROY: snprintf(buf, sizeof buf, "destroy of %s 0x%llx", prim, a); break;
     case LT_EV_DESTROY_FAILED:
         snprintf(buf, sizeof buf, "destroy of %s 0x%llx failed: %s", prim, a, errname(e.result).c_str());
@@ -658,6 +688,13 @@ std::string describe_event(const Event& e)
         else if (e.prim == LT_PRIM_COND)
             snprintf(buf, sizeof buf, "%scond wait on cond 0x%llx with mutex 0x%llx",
                      (e.flags & LT_FL_TIMED) ? "timed " : "", a, a2);
+        else if (e.prim == LT_PRIM_ONCE)
+            snprintf(buf, sizeof buf, "once on 0x%llx (runs or waits for its init routine)", a);
+        else if (e.prim == LT_PRIM_BARRIER)
+            snprintf(buf, sizeof buf, "barrier wait on barrier 0x%llx (for %u)", a, e.arg);
+        else if (e.prim == LT_PRIM_THREAD)
+            snprintf(buf, sizeof buf, "%sjoin of thread 0x%llx",
+                     (e.flags & LT_FL_TRY) ? "try-" : (e.flags & LT_FL_TIMED) ? "timed " : "", a);
         else
             snprintf(buf, sizeof buf, "wait on %s 0x%llx", prim, a);
         break;
@@ -665,6 +702,9 @@ std::string describe_event(const Event& e)
         if (e.prim == LT_PRIM_FUTEX)
             snprintf(buf, sizeof buf, "futex %s on 0x%llx returned %s", futex_op_name(e.arg), a,
                      e.result >= 0 ? std::to_string(e.result).c_str() : errname(e.result).c_str());
+        else if (e.prim == LT_PRIM_THREAD)
+            snprintf(buf, sizeof buf, "join of thread 0x%llx returned %s", a,
+                     e.result == 0 ? "0" : errname(e.result).c_str());
         else
             snprintf(buf, sizeof buf, "wait on %s 0x%llx returned %s", prim, a,
                      e.result == 0 ? "0" : errname(e.result).c_str());

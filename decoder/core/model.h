@@ -104,7 +104,13 @@ struct Lock {
     // Open holds at the end of the trace (indices into holds): the holders
     // "per the recorded history".  Readers are the set of open read holds.
     std::vector<size_t> holders_at_end() const;
-    bool has_owners() const { return prim == LT_PRIM_MUTEX || prim == LT_PRIM_RWLOCK || prim == LT_PRIM_PROBE; }
+    bool has_owners() const
+    {
+        return prim == LT_PRIM_MUTEX || prim == LT_PRIM_RWLOCK || prim == LT_PRIM_PROBE || prim == LT_PRIM_SPIN;
+    }
+    // Joins of a thread (pthread_join, thrd_join) are waits on it: `addr` is
+    // its pthread_t, and it is waited for until it ends.
+    bool is_thread() const { return prim == LT_PRIM_THREAD; }
 };
 
 enum class ThreadStatus : uint8_t { exited, running, blocked };
@@ -156,6 +162,9 @@ public:
     // Every lock with that address (any primitive).
     std::vector<const Lock*> locks_at(uint64_t addr) const;
     const ThreadState* thread_by_tid(int32_t tid) const;
+    // The thread whose pthread_t was `pthread` at time `at_ns` (the one not
+    // ended by then: an ended thread's pthread_t is reused), or nullptr.
+    const ThreadState* thread_by_pthread(uint64_t pthread, uint64_t at_ns) const;
     const std::vector<uint64_t>& stack(EventIx ev) const { return trace->stack(events[ev].stack_id); }
     // Relative time for printing.
     uint64_t rel(uint64_t t) const { return t >= start_ns ? t - start_ns : 0; }

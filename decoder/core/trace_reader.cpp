@@ -677,7 +677,7 @@ const char* event_type_name(uint16_t type)
 
 const char* prim_name(uint8_t prim)
 {
-    static const char* const names[] = {"none", "mutex", "rwlock", "cond", "sem", "futex", "probe", "thread", "process"};
+    static const char* const names[] = {"none", "mutex", "rwlock", "cond", "sem", "futex", "probe", "thread", "process", "barrier", "spin", "once"};
     return prim < sizeof(names) / sizeof(names[0]) ? names[prim] : "unknown";
 }
 

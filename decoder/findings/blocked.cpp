@@ -1,7 +1,34 @@
 // `blocked` (info): every thread blocked at the end of the trace, on what, since when.
+// A thread in a join is blocked for as long as the joined thread runs: the
+// finding follows the joins to the thread at the end of the chain and says
+// what that one is doing.
 #include "common.h"
 
 namespace lt {
+
+namespace {
+
+Text join_chain(const Model& m, const ThreadState& t)
+{
+    Text chain;
+    const ThreadState* at = &t;
+    for (int hop = 0; hop < 16 && at->status == ThreadStatus::blocked && m.locks[at->lock].is_thread(); hop++) {
+        const ThreadState* joined = m.thread_by_pthread(at->lock_addr, m.events[at->blocked_on].time_ns);
+        if (!joined)
+            return chain + (hop ? Text(", which") : Text()) +
+                   " waits in a join for a thread with no record in this trace";
+        chain += (hop ? Text(", which") : Text()) + " waits in a join for " + thread_ref(joined->thread);
+        at = joined;
+    }
+    if (at == &t) return chain;
+    if (at->status == ThreadStatus::exited) return chain + ", which has ended";
+    if (at->status == ThreadStatus::running) return chain + ", which is running";
+    if (m.locks[at->lock].is_thread()) return chain;  // a loop of joins: each waits for the next
+    return chain + ", which is blocked on " + prim_name(at->lock_prim) + " " + hex(at->lock_addr) +
+           site_ref(at->blocked_on) + " since " + time_ref(at->since_ns);
+}
+
+} // namespace
 
 void detect_blocked(const Model& model, std::vector<Finding>& out)
 {
@@ -11,10 +38,15 @@ void detect_blocked(const Model& model, std::vector<Finding>& out)
         Finding f;
         f.kind = "blocked";
         f.severity = Finding::info;
-        f.locks.push_back(t.lock_addr);
         f.threads.push_back(t.tid);
-        f.summary = thread_ref(t.thread) + " is blocked on " + prim_name(t.lock_prim) + " " + hex(t.lock_addr) +
-                    " since " + time_ref(t.since_ns);
+        if (model.locks[t.lock].is_thread()) {
+            f.summary =
+                thread_ref(t.thread) + " is blocked since " + time_ref(t.since_ns) + ": it" + join_chain(model, t);
+        } else {
+            f.locks.push_back(t.lock_addr);
+            f.summary = thread_ref(t.thread) + " is blocked on " + prim_name(t.lock_prim) + " " + hex(t.lock_addr) +
+                        " since " + time_ref(t.since_ns);
+        }
         f.evidence.push_back(make_evidence(t.blocked_on));
         out.push_back(std::move(f));
     }

@@ -4,7 +4,8 @@
 // conflicting mode per the recorded history (itself included: re-locking a
 // normal mutex it holds).  A reader blocked on a writer-preferring rwlock that
 // no writer holds waits for the writers queued on it (glibc's
-// PREFER_WRITER_NONRECURSIVE makes new readers wait behind them).  Futex-only
+// PREFER_WRITER_NONRECURSIVE makes new readers wait behind them).  A thread in
+// a join waits for the joined thread.  Futex-only
 // locks have no known owners and never appear here (see hang.cpp).
 #include "common.h"
 #include "wait_for.h"
@@ -20,6 +21,11 @@ Text edge_sentence(const Model& m, const WaitEdge& e)
 {
     const Lock& L = m.locks[e.lock];
     Text who = thread_ref(e.from) + site_ref(m.threads[e.from].blocked_on), other = thread_ref(e.to);
+    if (L.is_thread())
+        return who + " waits in a join for " + other + " to end";
+    if (L.prim == LT_PRIM_ONCE)
+        return who + " waits in " + lock_ref(L) + " for the init routine that " +
+               (e.from == e.to ? Text("it runs itself") : other + " runs");
     const Event& want = m.events[m.threads[e.from].blocked_on];
     std::string mode = (want.flags & LT_FL_READ) ? "a read lock on " : (L.prim == LT_PRIM_RWLOCK ? "the write lock on " : "");
     if (e.hold != SIZE_MAX) {
@@ -77,7 +83,8 @@ void detect_deadlock(const Model& m, std::vector<Finding>& out)
                 for (size_t k : cyc) {
                     const WaitEdge& e = edges[k];
                     const Lock& L = m.locks[e.lock];
-                    if (std::find(f.locks.begin(), f.locks.end(), L.addr) == f.locks.end()) f.locks.push_back(L.addr);
+                    if (!L.is_thread() && std::find(f.locks.begin(), f.locks.end(), L.addr) == f.locks.end())
+                        f.locks.push_back(L.addr);
                     int32_t tid = m.threads[e.from].tid;
                     if (std::find(f.threads.begin(), f.threads.end(), tid) == f.threads.end())
                         f.threads.push_back(tid);
@@ -85,7 +92,10 @@ void detect_deadlock(const Model& m, std::vector<Finding>& out)
                 }
                 if (cyc.size() == 1 && edges[cyc[0]].from == edges[cyc[0]].to)
                     f.summary = "Deadlock of a thread with itself: " + chain +
-                                ". A non-recursive lock taken twice by the same thread never comes free.";
+                                (m.locks[edges[cyc[0]].lock].prim == LT_PRIM_ONCE
+                                     ? ". A one-time initialisation called again from its own init routine never "
+                                       "completes."
+                                     : ". A non-recursive lock taken twice by the same thread never comes free.");
                 else
                     f.summary = "Deadlock between " + std::to_string(f.threads.size()) + " threads: " + chain +
                                 ". None of them can go on, so none will release what the others wait for.";

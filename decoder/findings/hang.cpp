@@ -4,6 +4,10 @@
 // never enter the kernel, so the trace shows the sleepers and their words but
 // cannot say who holds what.  This finding names no owner, on purpose.
 //
+// A barrier short of a party is named as such: the threads waiting in it, its
+// count and how many arrived, when every other thread has ended or is blocked
+// (none is left to arrive).
+//
 // Runs after the other detectors and leaves out the threads they explained.
 #include "common.h"
 
@@ -20,11 +24,59 @@ bool looks_wrapped(const Model& m, const StuckWait& s)
     return w.prim == LT_PRIM_FUTEX && futex_wait_looks_wrapped(m, *s.word, w);
 }
 
+// Whether some live thread besides `waiting` may still get somewhere.
+bool someone_else_runs(const Model& m, const std::vector<const ThreadState*>& waiting)
+{
+    for (const ThreadState& t : m.threads)
+        if (t.status == ThreadStatus::running && std::find(waiting.begin(), waiting.end(), &t) == waiting.end())
+            return true;
+    return false;
+}
+
+void barriers_short(const Model& m, std::vector<Finding>& out, uint64_t judged)
+{
+    for (const Lock& L : m.locks) {
+        if (L.prim != LT_PRIM_BARRIER) continue;
+        std::vector<const ThreadState*> waiting;
+        for (const ThreadState& t : m.threads)
+            if (t.status == ThreadStatus::blocked && t.lock_prim == LT_PRIM_BARRIER && t.lock_addr == L.addr &&
+                !wait_may_be_in_flight(m, t.since_ns, judged))
+                waiting.push_back(&t);
+        if (waiting.empty()) continue;
+        const uint32_t count = m.events[waiting.front()->blocked_on].arg;
+        if (count == 0 || waiting.size() >= count || someone_else_runs(m, waiting)) continue;
+        Finding f;
+        f.kind = "hang";
+        f.severity = Finding::error;
+        f.locks.push_back(L.addr);
+        Text who;
+        for (const ThreadState* t : waiting) {
+            f.threads.push_back(t->tid);
+            who += (who.empty() ? "" : "; ") + thread_ref(t->thread) + site_ref(t->blocked_on) + " since " +
+                   time_ref(t->since_ns);
+            f.evidence.push_back(make_evidence(t->blocked_on, "waits at the barrier here"));
+        }
+        f.summary = "Barrier short of a party: " + lock_ref(L) + " opens when " + std::to_string(count) +
+                    " threads have arrived, and only " + std::to_string(waiting.size()) + " did: " + who +
+                    ". No other thread is running to bring the missing " + std::to_string(count - waiting.size()) +
+                    ", so the barrier never opens.";
+        for (EventIx ix : L.events)
+            if (m.events[ix].type == LT_EV_INIT) {
+                f.evidence.push_back(make_evidence(ix, "set up here for " + std::to_string(m.events[ix].arg) +
+                                                           " threads"));
+                break;
+            }
+        f.summary += history_gap_note(m);
+        out.push_back(std::move(f));
+    }
+}
+
 } // namespace
 
 void detect_hang(const Model& m, std::vector<Finding>& out)
 {
     if (m.trace && m.trace->process_ended()) return;  // it exited by itself: not hung
+    barriers_short(m, out, judged_at(m));
     std::set<int32_t> explained;
     for (const Finding& f : out)
         if (f.severity == Finding::error)
@@ -69,9 +121,11 @@ void detect_hang(const Model& m, std::vector<Finding>& out)
         f.evidence.push_back(make_evidence(ix, "sleeps here; no wake on this word came after"));
     };
     for (const StuckWait* s : silent) add(s->thread, s->begin, s->word->addr);
+    // A thread in a join is blocked by the thread it joins, named there.
     if (all_blocked)
         for (const ThreadState& t : m.threads)
-            if (t.status == ThreadStatus::blocked) add(t.thread, t.blocked_on, t.lock_addr);
+            if (t.status == ThreadStatus::blocked && !m.locks[t.lock].is_thread())
+                add(t.thread, t.blocked_on, t.lock_addr);
 
     f.summary = std::to_string(f.threads.size()) + " threads are asleep and no wake that could reach any of them was "
                 "recorded after they went to sleep: " + sleepers + ". ";

@@ -25,8 +25,27 @@ std::vector<WaitEdge> wait_for_edges(const Model& m)
     for (const ThreadState& t : m.threads) {
         if (t.status != ThreadStatus::blocked || t.lock == SIZE_MAX) continue;
         const Lock& L = m.locks[t.lock];
-        if (!L.has_owners()) continue;
         const Event& want = m.events[t.blocked_on];
+        if (L.is_thread()) {
+            // A join waits for the joined thread, until it ends.
+            const ThreadState* joined = m.thread_by_pthread(L.addr, want.time_ns);
+            if (joined && joined->status != ThreadStatus::exited && !(want.flags & (LT_FL_TIMED | LT_FL_TRY)))
+                edges.push_back({t.thread, joined->thread, t.lock, SIZE_MAX});
+            continue;
+        }
+        if (L.prim == LT_PRIM_ONCE) {
+            // The first call still in progress runs the init routine; later
+            // ones wait for it (the first call's own thread included: a
+            // recursive pthread_once never returns).
+            for (const Wait& w : L.waits)
+                if (w.outcome == WaitOutcome::still_waiting) {
+                    if (w.begin != t.blocked_on)  // else t runs the routine: blocked inside it
+                        edges.push_back({t.thread, w.thread, t.lock, SIZE_MAX});
+                    break;
+                }
+            continue;
+        }
+        if (!L.has_owners()) continue;
         if (want.type != LT_EV_ATTEMPT || (want.flags & LT_FL_TIMED)) continue;  // a timed wait ends by itself
         Mode mode = (want.flags & LT_FL_READ) ? kModeRead : kModeWrite;
         std::vector<size_t> holds = conflicting_holds(L, t.thread, mode);

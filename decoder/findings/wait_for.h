@@ -3,7 +3,11 @@
 // releases it (`hold` is the index of that hold in Lock::holds), or, for a
 // reader on a writer-preferring rwlock, until the queued writer `to` has had
 // its turn (`hold` == SIZE_MAX).  Only locks with owners (mutex, rwlock,
-// probe) take part: futex words, condvars and semaphores have none.
+// probe) take part, and joins: `from` waits in a join until `to` ends (`lock`
+// is then the joined thread's entry, `hold` SIZE_MAX), and one-time
+// initialisations: `from` waits in pthread_once/call_once for `to`, which runs
+// the init routine.  Futex words, condvars
+// and semaphores have no owners.
 #pragma once
 
 #include "detectors.h"

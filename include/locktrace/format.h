@@ -62,6 +62,9 @@ enum lt_prim {
     LT_PRIM_PROBE = 6,   /* a lock seen through a Capstone probe (user or built-in) */
     LT_PRIM_THREAD = 7,  /* thread life-cycle, addr = pthread_t */
     LT_PRIM_PROCESS = 8, /* fork, exec, dlopen */
+    LT_PRIM_BARRIER = 9, /* pthread_barrier_t */
+    LT_PRIM_SPIN = 10,   /* pthread_spinlock_t */
+    LT_PRIM_ONCE = 11,   /* pthread_once_t, once_flag */
 };
 
 /* What happened.  "Before" events are written before the real call, so a
@@ -125,7 +128,14 @@ enum lt_mark_kind { LT_MARK_USER = 0, LT_MARK_WATCHDOG = 1, LT_MARK_SNAPSHOT = 2
  *           result = the syscall's return value, or -errno.
  *   PROBE:  state[0] = lock word before, state[1] = lock word after, arg = probe id,
  *           addr2 = lock class | word size in bytes << 8 (probe_classes.h)
- *   THREAD: addr = pthread_self(); result = tid.
+ *   THREAD: addr = pthread_self(); result = tid.  A join (WAIT_BEGIN/WAIT_END):
+ *           addr = the joined pthread_t, arg = clock of a timed join, result = errno.
+ *   BARRIER: state[0] = in | (u64)current_round << 32, state[1] = count | (u64)out << 32
+ *           (glibc's struct pthread_barrier); arg = the party count (init: as asked);
+ *           WAIT_END result = 0 for the serial thread too.
+ *   SPIN:   state[0] = the lock word (0 free).
+ *   ONCE:   a pthread_once/call_once that had not completed: WAIT_BEGIN before it,
+ *           WAIT_END after; state[0] = the control word.
  */
 struct lt_event {
     uint64_t seq;      /* commit marker: index + 1; written last */

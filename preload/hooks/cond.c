@@ -1,5 +1,6 @@
 // Condition variable hooks: waits (with the mutex they drop and re-take
-// inside libc), signal, broadcast, init, destroy.
+// inside libc), signal, broadcast, init, destroy; the same for C11's cnd_*,
+// whose cnd_t and mtx_t are a pthread_cond_t and a pthread_mutex_t inside.
 #define _GNU_SOURCE
 #include "hook.h"
 
@@ -35,7 +36,9 @@ static void cond_wait_after(struct cond_wait *w, int r)
 /* Cancellation: glibc re-takes the mutex before unwinding into our frame. */
 static void cond_wait_cancelled(void *p) { cond_wait_after((struct cond_wait *)p, ECANCELED); }
 
-#define COND_WAIT(c, m, fl, arg, call)                                                                        \
+/* to_errno: how the call's return value reads as an errno (C11's thrd_*
+ * codes are not errno values). */
+#define COND_WAIT_AS(c, m, fl, arg, call, to_errno)                                                           \
     do {                                                                                                      \
         if (!lt_want(LT_PRIM_COND))                                                                           \
             return call;                                                                                      \
@@ -45,9 +48,10 @@ static void cond_wait_cancelled(void *p) { cond_wait_after((struct cond_wait *)p
         pthread_cleanup_push(cond_wait_cancelled, &w);                                                        \
         r = call;                                                                                             \
         pthread_cleanup_pop(0);                                                                               \
-        cond_wait_after(&w, r);                                                                               \
+        cond_wait_after(&w, to_errno(r));                                                                     \
         return r;                                                                                             \
     } while (0)
+#define COND_WAIT(c, m, fl, arg, call) COND_WAIT_AS(c, m, fl, arg, call, same_errno)
 
 EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 {
@@ -65,28 +69,32 @@ EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid
     COND_WAIT(c, m, clock_flags(clk), (uint32_t)clk, LT_REAL(cond_clockwait)(c, m, clk, t));
 }
 
-EXPORT int pthread_cond_signal(pthread_cond_t *c)
-{
-    int r = LT_REAL(cond_signal)(c);
-    if (lt_want(LT_PRIM_COND))
-        REC(LT_EV_WAKE, LT_PRIM_COND, 0, c, lt_snap_cond(c, 0), r, 0, LT_STACK_HERE);
-    return r;
-}
+#define COND_WAKE(c, fl, call, to_errno)                                                                      \
+    do {                                                                                                      \
+        int r = call;                                                                                         \
+        if (lt_want(LT_PRIM_COND))                                                                            \
+            REC(LT_EV_WAKE, LT_PRIM_COND, (fl), c, lt_snap_cond(c, 0), to_errno(r), 0, LT_STACK_HERE);         \
+        return r;                                                                                             \
+    } while (0)
+
+#define COND_INIT(c, call, to_errno)                                                                          \
+    do {                                                                                                      \
+        int r = call;                                                                                         \
+        if (lt_want(LT_PRIM_COND))                                                                            \
+            REC(LT_EV_INIT, LT_PRIM_COND, 0, c, lt_snap_cond(c, 0), to_errno(r), 0, LT_STACK_HERE);           \
+        return r;                                                                                             \
+    } while (0)
+
+EXPORT int pthread_cond_signal(pthread_cond_t *c) { COND_WAKE(c, 0, LT_REAL(cond_signal)(c), same_errno); }
 
 EXPORT int pthread_cond_broadcast(pthread_cond_t *c)
 {
-    int r = LT_REAL(cond_broadcast)(c);
-    if (lt_want(LT_PRIM_COND))
-        REC(LT_EV_WAKE, LT_PRIM_COND, LT_FL_BROADCAST, c, lt_snap_cond(c, 0), r, 0, LT_STACK_HERE);
-    return r;
+    COND_WAKE(c, LT_FL_BROADCAST, LT_REAL(cond_broadcast)(c), same_errno);
 }
 
 EXPORT int pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *a)
 {
-    int r = LT_REAL(cond_init)(c, a);
-    if (lt_want(LT_PRIM_COND))
-        REC(LT_EV_INIT, LT_PRIM_COND, 0, c, lt_snap_cond(c, 0), r, 0, LT_STACK_HERE);
-    return r;
+    COND_INIT(c, LT_REAL(cond_init)(c, a), same_errno);
 }
 
 EXPORT int pthread_cond_destroy(pthread_cond_t *c)
@@ -98,4 +106,35 @@ EXPORT int pthread_cond_destroy(pthread_cond_t *c)
     if (r)
         REC(LT_EV_DESTROY_FAILED, LT_PRIM_COND, 0, c, lt_snap_cond(c, 0), r, 0, st);
     return r;
+}
+
+/* C11.  cnd_timedwait's deadline is on TIME_UTC, CLOCK_REALTIME. */
+#define CND(c) ((pthread_cond_t *)(c))
+#define MTX(m) ((pthread_mutex_t *)(m))
+/* A C11 wait fails (thrd_error) only for a bad condvar or mutex. */
+static inline int thrd_wait_errno(int r) { return thrd_errno(r, EINVAL); }
+
+EXPORT int cnd_wait(cnd_t *c, mtx_t *m)
+{
+    COND_WAIT_AS(CND(c), MTX(m), 0, 0, LT_REAL(cnd_wait)(c, m), thrd_wait_errno);
+}
+
+EXPORT int cnd_timedwait(cnd_t *restrict c, mtx_t *restrict m, const struct timespec *restrict t)
+{
+    COND_WAIT_AS(CND(c), MTX(m), clock_flags(CLOCK_REALTIME), CLOCK_REALTIME, LT_REAL(cnd_timedwait)(c, m, t),
+                 thrd_wait_errno);
+}
+
+EXPORT int cnd_signal(cnd_t *c) { COND_WAKE(CND(c), 0, LT_REAL(cnd_signal)(c), thrd_wait_errno); }
+
+EXPORT int cnd_broadcast(cnd_t *c) { COND_WAKE(CND(c), LT_FL_BROADCAST, LT_REAL(cnd_broadcast)(c), thrd_wait_errno); }
+
+EXPORT int cnd_init(cnd_t *c) { COND_INIT(CND(c), LT_REAL(cnd_init)(c), thrd_wait_errno); }
+
+/* cnd_destroy returns nothing. */
+EXPORT void cnd_destroy(cnd_t *c)
+{
+    if (lt_want(LT_PRIM_COND))
+        REC(LT_EV_DESTROY, LT_PRIM_COND, 0, CND(c), lt_snap_cond(CND(c), 0), 0, 0, LT_STACK_HERE);
+    LT_REAL(cnd_destroy)(c);
 }

@@ -27,6 +27,19 @@ static size_t env_count(char *const *env)
 
 static void record_exec(const char *path)
 {
+    // Another thread is making this process's file (its first lock call, a
+    // join say): let it finish, or the new image would leave the file half
+    // made, with no header.  Bounded: 1 s.  (Sleeping here must not act on
+    // a pending cancel: exec is no cancellation point.)
+    if (__atomic_load_n(&lt_init_state, __ATOMIC_ACQUIRE) == LT_INIT_RUNNING) {
+        int cancel_state;
+        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+        for (int i = 0; i < 1000 && __atomic_load_n(&lt_init_state, __ATOMIC_ACQUIRE) == LT_INIT_RUNNING; i++) {
+            struct timespec ms = {0, 1000000};
+            nanosleep(&ms, NULL);
+        }
+        pthread_setcancelstate(cancel_state, NULL);
+    }
     // A fork child that has recorded nothing has no file yet: exec alone
     // does not make one (the new image starts its own).
     if (__atomic_load_n(&lt_init_state, __ATOMIC_ACQUIRE) == LT_INIT_READY && lt_want(LT_PRIM_PROCESS))

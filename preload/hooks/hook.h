@@ -11,6 +11,7 @@
 #include "snapshot.h"
 
 #include <errno.h>
+#include <threads.h>
 #include <time.h>
 
 #define EXPORT __attribute__((visibility("default")))
@@ -28,6 +29,23 @@ static inline enum lt_event_type acquire_outcome(int r)
         return LT_EV_ACQUIRED;
     return r == ETIMEDOUT ? LT_EV_TIMEDOUT : LT_EV_FAILED;
 }
+
+/* The C11 calls (mtx_*, cnd_*, thrd_join) return a thrd_* code; events
+ * carry errno values, so each is recorded as the error glibc mapped to it.
+ * thrd_error does not say which error it was: `fallback` is the one glibc
+ * can give for that call. */
+static inline int same_errno(int r) { return r; }
+static inline int thrd_errno(int r, int fallback)
+{
+    switch (r) {
+    case thrd_success: return 0;
+    case thrd_busy: return EBUSY;
+    case thrd_nomem: return ENOMEM;
+    case thrd_timedout: return ETIMEDOUT;
+    default: return fallback;
+    }
+}
+static inline int thrd_lock_errno(int r) { return thrd_errno(r, EINVAL); }
 
 static inline uint32_t clock_flags(clockid_t clk)
 {
@@ -65,6 +83,51 @@ static inline bool try_first_ok(void)
             REC(LT_EV_ACQUIRED, (prim), (fl), obj, snap(obj), 0, 0, LT_STACK_HERE);                           \
             return 0;                                                                                         \
         }                                                                                                     \
+    } while (0)
+
+/* A lock's acquire and release: the ATTEMPT before the call that can block,
+ * its outcome after; the RELEASE before the real unlock (the recorded hold
+ * ends inside the real one, so the next owner's ACQUIRED is always later in
+ * the trace).  to_errno: how the call's return value reads as an errno. */
+#define LOCK_ACQUIRE(prim, snap, obj, fl, arg, call, to_errno)                                                \
+    do {                                                                                                      \
+        if (!lt_want(prim))                                                                                   \
+            return call;                                                                                      \
+        uint32_t st = REC(LT_EV_ATTEMPT, (prim), (fl), obj, snap(obj), 0, (arg), LT_STACK_HERE);              \
+        int r = call, e = to_errno(r);                                                                        \
+        REC(acquire_outcome(e), (prim), (fl), obj, snap(obj), e, (arg), st);                                  \
+        return r;                                                                                             \
+    } while (0)
+
+#define LOCK_RELEASE(prim, snap, obj, call, to_errno)                                                         \
+    do {                                                                                                      \
+        if (!lt_want(prim))                                                                                   \
+            return call;                                                                                      \
+        uint32_t st = REC(LT_EV_RELEASE, (prim), LT_FL_WRITE, obj, snap(obj), 0, 0, LT_STACK_HERE);           \
+        int r = call;                                                                                         \
+        if (r)                                                                                                \
+            REC(LT_EV_RELEASE_FAILED, (prim), LT_FL_WRITE, obj, snap(obj), to_errno(r), 0, st);               \
+        return r;                                                                                             \
+    } while (0)
+
+/* init: after the call; destroy: before it, and its failure after. */
+#define LOCK_INIT(prim, snap, obj, arg, call, to_errno)                                                       \
+    do {                                                                                                      \
+        int r = call;                                                                                         \
+        if (lt_want(prim))                                                                                    \
+            REC(LT_EV_INIT, (prim), 0, obj, snap(obj), to_errno(r), (arg), LT_STACK_HERE);                    \
+        return r;                                                                                             \
+    } while (0)
+
+#define LOCK_DESTROY(prim, snap, obj, call, to_errno)                                                         \
+    do {                                                                                                      \
+        if (!lt_want(prim))                                                                                   \
+            return call;                                                                                      \
+        uint32_t st = REC(LT_EV_DESTROY, (prim), 0, obj, snap(obj), 0, 0, LT_STACK_HERE);                     \
+        int r = call;                                                                                         \
+        if (r)                                                                                                \
+            REC(LT_EV_DESTROY_FAILED, (prim), 0, obj, snap(obj), to_errno(r), 0, st);                         \
+        return r;                                                                                             \
     } while (0)
 
 /* A vfork child must leave the parent's trace alone, exit status included

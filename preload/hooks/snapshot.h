@@ -41,6 +41,22 @@ static inline struct lt_snap lt_snap_cond(pthread_cond_t *c, pthread_mutex_t *m)
     return s;
 }
 
+/* pthread_barrier_t is opaque: glibc's struct pthread_barrier is
+ * { unsigned in, current_round, count; int shared; unsigned out; }. */
+static inline struct lt_snap lt_snap_barrier(pthread_barrier_t *b)
+{
+    const uint64_t *w = (const uint64_t *)b;
+    struct lt_snap s = {0, LT_LOAD(w[0]), (uint32_t)LT_LOAD(w[1]) | (uint64_t)LT_LOAD(((const uint32_t *)b)[4]) << 32};
+    return s;
+}
+static inline uint32_t lt_barrier_count(struct lt_snap s) { return (uint32_t)s.s1; }
+
+static inline struct lt_snap lt_snap_spin(pthread_spinlock_t *sp)
+{
+    struct lt_snap s = {0, (uint32_t)LT_LOAD(*sp), 0};
+    return s;
+}
+
 static inline struct lt_snap lt_snap_sem(sem_t *sem)
 {
     struct lt_snap s = {0, LT_LOAD(*(uint64_t *)sem), 0};

@@ -1,5 +1,6 @@
 // Thread hooks: pthread_create and thrd_create (the new thread's end is
-// recorded), pthread_exit, pthread_setname_np.
+// recorded), pthread_exit, pthread_setname_np; the joins (pthread_join, its
+// try/timed/clock variants, thrd_join), recorded as waits on the thread.
 #define _GNU_SOURCE
 #include "hook.h"
 #include "../stacks.h"
@@ -130,3 +131,60 @@ EXPORT int pthread_setname_np(pthread_t th, const char *name)
         lt_slot_rename((uint64_t)th, name);
     return r;
 }
+
+/* A join is a wait on the joined thread: WAIT_BEGIN before the call (a joiner
+ * that never comes back is on record), WAIT_END with the outcome after it,
+ * addr = the joined pthread_t.  Joins are cancellation points. */
+struct join_wait {
+    pthread_t th;
+    uint32_t flags, arg, stack;
+};
+
+static void join_before(struct join_wait *w)
+{
+    w->stack = lt_record(LT_EV_WAIT_BEGIN, LT_PRIM_THREAD, w->flags, (const void *)w->th, 0, 0, 0, 0, w->arg,
+                         LT_STACK_HERE);
+}
+
+static void join_after(struct join_wait *w, int r)
+{
+    lt_record(LT_EV_WAIT_END, LT_PRIM_THREAD, w->flags, (const void *)w->th, 0, 0, 0, r, w->arg, w->stack);
+}
+
+static void join_cancelled(void *p) { join_after((struct join_wait *)p, ECANCELED); }
+
+#define JOIN(thr, fl, clk, call, to_errno)                                                                    \
+    do {                                                                                                      \
+        if (!lt_want(LT_PRIM_THREAD))                                                                         \
+            return call;                                                                                      \
+        struct join_wait w = {(pthread_t)(thr), (fl), (clk), 0};                                              \
+        join_before(&w);                                                                                      \
+        int r;                                                                                                \
+        pthread_cleanup_push(join_cancelled, &w);                                                             \
+        r = call;                                                                                             \
+        pthread_cleanup_pop(0);                                                                               \
+        join_after(&w, to_errno(r));                                                                          \
+        return r;                                                                                             \
+    } while (0)
+
+EXPORT int pthread_join(pthread_t th, void **ret) { JOIN(th, 0, 0, LT_REAL(join)(th, ret), same_errno); }
+
+EXPORT int pthread_tryjoin_np(pthread_t th, void **ret)
+{
+    JOIN(th, LT_FL_TRY, 0, LT_REAL(tryjoin)(th, ret), same_errno);
+}
+
+EXPORT int pthread_timedjoin_np(pthread_t th, void **ret, const struct timespec *t)
+{
+    JOIN(th, clock_flags(CLOCK_REALTIME), CLOCK_REALTIME, LT_REAL(timedjoin)(th, ret, t), same_errno);
+}
+
+EXPORT int pthread_clockjoin_np(pthread_t th, void **ret, clockid_t clk, const struct timespec *t)
+{
+    JOIN(th, clock_flags(clk), (uint32_t)clk, LT_REAL(clockjoin)(th, ret, clk, t), same_errno);
+}
+
+/* thrd_join fails (thrd_error) for EDEADLK, EINVAL or ESRCH alike. */
+static inline int thrd_join_errno(int r) { return thrd_errno(r, EINVAL); }
+
+EXPORT int thrd_join(thrd_t th, int *res) { JOIN(th, 0, 0, LT_REAL(thrd_join)(th, res), thrd_join_errno); }

@@ -6,7 +6,7 @@ build=$1
 . "$(dirname "$0")/lib.sh"
 
 start_traced bank "$build/zoo/demo_bank"
-wait_for 60 at_least_blocked "$work/bank.trace" 2 || fail "demo_bank did not hang"
+wait_for 60 at_least_blocked "$work/bank.trace" 3 || fail "demo_bank did not hang"
 kill -KILL "$pid"
 good="$work/good.ltb"
 "$lt" pack "$work/bank.trace" -o "$good" >/dev/null 2>&1 || fail "pack failed"

@@ -43,7 +43,8 @@ wait_for() {
     return 1
 }
 
-# blocked_threads TRACE: how many threads the live report says are blocked.
+# blocked_threads TRACE: how many threads the live report says are blocked
+# (a main thread in its join of a hung worker included).
 blocked_threads() {
     "$lt" report --json "$1" 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["blocked"]))' 2>/dev/null || echo 0
 }

@@ -5,11 +5,12 @@ build=$1
 . "$(dirname "$0")/lib.sh"
 
 start_traced bank "$build/zoo/demo_bank"
-wait_for 60 at_least_blocked "$work/bank.trace" 2 || fail "demo_bank did not hang"
+wait_for 60 at_least_blocked "$work/bank.trace" 3 || fail "demo_bank did not hang"
 "$lt" snapshot "$pid" >"$work/snap.out" 2>"$work/snap.err"
 rc=$?
 [ "$rc" = 1 ] || fail "snapshot exit status $rc, want 1 (error findings)"
-grep -q "BLOCKED THREADS: 2" "$work/snap.out" || fail "snapshot report lacks the blocked threads"
+# The two tellers, and main in its join of the first.
+grep -q "BLOCKED THREADS: 3" "$work/snap.out" || fail "snapshot report lacks the blocked threads"
 grep -q "transfer (demo_bank.c" "$work/snap.out" || fail "snapshot report lacks the program's stacks"
 cmp -s "$work/snap.out" "$work/bank.trace.snapshot.txt" || fail "TRACE.snapshot.txt differs from what was printed"
 marks "$work/bank.trace" | grep -q "^2 " || fail "no LT_MARK_SNAPSHOT mark in the trace"

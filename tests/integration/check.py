@@ -228,25 +228,33 @@ def duration_text(ns):
 
 
 def open_stretches(text, holder, until):
-    """The report's blocked threads' waits and `holder`'s open hold, in seconds, as
-    measured `until` ("so far; the process is still running" or "when packed; the
-    process was still running then"); the hold is None when the report lacks it."""
+    """The report's blocked threads' lock waits (not joins) and `holder`'s open hold,
+    in seconds, as measured `until` ("so far; the process is still running" or
+    "when packed; the process was still running then"); the hold is None when the
+    report lacks it."""
     word, _, running = until.partition("; ")
-    waited = [parse_duration(w) for w in re.findall(r"\(for (\S+) %s\)" % re.escape(until), text)]
+    waited = [parse_duration(w) for w in
+              re.findall(r"\(for (\S+) %s\)\n  on (?!thread 0x)" % re.escape(until), text)]
     held = re.search(r"longest hold (\S+) %s \(still held\) by thread %d " % (re.escape(word), holder), text)
     return waited, held and parse_duration(held.group(1))
+
+
+def lock_waits(rep):
+    """The report's blocked threads that wait for a lock: not the ones in a join
+    (the programs' main threads join the hung workers)."""
+    return [b for b in rep["blocked"] if b["primitive"] != "thread"]
 
 
 def hang_mutex_live(env):
     t = env.trace("hang_mutex")
     with Traced(env, t, env.prog("hang_mutex")) as run:
-        rep = run.report_when("two threads blocked on accounts_lock", lambda r: len(r["blocked"]) == 2)
+        rep = run.report_when("two threads blocked on accounts_lock", lambda r: len(lock_waits(r)) == 2)
         check(not rep["process_exited"] and rep["process_running"], "the process is still running")
         lock = lock_by_symbol(rep, "accounts_lock", "mutex")
         holder_tids = {h["thread"] for h in lock["holders_at_end"]}
         check(len(holder_tids) == 1, "one holder expected: %s" % lock["holders_at_end"])
         blocked_tids = set()
-        for b in rep["blocked"]:
+        for b in lock_waits(rep):
             check(b["primitive"] == "mutex" and b["address"] == lock["address"] and b["symbol"] == "accounts_lock",
                   "blocked on the wrong object: %s" % b)
             check("wait_for_accounts" in functions(b["stack"]), "blocked stack: %s" % functions(b["stack"]))
@@ -259,12 +267,13 @@ def hang_mutex_live(env):
         # The JSON measures open stretches as the text does: to now.  The hold
         # began before the waits it causes, so it has lasted at least as long.
         longest = lock["longest_hold"]
-        check(all("waited_ns" in b for b in rep["blocked"]), "JSON: each blocked thread says how long it waited")
+        check(all("waited_ns" in b for b in lock_waits(rep)), "JSON: each blocked thread says how long it waited")
         check(longest["still_held"] and longest["thread"] == holder and
-              longest["ns"] >= max(b["waited_ns"] for b in rep["blocked"]),
-              "JSON: the open hold is measured to now, like the waits: %s, %s" % (longest, rep["blocked"]))
+              longest["ns"] >= max(b["waited_ns"] for b in lock_waits(rep)),
+              "JSON: the open hold is measured to now, like the waits: %s, %s" % (longest, lock_waits(rep)))
         text = env.run("report", t, check_rc=(0, 1)).stdout
-        check("BLOCKED THREADS: 2" in text and "held by thread %d" % holder in text,
+        # The two waiters, and main in its join of the first one.
+        check("BLOCKED THREADS: 3" in text and "held by thread %d" % holder in text,
               "text report lists the holder:\n" + text)
         check(re.search(r'held by thread %d "[^"]*" since' % holder, text) is not None,
               "a mutex holder is shown without a read/write mode:\n" + text)
@@ -296,7 +305,7 @@ def hang_mutex_live(env):
         check(longest["still_held"] and longest["thread"] == holder and
               "longest hold %s when packed (still held) by thread %d " % (duration_text(longest["ns"]), holder) in text,
               "JSON and text give the same open hold: %s\n%s" % (longest, text))
-        for b in packed["blocked"]:
+        for b in lock_waits(packed):
             check("(for %s when packed;" % duration_text(b["waited_ns"]) in text,
                   "JSON and text give the same wait for thread %d: %d ns\n%s" % (b["thread"], b["waited_ns"], text))
         # Packed again (a bundle is a trace to pack), it keeps the first packing's moment.
@@ -309,7 +318,7 @@ def hang_mutex_live(env):
               "text timeline: the mutex's open stretch is 'held by' its holder, no read/write mode:\n" + text)
         run.kill(rep)
         dead = env.report(t)
-        check({b["thread"] for b in dead["blocked"]} == blocked_tids, "after SIGKILL the same threads are blocked")
+        check({b["thread"] for b in lock_waits(dead)} == blocked_tids, "after SIGKILL the same threads are blocked")
         check(not dead["process_exited"] and not dead["process_running"], "killed process has no normal exit")
         text = env.run("report", t, check_rc=(0, 1)).stdout
         check(re.search(r"longest hold \S+ or more \(still held when the trace ended\) by thread %d " % holder, text),
@@ -325,8 +334,8 @@ def hang_mutex_live(env):
 def hang_rwlock_live(env):
     t = env.trace("hang_rwlock")
     with Traced(env, t, env.prog("hang_rwlock")) as run:
-        rep = run.report_when("the writer blocked", lambda r: len(r["blocked"]) == 1)
-        b = rep["blocked"][0]
+        rep = run.report_when("the writer blocked", lambda r: len(lock_waits(r)) == 1)
+        b = lock_waits(rep)[0]
         check(b["primitive"] == "rwlock" and b["symbol"] == "table_lock", "writer blocked on table_lock: %s" % b)
         check("write_table" in functions(b["stack"]), "writer stack %s" % functions(b["stack"]))
         check(len(b["holders"]) == 2 and all(h["mode"] == "read" for h in b["holders"]),
@@ -394,8 +403,8 @@ def timeouts(env):
 def hang_futex_live(env):
     t = env.trace("hang_futex")
     with Traced(env, t, env.prog("hang_futex")) as run:
-        rep = run.report_when("two futex waiters", lambda r: len(r["blocked"]) == 2)
-        for b in rep["blocked"]:
+        rep = run.report_when("two futex waiters", lambda r: len(lock_waits(r)) == 2)
+        for b in lock_waits(rep):
             check(b["primitive"] == "futex" and b["symbol"] == "ready_event", "blocked on the futex word: %s" % b)
             check(b["holders"] is None, "a futex word has no owner: %s" % b["holders"])
             check(b["wakes_since"] == 0, "no wake came: %s" % b)
@@ -457,7 +466,7 @@ def not_running(env):
             if not os.path.exists(t):
                 return None
             rep = env.report(t)
-            return rep if len(rep["blocked"]) == 2 else None
+            return rep if len(lock_waits(rep)) == 2 else None
         rep = wait_until("two threads blocked", hung)
         check(rep["process_running"], "the hung process reads as running")
         os.kill(proc.pid, signal.SIGKILL)

@@ -106,9 +106,15 @@ def case_threads(c):
     h = tr.h
     check(h["end_monotonic_ns"] >= h["start_monotonic_ns"] > 0, "end of process not stamped")
     check(h["exit_status"] == 7, "exit_status %d, want 7" % h["exit_status"])
-    # A ring per thread that used a lock: the main thread takes none.
-    check(h["threads_used"] == 4, "threads_used %d, want 4" % h["threads_used"])
+    # A ring per thread that used a lock, and the main thread's for its joins.
+    check(h["threads_used"] == 5, "threads_used %d, want 5" % h["threads_used"])
     evs = all_events(tr)
+    joins = evs[h["pid"]]
+    workers = {t["pthread_self"] for t in tr.threads if t["tid"] != h["pid"]}
+    check(count(joins, "WAIT_BEGIN", "THREAD") == 4 and count(joins, "WAIT_END", "THREAD") == 4,
+          "main joins each worker: a wait begun and ended")
+    check({x.addr for x in joins if x.prim == PRIM["THREAD"] and x.name == "WAIT_BEGIN"} == workers,
+          "each join names the joined thread's pthread_t")
     mutex = None
     holds = []  # (acquired, released) of the mutex, all threads
     wholds = []
@@ -271,11 +277,12 @@ def case_recycle(c):
     c.run([c.args.workload, "sequential", "20"], env={"LOCKTRACE_MAX_THREADS": "4"}, expect_rc=0)
     tr = c.only_trace()
     h = tr.h
-    # 4 slots shared by the 20 workers, one after the other.
+    # One slot for the main thread's joins; 3 shared by the 20 workers, one
+    # after the other.
     check(h["threads_used"] == 4, "slots used %d" % h["threads_used"])
-    check(h["threads_recycled"] == 16 and h["threads_dropped"] == 0,
+    check(h["threads_recycled"] == 17 and h["threads_dropped"] == 0,
           "recycled %d dropped %d" % (h["threads_recycled"], h["threads_dropped"]))
-    check(sum(t["generation"] for t in tr.threads) == 16, "generations")
+    check(sum(t["generation"] for t in tr.threads) == 17, "generations")
     for t, evs in zip(tr.threads, all_events(tr).values()):
         if t["tid"] != h["pid"]:
             check(evs[0].name == "THREAD_START" and count(evs, "ACQUIRED", "MUTEX") == 1, "recycled ring holds one thread")

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/shm.h>
 #include <sys/syscall.h>
+#include <threads.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -179,6 +180,115 @@ static void invalid_waitv(void)
     EXPECT_EQ("waitv mismatch errno", errno, EAGAIN);
 }
 
+static mtx_t c11_recursive;
+static int c11_unlock_not_owner(void *a)
+{
+    (void)a;
+    return mtx_unlock(&c11_recursive);
+}
+
+/* C11 threads: thrd_* codes, never errno, and the mutex kept across timeouts. */
+static void c11_locks(void)
+{
+    mtx_t m;
+    EXPECT_EQ("mtx_init", mtx_init(&m, mtx_timed), thrd_success);
+    errno = 4242;
+    EXPECT_EQ("mtx_lock", mtx_lock(&m), thrd_success);
+    EXPECT_EQ("mtx_trylock busy", mtx_trylock(&m), thrd_busy);
+    struct timespec t = in_ms(CLOCK_REALTIME, 20);
+    EXPECT_EQ("mtx_timedlock timeout", mtx_timedlock(&m, &t), thrd_timedout);
+    struct timespec bad = {0, 2000000000L};
+    EXPECT_EQ("mtx_timedlock bad time", mtx_timedlock(&m, &bad), thrd_error);
+    EXPECT_EQ("mtx errno untouched", errno, 4242);
+
+    cnd_t c;
+    EXPECT_EQ("cnd_init", cnd_init(&c), thrd_success);
+    t = in_ms(CLOCK_REALTIME, 20);
+    EXPECT_EQ("cnd_timedwait timeout", cnd_timedwait(&c, &m, &t), thrd_timedout);
+    EXPECT_EQ("cnd_timedwait keeps mtx", mtx_trylock(&m), thrd_busy);
+    EXPECT_EQ("cnd_timedwait bad time", cnd_timedwait(&c, &m, &bad), thrd_error);
+    EXPECT_EQ("mtx_unlock", mtx_unlock(&m), thrd_success);
+    EXPECT_EQ("cnd_signal", cnd_signal(&c), thrd_success);
+    EXPECT_EQ("cnd_broadcast", cnd_broadcast(&c), thrd_success);
+    cnd_destroy(&c);
+    mtx_destroy(&m);
+
+    EXPECT_EQ("mtx_init recursive", mtx_init(&c11_recursive, mtx_plain | mtx_recursive), thrd_success);
+    EXPECT_EQ("mtx recursive lock", mtx_lock(&c11_recursive), thrd_success);
+    EXPECT_EQ("mtx recursive relock", mtx_lock(&c11_recursive), thrd_success);
+    thrd_t th;
+    int res = -1;
+    thrd_create(&th, c11_unlock_not_owner, NULL);
+    thrd_join(th, &res);
+    EXPECT_EQ("mtx_unlock not owner", res, thrd_error);
+    EXPECT_EQ("mtx recursive unlock", mtx_unlock(&c11_recursive), thrd_success);
+    EXPECT_EQ("mtx recursive unlock 2", mtx_unlock(&c11_recursive), thrd_success);
+    EXPECT_EQ("mtx recursive unlock 3", mtx_unlock(&c11_recursive), thrd_error);
+    mtx_destroy(&c11_recursive);
+}
+
+static int once_runs;
+static void count_once(void) { once_runs++; }
+
+static pthread_barrier_t two;
+static void *barrier_partner(void *a)
+{
+    (void)a;
+    return (void *)(intptr_t)pthread_barrier_wait(&two);
+}
+
+/* Spinlocks and barriers: EBUSY, EINVAL, and one serial thread per round. */
+static void spins_and_barriers(void)
+{
+    pthread_spinlock_t sp;
+    EXPECT_EQ("spin_init", pthread_spin_init(&sp, PTHREAD_PROCESS_PRIVATE), 0);
+    errno = 4242;
+    EXPECT_EQ("spin_lock", pthread_spin_lock(&sp), 0);
+    EXPECT_EQ("spin_trylock busy", pthread_spin_trylock(&sp), EBUSY);
+    EXPECT_EQ("spin_unlock", pthread_spin_unlock(&sp), 0);
+    EXPECT_EQ("spin_trylock", pthread_spin_trylock(&sp), 0);
+    EXPECT_EQ("spin_unlock 2", pthread_spin_unlock(&sp), 0);
+    EXPECT_EQ("spin errno untouched", errno, 4242);
+    EXPECT_EQ("spin_destroy", pthread_spin_destroy(&sp), 0);
+
+    pthread_barrier_t b;
+    EXPECT_EQ("barrier_init count 0", pthread_barrier_init(&b, NULL, 0), EINVAL);
+    EXPECT_EQ("barrier_init", pthread_barrier_init(&two, NULL, 2), 0);
+    for (int round = 0; round < 2; round++) {
+        pthread_t th;
+        void *theirs;
+        pthread_create(&th, NULL, barrier_partner, NULL);
+        int mine = pthread_barrier_wait(&two);
+        pthread_join(th, &theirs);
+        EXPECT_EQ("barrier one serial thread",
+                  (mine == PTHREAD_BARRIER_SERIAL_THREAD) + ((intptr_t)theirs == PTHREAD_BARRIER_SERIAL_THREAD), 1);
+        EXPECT_EQ("barrier others get 0", (mine == 0) + ((intptr_t)theirs == 0), 1);
+    }
+    EXPECT_EQ("barrier_destroy", pthread_barrier_destroy(&two), 0);
+
+    /* joins: errors come back as they are */
+    pthread_t self = pthread_self();
+    EXPECT_EQ("join self", pthread_join(self, NULL), EDEADLK);
+    struct timespec t = in_ms(CLOCK_REALTIME, 20);
+    pthread_t th;
+    EXPECT_EQ("barrier_init again", pthread_barrier_init(&two, NULL, 2), 0);
+    pthread_create(&th, NULL, barrier_partner, NULL); /* waits at the barrier until main comes */
+    EXPECT_EQ("timedjoin timeout", pthread_timedjoin_np(th, NULL, &t), ETIMEDOUT);
+    EXPECT_EQ("tryjoin busy", pthread_tryjoin_np(th, NULL), EBUSY);
+    pthread_barrier_wait(&two);
+    EXPECT_EQ("join", pthread_join(th, NULL), 0);
+    pthread_barrier_destroy(&two);
+
+    /* one-time initialisation: the routine runs once, pthread_once returns 0 */
+    pthread_once_t po = PTHREAD_ONCE_INIT;
+    EXPECT_EQ("pthread_once", pthread_once(&po, count_once), 0);
+    EXPECT_EQ("pthread_once again", pthread_once(&po, count_once), 0);
+    once_flag cf = ONCE_FLAG_INIT;
+    call_once(&cf, count_once);
+    call_once(&cf, count_once);
+    EXPECT_EQ("once routines ran once each", once_runs, 2);
+}
+
 int main(void)
 {
     /* mutex: EBUSY, ETIMEDOUT, EINVAL, EDEADLK, EPERM */
@@ -324,6 +434,8 @@ int main(void)
 
     invalid_waitv();
     stale_futex_words();
+    c11_locks();
+    spins_and_barriers();
 
     if (failures)
         fprintf(stderr, "%d failure(s)\n", failures);
