@@ -175,6 +175,16 @@ void bad_unlocks(const Model& m, const Lock& L, std::vector<Finding>& out)
     }
 }
 
+// Another thread waited for L, or took it, after hold h began.
+bool waited_after(const Lock& L, const Hold& h)
+{
+    for (const Wait& w : L.waits)
+        if (w.thread != h.thread && w.begin_ns >= h.begin_ns) return true;
+    for (const Hold& o : L.holds)
+        if (o.thread != h.thread && o.begin_ns > h.begin_ns) return true;
+    return false;
+}
+
 void owner_exited(const Model& m, const Lock& L, std::vector<Finding>& out)
 {
     std::vector<uint32_t> reported;  // one finding per thread (a recursive mutex has a hold per level)
@@ -207,6 +217,12 @@ void owner_exited(const Model& m, const Lock& L, std::vector<Finding>& out)
             f.evidence.push_back(make_evidence(t.blocked_on, "waits for the lock of the exited thread"));
         }
         if (!victims.empty()) f.summary += " " + victims + " wait(s) for it forever.";
+        // Nobody asked for it before the process exited: the lock went with
+        // the process (a runtime's own thread holds one at exit by design).
+        if (victims.empty() && m.trace && m.trace->process_ended() && !waited_after(L, h)) {
+            f.severity = Finding::info;
+            f.summary += " No other thread asked for it before the process exited, so nothing was held up.";
+        }
         // A robust mutex is built for this: the next lock returns EOWNERDEAD
         // and hands it over.  Only a thread still blocked on it is a problem.
         bool robust = L.prim == LT_PRIM_MUTEX && (uint32_t(m.events[h.acquired].addr2) & kMutexRobust);
