@@ -272,3 +272,37 @@ TEST(Verdict, SemaphoreOnePostShortWithNobodyLeftToPostIsALostWakeup)
     EXPECT_EQ(severity_of(r, "lost-wakeup"), int(lt::Finding::error)) << list(r);
     EXPECT_EQ(first(r, "idle"), nullptr) << list(r);
 }
+
+// The JVM at exit: the VM Thread ends holding a mutex another service thread
+// is waiting for, and the process exits normally.  The exit ended the wait.
+TEST(Verdict, LockHeldAtANormalExitWithAWaiterStoppedByTheExitIsInfo)
+{
+    TraceBuilder b;
+    uint32_t main = b.add_thread(1), vm = b.add_thread(2), sig = b.add_thread(3);
+    b.add(vm, 10, LT_EV_ACQUIRED, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    b.add(sig, 11, LT_EV_ATTEMPT, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    b.add(vm, 12, LT_EV_THREAD_EXIT, LT_PRIM_THREAD, 2);
+    b.add(main, 13, LT_EV_ACQUIRED, LT_PRIM_MUTEX, OTHER, LT_FL_WRITE);
+    b.add(main, 14, LT_EV_RELEASE, LT_PRIM_MUTEX, OTHER, LT_FL_WRITE);
+    b.hdr().end_monotonic_ns = b.hdr().start_monotonic_ns + 20;
+    Built r = build(b);
+    EXPECT_EQ(severity_of(r, "owner-exited"), int(lt::Finding::info)) << list(r);
+    EXPECT_FALSE(has_error_or_warning(r)) << list(r);
+}
+
+// Killed right after T1 locked M and before it recorded so (an acquisition
+// is recorded after the real call): T2 blocks on M, whose word names T1.
+// The lock is held by T1, not by nobody.
+TEST(Verdict, WordNamingARunningThreadAtAKillIsNotHeldByNobody)
+{
+    TraceBuilder b;
+    uint32_t t1 = b.add_thread(1), t2 = b.add_thread(2);
+    b.add(t1, 10, LT_EV_ACQUIRED, LT_PRIM_MUTEX, OTHER, LT_FL_WRITE);
+    b.add(t1, 11, LT_EV_RELEASE, LT_PRIM_MUTEX, OTHER, LT_FL_WRITE);
+    lt_event& want = b.add(t2, 12, LT_EV_ATTEMPT, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    want.state[0] = 1;  // __lock: taken
+    want.state[1] = 1;  // __owner: tid 1, thread t1
+    Built r = build(b);
+    EXPECT_EQ(first(r, "held-by-nobody"), nullptr) << list(r);
+    EXPECT_FALSE(has_error_or_warning(r)) << list(r);
+}
