@@ -176,10 +176,14 @@ void bad_unlocks(const Model& m, const Lock& L, std::vector<Finding>& out)
 }
 
 // Another thread asked for L after hold h began and gave up without it (a
-// timeout, an error), or took it: somebody was held up, not just stopped by
+// trylock refused, a timeout, an error), or took it: somebody was held up, not just stopped by
 // the process's exit.
-bool refused_after(const Lock& L, const Hold& h)
+bool refused_after(const Model& m, const Lock& L, const Hold& h)
 {
+    for (EventIx ix : L.events) {  // a trylock refused (EBUSY)
+        const Event& e = m.events[ix];
+        if (e.type == LT_EV_FAILED && e.thread != h.thread && e.time_ns >= h.begin_ns) return true;
+    }
     for (const Wait& w : L.waits)
         if (w.thread != h.thread && w.begin_ns >= h.begin_ns && w.outcome != WaitOutcome::still_waiting &&
             w.outcome != WaitOutcome::acquired)
@@ -228,7 +232,7 @@ void owner_exited(const Model& m, const Lock& L, std::vector<Finding>& out)
         // At a normal exit nothing hung: a runtime's own thread may hold a
         // lock then by design (the JVM's VM Thread), and a thread still
         // waiting for it was stopped by the exit like every other.
-        if (exited && !refused_after(L, h)) {
+        if (exited && !refused_after(m, L, h)) {
             f.severity = Finding::info;
             f.summary += victims.empty() ? " No other thread asked for it before the process exited, so nothing "
                                            "was held up."

@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 using lt::test::Built;
 using lt::test::TraceBuilder;
 using lt::test::build;
@@ -305,4 +307,19 @@ TEST(Verdict, WordNamingARunningThreadAtAKillIsNotHeldByNobody)
     Built r = build(b);
     EXPECT_EQ(first(r, "held-by-nobody"), nullptr) << list(r);
     EXPECT_FALSE(has_error_or_warning(r)) << list(r);
+}
+
+// The process went on after the thread ended holding M, and another thread's
+// trylock on M was refused: somebody needed it (tests/life key_dtor keep).
+TEST(Verdict, LockHeldAtExitThatAnotherThreadTriedIsAnError)
+{
+    TraceBuilder b;
+    uint32_t main = b.add_thread(1), dead = b.add_thread(2);
+    b.add(dead, 10, LT_EV_ACQUIRED, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    b.add(dead, 11, LT_EV_THREAD_EXIT, LT_PRIM_THREAD, 2);
+    b.add(main, 12, LT_EV_ATTEMPT, LT_PRIM_MUTEX, M, LT_FL_WRITE | LT_FL_TRY);
+    b.add(main, 13, LT_EV_FAILED, LT_PRIM_MUTEX, M, LT_FL_WRITE | LT_FL_TRY, EBUSY);
+    b.hdr().end_monotonic_ns = b.hdr().start_monotonic_ns + 20;
+    Built r = build(b);
+    EXPECT_EQ(severity_of(r, "owner-exited"), int(lt::Finding::error)) << list(r);
 }
