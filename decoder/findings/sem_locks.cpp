@@ -20,17 +20,16 @@ SemLock sem_lock(const Model& m, const Lock& S)
 {
     SemLock r;
     if (S.prim != LT_PRIM_SEM) return r;
+    // Its life began at its last successful sem_init or sem_open.
     size_t from = 0;
-    for (size_t k = S.events.size(); k-- > 0;)
-        if (m.events[S.events[k]].type == LT_EV_INIT) {
-            from = k;
-            break;
-        }
     bool binary = false;
-    if (from < S.events.size() && m.events[S.events[from]].type == LT_EV_INIT) {
-        const Event& init = m.events[S.events[from]];
-        if (init.result != 0 || init.arg != 1) return r;
+    for (size_t k = S.events.size(); k-- > 0;) {
+        const Event& init = m.events[S.events[k]];
+        if (init.type != LT_EV_INIT || init.result != 0) continue;
+        if (init.arg != 1) return r;
+        from = k;
         binary = true;
+        break;
     }
     // Without its sem_init on record (lost to the ring, or before tracing
     // began) the value is unknown: a unit taken and given back by one thread

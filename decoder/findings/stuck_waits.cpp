@@ -209,7 +209,7 @@ void analyze_sem(const Model& m, const Lock& S, const Event& w, StuckWait& s)
     EventIx last_post = kNoEvent;
     for (EventIx ix : S.events) {
         const Event& x = m.events[ix];
-        if (x.type == LT_EV_INIT && x.time_ns <= t0) {  // a new life: what came before was another semaphore
+        if (x.type == LT_EV_INIT && x.result == 0 && x.time_ns <= t0) {  // a new life: what came before was another semaphore
             posts_before = taken = 0;
             last_post = kNoEvent;
         } else if (x.type == LT_EV_RELEASE) {
