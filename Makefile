@@ -12,7 +12,7 @@ JOBS    ?= $(shell nproc)
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all deps build build-with-deps test demo bench check-suites kill-test fuzz install deb clean
+.PHONY: all deps build build-with-deps test demo bench check-suites check-real kill-test fuzz install deb clean
 
 all: build
 
@@ -46,6 +46,14 @@ bench: build-with-deps
 # Third-party test suites (glibc nptl, kernel futex selftests, GLib) plain vs traced.
 check-suites: build-with-deps
 	./suites/run.sh $(BUILD)
+
+# Real servers and runtimes from Debian under the shim (memcached, redis, sysbench,
+# stress-ng, Python, pigz, Java): healthy ones read live idle and under load and
+# after REAL_KILLS SIGKILLs each get no error or warning; hung ones are named right.
+REAL_KILLS ?= 4
+check-real: build-with-deps
+	./scripts/install-deps.sh real
+	./scripts/check-real.sh $(BUILD) $(REAL_KILLS)
 
 # SIGKILL traced lock-heavy programs at random moments (KILLS times) and check every trace.
 KILLS ?= 300

@@ -106,6 +106,10 @@ void lt_resolve(void)
     bind(r.sem_timedwait, "sem_timedwait");
     bind(r.sem_clockwait, "sem_clockwait");
     bind(r.sem_post, "sem_post");
+    bind(r.sem_init, "sem_init");
+    bind(r.sem_destroy, "sem_destroy");
+    bind(r.sem_open, "sem_open");
+    bind(r.sem_close, "sem_close");
     bind(r.syscall, "syscall");
     bind(r.fork, "fork");
     bind(r.fork_raw, "_Fork");

@@ -115,6 +115,10 @@ struct lt_real_table {
     int (*sem_timedwait)(sem_t *, const struct timespec *);
     int (*sem_clockwait)(sem_t *, clockid_t, const struct timespec *);
     int (*sem_post)(sem_t *);
+    int (*sem_init)(sem_t *, int, unsigned);
+    int (*sem_destroy)(sem_t *);
+    sem_t *(*sem_open)(const char *, int, ...);
+    int (*sem_close)(sem_t *);
     long (*syscall)(long, ...);
     pid_t (*fork)(void);
     pid_t (*fork_raw)(void); /* _Fork */

@@ -1,10 +1,19 @@
 #!/bin/sh
 # Installs the Debian packages locktrace needs, listed one a line in
-# scripts/deps/*.txt (one list per part of the project).  Installs only what
+# scripts/deps/*.txt (one list per part of the project; real.txt only when
+# asked for by name).  Installs only what
 # is missing, so it is cheap to run before every build.
 set -eu
 here=$(dirname "$0")
-want=$(cat "$here"/deps/*.txt | sed 's/#.*//' | tr -s ' \t' '\n' | sed '/^$/d' | sort -u)
+# Arguments: the lists to install (e.g. `real` for scripts/deps/real.txt);
+# none: every list but real.txt, which only `make check-real` needs.
+if [ $# -gt 0 ]; then
+    lists=$(for l in "$@"; do echo "$here/deps/$l.txt"; done)
+else
+    lists=$(ls "$here"/deps/*.txt | grep -v '/real\.txt$')
+fi
+# shellcheck disable=SC2086
+want=$(cat $lists | sed 's/#.*//' | tr -s ' \t' '\n' | sed '/^$/d' | sort -u)
 missing=""
 for p in $want; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -7,6 +7,7 @@
 
 #include "detectors.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -72,6 +73,20 @@ inline uint32_t futex_val(const Event& e) { return uint32_t(e.state[1]); }
 // was a small count: the sign of a counter that wrapped.
 bool futex_wait_looks_wrapped(const Model& m, const Lock& word, const Event& wait);
 
+// A binary semaphore used as a lock (sem_locks.cpp): set up with the value 1
+// (or, with its sem_init lost, taken and posted back by one thread), and every
+// post of its current life made by the thread that took the unit.  `holders`:
+// who took the unit and has not posted it back at the end of the trace.
+struct SemHolder {
+    uint32_t thread;      // index into Model::threads
+    EventIx acquired;     // where it took the unit
+};
+struct SemLock {
+    bool lock_like = false;
+    std::vector<SemHolder> holders;
+};
+SemLock sem_lock(const Model& m, const Lock& sem);
+
 // A thread asleep at the end of the trace in a futex wait, a condition
 // variable wait or a semaphore wait, and what the history says about the
 // wakes that could have reached it.
@@ -80,6 +95,7 @@ struct StuckWait {
         no_wake,        // nothing was ever sent that could reach it
         missed_wake,    // wakes were sent but could not reach it (evidence says how)
         reachable_wake, // a wake that could reach it came after it began: not lost
+        holder_owes,    // a semaphore used as a lock: it waits for the thread that took the unit
         not_applicable  // timed waits, waits we cannot judge
     };
     uint32_t thread = 0;
@@ -87,12 +103,31 @@ struct StuckWait {
     const Lock* word = nullptr;
     Verdict verdict = not_applicable;
     Text why;                        // sentence for the summary (missed_wake)
+    // missed_wake from the order of events only (a wake or post that came
+    // before the wait began): in a process where another thread can still
+    // send one, that is a thread waiting for work, not a lost wakeup.
+    bool only_early_wake = false;
     std::vector<uint32_t> gap_threads; // threads whose events after the sleep began were partly overwritten
     std::vector<Evidence> evidence;  // the wakes that missed, etc.
 };
 // Waits that are still asleep, in a process that is still asleep long
 // enough to judge (see wait_may_be_in_flight).
 std::vector<StuckWait> analyze_stuck_waits(const Model& m);
+
+// Which threads can still go on at the end of the trace (progress.cpp).  A
+// stuck thread can never go on: it waits for a lock or a join whose owner is
+// stuck too, or for a signal that no thread left can send.  Empty of stuck
+// threads when the process ended normally.
+struct Progress {
+    std::vector<bool> goes_on;  // by thread index
+    std::vector<bool> stuck;    // by thread index: not ended, does not go on
+    uint64_t quiet_ns = 0;      // read live: how long the trace has recorded nothing
+    bool any_stuck() const { return std::find(stuck.begin(), stuck.end(), true) != stuck.end(); }
+};
+Progress progress(const Model& m);
+// Read live, how long the trace must have recorded nothing before a holder
+// that sleeps untimed counts as not about to release its lock.
+constexpr uint64_t kQuietNs = 1000 * 1000 * 1000;
 
 // When the process was last seen running: now for a live read, the moment of
 // packing for a bundle of a running process, else 0 (Trace::open_until_ns).

@@ -26,6 +26,9 @@ Text edge_sentence(const Model& m, const WaitEdge& e)
     if (L.prim == LT_PRIM_ONCE)
         return who + " waits in " + lock_ref(L) + " for the init routine that " +
                (e.from == e.to ? Text("it runs itself") : other + " runs");
+    if (e.taken != kNoEvent)
+        return who + " waits for " + lock_ref(L) + ", a semaphore used as a lock, whose unit " + other + " took at " +
+               time_ref(m.events[e.taken].time_ns) + site_ref(e.taken, " in ") + " and has not posted back";
     const Event& want = m.events[m.threads[e.from].blocked_on];
     std::string mode = (want.flags & LT_FL_READ) ? "a read lock on " : (L.prim == LT_PRIM_RWLOCK ? "the write lock on " : "");
     if (e.hold != SIZE_MAX) {
@@ -106,6 +109,9 @@ void detect_deadlock(const Model& m, std::vector<Finding>& out)
                     if (e.hold != SIZE_MAX)
                         f.evidence.push_back(make_evidence(L.holds[e.hold].acquired,
                                                            thread_ref(e.to) + " took it here and still holds it"));
+                    if (e.taken != kNoEvent)
+                        f.evidence.push_back(make_evidence(e.taken, thread_ref(e.to) +
+                                                                        " took the unit here and has not posted it"));
                     f.evidence.push_back(make_evidence(m.threads[e.from].blocked_on,
                                                        thread_ref(e.from) + " blocks here, since " +
                                                            time_ref(m.threads[e.from].since_ns)));

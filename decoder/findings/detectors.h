@@ -16,6 +16,7 @@ void detect_held_by_nobody(const Model& model, std::vector<Finding>& out);      
 void detect_deadlock(const Model& model, std::vector<Finding>& out);             // deadlock.cpp
 void detect_misuse(const Model& model, std::vector<Finding>& out);               // misuse.cpp, lock_life.cpp
 void detect_lost_wakeup(const Model& model, std::vector<Finding>& out);          // lost_wakeup.cpp
+void detect_idle(const Model& model, std::vector<Finding>& out);                 // idle.cpp
 void detect_lock_order_inversion(const Model& model, std::vector<Finding>& out); // lock_order_inversion.cpp
 // Runs last: it speaks only for sleepers that no error finding above explained.
 void detect_hang(const Model& model, std::vector<Finding>& out);                 // hang.cpp

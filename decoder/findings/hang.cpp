@@ -10,6 +10,7 @@
 //
 // Runs after the other detectors and leaves out the threads they explained.
 #include "common.h"
+#include "wait_for.h"
 
 #include <algorithm>
 #include <set>
@@ -82,24 +83,37 @@ void detect_hang(const Model& m, std::vector<Finding>& out)
         if (f.severity == Finding::error)
             for (int32_t t : f.threads) explained.insert(t);
 
+    // Only threads that can never go on (progress.cpp): a sleeper that some
+    // running thread could still wake is idle, not hung.
+    const Progress p = progress(m);
     std::vector<const StuckWait*> silent;
     std::vector<StuckWait> stuck = analyze_stuck_waits(m);
     for (const StuckWait& s : stuck)
-        if (s.verdict == StuckWait::no_wake && !looks_wrapped(m, s) && !explained.count(m.threads[s.thread].tid))
+        if (s.verdict == StuckWait::no_wake && p.stuck[s.thread] && !looks_wrapped(m, s) &&
+            !explained.count(m.threads[s.thread].tid))
             silent.push_back(&s);
 
-    // Every live thread blocked, and nothing said why: also a hang.
-    // Read live, a wait that has only just begun is no sign of a hang yet.
-    const uint64_t judged = judged_at(m);
-    size_t live = 0, blocked = 0;
+    // Every live thread stuck, and nothing said why: also a hang.
+    size_t live = 0, stuck_threads = 0;
     for (const ThreadState& t : m.threads) {
         if (t.status == ThreadStatus::exited) continue;
         live++;
-        if (t.status == ThreadStatus::blocked && !wait_may_be_in_flight(m, t.since_ns, judged)) blocked++;
+        stuck_threads += p.stuck[t.thread];
     }
-    bool all_blocked = live > 0 && blocked == live && explained.empty();
+    bool all_blocked = live > 0 && stuck_threads == live && explained.empty();
+    // Read live: waiters behind a holder that sleeps untimed while the trace
+    // stays quiet (progress.cpp), with other threads still running.
+    // (A waiter whose holder is stuck itself is explained where the holder is.)
+    std::vector<const ThreadState*> behind;
+    if (!all_blocked && judged_at(m) != 0 && p.quiet_ns >= kQuietNs)
+        for (const WaitEdge& e : wait_for_edges(m)) {
+            const ThreadState& t = m.threads[e.from];
+            if (p.stuck[t.thread] && p.goes_on[e.to] && !explained.count(t.tid) &&
+                std::find(behind.begin(), behind.end(), &t) == behind.end())
+                behind.push_back(&t);
+        }
 
-    if (silent.size() < 2 && !all_blocked) return;
+    if (silent.size() < 2 && !all_blocked && behind.empty()) return;
 
     Finding f;
     f.kind = "hang";
@@ -124,9 +138,20 @@ void detect_hang(const Model& m, std::vector<Finding>& out)
     // A thread in a join is blocked by the thread it joins, named there.
     if (all_blocked)
         for (const ThreadState& t : m.threads)
-            if (t.status == ThreadStatus::blocked && !m.locks[t.lock].is_thread())
+            if (t.status == ThreadStatus::blocked && !m.locks[t.lock].is_thread() && p.stuck[t.thread])
                 add(t.thread, t.blocked_on, t.lock_addr);
 
+    if (silent.size() < 2 && !all_blocked) {
+        for (const ThreadState* t : behind) add(t->thread, t->blocked_on, t->lock_addr);
+        f.summary = std::to_string(f.threads.size()) + (f.threads.size() > 1 ? " threads wait" : " thread waits") +
+                    " for locks whose holders are asleep themselves, with no wake on its way to them, and the "
+                    "process has recorded nothing for " + std::to_string(p.quiet_ns / 1000000) + " ms: " + sleepers +
+                    ". The holders hold the locks while they sleep, so the waiters cannot go on until the holders "
+                    "are woken.";
+        f.summary += history_gap_note(m);
+        out.push_back(std::move(f));
+        return;
+    }
     f.summary = std::to_string(f.threads.size()) + " threads are asleep and no wake that could reach any of them was "
                 "recorded after they went to sleep: " + sleepers + ". ";
     bool futex_only = std::all_of(silent.begin(), silent.end(),

@@ -72,6 +72,13 @@ std::vector<const ThreadState*> victims_of(const Model& m, const Lock& L, size_t
         if (L.prim == LT_PRIM_MUTEX && (uint32_t(want.addr2) & kMutexPshared) && mx_owner(want) != 0 &&
             (mx_owner(want) & 0x3fffffff) != t.tid && !m.thread_by_tid(mx_owner(want) & 0x3fffffff))
             continue;
+        // The word names a traced thread that is still running: it may have
+        // taken the lock and been killed (or read) before it recorded so, as
+        // an acquisition is recorded after the real call returns.
+        if (L.prim == LT_PRIM_MUTEX && mx_owner(want) != 0) {
+            const ThreadState* named = m.thread_by_tid(mx_owner(want) & 0x3fffffff);
+            if (named && named->thread != t.thread && named->status == ThreadStatus::running) continue;
+        }
         bool has_blocker = std::any_of(edges.begin(), edges.end(),
                                        [&](const WaitEdge& e) { return e.from == t.thread; });
         if (has_blocker || !word_says_taken(L, want)) continue;

@@ -5,6 +5,10 @@
 // wake count smaller than the sleepers; a signal sent while nobody waited; a
 // semaphore one post short; or simply no wake at all after the sleep began.
 //
+// A wake that came only before the wait began, or no wake at all, is a lost
+// wakeup only when no thread is left that could still send one (progress.cpp);
+// otherwise the sleeper is idle (idle.cpp).
+//
 // Several sleepers with no wake at all and nothing more specific are reported
 // as one `hang` instead (hang.cpp): from futex calls alone a deadlock between
 // futex-only locks looks the same, and naming it a lost wakeup would guess.
@@ -37,10 +41,14 @@ bool claimed_by_counter(const Model& m, const StuckWait& s)
 void detect_lost_wakeup(const Model& m, std::vector<Finding>& out)
 {
     std::vector<StuckWait> stuck = analyze_stuck_waits(m);
+    const Progress p = progress(m);
     std::map<const Lock*, std::vector<const StuckWait*>> missed;
     std::vector<const StuckWait*> silent;
     for (const StuckWait& s : stuck) {
         if (claimed_by_counter(m, s)) continue;
+        // A wake that came before the wait, or none at all, proves nothing
+        // while another thread can still send one: it waits for work (idle.cpp).
+        if ((s.verdict == StuckWait::no_wake || s.only_early_wake) && !p.stuck[s.thread]) continue;
         if (s.verdict == StuckWait::missed_wake) missed[s.word].push_back(&s);
         else if (s.verdict == StuckWait::no_wake) silent.push_back(&s);
     }

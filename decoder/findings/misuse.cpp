@@ -175,6 +175,24 @@ void bad_unlocks(const Model& m, const Lock& L, std::vector<Finding>& out)
     }
 }
 
+// Another thread asked for L after hold h began and gave up without it (a
+// trylock refused, a timeout, an error), or took it: somebody was held up, not just stopped by
+// the process's exit.
+bool refused_after(const Model& m, const Lock& L, const Hold& h)
+{
+    for (EventIx ix : L.events) {  // a trylock refused (EBUSY)
+        const Event& e = m.events[ix];
+        if (e.type == LT_EV_FAILED && e.thread != h.thread && e.time_ns >= h.begin_ns) return true;
+    }
+    for (const Wait& w : L.waits)
+        if (w.thread != h.thread && w.begin_ns >= h.begin_ns && w.outcome != WaitOutcome::still_waiting &&
+            w.outcome != WaitOutcome::acquired)
+            return true;
+    for (const Hold& o : L.holds)
+        if (o.thread != h.thread && o.begin_ns > h.begin_ns) return true;
+    return false;
+}
+
 void owner_exited(const Model& m, const Lock& L, std::vector<Finding>& out)
 {
     std::vector<uint32_t> reported;  // one finding per thread (a recursive mutex has a hold per level)
@@ -206,7 +224,20 @@ void owner_exited(const Model& m, const Lock& L, std::vector<Finding>& out)
             victims += (victims.empty() ? "" : ", ") + thread_ref(t.thread);
             f.evidence.push_back(make_evidence(t.blocked_on, "waits for the lock of the exited thread"));
         }
-        if (!victims.empty()) f.summary += " " + victims + " wait(s) for it forever.";
+        const bool exited = m.trace && m.trace->process_ended();
+        if (!victims.empty())
+            f.summary += " " + victims + (exited ? " still waited for it when the process exited." : " wait(s) for it forever.");
+        // Nobody asked for it before the process exited: the lock went with
+        // the process (a runtime's own thread holds one at exit by design).
+        // At a normal exit nothing hung: a runtime's own thread may hold a
+        // lock then by design (the JVM's VM Thread), and a thread still
+        // waiting for it was stopped by the exit like every other.
+        if (exited && !refused_after(m, L, h)) {
+            f.severity = Finding::info;
+            f.summary += victims.empty() ? " No other thread asked for it before the process exited, so nothing "
+                                           "was held up."
+                                         : " Its normal exit ended the wait(s): nothing hung.";
+        }
         // A robust mutex is built for this: the next lock returns EOWNERDEAD
         // and hands it over.  Only a thread still blocked on it is a problem.
         bool robust = L.prim == LT_PRIM_MUTEX && (uint32_t(m.events[h.acquired].addr2) & kMutexRobust);

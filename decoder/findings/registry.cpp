@@ -27,6 +27,7 @@ static const Detector kDetectors[] = {
     detect_lost_wakeup,
     detect_lock_order_inversion,
     detect_blocked,
+    detect_idle,
     detect_hang,  // last: looks at what the others explained
 };
 

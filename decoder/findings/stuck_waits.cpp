@@ -144,6 +144,7 @@ void analyze_futex(const Model& m, const Lock& L, const Event& w, StuckWait& s,
     }
     if (r.early != kNoEvent) {
         s.verdict = StuckWait::missed_wake;
+        s.only_early_wake = true;
         s.why = "the only wake came at " + time_ref(m.events[r.early].time_ns) +
                 ", before the thread went to sleep, and found nobody; none came after";
         s.evidence.push_back(make_evidence(r.early, "sent before the sleeper waited, woke nobody"));
@@ -186,6 +187,7 @@ void analyze_cond(const Model& m, const Lock& C, const Event& w, StuckWait& s)
     }
     if (early != kNoEvent) {
         s.verdict = StuckWait::missed_wake;
+        s.only_early_wake = true;
         s.why = "the condition variable was signalled at " + time_ref(m.events[early].time_ns) +
                 " while nobody waited on it (a signal is not remembered), and the wait that began later was never "
                 "signalled; waits must re-check a predicate under the mutex instead of relying on the signal";
@@ -198,11 +200,19 @@ void analyze_cond(const Model& m, const Lock& C, const Event& w, StuckWait& s)
 void analyze_sem(const Model& m, const Lock& S, const Event& w, StuckWait& s)
 {
     const uint64_t t0 = w.time_ns;
+    for (const SemHolder& h : sem_lock(m, S).holders)
+        if (h.thread != w.thread) {
+            s.verdict = StuckWait::holder_owes;
+            return;
+        }
     uint64_t posts_before = 0, taken = 0;
     EventIx last_post = kNoEvent;
     for (EventIx ix : S.events) {
         const Event& x = m.events[ix];
-        if (x.type == LT_EV_RELEASE) {
+        if (x.type == LT_EV_INIT && x.result == 0 && x.time_ns <= t0) {  // a new life: what came before was another semaphore
+            posts_before = taken = 0;
+            last_post = kNoEvent;
+        } else if (x.type == LT_EV_RELEASE) {
             if (x.time_ns >= t0) {
                 s.verdict = StuckWait::reachable_wake;
                 return;
@@ -218,6 +228,7 @@ void analyze_sem(const Model& m, const Lock& S, const Event& w, StuckWait& s)
         return;
     }
     s.verdict = StuckWait::missed_wake;
+    s.only_early_wake = true;
     s.why = "the semaphore was posted " + std::to_string(posts_before) + " time(s) and " + std::to_string(taken) +
             " wait(s) took a unit; no post came after this wait began, so it is one post short (a missing sem_post)";
     s.evidence.push_back(make_evidence(last_post, "the last post, before the wait began"));

@@ -45,8 +45,15 @@ std::vector<WaitEdge> wait_for_edges(const Model& m)
                 }
             continue;
         }
-        if (!L.has_owners()) continue;
         if (want.type != LT_EV_ATTEMPT || (want.flags & LT_FL_TIMED)) continue;  // a timed wait ends by itself
+        if (L.prim == LT_PRIM_SEM) {
+            // A thread that waits again on a unit it took itself waits for
+            // another thread's post (the unit is then a signal): no edge.
+            for (const SemHolder& h : sem_lock(m, L).holders)
+                if (h.thread != t.thread) edges.push_back({t.thread, h.thread, t.lock, SIZE_MAX, h.acquired});
+            continue;
+        }
+        if (!L.has_owners()) continue;
         Mode mode = (want.flags & LT_FL_READ) ? kModeRead : kModeWrite;
         std::vector<size_t> holds = conflicting_holds(L, t.thread, mode);
         // A process-shared mutex whose word names another owner: the hold this

@@ -6,8 +6,9 @@
 // probe) take part, and joins: `from` waits in a join until `to` ends (`lock`
 // is then the joined thread's entry, `hold` SIZE_MAX), and one-time
 // initialisations: `from` waits in pthread_once/call_once for `to`, which runs
-// the init routine.  Futex words, condvars
-// and semaphores have no owners.
+// the init routine; a binary semaphore used as a lock (sem_locks.cpp) waits for
+// the thread that took its unit (`taken` is where).  Futex words, condvars and
+// other semaphores have no owners.
 #pragma once
 
 #include "detectors.h"
@@ -25,6 +26,7 @@ struct WaitEdge {
     uint32_t to;     // thread index
     size_t lock;     // index into Model::locks
     size_t hold;     // index into Lock::holds, or SIZE_MAX (queued writer)
+    EventIx taken = kNoEvent;  // a semaphore used as a lock: where `to` took its unit
 };
 
 std::vector<WaitEdge> wait_for_edges(const Model& m);

@@ -80,6 +80,7 @@ Report build_report(const Trace& trace, const Model& model, Symbolizer& symbols,
     // Only raw traces have the sidecar next to them; a bundle carries none.
     if (!trace.embedded_symbols()) r.probes = read_probes_sidecar(trace.path());
     r.open = open_end(model, trace);
+    r.verdict = judge_process(model, findings);
     for (const ThreadState& t : model.threads)
         if (t.status == ThreadStatus::blocked) r.blocked.push_back(blocked_thread(model, t, r.open));
     r.locks.reserve(model.locks.size());

@@ -9,6 +9,7 @@
 #include "core/probes_sidecar.h"
 #include "core/symbols.h"
 #include "findings/finding.h"
+#include "findings/findings.h"
 #include "present/finding_words.h"
 #include "present/present.h"
 
@@ -54,6 +55,7 @@ struct Report {
     ProbesSidecar probes;              // a raw trace's probe list, if there is one
     OpenEnd open;                      // where open waits and holds are measured to
     size_t errors = 0, warnings = 0;
+    ProcessVerdict verdict;            // hung, idle, running or exited, and how sure
     std::vector<BlockedThread> blocked;
     std::vector<LockSummary> locks;    // in the model's order
 };

@@ -137,6 +137,7 @@ std::string report_json(const Report& r)
 {
     json j;
     what_was_traced(r, j);
+    j["verdict"] = {{"state", r.verdict.state}, {"sure", r.verdict.sure}, {"why", r.verdict.why}};
     j["findings"] = findings_json(*r.model, *r.symbols, *r.findings, r.words);
     json bl = json::array();
     for (const BlockedThread& b : r.blocked) bl.push_back(blocked_thread(r, b));

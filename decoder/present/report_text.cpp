@@ -51,6 +51,9 @@ void what_was_traced(const Report& r, const Line& line)
     line("locktrace report for " + trace.path());
     line("  program: " + cmd + " (pid " + std::to_string(h.pid) + ")");
     line(process_line(m, trace));
+    if (r.verdict.state != "exited")
+        line("  verdict: " + r.verdict.state + (r.verdict.state == "hung" ? " (" + r.verdict.sure + ")" : "") + ": " +
+             r.verdict.why);
     line("  recorded: " + std::to_string(trace.threads().size()) + " threads, " + std::to_string(m.events.size()) +
          " events over " + duration(m.end_ns - m.start_ns) + ", " + std::to_string(m.locks.size()) + " objects");
     std::string gaps = history_gap_note(trace);

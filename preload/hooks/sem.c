@@ -2,6 +2,9 @@
 #define _GNU_SOURCE
 #include "hook.h"
 
+#include <fcntl.h>
+#include <stdarg.h>
+
 struct sem_wait_ctx {
     sem_t *s;
     uint32_t flags, arg, stack;
@@ -69,3 +72,40 @@ EXPORT int sem_post(sem_t *s)
     }
     return r;
 }
+
+/* A semaphore's life: sem_init/sem_open start it (arg: the initial value, so
+ * the decoder knows a binary semaphore used as a lock), sem_destroy/sem_close
+ * end it.  Without them, semaphores that lived one after another at one
+ * address (a malloc'd lock object freed and allocated again) read as one.
+ * Errors are returned through errno, which the recorder never touches. */
+static inline int sem_errno(int r) { return r ? errno : 0; }
+
+EXPORT int sem_init(sem_t *s, int pshared, unsigned value)
+{
+    LOCK_INIT(LT_PRIM_SEM, lt_snap_sem, s, value, LT_REAL(sem_init)(s, pshared, value), sem_errno);
+}
+
+EXPORT int sem_destroy(sem_t *s) { LOCK_DESTROY(LT_PRIM_SEM, lt_snap_sem, s, LT_REAL(sem_destroy)(s), sem_errno); }
+
+/* A named semaphore opened without O_CREAT (or one that already existed)
+ * starts its life here with the value it has now. */
+EXPORT sem_t *sem_open(const char *name, int oflag, ...)
+{
+    mode_t mode = 0;
+    unsigned value = 0;
+    if (oflag & O_CREAT) {
+        va_list ap;
+        va_start(ap, oflag);
+        mode = va_arg(ap, mode_t);
+        value = va_arg(ap, unsigned);
+        va_end(ap);
+    }
+    sem_t *s = LT_REAL(sem_open)(name, oflag, mode, value);
+    if (s != SEM_FAILED && lt_want(LT_PRIM_SEM)) {
+        struct lt_snap sn = lt_snap_sem(s);
+        REC(LT_EV_INIT, LT_PRIM_SEM, 0, s, sn, 0, (uint32_t)sn.s0, LT_STACK_HERE);
+    }
+    return s;
+}
+
+EXPORT int sem_close(sem_t *s) { LOCK_DESTROY(LT_PRIM_SEM, lt_snap_sem, s, LT_REAL(sem_close)(s), sem_errno); }

@@ -4,6 +4,8 @@
  * from what POSIX / glibc specify. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -405,6 +407,28 @@ int main(void)
     sem_post(&s);
     EXPECT_EQ("sem_wait uncontended", sem_wait(&s), 0);
     EXPECT_EQ("sem_wait errno preserved", errno, 4242);
+    /* a semaphore's life: init, destroy, open, close (errno-style too) */
+    errno = 0;
+    EXPECT_EQ("sem_init einval", sem_init(&s, 0, (unsigned)SEM_VALUE_MAX + 1u), -1);
+    EXPECT_EQ("sem_init einval errno", errno, EINVAL);
+    errno = 4242;
+    EXPECT_EQ("sem_init", sem_init(&s, 0, 1), 0);
+    EXPECT_EQ("sem_init errno preserved", errno, 4242);
+    EXPECT_EQ("sem_destroy", sem_destroy(&s), 0);
+    char sem_name[64];
+    snprintf(sem_name, sizeof sem_name, "/lt-transparency-%d", (int)getpid());
+    errno = 0;
+    EXPECT_EQ("sem_open missing", sem_open(sem_name, 0) == SEM_FAILED, 1);
+    EXPECT_EQ("sem_open missing errno", errno, ENOENT);
+    sem_t *named = sem_open(sem_name, O_CREAT | O_EXCL, 0600, 2);
+    EXPECT_EQ("sem_open create", named != SEM_FAILED, 1);
+    if (named != SEM_FAILED) {
+        int v = -1;
+        sem_getvalue(named, &v);
+        EXPECT_EQ("sem_open value", v, 2);
+        EXPECT_EQ("sem_close", sem_close(named), 0);
+        sem_unlink(sem_name);
+    }
     sem_init(&csem, 0, 0);
     pthread_create(&th, NULL, sem_waiter, NULL);
     usleep(20000);

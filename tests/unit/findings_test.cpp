@@ -16,32 +16,14 @@
 using lt::test::Built;
 using lt::test::TraceBuilder;
 using lt::test::build;
+using lt::test::has_error_or_warning;
+using lt::test::list;
+using lt::test::monotonic_now;
+using lt::test::severity_of;
 
 namespace {
 
 constexpr uint64_t M = 0x5000, RW = 0x6000, CV = 0x7000, FX = 0x8000, SEM = 0x9000;
-
-// The severity of the first finding of `kind`, or -1 when there is none.
-int severity_of(const Built& r, const std::string& kind)
-{
-    for (const lt::Finding& f : r.findings)
-        if (f.kind == kind) return int(f.severity);
-    return -1;
-}
-
-bool has_error_or_warning(const Built& r)
-{
-    for (const lt::Finding& f : r.findings)
-        if (f.severity != lt::Finding::info) return true;
-    return false;
-}
-
-std::string list(const Built& r)
-{
-    std::string s;
-    for (const lt::Finding& f : r.findings) s += f.kind + ":" + lt::severity_name(f.severity) + " ";
-    return s;
-}
 
 // A summary's words with its references left as "<ref>" (naming them is the
 // presentation layer's part): enough to tell which finding failed.
@@ -50,13 +32,6 @@ std::string words_of(const lt::Text& t)
     std::string s;
     for (const lt::Text::Piece& p : t.pieces) s += p.kind == lt::Text::Piece::Kind::words ? p.words : "<ref>";
     return s;
-}
-
-uint64_t monotonic_now()
-{
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
 }
 
 constexpr uint32_t kRobust = 16;  // glibc __kind bit
