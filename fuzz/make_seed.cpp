@@ -35,7 +35,7 @@ int main(int argc, char** argv)
     lt_file_header h;
     if (f.size() < LT_HEADER_SIZE) return fprintf(stderr, "make_seed: too short\n"), 1;
     memcpy(&h, f.data(), sizeof h);
-    if (h.magic != LT_MAGIC || h.version != LT_FORMAT_VERSION) return fprintf(stderr, "make_seed: not a trace\n"), 1;
+    if (h.magic != LT_MAGIC || (h.version < LT_FORMAT_VERSION_MIN || h.version > LT_FORMAT_VERSION)) return fprintf(stderr, "make_seed: not a trace\n"), 1;
     auto at = [&](uint64_t off, uint64_t len) -> const uint8_t* {
         if (off > f.size() || len > f.size() - off) {
             fprintf(stderr, "make_seed: input out of bounds\n");

@@ -389,3 +389,39 @@ TEST(Model, HotLockWithManyHolds)
     EXPECT_EQ(small->holds.size(), 1u);
     EXPECT_EQ(small->events.size(), 2u);
 }
+
+// A lock still held whose ACQUIRED the ring overwrote comes back from the
+// held set (format version 2): its holder, mode, time and stack are known.
+TEST(ModelWholeRun, HolderFromTheHeldSetAfterTheRingWrapped)
+{
+    TraceBuilder b;
+    b.make_v2();
+    uint32_t r = b.add_thread(200, 4, "reader");
+    uint32_t w = b.add_thread(201, 4, "writer");
+    b.add_book(r);
+    b.add_book(w);
+    uint32_t st = b.add_stack({0x401000, 0x401100});
+    // The reader took 0x7000 for reading at record 1, long overwritten: its
+    // ring now holds records 10..13 of other locks.
+    b.thread(r).head = 10;
+    for (int i = 0; i < 4; i++)
+        b.add(r, 100 + i, i % 2 ? LT_EV_RELEASE : LT_EV_ACQUIRED, LT_PRIM_MUTEX, 0x8000, LT_FL_WRITE);
+    b.hold(r, 0x7000, 1, 20, LT_FL_READ, LT_PRIM_RWLOCK, st);
+    b.add(w, 200, LT_EV_THREAD_START, LT_PRIM_THREAD, 2, 0, 201);
+    b.add(w, 210, LT_EV_ATTEMPT, LT_PRIM_RWLOCK, 0x7000, LT_FL_WRITE);
+    lt::Trace t(b.write());
+    lt::Model m = lt::Model::build(t);
+    ASSERT_TRUE(m.whole_run);
+    EXPECT_TRUE(m.holders_exact);
+    const lt::Lock* L = m.find_lock(0x7000, LT_PRIM_RWLOCK);
+    ASSERT_NE(L, nullptr);
+    std::vector<size_t> holders = L->holders_at_end();
+    ASSERT_EQ(holders.size(), 1u);
+    const lt::Hold& h = L->holds[holders[0]];
+    EXPECT_EQ(m.threads[h.thread].tid, 200);
+    EXPECT_EQ(h.mode, lt::kModeRead);
+    EXPECT_EQ(h.begin_ns, t.header().start_monotonic_ns + 20);
+    EXPECT_TRUE(m.from_held_set(h.acquired));
+    EXPECT_EQ(m.events[h.acquired].stack_id, st);
+    EXPECT_EQ(m.threads[1].status, lt::ThreadStatus::blocked);
+}
