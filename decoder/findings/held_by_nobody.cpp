@@ -60,6 +60,32 @@ bool word_says_taken(const Lock& L, const Event& want)
     return false;
 }
 
+// In a killed process, a thread killed inside its own lock or unlock call
+// holds the lock without its ACQUIRED on record (the real lock had returned),
+// or still holds it after its RELEASE record (the real unlock had not run):
+// its last event is that ATTEMPT or RELEASE of L.  Is the word that `want`
+// found explained by such threads (the owner the word names, or as many
+// readers as it counts)?
+bool explained_by_calls_in_flight(const Model& m, const Lock& L, const ThreadState& victim, const Event& want)
+{
+    if (!m.trace || m.trace->process_ended() || judged_at(m) != 0) return false;  // only killed ones
+    auto in_call_on_L = [&](const ThreadState& t, bool read_only) {
+        if (t.last_event == kNoEvent || &t == &victim) return false;
+        const Event& e = m.events[t.last_event];
+        if (e.addr != L.addr || e.prim != L.prim) return false;
+        return e.type == LT_EV_RELEASE || (e.type == LT_EV_ATTEMPT && (!read_only || (e.flags & LT_FL_READ)));
+    };
+    auto named = [&](int32_t tid) {
+        const ThreadState* t = tid ? m.thread_by_tid(tid) : nullptr;
+        return t && in_call_on_L(*t, false);
+    };
+    if (L.prim == LT_PRIM_MUTEX) return named(int32_t(mx_owner(want) & 0x3fffffff));
+    if (rw_wrlocked(want)) return named(rw_cur_writer(want));
+    uint32_t readers = 0;
+    for (const ThreadState& t : m.threads) readers += in_call_on_L(t, true) ? 1 : 0;
+    return rw_readers(want) != 0 && readers >= rw_readers(want);
+}
+
 // Threads blocked on L (index li) that nobody holds it for, per the history,
 // while the word they found says it is taken.
 std::vector<const ThreadState*> victims_of(const Model& m, const Lock& L, size_t li, const std::vector<WaitEdge>& edges)
@@ -80,6 +106,7 @@ std::vector<const ThreadState*> victims_of(const Model& m, const Lock& L, size_t
         bool has_blocker = std::any_of(edges.begin(), edges.end(),
                                        [&](const WaitEdge& e) { return e.from == t.thread; });
         if (has_blocker || !word_says_taken(L, want)) continue;
+        if (explained_by_calls_in_flight(m, L, t, want)) continue;
         // A release after it began would have woken it: then it is a moment
         // of hand-over, not a corrupted word.
         bool released_after = std::any_of(L.holds.begin(), L.holds.end(), [&](const Hold& h) {
