@@ -240,6 +240,23 @@ struct Rings {
     uint64_t bytes = 0;  // the frame's content size
 };
 
+// for_each_run over the recorded events only: the acquisitions the model
+// brought back from held sets travel in the BOOK sections, not as records.
+template <typename F> void for_each_recorded_run(const Model& m, F f)
+{
+    if (m.held_set_events.empty()) return for_each_run(m.events, f);
+    for_each_run(m.events, [&](uint32_t t, const Event* e, size_t n) {
+        const size_t base = size_t(e - m.events.data());
+        size_t from = 0;
+        for (size_t k = 0; k < n; k++)
+            if (m.from_held_set(EventIx(base + k))) {
+                if (k > from) f(t, e + from, k - from);
+                from = k + 1;
+            }
+        if (n > from) f(t, e + from, n - from);
+    });
+}
+
 Rings encode(const Trace& trace, const Model& model, const PackOptions& opt, PackResult* r)
 {
     Rings g;
@@ -270,7 +287,7 @@ Rings encode(const Trace& trace, const Model& model, const PackOptions& opt, Pac
 
     size_t nthreads = trace.threads().size();
     g.enc.resize(nthreads);
-    for_each_run(model.events, [&](uint32_t t, const Event* e, size_t n) { g.enc[t].observe(e, n); });
+    for_each_recorded_run(model, [&](uint32_t t, const Event* e, size_t n) { g.enc[t].observe(e, n); });
     g.ring_head.resize(nthreads);
     g.bytes = 4 * sizeof(SectionHeader) + g.head.size() + g.thrd.size() + g.mods.size() + g.stak.size();
     if (trace.has_whole_run()) {
@@ -289,7 +306,7 @@ Rings encode(const Trace& trace, const Model& model, const PackOptions& opt, Pac
         g.enc[t].attach(p);
         p += n;
     }
-    for_each_run(model.events, [&](uint32_t t, const Event* e, size_t n) { g.enc[t].put(e, n); });
+    for_each_recorded_run(model, [&](uint32_t t, const Event* e, size_t n) { g.enc[t].put(e, n); });
     for (size_t t = 0; t < nthreads; t++) {
         const ThreadInfo& ti = trace.threads()[t];
         RingHeader rh{};

@@ -76,6 +76,12 @@ leaked_read_lock)
         | length == 1' "$work/report.json" >/dev/null ||
         fail "--json does not name thread $server as the reader with handle_request:$line"
     jq -e '.whole_run.holders_exact == true' "$work/report.json" >/dev/null || fail "--json: holders not exact"
+    # A bundle reads the same: one holder, from its held set.
+    "$lt" pack "$trace" -o "$work/leak.ltb" >/dev/null 2>"$work/pack.err" || fail "pack: $(cat "$work/pack.err")"
+    "$lt" report "$work/leak.ltb" >"$work/packed.txt"
+    [ "$(grep -c 'held by thread' "$work/packed.txt")" = 1 ] &&
+        grep -qE "held by thread [0-9]+ \"server\" \(read\).*handle_request \(blocked_leaked_read_lock.c:$line\)" \
+            "$work/packed.txt" || fail "the bundle does not name the one reader: $(grep 'held by' "$work/packed.txt")"
     ;;
 counted_mutex)
     trace="$work/count.trace"
