@@ -277,8 +277,8 @@ std::string lock_line(const Report& r, const LockSummary& ls)
     if (s.timeouts) l += ", " + std::to_string(s.timeouts) + " timeouts";
     if (s.failures) l += ", " + std::to_string(s.failures) + " failures";
     if (s.try_failures) l += ", " + std::to_string(s.try_failures) + " busy trylocks";
-    if (r.model->whole_run && L.has_owners() && !r.trace->header().threads_recycled)
-        l += " (recorded events only)";
+    // Counts of a lock the threads kept no totals for: the rings' window only.
+    if (r.model->whole_run) l += " (recorded events only)";
     return l;
 }
 
