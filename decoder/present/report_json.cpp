@@ -86,6 +86,15 @@ json blocked_thread(const Report& r, const BlockedThread& b)
                            {"mode", mode_name(hd->mode)},
                            {"since_ns", m.rel(hd->begin_ns)},
                            {"stack", stack_json(sym, m.events[hd->acquired].stack_id)}});
+    // A lock inherited locked from a thread of the parent (a fork child).
+    if (L.has_owners() && b.holders.empty())
+        for (const lt_inherited_lock& x : r.trace->inherited())
+            if (x.addr == L.addr && x.prim == L.prim && !x.forker)
+                holders.push_back({{"thread", x.tid},
+                                   {"name", nullptr},
+                                   {"mode", x.mode == LT_FL_READ ? "read" : "write"},
+                                   {"inherited_from_parent", true},
+                                   {"stack", stack_json(sym, x.stack_id)}});
     json j = {{"thread", t.tid},
               {"name", t.name},
               {"primitive", prim_name(L.prim)},

@@ -210,7 +210,17 @@ void blocked_thread(const Report& r, const BlockedThread& b, const Line& line, s
     line("  on " + lock_label(m, sym, L.addr, L.prim) + ": " + describe_event(e));
     out += format_stack(sym, b.stack_id, "    ");
     if (L.has_owners()) {
-        if (b.holders.empty())
+        const lt_inherited_lock* inh = nullptr;
+        for (const lt_inherited_lock& x : r.trace->inherited())
+            if (x.addr == L.addr && x.prim == L.prim && !x.forker) inh = &x;
+        if (b.holders.empty() && inh) {
+            const std::string site = user_site(sym, inh->stack_id);
+            line("  held by thread " + std::to_string(inh->tid) + " of the parent process" +
+                 (inh->mode == LT_FL_READ ? " (read)" : "") +
+                 ", inherited locked at the fork (nobody in this process can release it), taken at" +
+                 (site.empty() ? "" : " " + site) + ":");
+            out += format_stack(sym, inh->stack_id, "    ");
+        } else if (b.holders.empty())
             line(m.holders_exact ? std::string("  held by: nobody, per the threads' held sets")
                                  : "  held by: nobody, per the recorded history" +
                                        std::string(m.history_complete ? "" : " (but the history is incomplete: the holder may have taken it before the gap)"));

@@ -127,6 +127,9 @@ fork_inherited)
         "$work/report.json" >/dev/null ||
         fail "the child's report does not name the parent's loader thread $loader and loader:$line"
     grep -q "stray store" "$work/report.txt" && fail "the child's report blames a stray store"
+    jq -e --argjson t "$loader" '[.blocked[].holders[]? | select(.thread == $t and .inherited_from_parent == true
+        and ([.stack[] | select(.function == "loader")] | length) > 0)] | length == 1' "$work/report.json" \
+        >/dev/null || fail "--json does not list the parent's loader thread as the holder"
     ;;
 *) echo "check_whole_run: unknown case $case" >&2; exit 2 ;;
 esac
