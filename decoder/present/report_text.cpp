@@ -311,6 +311,14 @@ void locks(const Report& r, bool all, const Line& line)
         const LockSummary& ls = *order[i];
         line(lock_line(r, ls));
         const RunTotals& t = ls.lock->run;
+        if (t.known && t.wait_ns_longest) {
+            const ThreadState* th = r.model->thread_by_tid(t.wait_longest_tid);
+            std::string site = user_site(*r.symbols, t.wait_longest_stack);
+            line("      longest wait " + duration(t.wait_ns_longest) + " by " +
+                 (th ? thread_label(*r.model, th->thread) : "thread " + std::to_string(t.wait_longest_tid)) +
+                 ", ended at " + rel_time(*r.model, t.wait_longest_at_ns) + ", called at " +
+                 (site.empty() ? std::string("?") : site));
+        }
         // A hold that ended, over the whole run, unless one still open is longer.
         if (t.known && t.hold_ns_longest && (!ls.longest || !ls.longest->open() || ls.longest_ns <= t.hold_ns_longest)) {
             const ThreadState* th = r.model->thread_by_tid(t.hold_longest_tid);
