@@ -230,9 +230,8 @@ Finding whole_run_inversion(const Model& m, const OrderPair& ab, const OrderPair
     f.threads = {ab.tid, ba.tid};
     Text A = pair_lock(m, ab.held, ab.held_prim), B = pair_lock(m, ab.taken, ab.taken_prim);
     auto side = [&](const OrderPair& p, const Text& first, const Text& second) {
-        return pair_thread(m, p.tid) + " took " + first + stack_site_ref(p.held_stack, " (in ") +
-               (p.held_stack ? ")" : "") + " then " + second + " at " + time_ref(p.first_ns) +
-               stack_site_ref(p.taken_stack) +
+        return pair_thread(m, p.tid) + " took " + first + stack_site_ref(p.held_stack) + ", then " + second +
+               " at " + time_ref(p.first_ns) + stack_site_ref(p.taken_stack) +
                (p.count > 1 ? " (" + std::to_string(p.count) + " times in this order)" : "");
     };
     f.summary = side(ab, A, B) + ", and " + side(ba, B, A) +
