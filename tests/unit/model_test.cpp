@@ -425,3 +425,32 @@ TEST(ModelWholeRun, HolderFromTheHeldSetAfterTheRingWrapped)
     EXPECT_EQ(m.events[h.acquired].stack_id, st);
     EXPECT_EQ(m.threads[1].status, lt::ThreadStatus::blocked);
 }
+
+// A wrapped ring's releases whose acquisitions are gone: the RELEASE says
+// whether the thread's held set had the lock (format version 2).  Only a
+// release its held set did not match is a bad unlock, and then an error.
+TEST(ModelWholeRun, UnlockNotHeldOnlyWhereTheHeldSetProvesIt)
+{
+    auto unlock_findings = [](int32_t release_result) {
+        TraceBuilder b;
+        b.make_v2();
+        uint32_t t = b.add_thread(300, 4, "worker");
+        b.add_book(t);
+        b.thread(t).head = 20;  // records 0..19 gone: the lock's ACQUIRED too
+        b.add(t, 100, LT_EV_RELEASE, LT_PRIM_MUTEX, 0x9000, LT_FL_WRITE, release_result);
+        b.add(t, 110, LT_EV_ACQUIRED, LT_PRIM_MUTEX, 0xa000, LT_FL_WRITE);
+        b.add(t, 120, LT_EV_RELEASE, LT_PRIM_MUTEX, 0xa000, LT_FL_WRITE, LT_RELEASE_HELD);
+        lt::Trace tr(b.write());
+        lt::Model m = lt::Model::build(tr);
+        std::vector<lt::Finding> out;
+        for (lt::Finding& f : lt::find_all(m))
+            if (f.kind == "unlock-not-held" || f.kind == "unlock-not-owner") out.push_back(f);
+        return out;
+    };
+    EXPECT_TRUE(unlock_findings(LT_RELEASE_HELD).empty());     // the ring's gap, not a bug
+    EXPECT_TRUE(unlock_findings(LT_RELEASE_UNKNOWN).empty());  // a full held set cannot tell
+    std::vector<lt::Finding> bad = unlock_findings(LT_RELEASE_UNMATCHED);
+    ASSERT_EQ(bad.size(), 1u);
+    EXPECT_EQ(bad[0].kind, "unlock-not-held");
+    EXPECT_EQ(bad[0].severity, lt::Finding::error);
+}
