@@ -263,9 +263,15 @@ void whole_run_inversions(const Model& m, const LockPairs& deadlocked, LockPairs
                           std::vector<Finding>& out)
 {
     const std::vector<OrderPair>& pairs = m.trace->order_pairs();
+    // A lock some thread unlocked without holding it (handed over like a
+    // semaphore) stays in its locker's held set: its pairs are not an order.
+    std::set<uint64_t> handed;
+    for (const ThreadBook& b : m.trace->books())
+        for (const lt_lock_totals& t : b.totals)
+            if (t.unmatched_releases) handed.insert(t.addr);
     std::map<std::tuple<uint64_t, uint32_t, uint64_t, uint32_t>, const OrderPair*> by_key;
     for (const OrderPair& p : pairs)
-        if (p.held != p.taken) by_key[{p.held, p.held_life, p.taken, p.taken_life}] = &p;
+        if (p.held != p.taken && !handed.count(p.held)) by_key[{p.held, p.held_life, p.taken, p.taken_life}] = &p;
     for (const auto& [k, ab] : by_key) {
         auto it = by_key.find({ab->taken, ab->taken_life, ab->held, ab->held_life});
         if (it == by_key.end()) continue;
