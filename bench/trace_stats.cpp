@@ -44,7 +44,7 @@ int main(int argc, char **argv) {
     lt_file_header h;
     if (size < sizeof h || !read_at(fd, &h, sizeof h, 0)) return fail(path, "shorter than a header");
     if (h.magic != LT_MAGIC) return fail(path, "not a locktrace trace (bad magic)");
-    if (h.version != LT_FORMAT_VERSION) return fail(path, "unknown format version");
+    if (h.version < LT_FORMAT_VERSION_MIN || h.version > LT_FORMAT_VERSION) return fail(path, "unknown format version");
     if (h.event_size != sizeof(lt_event) || h.thread_entry_size != sizeof(lt_thread))
         return fail(path, "unexpected record sizes");
     const uint64_t tcap = h.thread_table_capacity;

@@ -35,7 +35,8 @@ int main(int argc, char** argv)
     lt_file_header h;
     if (f.size() < LT_HEADER_SIZE) return fprintf(stderr, "make_seed: too short\n"), 1;
     memcpy(&h, f.data(), sizeof h);
-    if (h.magic != LT_MAGIC || h.version != LT_FORMAT_VERSION) return fprintf(stderr, "make_seed: not a trace\n"), 1;
+    if (h.magic != LT_MAGIC || h.version < LT_FORMAT_VERSION_MIN || h.version > LT_FORMAT_VERSION)
+        return fprintf(stderr, "make_seed: not a trace\n"), 1;
     auto at = [&](uint64_t off, uint64_t len) -> const uint8_t* {
         if (off > f.size() || len > f.size() - off) {
             fprintf(stderr, "make_seed: input out of bounds\n");
@@ -79,6 +80,11 @@ int main(int argc, char** argv)
     o.ring_capacity = ring;
     std::vector<uint64_t> ring_off(nthreads);
     for (uint32_t t = 0; t < nthreads; t++) ring_off[t] = layout.add_ring(ring);
+    // Version 2: each thread's book after the rings, so the seeds reach the
+    // book reader too.
+    std::vector<uint64_t> book_off(nthreads, 0);
+    for (uint32_t t = 0; t < nthreads; t++)
+        if (h.version >= 2 && threads[t].book_offset) book_off[t] = layout.add_book();
     uint64_t end = layout.end();
     std::vector<uint8_t> out(end);
     memcpy(out.data(), &o, sizeof o);
@@ -86,6 +92,9 @@ int main(int argc, char** argv)
         lt_thread th = threads[t];
         th.ring_offset = ring_off[t];
         th.ring_capacity = ring;
+        if (book_off[t])
+            memcpy(out.data() + book_off[t], at(threads[t].book_offset, sizeof(lt_book)), sizeof(lt_book));
+        th.book_offset = book_off[t];
         memcpy(out.data() + o.thread_table_offset + t * sizeof(lt_thread), &th, sizeof th);
         memcpy(out.data() + th.ring_offset, rings[t].data(), ring * sizeof(lt_event));
     }

@@ -63,6 +63,7 @@ static __attribute__((noinline)) bool call_on_stack(bool (*fn)(void), void *top)
 }
 
 static bool init_body(void);
+static void write_inherited_table(void);
 
 bool lt_init(void)
 {
@@ -95,6 +96,7 @@ static bool make_trace(void)
     if (!lt_trace_create())
         return false;
     lt_modules_refresh();
+    write_inherited_table();
     lt_trace_publish();
     return true;
 }
@@ -147,41 +149,104 @@ void lt_stamp_end(void)
  * so their lock traffic is inside [start, end]. */
 __attribute__((destructor)) static void stamp_end_at_exit(void) { lt_stamp_end(); }
 
-/* Locks the forking thread held at the moment of fork: the child holds them
- * too (the classic atfork "lock everything, unlock in the child").  Worked
- * out from the thread's ring before the parent's file is dropped; the
- * recorder writes them into the child's ring as ACQUIRED (LT_FL_INTERNAL)
- * right after its THREAD_START (lt_inherited_locks_take), so the child's own
- * history is complete. */
-static lt_inherited g_inherited[64];
+/* Locks the threads of the parent held at the moment of fork, from their
+ * held sets (struct lt_book): the child holds them too, and nobody in it but
+ * the forking thread can ever release them.  Made in the parent before the
+ * fork system call (in the child the parent's books are shared with the
+ * still running parent, which may already have released them), with the
+ * stack that took each (the child's stack table starts empty).  The child
+ * writes them into its file's inherited table before publishing it
+ * (write_inherited_table), and the recorder writes the forking thread's
+ * own as ACQUIRED (LT_FL_INTERNAL) right after its THREAD_START
+ * (lt_inherited_locks_take), so the child's history is complete. */
+struct parent_lock {
+    lt_inherited_lock e;
+    uint32_t npc;
+    uint64_t pc[LT_MAX_STACK_DEPTH];
+};
+static const uint32_t k_parent_locks_max = 256;
+static parent_lock g_parent[k_parent_locks_max];
+static uint32_t g_parent_n;
+static uint64_t g_parent_overflow;
+static lt_inherited g_inherited[LT_HELD_MAX];
 static uint32_t g_inherited_n;
 static int g_inherited_tid;
 
-static void note_held_locks(lt_tctl *c)
+static bool seen_before(uint32_t n, int32_t tid, uint64_t addr)
 {
-    g_inherited_n = 0;
-    if (!c || !c->ring)
-        return;
-    uint64_t head = __atomic_load_n(&c->slot->head, __ATOMIC_ACQUIRE), cap = c->mask + 1;
-    for (uint64_t i = head > cap ? head - cap : 0; i < head; ++i) {
-        const lt_event &e = c->ring[i & c->mask];
-        if (e.seq != i + 1 || (e.prim != LT_PRIM_MUTEX && e.prim != LT_PRIM_RWLOCK))
+    for (uint32_t k = 0; k < n; ++k)
+        if (g_parent[k].e.tid == tid && g_parent[k].e.addr == addr)
+            return true;
+    return false;
+}
+
+static void note_thread_locks(const lt_tctl *c, const lt_thread *slot, bool forker)
+{
+    const lt_book *b = c->book;
+    uint32_t n = __atomic_load_n(&b->held_count, __ATOMIC_ACQUIRE);
+    for (uint32_t k = 0; k < n && k < LT_HELD_MAX; ++k) {
+        const lt_held *h = &b->held[k];
+        uint64_t seq = __atomic_load_n(&h->seq, __ATOMIC_ACQUIRE);
+        if (!seq || seq == LT_HELD_BUSY)
             continue;
-        bool acquired = e.type == LT_EV_ACQUIRED, released = e.type == LT_EV_RELEASE;
-        if (!acquired && !released)
+        lt_held copy = *h;
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&h->seq, __ATOMIC_RELAXED) != seq || seen_before(g_parent_n, slot->tid, copy.addr))
             continue;
-        uint32_t k = 0;
-        while (k < g_inherited_n && g_inherited[k].addr != e.addr)
-            ++k;
-        if (k == g_inherited_n) {
-            if (!acquired || k == 64)
-                continue;
-            g_inherited[g_inherited_n++] = {e.addr, e.prim, (uint8_t)(e.flags & (LT_FL_READ | LT_FL_WRITE)), 0};
+        if (g_parent_n == k_parent_locks_max) {
+            ++g_parent_overflow;
+            continue;
         }
-        g_inherited[k].count += acquired ? 1 : -1;
-        if (acquired)
-            g_inherited[k].flags = (uint8_t)(e.flags & (LT_FL_READ | LT_FL_WRITE));
+        parent_lock &p = g_parent[g_parent_n++];
+        p.e = lt_inherited_lock{};
+        p.e.addr = copy.addr;
+        p.e.time_ns = copy.time_ns;
+        p.e.tid = slot->tid;
+        p.e.depth = copy.depth;
+        p.e.prim = copy.prim;
+        p.e.mode = copy.mode;
+        p.e.forker = forker;
+        p.npc = lt_stack_copy(copy.stack_id, p.pc, LT_MAX_STACK_DEPTH);
     }
+}
+
+static void note_held_locks(void)
+{
+    g_parent_n = 0;
+    g_parent_overflow = 0;
+    lt_trace &g = lt_g;
+
+    uint32_t used = __atomic_load_n(&g.hdr->threads_used, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < used; ++i) {
+        const lt_thread *slot = &g.threads[i];
+        uint32_t st = __atomic_load_n(&slot->state, __ATOMIC_ACQUIRE);
+        const lt_tctl *c = &g.ctl[i];
+        if ((st == LT_SLOT_LIVE || st == LT_SLOT_EXITED) && c->book)
+            note_thread_locks(c, slot, c == lt_tls.ctl);
+    }
+}
+
+/* In the child, once its file exists (before it is published). */
+static void write_inherited_table(void)
+{
+    lt_file_header *h = lt_g.hdr;
+    lt_inherited_lock *table = (lt_inherited_lock *)((uint8_t *)h + h->inherited_offset);
+    uint32_t n = 0;
+    g_inherited_n = 0;
+    for (uint32_t k = 0; k < g_parent_n; ++k) {
+        parent_lock &p = g_parent[k];
+        p.e.stack_id = lt_stack_intern(p.pc, p.npc);
+        if (p.e.forker && g_inherited_n < LT_HELD_MAX)
+            g_inherited[g_inherited_n++] = {p.e.addr, p.e.prim, p.e.mode, p.e.depth, p.e.stack_id};
+        if (n < h->inherited_capacity)
+            table[n++] = p.e;
+        else
+            ++g_parent_overflow;
+    }
+    h->inherited_count = n;
+
+    h->inherited_overflow = g_parent_overflow;
+    g_parent_n = 0;
 }
 
 uint32_t lt_inherited_locks_take(const lt_inherited **list)
@@ -206,20 +271,24 @@ uint32_t lt_inherited_locks_take(const lt_inherited **list)
  * second one's child simply inherits no list. */
 static int g_inherited_owner;
 static __thread uint8_t t_in_fork_hook __attribute__((tls_model("initial-exec")));
+/* This thread made the list (it may have recorded nothing yet: no slot). */
+static __thread uint8_t t_made_list __attribute__((tls_model("initial-exec")));
 
 static void take_held_locks(void)
 {
     int me = (int)gettid(), none = 0;
     if (!__atomic_compare_exchange_n(&g_inherited_owner, &none, me, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         return;
-    g_inherited_n = 0;
+    g_parent_n = 0;
+    t_made_list = 1;
     if (__atomic_load_n(&lt_init_state, __ATOMIC_ACQUIRE) == LT_INIT_READY)
-        note_held_locks(lt_tls.ctl);
+        note_held_locks();
 }
 
 static void drop_held_locks(void)
 {
     int me = (int)gettid();
+    t_made_list = 0;
     __atomic_compare_exchange_n(&g_inherited_owner, &me, 0, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
@@ -252,10 +321,12 @@ static void after_fork_child(void)
     lt_errno_guard keep_errno;
     lt_trace &g = lt_g;
     // The list made before the fork is ours if this thread made it.
-    if (lt_tls.ctl && __atomic_load_n(&g_inherited_owner, __ATOMIC_ACQUIRE) == lt_tls.ctl->tid)
+    if (t_made_list)
         g_inherited_tid = (int)gettid();
     else
-        g_inherited_n = 0;
+        g_parent_n = 0;
+    t_made_list = 0;
+    g_inherited_n = 0;
     g_inherited_owner = 0;
     g.fork_stack_tid = (int)gettid();
     g.fork_stack_lo = lt_tls.ctl ? lt_tls.ctl->stack_lo : 0;

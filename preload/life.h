@@ -7,11 +7,13 @@
 
 #include <stdint.h>
 
-/* A lock the forking thread held at the moment of fork (count times). */
+/* A lock the forking thread held at the moment of fork (count times), and
+ * where it took it (an id in the child's stack table). */
 struct lt_inherited {
     uint64_t addr;
     uint8_t prim, flags;
     int32_t count;
+    uint32_t stack;
 };
 
 LT_C_BEGIN

@@ -1,5 +1,6 @@
 #include "recorder.h"
 
+#include "book.h"
 #include "clock.h"
 #include "life.h"
 #include "modules.h"
@@ -25,7 +26,7 @@ static inline uint64_t reserve_index(uint64_t *head)
     return i;
 }
 
-static inline void write_event(lt_tctl *c, uint64_t now, uint16_t type, uint8_t prim, uint8_t flags, uint64_t addr,
+static inline uint64_t write_event(lt_tctl *c, uint64_t now, uint16_t type, uint8_t prim, uint8_t flags, uint64_t addr,
                                uint64_t addr2, uint64_t s0, uint64_t s1, int32_t result, uint32_t arg, uint32_t stack)
 {
     uint64_t i = reserve_index(&c->slot->head);
@@ -45,11 +46,14 @@ static inline void write_event(lt_tctl *c, uint64_t now, uint16_t type, uint8_t 
     e->result = result;
     e->arg = arg;
     __atomic_store_n(&e->seq, i + 1, __ATOMIC_RELEASE);
+    return i;
 }
 
-/* In a fork child, the thread that forked holds what it held before: its
- * locks are written as ACQUIRED (LT_FL_INTERNAL) right after its
- * THREAD_START, so the child's own history is complete. */
+/* In a fork child, the thread that forked holds what it held before (its
+ * held set at the fork): its locks are written as ACQUIRED (LT_FL_INTERNAL)
+ * right after its THREAD_START, so the child's own history and held set are
+ * complete.  (Every parent thread's locks are in the file's inherited
+ * table, written by life.cpp.) */
 static void write_inherited_locks(void)
 {
     const lt_inherited *held;
@@ -57,7 +61,7 @@ static void write_inherited_locks(void)
     for (uint32_t k = 0; k < n; ++k)
         for (int32_t j = 0; j < held[k].count; ++j)
             lt_record(LT_EV_ACQUIRED, (lt_prim)held[k].prim, held[k].flags | LT_FL_INTERNAL,
-                      (const void *)held[k].addr, 0, 0, 0, 0, 0, LT_STACK_NONE);
+                      (const void *)held[k].addr, 0, 0, 0, 0, 0, held[k].stack);
 }
 
 /* First event of a thread: process init if needed, then a slot and a ring. */
@@ -169,8 +173,17 @@ uint32_t lt_record(lt_event_type type, lt_prim prim, uint32_t flags, const void 
                         ? lt_stack_here(c->stack_cache, (uint64_t)(uintptr_t)__builtin_return_address(0))
                         : 0;
     }
-    write_event(c, lt_clock((LT_BEFORE_TYPES >> type) & 1), (uint16_t)type, (uint8_t)prim, (uint8_t)flags, (uint64_t)(uintptr_t)addr, addr2, s0,
-                s1, result, arg, stack);
+    uint64_t now = lt_clock((LT_BEFORE_TYPES >> type) & 1);
+    bool book = lt_book_wants((uint16_t)type, (uint8_t)prim);
+    // A RELEASE says whether the thread held the lock (its held set, before
+    // this release takes it out).
+    if (book && type == LT_EV_RELEASE)
+        result = lt_book_release(c, now, (uint8_t)prim, (uint64_t)(uintptr_t)addr);
+    uint64_t index = write_event(c, now, (uint16_t)type, (uint8_t)prim, (uint8_t)flags, (uint64_t)(uintptr_t)addr,
+                                 addr2, s0, s1, result, arg, stack);
+    if (book && type != LT_EV_RELEASE)
+        lt_book_note(c, index, now, (uint16_t)type, (uint8_t)prim, (uint8_t)flags, (uint64_t)(uintptr_t)addr, s0,
+                     result, stack);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     t.depth = depth;
     if (LT_LIKELY(!depth)) {

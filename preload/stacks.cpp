@@ -243,6 +243,25 @@ static uint32_t intern(const uint64_t *pc, uint32_t n)
     return 0;
 }
 
+uint32_t lt_stack_intern(const uint64_t *pc, uint32_t n)
+{
+    if (!lt_g.stack_depth || !n || !lt_g.hdr)
+        return 0;
+    return intern(pc, n < lt_g.stack_depth ? n : lt_g.stack_depth);
+}
+
+uint32_t lt_stack_copy(uint32_t id, uint64_t *pc, uint32_t max)
+{
+    if (!id || !lt_g.stack_depth || !lt_g.hdr || id > lt_g.hdr->stack_table_capacity)
+        return 0;
+    const lt_stack_entry *e = entry(id - 1);
+    if (__atomic_load_n(&e->state, __ATOMIC_ACQUIRE) != LT_SLOT_READY)
+        return 0;
+    uint32_t n = e->depth < max ? e->depth : max;
+    memcpy(pc, e + 1, n * sizeof *pc);
+    return n;
+}
+
 static inline bool cache_hit(const lt_stack_cache_entry *e)
 {
     for (uint32_t k = 0; k < e->n; ++k)

@@ -48,4 +48,8 @@ void lt_stacks_warm_up(void) __attribute__((visibility("hidden")));
  * id (index + 1), or 0 if stacks are off or the table is full.  cache may
  * be null; site (the hook's call into the recorder) picks the cache line. */
 uint32_t lt_stack_here(struct lt_stack_cache *cache, uint64_t site) __attribute__((visibility("hidden")));
+/* Stores a stack unwound elsewhere (a fork parent's), returns its id or 0. */
+uint32_t lt_stack_intern(const uint64_t *pc, uint32_t n) __attribute__((visibility("hidden")));
+/* Copies up to max pcs of stack `id` of this process's table; their number. */
+uint32_t lt_stack_copy(uint32_t id, uint64_t *pc, uint32_t max) __attribute__((visibility("hidden")));
 LT_C_END

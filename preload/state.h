@@ -35,6 +35,10 @@ struct lt_tctl {
      * record (pthread_exit of an unwrapped thread) out. */
     uint8_t ended;
     uint8_t lingering;
+    uint8_t attempt_busy;   /* the pending ATTEMPT's word showed the lock taken */
+    struct lt_book *book;   /* right after the ring, in the same mapping */
+    uint64_t attempt_addr;  /* the lock of the acquire call in progress, 0 if none */
+    uint64_t attempt_ns;    /* its ATTEMPT's time */
 };
 
 struct lt_trace {
@@ -46,7 +50,9 @@ struct lt_trace {
     uint8_t *stacks;
     uint32_t stack_entry_size;
     uint32_t stack_depth;
-    uint64_t ring_bytes;
+    uint64_t ring_bytes; /* a slot's ring and its book (lt_slot_bytes) */
+    struct lt_order_pair *order; /* order_table_capacity entries */
+    struct lt_lock_life *lives;  /* lives_capacity entries */
     struct lt_tctl *ctl; /* max_threads entries, anonymous private mapping */
     size_t ctl_len;
     /* Address space reserved up front for all rings and unwind caches, so a

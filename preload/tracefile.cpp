@@ -189,8 +189,20 @@ static void tell_path(const char *path)
  * traced processes (test suites). */
 struct layout {
     uint32_t depth, stack_cap, module_cap, stack_entry;
-    uint64_t thread_off, module_off, stack_off, rings_off;
+    uint64_t thread_off, module_off, stack_off, order_off, lives_off, inherited_off, rings_off;
 };
+
+/* The whole-run tables (man/locktrace-format.5 and liblocktrace.7 give
+ * their sizes): 256 KiB of lock-order pairs, 64 KiB of lock lives, 8 KiB
+ * of locks inherited at fork. */
+static const uint32_t k_order_capacity = 4096;
+static const uint32_t k_lives_capacity = 4096;
+static const uint32_t k_inherited_capacity = 256;
+
+uint64_t lt_slot_bytes(uint64_t ring_size)
+{
+    return ring_size * sizeof(lt_event) + align_up(sizeof(lt_book), 4096);
+}
 
 static layout plan_layout(const lt_config &cfg)
 {
@@ -202,7 +214,10 @@ static layout plan_layout(const lt_config &cfg)
     l.module_off = align_up(l.thread_off + (uint64_t)cfg.max_threads * sizeof(lt_thread), 64);
     l.stack_off = align_up(l.module_off + (uint64_t)l.module_cap * sizeof(lt_module), 64);
     l.stack_entry = (uint32_t)(sizeof(lt_stack_entry) + 8u * l.depth);
-    l.rings_off = align_up(l.stack_off + (uint64_t)l.stack_cap * l.stack_entry, 4096);
+    l.order_off = align_up(l.stack_off + (uint64_t)l.stack_cap * l.stack_entry, 64);
+    l.lives_off = l.order_off + (uint64_t)k_order_capacity * sizeof(lt_order_pair);
+    l.inherited_off = l.lives_off + (uint64_t)k_lives_capacity * sizeof(lt_lock_life);
+    l.rings_off = align_up(l.inherited_off + (uint64_t)k_inherited_capacity * sizeof(lt_inherited_lock), 4096);
     return l;
 }
 
@@ -230,6 +245,14 @@ static void fill_header(lt_file_header *h, const layout &l, const lt_config &cfg
     h->rings_offset = l.rings_off;
     h->file_end = l.rings_off;
     h->ring_capacity = cfg.ring_size;
+    h->book_size = sizeof(lt_book);
+    h->order_entry_size = sizeof(lt_order_pair);
+    h->order_table_offset = l.order_off;
+    h->order_table_capacity = k_order_capacity;
+    h->lives_offset = l.lives_off;
+    h->lives_capacity = k_lives_capacity;
+    h->inherited_offset = l.inherited_off;
+    h->inherited_capacity = k_inherited_capacity;
     fill_identity(h);
 }
 
@@ -271,7 +294,9 @@ bool lt_trace_create(void)
     g.stacks = (uint8_t *)map + l.stack_off;
     g.stack_entry_size = l.stack_entry;
     g.stack_depth = l.depth;
-    g.ring_bytes = cfg.ring_size * sizeof(lt_event);
+    g.ring_bytes = lt_slot_bytes(cfg.ring_size);
+    g.order = (lt_order_pair *)((char *)map + l.order_off);
+    g.lives = (lt_lock_life *)((char *)map + l.lives_off);
     fill_header(g.hdr, l, cfg);
     return true;
 }
@@ -310,7 +335,7 @@ void lt_rings_reserve(void)
     struct rlimit as;
     bool unlimited = getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur == RLIM_INFINITY;
     uint32_t n = lt_g.cfg.max_threads < k_ring_area_threads ? lt_g.cfg.max_threads : k_ring_area_threads;
-    size_t ring = lt_g.cfg.ring_size * sizeof(lt_event);
+    size_t ring = lt_slot_bytes(lt_g.cfg.ring_size);
     void *area = MAP_FAILED;
     if (unlimited && (uint64_t)lt_g.cfg.max_threads * ring <= k_ring_area_max) {
         area = mmap(nullptr, (size_t)lt_g.cfg.max_threads * ring, PROT_NONE,
@@ -465,8 +490,10 @@ static bool open_fresh_slot(lt_thread *slot, lt_tctl *c, uint32_t idx, int tid, 
     }
     slot->ring_offset = off;
     slot->ring_capacity = g.cfg.ring_size;
+    slot->book_offset = off + g.cfg.ring_size * sizeof(lt_event);
     slot->generation = 0;
     c->ring = (lt_event *)ring;
+    c->book = (lt_book *)((uint8_t *)ring + g.cfg.ring_size * sizeof(lt_event));
     return true;
 }
 
@@ -488,7 +515,12 @@ lt_tctl *lt_slot_claim(int tid, uint64_t now, bool *recycled)
     if (!fresh) {
         slot->generation++;
         __atomic_fetch_add(&h->threads_recycled, 1, __ATOMIC_RELAXED);
+        // The totals stay (per lock); the held set is the new thread's.
+        for (uint32_t k = 0; k < LT_HELD_MAX; ++k)
+            __atomic_store_n(&c->book->held[k].seq, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&c->book->held_count, 0u, __ATOMIC_RELEASE);
     }
+    c->attempt_addr = 0;
     c->mask = slot->ring_capacity - 1;
     c->ended = 0;
     c->lingering = 0;

@@ -9,6 +9,9 @@
 #include <stdint.h>
 
 LT_C_BEGIN
+/* Bytes of one thread slot's part of the file: its ring, then its book
+ * (struct lt_book), page-aligned. */
+uint64_t lt_slot_bytes(uint64_t ring_size) LT_HIDDEN;
 /* The private control array of thread slots (lt_g.ctl), once per process. */
 bool lt_slots_prepare(void) LT_HIDDEN;
 /* Reserves address space for the rings (lt_g.ring_area), once per process. */

@@ -3,7 +3,8 @@
 # (default 300), SIGKILL it after a random 1-300 ms, and check every trace:
 #   - crash_check: loss only the newest in-flight record of each thread, each
 #     worker's events exactly a prefix of its schedule, holds consistent,
-#     no two holders of one lock at once;
+#     no two holders of one lock at once; each thread's held set and totals
+#     (what outlives the rings) agree with the events in its ring;
 #   - `locktrace dump` and `locktrace report --json` decode it (exit 0 or 1,
 #     never 2, never a signal), and the JSON parses.
 # Prints the figures; exits non-zero if any run was inconsistent.

@@ -45,6 +45,10 @@ constexpr char kStak[4] = {'S', 'T', 'A', 'K'};  // stacks: {u32 id, u32 depth, 
 constexpr char kRing[4] = {'R', 'I', 'N', 'G'};  // one per thread: RingHeader + event columns
 constexpr char kSyms[4] = {'S', 'Y', 'M', 'S'};  // JSON: symbolized frames and lock (data) names
 constexpr char kFind[4] = {'F', 'I', 'N', 'D'};  // JSON: findings as `report --json` gives them
+// What outlives the rings (trace format version 2; absent for version 1):
+constexpr char kBook[4] = {'B', 'O', 'O', 'K'};  // one per thread slot with a book: u32 slot, u32 0, struct lt_book
+constexpr char kOrdr[4] = {'O', 'R', 'D', 'R'};  // the complete lock-order pairs: n x struct lt_order_pair
+constexpr char kInhr[4] = {'I', 'N', 'H', 'R'};  // a fork child's inherited locks: n x struct lt_inherited_lock
 
 struct RingHeader {
     uint32_t slot;               // index in the thread table

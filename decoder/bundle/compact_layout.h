@@ -18,7 +18,10 @@ class CompactLayout {
 public:
     // Lays out the tables and writes their offsets, capacities (all used) and
     // the stack entry size into `h`; the rings start after them.
-    CompactLayout(lt_file_header& h, uint32_t threads, uint32_t modules, uint32_t stack_capacity, uint32_t depth)
+    // `order` and `inherited`: entries of the lock-order and inherited-lock
+    // tables (format version 2), placed after the stack table.
+    CompactLayout(lt_file_header& h, uint32_t threads, uint32_t modules, uint32_t stack_capacity, uint32_t depth,
+                  uint32_t order = 0, uint32_t inherited = 0)
         : h_(h)
     {
         h.thread_table_offset = LT_HEADER_SIZE;
@@ -31,8 +34,28 @@ public:
         h.stack_depth_max = depth;
         h.stack_entry_size = uint32_t(sizeof(lt_stack_entry) + 8u * depth);
         h.stack_table_capacity = depth ? stack_capacity : 0;
-        h.rings_offset = align64(h.stack_table_offset + uint64_t(h.stack_table_capacity) * h.stack_entry_size);
+        uint64_t end = align64(h.stack_table_offset + uint64_t(h.stack_table_capacity) * h.stack_entry_size);
+        if (h.version >= 2) {
+            h.order_table_offset = end;
+            h.order_table_capacity = order;
+            h.order_entry_size = sizeof(lt_order_pair);
+            h.book_size = sizeof(lt_book);
+            h.lives_offset = 0;
+            h.lives_capacity = 0;
+            end = align64(end + uint64_t(order) * sizeof(lt_order_pair));
+            h.inherited_offset = end;
+            h.inherited_capacity = h.inherited_count = inherited;
+            end = align64(end + uint64_t(inherited) * sizeof(lt_inherited_lock));
+        }
+        h.rings_offset = end;
         h.file_end = h.rings_offset;
+    }
+    // Places a thread's book after the last ring; returns its offset.
+    uint64_t add_book()
+    {
+        uint64_t off = h_.file_end;
+        h_.file_end = align64(off + sizeof(lt_book));
+        return off;
     }
     // Places a ring of `capacity` records after the last one; returns its offset.
     uint64_t add_ring(uint64_t capacity)

@@ -332,7 +332,17 @@ std::vector<uint8_t> rebuild(const std::string& path, const Payload& p)
     // Without stacks the table has no room: an entry would land outside it.
     if (!hdr.stack_depth_max && stak->len) corrupt(path, "STAK entries in a trace recorded without stacks");
     uint64_t stack_cap = hdr.stack_depth_max ? pow2_at_least(std::max<uint32_t>(max_id, 1)) : 0;
-    CompactLayout layout(hdr, nthreads, nmods, uint32_t(stack_cap), hdr.stack_depth_max);
+    // What outlives the rings (trace format version 2).
+    const Section* ordr = hdr.version >= 2 ? p.one(path, kOrdr, false) : nullptr;
+    const Section* inhr = hdr.version >= 2 ? p.one(path, kInhr, false) : nullptr;
+    if (ordr && (ordr->len % sizeof(lt_order_pair) || ordr->len / sizeof(lt_order_pair) > (1u << 20)))
+        corrupt(path, "ORDR section is not a whole number of lock-order pairs");
+    if (inhr && (inhr->len % sizeof(lt_inherited_lock) || inhr->len / sizeof(lt_inherited_lock) > (1u << 16)))
+        corrupt(path, "INHR section is not a whole number of inherited locks");
+    uint32_t norder = ordr ? uint32_t(ordr->len / sizeof(lt_order_pair)) : 0;
+    uint32_t ninher = inhr ? uint32_t(inhr->len / sizeof(lt_inherited_lock)) : 0;
+    CompactLayout layout(hdr, nthreads, nmods, uint32_t(stack_cap), hdr.stack_depth_max,
+                         norder ? uint32_t(pow2_at_least(norder)) : 0, ninher);
     if (layout.end() > kMaxImage) corrupt(path, "rebuilt trace would exceed 8 GiB (stack table)");
 
     std::vector<RingPlan> rings;
@@ -358,6 +368,20 @@ std::vector<uint8_t> rebuild(const std::string& path, const Payload& p)
     std::vector<uint64_t> spare(nthreads, 0);
     for (uint32_t i = 0; i < nthreads; i++)
         if (!seen[i]) spare[i] = layout.add_ring(1);
+    std::vector<std::pair<const Section*, uint64_t>> books;  // BOOK section, its place
+    std::vector<uint8_t> has_book(nthreads, 0);
+    if (hdr.version >= 2) {
+        auto br = p.sections.equal_range(std::string(kBook, 4));
+        for (auto it = br.first; it != br.second; ++it) {
+            const Section& s = it->second;
+            uint32_t slot;
+            if (s.len != 8 + sizeof(lt_book)) corrupt(path, "BOOK section is not one thread's book");
+            memcpy(&slot, s.data, 4);
+            if (slot >= nthreads) corrupt(path, "BOOK for a thread slot that is not in the table");
+            if (has_book[slot]++) corrupt(path, "two BOOK sections for one thread");
+            books.push_back({&s, layout.add_book()});
+        }
+    }
     if (layout.end() > kMaxImage) corrupt(path, "rebuilt trace would exceed 8 GiB");
     // What a real pack gives: records grow from at least 11 bytes of columns to
     // 64 and rings round up to a power of two; the tables and a few torn
@@ -384,6 +408,15 @@ std::vector<uint8_t> rebuild(const std::string& path, const Payload& p)
 
     write_stacks(stak, hdr, img.data() + stack_off);
     for (const RingPlan& r : rings) write_ring(r, img.data(), &threads[r.rh.slot]);
+    for (uint32_t i = 0; i < nthreads; i++) threads[i].book_offset = 0;
+    for (const auto& [s, off] : books) {
+        uint32_t slot;
+        memcpy(&slot, s->data, 4);
+        memcpy(img.data() + off, s->data + 8, sizeof(lt_book));
+        threads[slot].book_offset = off;
+    }
+    if (norder) memcpy(img.data() + hdr.order_table_offset, ordr->data, ordr->len);
+    if (ninher) memcpy(img.data() + hdr.inherited_offset, inhr->data, inhr->len);
     return img;
 }
 

@@ -478,6 +478,121 @@ void settle_threads(Model& m, const std::vector<ThreadWork>& tw, const std::vect
     }
 }
 
+// Marks an ACQUIRED made from a held set (never a value the shim writes
+// there: result is 0 or EOWNERDEAD for a real one).
+constexpr uint32_t kHeldSetArg = 0x484c4453;  // "SDLH"
+constexpr int32_t kHeldSetResult = -0x484c44;
+
+// Locks some thread released without holding them (glibc lets a normal
+// mutex be unlocked by another thread: handed over like a semaphore).  Their
+// holders' held sets keep them after such an unlock, so for them the held
+// sets say nothing reliable.
+std::vector<uint64_t> locks_released_by_non_holders(const Trace& trace)
+{
+    std::vector<uint64_t> out;
+    for (const ThreadBook& b : trace.books())
+        for (const lt_lock_totals& t : b.totals)
+            if (t.unmatched_releases) out.push_back(t.addr);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// Is the ACQUIRED of this held lock gone from its thread's ring?
+bool acquisition_overwritten(const ThreadInfo& ti, const HeldLock& h)
+{
+    return h.index < ti.first_index || ti.ring_capacity == 0;
+}
+
+size_t held_set_acquisition_count(const Trace& trace)
+{
+    size_t n = 0;
+    if (!trace.has_whole_run()) return 0;
+    for (size_t i = 0; i < trace.books().size() && i < trace.threads().size(); i++)
+        for (const HeldLock& h : trace.books()[i].held)
+            if (acquisition_overwritten(trace.threads()[i], h)) n += std::min<uint16_t>(h.depth, 64);
+    return n;  // an upper bound: handed-over locks are left out below
+}
+
+// One ACQUIRED per level of each such lock, by time.
+std::vector<Event> held_set_acquisitions(const Trace& trace)
+{
+    std::vector<Event> out;
+    if (!trace.has_whole_run()) return out;
+    const std::vector<uint64_t> handed = locks_released_by_non_holders(trace);
+    for (uint32_t i = 0; i < trace.books().size() && i < trace.threads().size(); i++) {
+        const ThreadInfo& ti = trace.threads()[i];
+        for (const HeldLock& h : trace.books()[i].held) {
+            if (!acquisition_overwritten(ti, h)) continue;
+            if (std::binary_search(handed.begin(), handed.end(), h.addr)) continue;
+            Event e{};
+            // Never after the thread's oldest record still in the ring.
+            e.time_ns = ti.first_time_ns && h.time_ns > ti.first_time_ns ? ti.first_time_ns : h.time_ns;
+            e.addr = h.addr;
+            e.stack_id = h.stack_id;
+            e.type = LT_EV_ACQUIRED;
+            e.prim = h.prim;
+            e.flags = h.mode;
+            e.result = kHeldSetResult;
+            e.arg = kHeldSetArg;
+            e.thread = i;
+            e.tid = ti.tid;
+            for (uint16_t d = 0; d < std::min<uint16_t>(h.depth, 64); d++) out.push_back(e);
+        }
+    }
+    std::stable_sort(out.begin(), out.end(), [](const Event& a, const Event& b) { return a.time_ns < b.time_ns; });
+    return out;
+}
+
+// Whole-run totals into each lock; what the rings cover.
+void add_whole_run(Model& m, const Trace& trace)
+{
+    if (!trace.has_whole_run()) return;
+    m.whole_run = true;
+    const lt_file_header& hdr = trace.header();
+    bool exact = !hdr.threads_dropped && !hdr.threads_recycled;
+    for (size_t i = 0; i < trace.books().size() && i < trace.threads().size(); i++) {
+        const ThreadBook& b = trace.books()[i];
+        const ThreadInfo& ti = trace.threads()[i];
+        if (!b.present) {
+            if (ti.ring_capacity) exact = false;
+            continue;
+        }
+        if (b.held_torn || b.held_overflow) exact = false;
+        for (const lt_lock_totals& t : b.totals) {
+            auto it = m.lock_index.find(LockKey{t.addr, t.prim});
+            if (it == m.lock_index.end()) continue;
+            RunTotals& r = m.locks[it->second].run;
+            r.known = true;
+            r.acquired_read += t.acquired_read;
+            r.acquired_write += t.acquired_write;
+            r.contended += t.contended;
+            r.blocking_calls += t.blocking_calls;
+            r.wait_ns_total += t.wait_ns_total;
+            if (t.wait_ns_longest > r.wait_ns_longest) {
+                r.wait_ns_longest = t.wait_ns_longest;
+                r.wait_longest_at_ns = t.wait_longest_at_ns;
+                r.wait_longest_tid = ti.tid;
+                r.wait_longest_stack = t.longest_wait_stack;
+            }
+            if (t.hold_ns_longest > r.hold_ns_longest) {
+                r.hold_ns_longest = t.hold_ns_longest;
+                r.hold_longest_at_ns = t.hold_longest_at_ns;
+                r.hold_longest_tid = ti.tid;
+                r.hold_longest_stack = t.longest_hold_stack;
+            }
+            r.timeouts += t.timeouts;
+            r.try_failures += t.try_failures;
+            r.failures += t.failures;
+            r.unmatched_releases += t.unmatched_releases;
+        }
+    }
+    // A lock handed between threads leaves a stale entry in its locker's held set.
+    if (!locks_released_by_non_holders(trace).empty()) exact = false;
+    m.holders_exact = exact;
+    for (const ThreadInfo& ti : trace.threads())
+        if (ti.lost && ti.first_time_ns > m.rings_cover_from_ns) m.rings_cover_from_ns = ti.first_time_ns;
+}
+
 } // namespace
 
 Model Model::build(Trace& trace)
@@ -488,7 +603,7 @@ Model Model::build(Trace& trace)
     // while it is still in cache (reading them all first, then building,
     // read the whole 64-byte-per-event array back from memory).
     EventReader reader(trace);
-    reader.reserve(m.events);
+    reader.reserve(m.events, held_set_acquisition_count(trace));
     constexpr size_t kBatch = 512;
     EventIx ready = 0;  // events read so far
 
@@ -506,15 +621,29 @@ Model Model::build(Trace& trace)
 
     std::vector<LockWork> lw;
     LockFinder finder;
+    // Locks still held whose ACQUIRED the ring has overwritten come back from
+    // the held sets, merged into the events at their time.
+    std::vector<Event> held = held_set_acquisitions(trace);
+    size_t next_held = 0;
     for (EventIx ix = 0;; ix++) {
         if (ix == ready) {
-            if (!reader.read(m.events, kBatch)) break;
+            size_t before = m.events.size();
+            size_t got = reader.read(m.events, kBatch);
+            const uint64_t last = got ? m.events.back().time_ns : UINT64_MAX;
+            size_t from = next_held;
+            while (next_held < held.size() && held[next_held].time_ns <= last) m.events.push_back(held[next_held++]);
+            if (m.events.size() == before) break;
+            if (got && next_held > from)
+                std::inplace_merge(m.events.begin() + long(before), m.events.begin() + long(before + got),
+                                   m.events.end(), [](const Event& a, const Event& b) { return a.time_ns < b.time_ns; });
             if (m.events.size() >= kNoEvent)
                 throw TraceError(trace.path() + ": too many events for this decoder");
             ready = EventIx(m.events.size());
         }
         const Event& e = m.events[ix];
         if (e.thread >= tw.size()) continue;  // cannot happen: the reader sets it
+        if (!held.empty() && e.arg == kHeldSetArg && e.type == LT_EV_ACQUIRED && e.result == kHeldSetResult)
+            m.held_set_events.push_back(ix);
         ThreadWork& th = tw[e.thread];
         m.threads[e.thread].last_event = ix;
 
@@ -531,7 +660,16 @@ Model Model::build(Trace& trace)
     note_extent(m, trace);
     find_longest_holds(m, lw);
     settle_threads(m, tw, tinfo);
+    add_whole_run(m, trace);
     return m;
+}
+
+bool Model::held_now(uint32_t thread, uint64_t addr, uint8_t prim) const
+{
+    if (!whole_run || !trace || thread >= trace->books().size()) return false;
+    for (const HeldLock& h : trace->books()[thread].held)
+        if (h.addr == addr && h.prim == prim) return true;
+    return false;
 }
 
 const Lock* Model::find_lock(uint64_t addr, uint8_t prim) const

@@ -8,6 +8,7 @@
 
 #include "trace_reader.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -91,6 +92,22 @@ struct LockStats {
     size_t longest_hold = SIZE_MAX; // index into Lock::holds
 };
 
+// A lock's totals over the whole run (format version 2): every thread's
+// book added up.  `known` is false for a trace without them.
+struct RunTotals {
+    bool known = false;
+    uint64_t acquired_read = 0, acquired_write = 0;
+    uint64_t contended = 0, blocking_calls = 0;
+    uint64_t wait_ns_total = 0, wait_ns_longest = 0, wait_longest_at_ns = 0;
+    int32_t wait_longest_tid = 0;
+    uint32_t wait_longest_stack = 0;
+    uint64_t hold_ns_longest = 0, hold_longest_at_ns = 0;
+    int32_t hold_longest_tid = 0;
+    uint32_t hold_longest_stack = 0;
+    uint64_t timeouts = 0, try_failures = 0, failures = 0, unmatched_releases = 0;
+    uint64_t acquisitions() const { return acquired_read + acquired_write; }
+};
+
 struct Lock {
     uint64_t addr = 0;
     uint8_t prim = LT_PRIM_NONE;
@@ -98,7 +115,8 @@ struct Lock {
     std::vector<Hold> holds;        // in order of acquisition (empty for futex/sem/cond)
     std::vector<Wait> waits;        // in order of beginning
     std::vector<size_t> unmatched_releases; // indices into events
-    LockStats stats;
+    LockStats stats;               // of the events in the rings
+    RunTotals run;                  // of the whole run, when the trace keeps them
     EventIx first_event = kNoEvent, last_event = kNoEvent;
     bool destroyed = false;         // a DESTROY without a DESTROY_FAILED after it
     // Open holds at the end of the trace (indices into holds): the holders
@@ -157,6 +175,37 @@ public:
     // False when any thread lost events to overwrite or truncation, or the
     // shim dropped/recycled threads: holders may be unknown.
     bool history_complete = true;
+
+    // What outlives the rings (format version 2).
+    bool whole_run = false;
+    // Every thread's held set was read whole (none torn or full, no thread
+    // dropped or recycled): the holders at the end are exact, however much
+    // the rings lost.
+    bool holders_exact = false;
+    // ACQUIRED events made from held sets for locks still held whose own
+    // record the ring no longer has (ascending).  Their time and stack are
+    // the acquisition's; their lock-word snapshot is unknown (zero).
+    std::vector<EventIx> held_set_events;
+    bool from_held_set(EventIx ix) const
+    {
+        return std::binary_search(held_set_events.begin(), held_set_events.end(), ix);
+    }
+    // Does the thread's held set say it holds (addr, prim) now?
+    bool held_now(uint32_t thread, uint64_t addr, uint8_t prim) const;
+    // A RELEASE its thread's held set did not match: the thread did not hold
+    // the lock, whatever the ring lost (format version 2 only).
+    bool release_unmatched_proven(const Event& e) const
+    {
+        return whole_run && e.type == LT_EV_RELEASE && e.result == LT_RELEASE_UNMATCHED;
+    }
+    // ... and one it matched, or could not tell (a full held set).
+    bool release_matched_or_unknown(const Event& e) const
+    {
+        return whole_run && e.type == LT_EV_RELEASE && e.result != LT_RELEASE_UNMATCHED;
+    }
+    // The time the rings cover: from the newest of the threads' oldest
+    // records (0 when no ring lost anything) to the end.
+    uint64_t rings_cover_from_ns = 0;
 
     const Lock* find_lock(uint64_t addr, uint8_t prim) const;
     // Every lock with that address (any primitive).

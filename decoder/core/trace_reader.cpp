@@ -101,6 +101,7 @@ Trace::Trace(const std::string& path) : path_(path)
         validate_header();
         read_threads();
         read_modules();
+        read_whole_run();
     } catch (...) {
         munmap(const_cast<uint8_t*>(map_), size_);
         ::close(fd_);
@@ -129,6 +130,7 @@ void Trace::load_image()
     validate_header();
     read_threads();
     read_modules();
+    read_whole_run();
     stacks_.resize(hdr_.stack_depth_max ? hdr_.stack_table_capacity + 1u : 1u);
     stack_loaded_.assign(stacks_.size(), 0);
 }
@@ -230,9 +232,9 @@ void Trace::validate_header()
             throw TraceError(fmt("%s: trace written on a machine of the other byte order", p));
         throw TraceError(fmt("%s: not a locktrace trace (bad magic 0x%016llx)", p, (unsigned long long)hdr_.magic));
     }
-    if (hdr_.version != LT_FORMAT_VERSION)
-        throw TraceError(fmt("%s: trace format version %u, this decoder reads version %u", p, hdr_.version,
-                             LT_FORMAT_VERSION));
+    if (hdr_.version < LT_FORMAT_VERSION_MIN || hdr_.version > LT_FORMAT_VERSION)
+        throw TraceError(fmt("%s: trace format version %u, this decoder reads versions %u to %u", p, hdr_.version,
+                             LT_FORMAT_VERSION_MIN, LT_FORMAT_VERSION));
     if (hdr_.header_size != LT_HEADER_SIZE)
         throw TraceError(fmt("%s: corrupt header: header_size %u, expected %u", p, hdr_.header_size, LT_HEADER_SIZE));
     if (hdr_.event_size != sizeof(lt_event))
@@ -325,6 +327,7 @@ void Trace::read_threads()
         ti.pthread_self = t.pthread_self;
         ti.ring_offset = t.ring_offset;
         ti.ring_capacity = t.ring_capacity;
+        book_offsets_.push_back(hdr_.version >= 2 ? t.book_offset : 0);
         ti.head = __atomic_load_n(reinterpret_cast<const uint64_t*>(ent + offsetof(lt_thread, head)), __ATOMIC_ACQUIRE);
         // A slot whose ring could not be allocated says so with capacity 0 and
         // no records: the thread ran untraced.
@@ -378,6 +381,123 @@ void Trace::read_modules()
         if (m.build_id_len <= LT_BUILD_ID_MAX)
             mod.build_id.assign(m.build_id, m.build_id + m.build_id_len);
         modules_.push_back(std::move(mod));
+    }
+}
+
+namespace {
+
+// A table of `n` entries of `size` bytes at `off`: whole inside the file and
+// clear of the header; false otherwise.
+bool table_fits(uint64_t off, uint64_t n, uint64_t size, uint64_t file_size)
+{
+    uint64_t end;
+    return n == 0 || (off >= LT_HEADER_SIZE && off % 8 == 0 && span_end(off, n, size, &end) && end <= file_size);
+}
+
+} // namespace
+
+void Trace::read_book(ThreadInfo& ti, uint64_t off, ThreadBook& out)
+{
+    // A book lies after the tables (in the ring area), whole in the file; one
+    // cut off (a truncated copy) or misplaced is left out, not trusted.
+    uint64_t end;
+    if (off < hdr_.rings_offset || off % 8 || !span_end(off, 1, sizeof(lt_book), &end) || end > size_) return;
+    if (ti.ring_capacity && off < ti.ring_offset + ti.ring_capacity * sizeof(lt_event) &&
+        ti.ring_offset < end)
+        return; // overlaps its own ring: corrupt
+    const lt_book* b = reinterpret_cast<const lt_book*>(map_ + off);
+    out.present = true;
+    uint32_t n = std::min<uint32_t>(__atomic_load_n(&b->held_count, __ATOMIC_ACQUIRE), LT_HELD_MAX);
+    out.held_overflow = b->held_overflow;
+    out.totals_overflow = b->totals_overflow;
+    for (uint32_t k = 0; k < n; k++) {
+        const lt_held* h = &b->held[k];
+        uint64_t seq = __atomic_load_n(&h->seq, __ATOMIC_ACQUIRE);
+        if (seq == 0) continue;
+        if (seq == LT_HELD_BUSY) { out.held_torn++; continue; }
+        lt_held c;
+        memcpy(&c, h, sizeof c);
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (__atomic_load_n(&h->seq, __ATOMIC_ACQUIRE) != seq) { out.held_torn++; continue; }
+        if (c.addr == 0 || c.depth == 0 || (c.mode != LT_FL_READ && c.mode != LT_FL_WRITE)) {
+            out.held_torn++;  // not something the shim writes
+            continue;
+        }
+        // An entry moving into a freed one is seen twice for a moment.
+        bool dup = false;
+        for (const HeldLock& o : out.held)
+            if (o.addr == c.addr && o.prim == c.prim && o.index == seq - 1) dup = true;
+        if (dup) continue;
+        HeldLock hl;
+        hl.addr = c.addr;
+        hl.time_ns = c.time_ns;
+        hl.index = seq - 1;
+        hl.stack_id = c.stack_id;
+        hl.depth = c.depth;
+        hl.prim = c.prim;
+        hl.mode = c.mode;
+        out.held.push_back(hl);
+    }
+    for (uint32_t k = 0; k < LT_TOTALS_CAPACITY; k++) {
+        lt_lock_totals t;
+        memcpy(&t, &b->totals[k], sizeof t);
+        if (t.addr) out.totals.push_back(t);
+    }
+}
+
+void Trace::read_whole_run()
+{
+    books_.assign(threads_.size(), ThreadBook{});
+    if (hdr_.version < 2) return;
+    const char* p = path_.c_str();
+    if (hdr_.book_size != sizeof(lt_book))
+        throw TraceError(fmt("%s: corrupt header: book_size %u, expected %zu", p, hdr_.book_size, sizeof(lt_book)));
+    if (hdr_.order_entry_size != sizeof(lt_order_pair))
+        throw TraceError(fmt("%s: corrupt header: order_entry_size %u, expected %zu", p, hdr_.order_entry_size,
+                             sizeof(lt_order_pair)));
+    if ((hdr_.order_table_capacity && !is_pow2(hdr_.order_table_capacity)) ||
+        !table_fits(hdr_.order_table_offset, hdr_.order_table_capacity, sizeof(lt_order_pair), size_))
+        throw TraceError(fmt("%s: corrupt header: lock-order table (offset %llu, %u entries) outside the file", p,
+                             (unsigned long long)hdr_.order_table_offset, hdr_.order_table_capacity));
+    if (hdr_.inherited_count > hdr_.inherited_capacity ||
+        !table_fits(hdr_.inherited_offset, hdr_.inherited_count, sizeof(lt_inherited_lock), size_))
+        throw TraceError(fmt("%s: corrupt header: inherited-lock table (offset %llu, %u of %u entries) outside the file",
+                             p, (unsigned long long)hdr_.inherited_offset, hdr_.inherited_count,
+                             hdr_.inherited_capacity));
+    whole_run_ = true;
+    for (size_t i = 0; i < threads_.size(); i++)
+        if (i < book_offsets_.size() && book_offsets_[i]) read_book(threads_[i], book_offsets_[i], books_[i]);
+    for (uint32_t k = 0; k < hdr_.order_table_capacity; k++) {
+        const lt_order_pair* e =
+            reinterpret_cast<const lt_order_pair*>(map_ + hdr_.order_table_offset + uint64_t(k) * sizeof(lt_order_pair));
+        uint64_t key = __atomic_load_n(&e->key, __ATOMIC_ACQUIRE);
+        if (!key) continue;
+        lt_order_pair c;
+        memcpy(&c, e, sizeof c);
+        uint64_t want = (lt_order_hash(c.held, c.taken, c.held_life, c.taken_life, c.held_prim, c.taken_prim) &
+                         ~uint64_t(3)) | 3u;
+        if (key != want || c.held == 0 || c.taken == 0) { order_torn_++; continue; }
+        OrderPair o;
+        o.held = c.held;
+        o.taken = c.taken;
+        o.held_life = c.held_life;
+        o.taken_life = c.taken_life;
+        o.first_ns = c.first_ns;
+        o.count = c.count;
+        o.gate = c.gate;
+        o.tid = c.tid;
+        o.held_prim = c.held_prim;
+        o.taken_prim = c.taken_prim;
+        o.held_mode = c.modes & 3u;
+        o.taken_mode = (c.modes >> 2) & 3u;
+        o.held_stack = c.held_stack;
+        o.taken_stack = c.taken_stack;
+        order_.push_back(o);
+    }
+    for (uint32_t k = 0; k < hdr_.inherited_count; k++) {
+        lt_inherited_lock e;
+        memcpy(&e, map_ + hdr_.inherited_offset + uint64_t(k) * sizeof e, sizeof e);
+        if (e.addr && (e.mode == LT_FL_READ || e.mode == LT_FL_WRITE)) inherited_.push_back(e);
     }
 }
 
@@ -605,9 +725,9 @@ EventReader::EventReader(Trace& trace)
 
 EventReader::~EventReader() = default;
 
-void EventReader::reserve(std::vector<Event>& out) const
+void EventReader::reserve(std::vector<Event>& out, size_t extra) const
 {
-    size_t total = out.size() + upper_bound_;
+    size_t total = out.size() + upper_bound_ + extra;
     out.reserve(total);
     // Millions of events: ask for huge pages so that filling the output costs
     // a page fault per 2 MiB instead of per 4 KiB.

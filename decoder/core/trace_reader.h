@@ -66,6 +66,40 @@ struct Module {
     std::vector<uint8_t> build_id;
 };
 
+// What outlives the rings (format version 2; all empty for version 1).
+// A lock a thread holds now, from its held set.
+struct HeldLock {
+    uint64_t addr = 0;
+    uint64_t time_ns = 0;     // when it was taken
+    uint64_t index = 0;       // ring index of the ACQUIRED that took it
+    uint32_t stack_id = 0;
+    uint16_t depth = 1;       // times taken, not yet released
+    uint8_t prim = 0;
+    uint8_t mode = 0;         // LT_FL_READ or LT_FL_WRITE
+};
+
+// One thread slot's book.
+struct ThreadBook {
+    bool present = false;     // the slot has a book, whole in the file
+    std::vector<HeldLock> held;
+    uint32_t held_torn = 0;   // entries caught being written: a lock may be missing
+    uint64_t held_overflow = 0;
+    uint64_t totals_overflow = 0;
+    std::vector<lt_lock_totals> totals;  // the entries in use
+};
+
+// A lock-order pair of the whole run, as recorded (complete entries only).
+struct OrderPair {
+    uint64_t held = 0, taken = 0;
+    uint32_t held_life = 0, taken_life = 0;
+    uint64_t first_ns = 0, count = 0;
+    uint32_t gate = 0;        // lt_order_gate() of the oldest other lock held the first time, 0 = none
+    int32_t tid = 0;
+    uint8_t held_prim = 0, taken_prim = 0;
+    uint8_t held_mode = 0, taken_mode = 0;
+    uint32_t held_stack = 0, taken_stack = 0;
+};
+
 struct SymbolTable; // symbols.h: symbols carried inside a bundle
 
 // What pack saw of the process when it made a bundle (older bundles: unknown).
@@ -122,6 +156,16 @@ public:
     const std::vector<ThreadInfo>& threads() const { return threads_; }
     const std::vector<Module>& modules() const { return modules_; }
     std::vector<std::string> cmdline() const;
+
+    // The whole-run parts (format version 2): true when the trace has them.
+    bool has_whole_run() const { return whole_run_; }
+    // Parallel to threads(): each slot's held set and totals.
+    const std::vector<ThreadBook>& books() const { return books_; }
+    // Complete lock-order pairs; torn ones are counted.
+    const std::vector<OrderPair>& order_pairs() const { return order_; }
+    uint64_t order_torn() const { return order_torn_; }
+    // In a fork child: the locks the parent's threads held at the fork.
+    const std::vector<lt_inherited_lock>& inherited() const { return inherited_; }
     std::string exe_path() const;
     std::vector<lt_mark> marks() const;
 
@@ -148,6 +192,8 @@ private:
     void validate_header();
     void read_threads();
     void read_modules();
+    void read_whole_run();
+    void read_book(ThreadInfo& ti, uint64_t book_offset, ThreadBook& out);
     struct Cursor;
     uint64_t prepare_read();
 
@@ -160,6 +206,12 @@ private:
     lt_file_header hdr_{};
     std::vector<ThreadInfo> threads_;
     std::vector<Module> modules_;
+    bool whole_run_ = false;
+    std::vector<uint64_t> book_offsets_;  // parallel to threads_, 0 = none
+    std::vector<ThreadBook> books_;
+    std::vector<OrderPair> order_;
+    uint64_t order_torn_ = 0;
+    std::vector<lt_inherited_lock> inherited_;
     std::vector<uint8_t> image_;  // in-memory trace (map_ points into it), empty when mapped
     std::shared_ptr<const SymbolTable> symbols_;
     bool packed_ = false;
@@ -184,8 +236,9 @@ public:
     // At least as many events as will be read.
     uint64_t upper_bound() const { return upper_bound_; }
     // Reserves room in `out` for every event still to come (asking for huge
-    // pages when it is big), so that read() never reallocates it.
-    void reserve(std::vector<Event>& out) const;
+    // pages when it is big), so that read() never reallocates it; `extra`
+    // more for events the caller adds itself.
+    void reserve(std::vector<Event>& out, size_t extra = 0) const;
     // Appends up to `max` of the next events to `out`; 0 at the end.
     size_t read(std::vector<Event>& out, size_t max);
 

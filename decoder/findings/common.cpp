@@ -27,9 +27,20 @@ Text address_ref(const Lock& l) { return Text({Text::Piece::Kind::address, "", l
 
 Text site_ref(EventIx ix, std::string before) { return Text({Text::Piece::Kind::site, std::move(before), ix, 0}); }
 
+Text stack_site_ref(uint32_t stack_id, std::string before)
+{
+    return Text({Text::Piece::Kind::stack_site, std::move(before), stack_id, 0});
+}
+
 Text time_ref(uint64_t t_ns) { return Text({Text::Piece::Kind::time, "", t_ns, 0}); }
 
-Evidence make_evidence(EventIx ix, Text why) { return Evidence{ix, std::move(why)}; }
+Evidence make_evidence(EventIx ix, Text why)
+{
+    Evidence e;
+    e.event_index = ix;
+    e.why = std::move(why);
+    return e;
+}
 
 std::string history_gap_note(const Model& m)
 {

@@ -31,6 +31,8 @@ Text address_ref(const Lock& l);
 // Where event ix happened in the user's code ("transfer (demo_bank.c:52)"),
 // after `before`; both are left out when the stack is unknown.
 Text site_ref(EventIx ix, std::string before = " in ");
+// The same for a stack id (what outlives the rings has stacks, not events).
+Text stack_site_ref(uint32_t stack_id, std::string before = " in ");
 // A moment of the trace, "+1.234567s" relative to its start.
 Text time_ref(uint64_t t_ns);
 

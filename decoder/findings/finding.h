@@ -23,6 +23,8 @@ struct Text {
             site,     // where event `value` (an index into Model::events) happened in the user's code;
                       // `words` goes before it, and both are left out when the stack is unknown
             time,     // an absolute CLOCK_MONOTONIC time (`value`), written relative to the trace start
+            stack_site, // like site, for a stack id (`value`) of the trace's stack table: what outlives
+                        // the rings (held sets, lock order, inherited locks) has a stack but no event
         };
         Kind kind = Kind::words;
         std::string words;
@@ -52,6 +54,12 @@ inline Text operator+(Text a, const Text& b) { return a += b; }
 struct Evidence {
     uint32_t event_index = UINT32_MAX;  // index into Model::events: the event that proves it
     Text why;                           // what the event proves ("took it here and still holds it"), or empty
+    // Evidence without an event (event_index UINT32_MAX): what outlives the
+    // rings (a lock-order pair, a held lock) has a thread, a time and a stack.
+    int32_t tid = 0;
+    uint64_t time_ns = 0;
+    uint32_t stack_id = 0;
+    std::string what;                   // says what it is ("took mutex 0x... then mutex 0x...")
 };
 
 struct Finding {

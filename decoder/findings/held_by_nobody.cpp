@@ -5,10 +5,15 @@
 // never matched).  The finding points at the last moment the history and the
 // word agreed and the first event where they no longer did: the corruption
 // happened between the two.
+// In a fork child, a lock that another thread of the parent held at the fork
+// is no mystery: the child's file lists it (format version 2) with the
+// parent's thread and where it took it, and nobody in the child can release
+// it; the finding says that instead.
 #include "common.h"
 #include "wait_for.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <unordered_map>
 
 namespace lt {
@@ -55,6 +60,32 @@ bool word_says_taken(const Lock& L, const Event& want)
     return false;
 }
 
+// In a killed process, a thread killed inside its own lock or unlock call
+// holds the lock without its ACQUIRED on record (the real lock had returned),
+// or still holds it after its RELEASE record (the real unlock had not run):
+// its last event is that ATTEMPT or RELEASE of L.  Is the word that `want`
+// found explained by such threads (the owner the word names, or as many
+// readers as it counts)?
+bool explained_by_calls_in_flight(const Model& m, const Lock& L, const ThreadState& victim, const Event& want)
+{
+    if (!m.trace || m.trace->process_ended() || judged_at(m) != 0) return false;  // only killed ones
+    auto in_call_on_L = [&](const ThreadState& t, bool read_only) {
+        if (t.last_event == kNoEvent || &t == &victim) return false;
+        const Event& e = m.events[t.last_event];
+        if (e.addr != L.addr || e.prim != L.prim) return false;
+        return e.type == LT_EV_RELEASE || (e.type == LT_EV_ATTEMPT && (!read_only || (e.flags & LT_FL_READ)));
+    };
+    auto named = [&](int32_t tid) {
+        const ThreadState* t = tid ? m.thread_by_tid(tid) : nullptr;
+        return t && in_call_on_L(*t, false);
+    };
+    if (L.prim == LT_PRIM_MUTEX) return named(int32_t(mx_owner(want) & 0x3fffffff));
+    if (rw_wrlocked(want)) return named(rw_cur_writer(want));
+    uint32_t readers = 0;
+    for (const ThreadState& t : m.threads) readers += in_call_on_L(t, true) ? 1 : 0;
+    return rw_readers(want) != 0 && readers >= rw_readers(want);
+}
+
 // Threads blocked on L (index li) that nobody holds it for, per the history,
 // while the word they found says it is taken.
 std::vector<const ThreadState*> victims_of(const Model& m, const Lock& L, size_t li, const std::vector<WaitEdge>& edges)
@@ -82,6 +113,7 @@ std::vector<const ThreadState*> victims_of(const Model& m, const Lock& L, size_t
         bool has_blocker = std::any_of(edges.begin(), edges.end(),
                                        [&](const WaitEdge& e) { return e.from == t.thread; });
         if (has_blocker || !word_says_taken(L, want)) continue;
+        if (explained_by_calls_in_flight(m, L, t, want)) continue;
         // A release after it began would have woken it: then it is a moment
         // of hand-over, not a corrupted word.
         bool released_after = std::any_of(L.holds.begin(), L.holds.end(), [&](const Hold& h) {
@@ -187,7 +219,7 @@ Finding held_by_nobody(const Model& m, const Lock& L, const std::vector<const Th
     if (m.trace)
         for (uint32_t i = 0; i < m.trace->threads().size() && i < m.threads.size(); i++)
             if (m.trace->threads()[i].lost || m.trace->threads()[i].cut) unknown.push_back(i);
-    if (!unknown.empty()) {
+    if (!unknown.empty() && !m.holders_exact) {
         f.severity = Finding::warning;
         f.summary += gap_after_note(unknown, "an acquisition of this lock");
     }
@@ -202,6 +234,52 @@ Finding held_by_nobody(const Model& m, const Lock& L, const std::vector<const Th
     return f;
 }
 
+// The entry of the child's inherited table for L held by a parent thread
+// that does not live on in the child, or null.
+const lt_inherited_lock* inherited_from_parent(const Model& m, const Lock& L)
+{
+    if (!m.trace) return nullptr;
+    for (const lt_inherited_lock& e : m.trace->inherited())
+        if (e.addr == L.addr && e.prim == L.prim && !e.forker) return &e;
+    return nullptr;
+}
+
+// When the parent's thread took it, counted back from this process's start
+// (the fork): ", 1.234 ms before the fork".
+std::string before_fork(const Model& m, uint64_t taken_ns)
+{
+    const uint64_t start = m.trace->header().start_monotonic_ns;
+    if (!taken_ns || taken_ns > start) return "";
+    char buf[64];
+    snprintf(buf, sizeof buf, ", %.3f ms before the fork", double(start - taken_ns) / 1e6);
+    return buf;
+}
+
+Finding inherited_locked(const Model& m, const Lock& L, const std::vector<const ThreadState*>& victims,
+                         const lt_inherited_lock& e)
+{
+    Finding f;
+    f.kind = "held-by-nobody";
+    f.severity = Finding::error;
+    f.locks.push_back(L.addr);
+    Text names;
+    for (const ThreadState* v : victims) {
+        f.threads.push_back(v->tid);
+        names += (names.empty() ? "" : ", ") + thread_ref(v->thread);
+    }
+    const int32_t ppid = m.trace->header().ppid;
+    f.summary = names + (victims.size() > 1 ? " are" : " is") + " blocked on " + lock_ref(L) +
+                ", which this process inherited locked from its parent (pid " + std::to_string(ppid) +
+                "): the parent's thread " + std::to_string(e.tid) + " held it " +
+                (e.mode == LT_FL_READ ? "for reading " : "") + "when the process forked" +
+                stack_site_ref(e.stack_id, ", having taken it in ") + before_fork(m, e.time_ns) + ". Only the thread that calls fork lives on in the child, so nobody in this process can ever "
+                "release it. Take such locks in a pthread_atfork prepare handler and release them in the "
+                "child, or exec right after fork.";
+    for (const ThreadState* v : victims)
+        f.evidence.push_back(make_evidence(v->blocked_on, "blocked here since " + time_ref(v->since_ns)));
+    return f;
+}
+
 } // namespace
 
 void detect_held_by_nobody(const Model& m, std::vector<Finding>& out)
@@ -212,6 +290,10 @@ void detect_held_by_nobody(const Model& m, std::vector<Finding>& out)
         if (L.prim != LT_PRIM_MUTEX && L.prim != LT_PRIM_RWLOCK) continue;
         std::vector<const ThreadState*> victims = victims_of(m, L, li, edges);
         if (victims.empty()) continue;
+        if (const lt_inherited_lock* e = inherited_from_parent(m, L)) {
+            out.push_back(inherited_locked(m, L, victims, *e));
+            continue;
+        }
         // Walk the lock's history up to the first victim.
         EventIx first_block = victims.front()->blocked_on;
         for (const ThreadState* v : victims) first_block = std::min(first_block, v->blocked_on);

@@ -8,7 +8,10 @@
 //                        ENOTRECOVERABLE from the real acquire or wait
 // (the last two, and the info kinds next to them, in lock_life.cpp)
 // A thread whose own ring lost events may have taken the lock in the part that
-// is gone: its unlocks are then reported as warnings that say so.
+// is gone: its unlocks are then reported as warnings that say so.  A trace
+// that keeps held sets (format version 2) settles it: an unlock is bad only
+// if the thread's held set did not have the lock (the RELEASE says so), and
+// an exited thread still held a lock only if its held set still has it.
 #include "misuse.h"
 
 #include <algorithm>
@@ -96,9 +99,10 @@ void open_bad_unlock(const Model& m, const Lock& L, const BadUnlock& u, const st
 {
     const Event& e = m.events[u.ix];
     f.kind = kind;
-    // A thread whose ring lost older events may have locked it in the part that is gone.
-    f.severity = m.threads[e.thread].history_complete ? (u.handoff ? Finding::warning : Finding::error)
-                                                      : Finding::info;
+    // A thread whose ring lost older events may have locked it in the part
+    // that is gone, unless its held set proves it did not.
+    const bool proven = m.threads[e.thread].history_complete || m.release_unmatched_proven(e);
+    f.severity = proven ? (u.handoff ? Finding::warning : Finding::error) : Finding::info;
     f.locks.push_back(L.addr);
     std::string outcome = u.res ? "glibc refused it with " + errno_name(u.res->result)
                                 : "glibc accepted it silently (undefined behaviour)";
@@ -121,12 +125,16 @@ void open_bad_unlock(const Model& m, const Lock& L, const BadUnlock& u, const st
             f.evidence.push_back(make_evidence(h->acquired, "the owner took it here"));
         }
     } else {
-        f.summary += " although no thread held it according to the recorded history; " + outcome + ".";
+        f.summary += std::string(m.release_unmatched_proven(e) ? " although it did not hold it (its held set, kept for "
+                                                                 "the whole run, did not have it)"
+                                                               : " although no thread held it according to the "
+                                                                 "recorded history") +
+                     "; " + outcome + ".";
         if (!u.res && L.prim == LT_PRIM_MUTEX)
             f.summary += " glibc's user count of the mutex now wraps, and a later lock may be let in "
                          "while another thread is inside.";
     }
-    if (!m.threads[e.thread].history_complete)
+    if (!proven)
         f.summary += " This thread's ring lost older events, so it may have taken the lock before the gap.";
 }
 
@@ -149,6 +157,9 @@ void bad_unlocks(const Model& m, const Lock& L, std::vector<Finding>& out)
         EventIx ix = L.events[pos];
         const Event& e = m.events[ix];
         if (e.flags & LT_FL_INTERNAL) continue;  // libc's own cond-wait bookkeeping
+        // The held set had it (its ACQUIRED went with the ring's gap), or
+        // cannot tell: no finding rests on the gap alone.
+        if (m.release_matched_or_unknown(e)) continue;
         EventIx res_ix = release_outcome(m, L, pos);
         const Event* res = res_ix == kNoEvent ? nullptr : &m.events[res_ix];
         // EINVAL: the object is not a lock at all; invalid-lock speaks for it.
@@ -200,6 +211,8 @@ void owner_exited(const Model& m, const Lock& L, std::vector<Finding>& out)
         const Hold& h = L.holds[hi];
         const ThreadState& owner = m.threads[h.thread];
         if (owner.status != ThreadStatus::exited || h.internal) continue;
+        // Its held set, kept to its end, must still have it.
+        if (m.whole_run && !m.held_now(h.thread, L.addr, L.prim)) continue;
         if (std::find(reported.begin(), reported.end(), h.thread) != reported.end()) continue;
         reported.push_back(h.thread);
         // Released since by someone else (an unlock-not-owner): not held any more.
@@ -254,7 +267,7 @@ void owner_exited(const Model& m, const Lock& L, std::vector<Finding>& out)
                          "recording stopped before the thread did (for instance it was cancelled while inside the "
                          "recorder), so an unlock after its last recorded event would not show.";
         }
-        f.summary += history_gap_note(m);
+        if (!m.whole_run) f.summary += history_gap_note(m);
         out.push_back(std::move(f));
     }
 }

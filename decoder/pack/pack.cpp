@@ -56,6 +56,57 @@ std::string thread_table(const Trace& t)
     return out;
 }
 
+// What outlives the rings, rebuilt from what the reader validated (complete
+// entries only): a book per thread slot that has one, the lock-order pairs,
+// the inherited locks.
+void whole_run_sections(const Trace& t, std::vector<std::string>& books, std::string& ordr, std::string& inhr)
+{
+    for (size_t i = 0; i < t.books().size() && i < t.threads().size(); i++) {
+        const ThreadBook& b = t.books()[i];
+        if (!b.present) continue;
+        std::string sec(8 + sizeof(lt_book), '\0');
+        uint32_t slot = t.threads()[i].slot;
+        memcpy(&sec[0], &slot, 4);
+        lt_book* out = reinterpret_cast<lt_book*>(&sec[8]);
+        out->held_overflow = b.held_overflow;
+        out->totals_overflow = b.totals_overflow;
+        uint32_t n = 0;
+        for (const HeldLock& h : b.held) {
+            if (n == LT_HELD_MAX) break;
+            lt_held& e = out->held[n++];
+            e.seq = h.index + 1;
+            e.addr = h.addr;
+            e.time_ns = h.time_ns;
+            e.stack_id = h.stack_id;
+            e.depth = h.depth;
+            e.prim = h.prim;
+            e.mode = h.mode;
+        }
+        out->held_count = n;
+        for (size_t k = 0; k < b.totals.size() && k < LT_TOTALS_CAPACITY; k++) out->totals[k] = b.totals[k];
+        books.push_back(std::move(sec));
+    }
+    for (const OrderPair& o : t.order_pairs()) {
+        lt_order_pair e{};
+        e.held = o.held;
+        e.taken = o.taken;
+        e.held_life = o.held_life;
+        e.taken_life = o.taken_life;
+        e.first_ns = o.first_ns;
+        e.count = uint32_t(std::min<uint64_t>(o.count, UINT32_MAX));
+        e.gate = o.gate;
+        e.tid = o.tid;
+        e.held_prim = o.held_prim;
+        e.taken_prim = o.taken_prim;
+        e.modes = uint8_t(o.held_mode | o.taken_mode << 2);
+        e.held_stack = o.held_stack;
+        e.taken_stack = o.taken_stack;
+        e.key = (lt_order_hash(e.held, e.taken, e.held_life, e.taken_life, e.held_prim, e.taken_prim) & ~uint64_t(3)) | 3u;
+        ordr.append(reinterpret_cast<const char*>(&e), sizeof e);
+    }
+    for (const lt_inherited_lock& e : t.inherited()) inhr.append(reinterpret_cast<const char*>(&e), sizeof e);
+}
+
 std::string module_table(const Trace& t)
 {
     std::string out;
@@ -180,11 +231,31 @@ private:
 // 0.87x (tests/after/pack_bench.sh, 1 M events).
 struct Rings {
     std::string head, thrd, mods, stak;
+    std::vector<std::string> books;  // BOOK sections
+    std::string ordr, inhr;          // ORDR, INHR (format version 2)
+    bool whole_run = false;
     std::vector<ColumnEncoder> enc;
     std::vector<std::string> ring_head;
     std::unique_ptr<BigBuffer> scratch;
     uint64_t bytes = 0;  // the frame's content size
 };
+
+// for_each_run over the recorded events only: the acquisitions the model
+// brought back from held sets travel in the BOOK sections, not as records.
+template <typename F> void for_each_recorded_run(const Model& m, F f)
+{
+    if (m.held_set_events.empty()) return for_each_run(m.events, f);
+    for_each_run(m.events, [&](uint32_t t, const Event* e, size_t n) {
+        const size_t base = size_t(e - m.events.data());
+        size_t from = 0;
+        for (size_t k = 0; k < n; k++)
+            if (m.from_held_set(EventIx(base + k))) {
+                if (k > from) f(t, e + from, k - from);
+                from = k + 1;
+            }
+        if (n > from) f(t, e + from, n - from);
+    });
+}
 
 Rings encode(const Trace& trace, const Model& model, const PackOptions& opt, PackResult* r)
 {
@@ -211,11 +282,18 @@ Rings encode(const Trace& trace, const Model& model, const PackOptions& opt, Pac
         r->stacks++;
     }
 
+    g.whole_run = trace.has_whole_run();
+    if (g.whole_run) whole_run_sections(trace, g.books, g.ordr, g.inhr);
+
     size_t nthreads = trace.threads().size();
     g.enc.resize(nthreads);
-    for_each_run(model.events, [&](uint32_t t, const Event* e, size_t n) { g.enc[t].observe(e, n); });
+    for_each_recorded_run(model, [&](uint32_t t, const Event* e, size_t n) { g.enc[t].observe(e, n); });
     g.ring_head.resize(nthreads);
     g.bytes = 4 * sizeof(SectionHeader) + g.head.size() + g.thrd.size() + g.mods.size() + g.stak.size();
+    if (trace.has_whole_run()) {
+        g.bytes += 2 * sizeof(SectionHeader) + g.ordr.size() + g.inhr.size();
+        for (const std::string& b : g.books) g.bytes += sizeof(SectionHeader) + b.size();
+    }
     size_t scratch_len = 0;
     for (size_t t = 0; t < nthreads; t++) {
         scratch_len += g.enc[t].scratch_bytes();
@@ -228,7 +306,7 @@ Rings encode(const Trace& trace, const Model& model, const PackOptions& opt, Pac
         g.enc[t].attach(p);
         p += n;
     }
-    for_each_run(model.events, [&](uint32_t t, const Event* e, size_t n) { g.enc[t].put(e, n); });
+    for_each_recorded_run(model, [&](uint32_t t, const Event* e, size_t n) { g.enc[t].put(e, n); });
     for (size_t t = 0; t < nthreads; t++) {
         const ThreadInfo& ti = trace.threads()[t];
         RingHeader rh{};
@@ -249,6 +327,11 @@ uint64_t write_rings(FILE* f, const std::string& path, const Rings& g, int level
     w.section(kThrd, g.thrd);
     w.section(kMods, g.mods);
     w.section(kStak, g.stak);
+    if (!g.ordr.empty() || !g.inhr.empty() || !g.books.empty() || g.whole_run) {
+        w.section(kOrdr, g.ordr);
+        w.section(kInhr, g.inhr);
+        for (const std::string& b : g.books) w.section(kBook, b);
+    }
     for (size_t t = 0; t < g.enc.size(); t++) {
         SectionHeader sh{};
         memcpy(sh.tag, kRing, 4);

@@ -40,6 +40,10 @@ std::string spell(const Model& m, Symbolizer& sym, const Text::Piece& p)
         return w.empty() ? w : p.words + w;
     }
     case Text::Piece::Kind::time: return moment(m, p.value);
+    case Text::Piece::Kind::stack_site: {
+        std::string w = p.value <= UINT32_MAX ? user_site(sym, uint32_t(p.value)) : "";
+        return w.empty() ? w : p.words + w;
+    }
     }
     return "";
 }
@@ -66,6 +70,11 @@ FindingWords finding_words(const Model& m, Symbolizer& sym, const Finding& f)
             ew.time_ns = ev.time_ns;
             ew.stack_id = ev.stack_id;
             ew.event = describe_event(ev);
+        } else if (e.tid || e.stack_id) {
+            ew.thread = e.tid;
+            ew.time_ns = e.time_ns;
+            ew.stack_id = e.stack_id;
+            ew.event = e.what;
         }
         if (!e.why.empty()) ew.event += ": " + spell(m, sym, e.why);
         w.evidence.push_back(std::move(ew));

@@ -31,6 +31,15 @@ void what_was_traced(const Report& r, json& j)
     j["cut_events"] = trace.total_cut();
     j["file_truncated"] = trace.file_truncated();
     j["history_complete"] = m.history_complete;
+    // What outlives the rings (format version 2), or null.
+    if (m.whole_run)
+        j["whole_run"] = {{"holders_exact", m.holders_exact},
+                          {"rings_cover_from_ns", m.rel(std::max(m.rings_cover_from_ns, m.start_ns))},
+                          {"order_pairs", trace.order_pairs().size()},
+                          {"order_overflow", h.order_overflow},
+                          {"inherited_locks", h.inherited_count}};
+    else
+        j["whole_run"] = nullptr;
     j["notes"] = r.symbols->notes();
     if (r.probes.present) {
         json pa = json::array();
@@ -77,6 +86,15 @@ json blocked_thread(const Report& r, const BlockedThread& b)
                            {"mode", mode_name(hd->mode)},
                            {"since_ns", m.rel(hd->begin_ns)},
                            {"stack", stack_json(sym, m.events[hd->acquired].stack_id)}});
+    // A lock inherited locked from a thread of the parent (a fork child).
+    if (L.has_owners() && b.holders.empty())
+        for (const lt_inherited_lock& x : r.trace->inherited())
+            if (x.addr == L.addr && x.prim == L.prim && !x.forker)
+                holders.push_back({{"thread", x.tid},
+                                   {"name", nullptr},
+                                   {"mode", x.mode == LT_FL_READ ? "read" : "write"},
+                                   {"inherited_from_parent", true},
+                                   {"stack", stack_json(sym, x.stack_id)}});
     json j = {{"thread", t.tid},
               {"name", t.name},
               {"primitive", prim_name(L.prim)},
@@ -123,6 +141,39 @@ json lock_summary(const Report& r, const LockSummary& ls)
               {"wakes", s.wakes},
               {"woken", s.woken},
               {"holders_at_end", L.has_owners() ? holders : json(nullptr)}};
+    const RunTotals& t = L.run;
+    l["counts_cover"] = t.known && L.has_owners() ? "whole run" : "recorded events";
+    if (t.known && L.has_owners()) {
+        // The whole run's numbers; the recorded events' own under "recorded".
+        l["recorded"] = {{"acquisitions", s.acquisitions},         {"read_acquisitions", s.read_acquisitions},
+                         {"contended", s.contended},               {"total_wait_ns", s.total_wait_ns},
+                         {"longest_wait_ns", s.longest_wait_ns},   {"timeouts", s.timeouts},
+                         {"failures", s.failures},                 {"try_failures", s.try_failures},
+                         {"unmatched_releases", s.unmatched_releases}};
+        l["acquisitions"] = t.acquisitions();
+        l["read_acquisitions"] = t.acquired_read;
+        l["contended"] = t.contended;
+        l["blocking_calls"] = t.blocking_calls;
+        l["total_wait_ns"] = t.wait_ns_total;
+        l["longest_wait_ns"] = t.wait_ns_longest;
+        l["timeouts"] = t.timeouts;
+        l["failures"] = t.failures;
+        l["try_failures"] = t.try_failures;
+        l["unmatched_releases"] = t.unmatched_releases;
+        if (t.wait_ns_longest)
+            l["longest_wait"] = {{"ns", t.wait_ns_longest},
+                                 {"thread", t.wait_longest_tid},
+                                 {"ended_ns", m.rel(t.wait_longest_at_ns)},
+                                 {"stack", stack_json(*r.symbols, t.wait_longest_stack)}};
+        if (t.hold_ns_longest && (!ls.longest || !ls.longest->open() || ls.longest_ns <= t.hold_ns_longest)) {
+            l["longest_hold"] = {{"ns", t.hold_ns_longest},
+                                 {"thread", t.hold_longest_tid},
+                                 {"still_held", false},
+                                 {"released_ns", m.rel(t.hold_longest_at_ns)},
+                                 {"stack", stack_json(*r.symbols, t.hold_longest_stack)}};
+            return l;
+        }
+    }
     if (ls.longest)
         l["longest_hold"] = {{"ns", ls.longest_ns},
                              {"thread", m.threads[ls.longest->thread].tid},

@@ -57,8 +57,44 @@ void what_was_traced(const Report& r, const Line& line)
     line("  recorded: " + std::to_string(trace.threads().size()) + " threads, " + std::to_string(m.events.size()) +
          " events over " + duration(m.end_ns - m.start_ns) + ", " + std::to_string(m.locks.size()) + " objects");
     std::string gaps = history_gap_note(trace);
-    line("  history: " + (gaps.empty() ? std::string("complete (no event lost)")
-                                       : "INCOMPLETE: " + gaps + "; owners from before the gap are unknown"));
+    if (m.whole_run) {
+        // The rings hold the newest events; the held sets, lock order and
+        // totals are kept for the whole run whatever the rings lost.
+        const uint64_t from = std::max(m.rings_cover_from_ns, m.start_ns);
+        std::string cover = gaps.empty() ? "every event of the " + duration(m.end_ns - m.start_ns) + " run"
+                                         : "events of the last " + duration(m.end_ns - from) + " of a " +
+                                               duration(m.end_ns - m.start_ns) + " run (" + gaps + ")";
+        line("  history: " + cover + "; held locks, lock order and totals cover the whole run" +
+             (m.holders_exact ? "" : " (some held sets are incomplete: see the notes)"));
+        for (size_t i = 0; i < trace.books().size() && i < trace.threads().size(); i++) {
+            const ThreadBook& b = trace.books()[i];
+            const int32_t tid = trace.threads()[i].tid;
+            if (b.held_overflow)
+                line("  note: thread " + std::to_string(tid) + " held more than " + std::to_string(LT_HELD_MAX) +
+                     " locks at once; " + std::to_string(b.held_overflow) + " acquisition(s) are not in its held set");
+            if (b.held_torn)
+                line("  note: thread " + std::to_string(tid) + ": " + std::to_string(b.held_torn) +
+                     " held-set entr(ies) torn (killed, or being written while read)");
+            if (b.totals_overflow)
+                line("  note: thread " + std::to_string(tid) + ": " + std::to_string(b.totals_overflow) +
+                     " lock call(s) on locks beyond its totals table are not counted in LOCKS");
+        }
+        if (h.order_overflow)
+            line("  note: the lock-order table was full: " + std::to_string(h.order_overflow) +
+                 " order pair(s) not kept (inversions among them are found only in the recorded events)");
+        if (trace.order_torn())
+            line("  note: " + std::to_string(trace.order_torn()) + " lock-order entr(ies) torn");
+        if (h.lives_overflow)
+            line("  note: " + std::to_string(h.lives_overflow) +
+                 " destroyed lock(s) not told apart from what was at their address later");
+        if (h.inherited_count || h.inherited_overflow)
+            line("  inherited: " + std::to_string(h.inherited_count + h.inherited_overflow) +
+                 " lock(s) held by the parent's threads at the fork" +
+                 (h.inherited_overflow ? " (" + std::to_string(h.inherited_overflow) + " not listed)" : ""));
+    } else {
+        line("  history: " + (gaps.empty() ? std::string("complete (no event lost)")
+                                           : "INCOMPLETE: " + gaps + "; owners from before the gap are unknown"));
+    }
     for (const ThreadInfo& ti : trace.threads()) {
         if (ti.last_record_torn)
             line("  note: thread " + std::to_string(ti.tid) +
@@ -177,9 +213,20 @@ void blocked_thread(const Report& r, const BlockedThread& b, const Line& line, s
     line("  on " + lock_label(m, sym, L.addr, L.prim) + ": " + describe_event(e));
     out += format_stack(sym, b.stack_id, "    ");
     if (L.has_owners()) {
-        if (b.holders.empty())
-            line("  held by: nobody, per the recorded history" +
-                 std::string(m.history_complete ? "" : " (but the history is incomplete: the holder may have taken it before the gap)"));
+        const lt_inherited_lock* inh = nullptr;
+        for (const lt_inherited_lock& x : r.trace->inherited())
+            if (x.addr == L.addr && x.prim == L.prim && !x.forker) inh = &x;
+        if (b.holders.empty() && inh) {
+            const std::string site = user_site(sym, inh->stack_id);
+            line("  held by thread " + std::to_string(inh->tid) + " of the parent process" +
+                 (inh->mode == LT_FL_READ ? " (read)" : "") +
+                 ", inherited locked at the fork (nobody in this process can release it), taken at" +
+                 (site.empty() ? "" : " " + site) + ":");
+            out += format_stack(sym, inh->stack_id, "    ");
+        } else if (b.holders.empty())
+            line(m.holders_exact ? std::string("  held by: nobody, per the threads' held sets")
+                                 : "  held by: nobody, per the recorded history" +
+                                       std::string(m.history_complete ? "" : " (but the history is incomplete: the holder may have taken it before the gap)"));
         for (const Hold* hd : b.holders) {
             const std::string site = user_site(sym, m.events[hd->acquired].stack_id);
             line("  held by " + thread_label(m, hd->thread) +
@@ -204,10 +251,30 @@ void blocked_thread(const Report& r, const BlockedThread& b, const Line& line, s
     line("");
 }
 
+// A lock's totals for the whole run (format version 2).
+std::string run_line(const Report& r, const LockSummary& ls)
+{
+    const Lock& L = *ls.lock;
+    const RunTotals& t = L.run;
+    std::string l = "  " + lock_label(*r.model, *r.symbols, L.addr, L.prim) + ": " +
+                    std::to_string(t.acquisitions()) + " acquisitions";
+    if (t.acquired_read) l += " (" + std::to_string(t.acquired_read) + " read)";
+    l += ", " + std::to_string(t.contended) + " contended";
+    if (t.contended)
+        l += " (waited " + duration(t.wait_ns_total) + " in total, longest " + duration(t.wait_ns_longest) + ")";
+    if (ls.open_waits) l += ", " + std::to_string(ls.open_waits) + " still waiting";
+    if (t.timeouts) l += ", " + std::to_string(t.timeouts) + " timeouts";
+    if (t.failures) l += ", " + std::to_string(t.failures) + " failures";
+    if (t.try_failures) l += ", " + std::to_string(t.try_failures) + " busy trylocks";
+    if (t.unmatched_releases) l += ", " + std::to_string(t.unmatched_releases) + " unlocks by a non-holder";
+    return l + " (whole run)";
+}
+
 std::string lock_line(const Report& r, const LockSummary& ls)
 {
     const Lock& L = *ls.lock;
     const LockStats& s = L.stats;
+    if (L.run.known && L.has_owners()) return run_line(r, ls);
     std::string l = "  " + lock_label(*r.model, *r.symbols, L.addr, L.prim) + ": ";
     if (L.has_owners() || L.prim == LT_PRIM_SEM) {
         l += std::to_string(s.acquisitions) + " acquisitions";
@@ -223,17 +290,22 @@ std::string lock_line(const Report& r, const LockSummary& ls)
     if (s.timeouts) l += ", " + std::to_string(s.timeouts) + " timeouts";
     if (s.failures) l += ", " + std::to_string(s.failures) + " failures";
     if (s.try_failures) l += ", " + std::to_string(s.try_failures) + " busy trylocks";
+    // Counts of a lock the threads kept no totals for: the rings' window only.
+    if (r.model->whole_run) l += " (recorded events only)";
     return l;
 }
+
+// Sort key: time waited, then acquisitions (whole run when known).
+uint64_t waited_of(const Lock& L) { return L.run.known ? L.run.wait_ns_total : L.stats.total_wait_ns; }
+uint64_t taken_of(const Lock& L) { return L.run.known ? L.run.acquisitions() : L.stats.acquisitions; }
 
 void locks(const Report& r, bool all, const Line& line)
 {
     std::vector<const LockSummary*> order;
     for (const LockSummary& ls : r.locks) order.push_back(&ls);
     std::stable_sort(order.begin(), order.end(), [](const LockSummary* a, const LockSummary* b) {
-        const LockStats &x = a->lock->stats, &y = b->lock->stats;
-        if (x.total_wait_ns != y.total_wait_ns) return x.total_wait_ns > y.total_wait_ns;
-        return x.acquisitions > y.acquisitions;
+        if (waited_of(*a->lock) != waited_of(*b->lock)) return waited_of(*a->lock) > waited_of(*b->lock);
+        return taken_of(*a->lock) > taken_of(*b->lock);
     });
     size_t shown = all ? order.size() : std::min<size_t>(order.size(), 20);
     line("LOCKS: " + std::to_string(order.size()) + (shown < order.size() ? " (the " + std::to_string(shown) +
@@ -241,6 +313,25 @@ void locks(const Report& r, bool all, const Line& line)
     for (size_t i = 0; i < shown; i++) {
         const LockSummary& ls = *order[i];
         line(lock_line(r, ls));
+        const RunTotals& t = ls.lock->run;
+        if (t.known && t.wait_ns_longest) {
+            const ThreadState* th = r.model->thread_by_tid(t.wait_longest_tid);
+            std::string site = user_site(*r.symbols, t.wait_longest_stack);
+            line("      longest wait " + duration(t.wait_ns_longest) + " by " +
+                 (th ? thread_label(*r.model, th->thread) : "thread " + std::to_string(t.wait_longest_tid)) +
+                 ", ended at " + rel_time(*r.model, t.wait_longest_at_ns) + ", called at " +
+                 (site.empty() ? std::string("?") : site));
+        }
+        // A hold that ended, over the whole run, unless one still open is longer.
+        if (t.known && t.hold_ns_longest && (!ls.longest || !ls.longest->open() || ls.longest_ns <= t.hold_ns_longest)) {
+            const ThreadState* th = r.model->thread_by_tid(t.hold_longest_tid);
+            std::string site = user_site(*r.symbols, t.hold_longest_stack);
+            line("      longest hold " + duration(t.hold_ns_longest) + " by " +
+                 (th ? thread_label(*r.model, th->thread) : "thread " + std::to_string(t.hold_longest_tid)) +
+                 ", released at " + rel_time(*r.model, t.hold_longest_at_ns) + ", taken at " +
+                 (site.empty() ? std::string("?") : site));
+            continue;
+        }
         if (!ls.longest) continue;
         std::string len = duration(ls.longest_ns);
         if (ls.longest->open())

@@ -1,5 +1,5 @@
 /*
- * locktrace on-disk trace format, version 1.
+ * locktrace on-disk trace format, version 2 (the decoder reads version 1 too).
  *
  * This header, with probe_classes.h beside it, is all the shim (preload/) and
  * the decoder (decoder/) share.  It is documented for users in
@@ -16,8 +16,13 @@
  *   module_table_offset            module_table_capacity x struct lt_module
  *   stack_table_offset             stack_table_capacity  x stack entry
  *                                  (struct lt_stack_entry + stack_depth_max pcs)
+ *   order_table_offset             order_table_capacity x struct lt_order_pair
+ *   lives_offset                   lives_capacity x struct lt_lock_life
+ *   inherited_offset               inherited_capacity x struct lt_inherited_lock
  *   rings ...                      one ring per thread slot, allocated on demand
- *                                  between rings_offset and file_end
+ *                                  between rings_offset and file_end, each
+ *                                  followed by its slot's struct lt_book
+ *                                  (lt_thread.book_offset)
  *
  * Concurrency rules (what the reader may rely on):
  *   - Every ring has exactly one writer: its thread (and that thread's signal
@@ -31,6 +36,11 @@
  *     their number is head - capacity.
  *   - Table entries (threads, modules, stacks) become valid when their
  *     `state` word is release-stored to LT_SLOT_READY (threads: LIVE/EXITED).
+ *   - The whole-run parts (version 2) outlive the rings: a book per thread
+ *     slot (the locks it holds now, totals per lock) written only by its
+ *     thread, and the lock-order table shared by all threads.  Each entry
+ *     has a word written last that says whether it is complete (see the
+ *     structs); an entry caught half-written is torn, never a wrong one.
  */
 #ifndef LOCKTRACE_FORMAT_H
 #define LOCKTRACE_FORMAT_H
@@ -43,7 +53,8 @@ extern "C" {
 
 /* "LCKTRACE" read as a little-endian u64. */
 #define LT_MAGIC UINT64_C(0x45434152544b434c)
-#define LT_FORMAT_VERSION 1u
+#define LT_FORMAT_VERSION 2u
+#define LT_FORMAT_VERSION_MIN 1u /* oldest version the decoder reads */
 #define LT_HEADER_SIZE 4096u
 #define LT_CMDLINE_MAX 2048u
 #define LT_PATH_MAX 400u
@@ -76,7 +87,8 @@ enum lt_event_type {
     LT_EV_ACQUIRED = 2,      /* after: the acquire succeeded (result 0, or EOWNERDEAD for robust) */
     LT_EV_FAILED = 3,        /* after: the acquire failed; result = errno (EBUSY from try*, EDEADLK, EINVAL, EAGAIN...) */
     LT_EV_TIMEDOUT = 4,      /* after: a timed acquire or wait gave up (ETIMEDOUT) */
-    LT_EV_RELEASE = 5,       /* before an unlock / sem_post; flags READ/WRITE when known */
+    LT_EV_RELEASE = 5,       /* before an unlock / sem_post; flags READ/WRITE when known;
+                                version 2, locks with owners: result = enum lt_release_match */
     LT_EV_RELEASE_FAILED = 6,/* after: the unlock returned an error; result = errno */
     LT_EV_INIT = 7,          /* after init; result = return value */
     LT_EV_DESTROY = 8,       /* before destroy; result filled by a DESTROY_FAILED if it fails */
@@ -106,6 +118,13 @@ enum lt_event_flags {
     LT_FL_NESTED = 0x20,   /* written while the thread was already inside the recorder (signal handler) */
     LT_FL_REALTIME = 0x40, /* the timeout is on CLOCK_REALTIME */
     LT_FL_BROADCAST = 0x80 /* cond broadcast (vs signal) */
+};
+
+/* Version 2: what the releasing thread's held set said of a RELEASE. */
+enum lt_release_match {
+    LT_RELEASE_HELD = 0,      /* the thread held it */
+    LT_RELEASE_UNMATCHED = 1, /* it did not: an unlock of a lock it does not hold */
+    LT_RELEASE_UNKNOWN = 2,   /* its held set had overflowed: cannot tell */
 };
 
 enum lt_mark_kind { LT_MARK_USER = 0, LT_MARK_WATCHDOG = 1, LT_MARK_SNAPSHOT = 2 };
@@ -172,7 +191,142 @@ struct lt_thread {
     uint32_t generation;     /* how many threads used this slot before (slot reuse) */
     uint32_t flags;          /* reserved, 0 */
     char name[LT_THREAD_NAME_MAX];
-    uint64_t reserved[6];
+    uint64_t book_offset;    /* version 2: file offset of this slot's struct lt_book, 0 = none */
+    uint64_t reserved[5];
+};
+
+/*
+ * Version 2: what outlives the rings.
+ *
+ * Held set: the locks a thread holds now (mutex, rwlock, spin, probe), one
+ * entry per lock, kept by the thread itself on every ACQUIRED and RELEASE
+ * (cond waits' internal release and re-take included).  Entries
+ * [0, held_count) may be in use; `seq` says which:
+ *   0                 free
+ *   LT_HELD_BUSY      being written (a thread killed here leaves it torn)
+ *   otherwise         complete: the ring index + 1 of the ACQUIRED that took
+ *                     it (older than the ring's first record when the ring
+ *                     has wrapped since)
+ * A lock taken again by its holder (recursive mutex, second rdlock) raises
+ * `depth`; each release lowers it, the last one frees the entry.  A lock
+ * released out of order frees its entry and the top entry moves into it
+ * (written complete before the top one is freed: a reader may see the lock
+ * twice, never not at all).  When all LT_HELD_MAX are in use, the lock is
+ * not kept and held_overflow counts it.
+ */
+#define LT_HELD_MAX 64u
+#define LT_HELD_BUSY UINT64_MAX
+struct lt_held {
+    uint64_t seq;      /* see above; written last */
+    uint64_t addr;     /* the lock */
+    uint64_t time_ns;  /* when it was taken (the first time, if recursive) */
+    uint32_t stack_id; /* where it was taken (stack table id), 0 = none */
+    uint16_t depth;    /* times taken and not yet released, >= 1 */
+    uint8_t prim;      /* enum lt_prim */
+    uint8_t mode;      /* LT_FL_READ or LT_FL_WRITE */
+};
+
+/* Totals of one lock as seen by one thread, for the whole run (the decoder
+ * adds up the threads' entries).  Found by open addressing on the address
+ * in the thread's own table (no cache line shared with another thread);
+ * `addr` is written last when an entry is claimed, the counters only grow.
+ * A wait is the time from the ATTEMPT to the call's outcome; it is
+ * contended when the ATTEMPT's snapshot of the lock word showed it taken
+ * (write-locked, for a read acquisition). */
+#define LT_TOTALS_CAPACITY 256u
+struct lt_lock_totals {
+    uint64_t addr;               /* 0 = empty */
+    uint8_t prim;
+    uint8_t reserved0[3];
+    uint32_t longest_wait_stack; /* where the longest wait was called from */
+    uint32_t longest_hold_stack; /* where the longest hold was taken */
+    uint32_t reserved1;
+    uint64_t acquired_read;      /* successful acquisitions in shared mode */
+    uint64_t acquired_write;     /* ... in exclusive mode (mutex, wrlock, spin, probe) */
+    uint64_t contended;          /* acquire calls that found the lock taken */
+    uint64_t blocking_calls;     /* acquire calls that may block (not try) */
+    uint64_t wait_ns_total;      /* time in the contended ones */
+    uint64_t wait_ns_longest;
+    uint64_t wait_longest_at_ns; /* when that wait ended */
+    uint64_t hold_ns_longest;
+    uint64_t hold_longest_at_ns; /* when that hold ended */
+    uint64_t timeouts;
+    uint64_t try_failures;       /* a try variant found it taken (EBUSY) */
+    uint64_t failures;           /* other failed acquisitions (EDEADLK, EINVAL, ...) */
+    uint64_t unmatched_releases; /* released while not in the thread's held set */
+};
+
+/* One per thread slot, right after its ring.  A recycled slot keeps its
+ * totals (they are per lock, not per thread) and starts an empty held set. */
+struct lt_book {
+    uint32_t held_count;         /* entries [0, held_count) may be in use */
+    uint32_t reserved0;
+    uint64_t held_overflow;      /* acquisitions not kept: the held set was full */
+    uint64_t totals_overflow;    /* events of locks not counted: the totals table was full */
+    uint64_t reserved[5];
+    struct lt_held held[LT_HELD_MAX];
+    struct lt_lock_totals totals[LT_TOTALS_CAPACITY];
+};
+
+/* Lock order: the first time any thread takes lock `taken` while it holds
+ * `held`.  Shared by all threads: an entry is claimed by a CAS of `key` from
+ * 0 to (h & ~3) | 2, filled, and completed by storing (h & ~3) | 3, where h
+ * is lt_order_hash() of its fields.  A key that does not match its fields
+ * is a torn entry.  The life of each lock (struct lt_lock_life) keeps a lock
+ * destroyed and made again, or freed and its memory used for another lock,
+ * from being the same node of the graph. */
+struct lt_order_pair {
+    uint64_t key;
+    uint64_t held, taken;        /* the two locks */
+    uint32_t held_life, taken_life;
+    uint64_t first_ns;           /* when this order was first taken */
+    uint32_t count;              /* times taken in this order (saturates; threads racing may miss a few) */
+    uint32_t gate;               /* the first time: lt_order_gate() of the oldest other lock the
+                                    thread held, 0 = none (a common gate makes an inversion harmless) */
+    int32_t tid;                 /* the thread that took it first */
+    uint8_t held_prim, taken_prim;
+    uint8_t modes;               /* held mode | taken mode << 2 (LT_FL_READ / LT_FL_WRITE) */
+    uint8_t reserved;
+    uint32_t held_stack, taken_stack; /* where each was taken */
+};
+
+static inline uint64_t lt_order_hash(uint64_t held, uint64_t taken, uint32_t held_life, uint32_t taken_life,
+                                     uint8_t held_prim, uint8_t taken_prim)
+{
+    uint64_t h = held * UINT64_C(0x9e3779b97f4a7c15);
+    h ^= (taken + ((uint64_t)held_life << 32 | taken_life)) * UINT64_C(0xc2b2ae3d27d4eb4f);
+    h ^= ((uint64_t)held_prim << 8 | taken_prim) * UINT64_C(0x165667b19e3779f9);
+    h ^= h >> 29;
+    return h;
+}
+
+static inline uint32_t lt_order_gate(uint64_t addr)
+{
+    uint64_t h = addr * UINT64_C(0x9e3779b97f4a7c15);
+    uint32_t g = (uint32_t)(h >> 32);
+    return g ? g : 1u;
+}
+
+/* The life of a lock address: bumped by every init and destroy of a lock
+ * there; an address never initialised nor destroyed has life 0 and no
+ * entry.  `addr` is claimed by CAS. */
+struct lt_lock_life {
+    uint64_t addr;
+    uint32_t life;
+    uint32_t reserved;
+};
+
+/* In a fork child: a lock some thread of the parent held at the fork. */
+struct lt_inherited_lock {
+    uint64_t addr;
+    uint64_t time_ns;   /* when the parent's thread took it */
+    int32_t tid;        /* that thread, in the parent */
+    uint32_t stack_id;  /* where it took it, in this file's stack table */
+    uint16_t depth;
+    uint8_t prim;
+    uint8_t mode;       /* LT_FL_READ or LT_FL_WRITE */
+    uint8_t forker;     /* 1: the thread that forked (it lives on in the child) */
+    uint8_t reserved[3];
 };
 
 /* One per loaded object (executable, shared libraries), recorded at start and
@@ -248,6 +402,20 @@ struct lt_file_header {
     uint32_t cmdline_len;
     uint32_t reserved1;
     char cmdline[LT_CMDLINE_MAX];
+
+    /* Version 2 (all 0 in version 1). */
+    uint32_t book_size;             /* sizeof(struct lt_book) */
+    uint32_t order_entry_size;      /* sizeof(struct lt_order_pair) */
+    uint64_t order_table_offset;
+    uint32_t order_table_capacity;  /* entries, a power of two */
+    uint32_t lives_capacity;        /* entries, a power of two */
+    uint64_t lives_offset;
+    uint64_t order_overflow;        /* pairs not kept: no free entry near their hash */
+    uint64_t lives_overflow;        /* lock lives not kept: their locks may share graph nodes */
+    uint64_t inherited_offset;
+    uint32_t inherited_capacity;
+    uint32_t inherited_count;       /* entries in use; written before the file is published */
+    uint64_t inherited_overflow;    /* locks held in the parent at fork that did not fit */
 };
 
 #ifdef __cplusplus
@@ -257,6 +425,11 @@ static_assert(sizeof(struct lt_thread) == 128, "lt_thread size is part of the fo
 static_assert(sizeof(struct lt_module) == 512, "lt_module size is part of the format");
 static_assert(sizeof(struct lt_stack_entry) == 16, "lt_stack_entry size is part of the format");
 static_assert(sizeof(struct lt_file_header) <= LT_HEADER_SIZE, "header fits its page");
+static_assert(sizeof(struct lt_held) == 32, "lt_held size is part of the format");
+static_assert(sizeof(struct lt_lock_totals) == 128, "lt_lock_totals size is part of the format");
+static_assert(sizeof(struct lt_order_pair) == 64, "lt_order_pair size is part of the format");
+static_assert(sizeof(struct lt_lock_life) == 16, "lt_lock_life size is part of the format");
+static_assert(sizeof(struct lt_inherited_lock) == 32, "lt_inherited_lock size is part of the format");
 #endif
 
 #endif /* LOCKTRACE_FORMAT_H */

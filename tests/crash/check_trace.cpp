@@ -233,6 +233,54 @@ struct Checker {
         }
     }
 
+    // The thread's held set (format version 2) against its ring replayed:
+    // the same locks held, at the same depth, and acquisitions counted in its
+    // totals as in the ring.  A kill inside one lock call may leave one lock
+    // apart: a release takes it out of the held set just before its record is
+    // written, and an acquisition goes into the held set (and the totals) just
+    // after its record; never the other way round.
+    void check_book(const lt::ThreadBook& book, const std::vector<const lt::Event*>& ev, const std::string& who)
+    {
+        if (!book.present) {
+            bad(who + ": no book (held set and totals) in a version 2 trace");
+            return;
+        }
+        std::map<uint64_t, int> ring_depth, book_depth;
+        std::map<uint64_t, uint64_t> ring_acq;
+        for (const lt::Event* e : ev) {
+            if (e->prim != LT_PRIM_MUTEX && e->prim != LT_PRIM_RWLOCK) continue;
+            if (e->type == LT_EV_ACQUIRED) ring_depth[e->addr]++, ring_acq[e->addr]++;
+            if (e->type == LT_EV_RELEASE && ring_depth[e->addr] > 0) ring_depth[e->addr]--;
+        }
+        for (const lt::HeldLock& h : book.held) {
+            if (h.prim != LT_PRIM_MUTEX && h.prim != LT_PRIM_RWLOCK) continue;
+            if (book_depth.count(h.addr)) bad(who + ": a lock twice in its held set");
+            book_depth[h.addr] = h.depth;
+        }
+        int apart = 0;
+        for (const auto& [addr, d] : ring_depth) {
+            int b = book_depth.count(addr) ? book_depth[addr] : 0;
+            if (b == d) continue;
+            if (b == d - 1 && ++apart == 1) continue;  // a release (or an acquisition) in flight
+            char msg[160];
+            snprintf(msg, sizeof msg, ": lock 0x%" PRIx64 " held %d time(s) per its ring, %d per its held set", addr, d,
+                     b);
+            bad(who + msg);
+        }
+        for (const auto& [addr, b] : book_depth)
+            if (!ring_depth.count(addr)) bad(who + ": its held set has a lock its ring never took");
+        for (const lt_lock_totals& t : book.totals) {
+            if (t.prim != LT_PRIM_MUTEX && t.prim != LT_PRIM_RWLOCK) continue;
+            uint64_t n = t.acquired_read + t.acquired_write, r = ring_acq.count(t.addr) ? ring_acq[t.addr] : 0;
+            if (n != r && n + 1 != r) {
+                char msg[160];
+                snprintf(msg, sizeof msg, ": lock 0x%" PRIx64 " acquired %" PRIu64 " times per its totals, %" PRIu64
+                         " per its ring", t.addr, n, r);
+                bad(who + msg);
+            }
+        }
+    }
+
     void check_exclusion()
     {
         auto sweep = [&](std::map<uint64_t, std::vector<Interval>>& all, bool rw) {
@@ -330,6 +378,8 @@ int main(int argc, char** argv)
                 if (e->prim != LT_PRIM_THREAD && e->prim != LT_PRIM_PROCESS && e->type != LT_EV_MARK)
                     locks.push_back(e);
             if (ti.first_index == 0) c.check_holds(th, locks, who);
+            if (ti.first_index == 0 && trace.has_whole_run() && th < trace.books().size() && ti.ring_capacity)
+                c.check_book(trace.books()[th], locks, who);
             // A worker starts with its identity mutex.
             int t = -1;
             if (!locks.empty() && locks.front()->type == LT_EV_ATTEMPT)

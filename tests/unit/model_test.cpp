@@ -389,3 +389,68 @@ TEST(Model, HotLockWithManyHolds)
     EXPECT_EQ(small->holds.size(), 1u);
     EXPECT_EQ(small->events.size(), 2u);
 }
+
+// A lock still held whose ACQUIRED the ring overwrote comes back from the
+// held set (format version 2): its holder, mode, time and stack are known.
+TEST(ModelWholeRun, HolderFromTheHeldSetAfterTheRingWrapped)
+{
+    TraceBuilder b;
+    b.make_v2();
+    uint32_t r = b.add_thread(200, 4, "reader");
+    uint32_t w = b.add_thread(201, 4, "writer");
+    b.add_book(r);
+    b.add_book(w);
+    uint32_t st = b.add_stack({0x401000, 0x401100});
+    // The reader took 0x7000 for reading at record 1, long overwritten: its
+    // ring now holds records 10..13 of other locks.
+    b.thread(r).head = 10;
+    for (int i = 0; i < 4; i++)
+        b.add(r, 100 + i, i % 2 ? LT_EV_RELEASE : LT_EV_ACQUIRED, LT_PRIM_MUTEX, 0x8000, LT_FL_WRITE);
+    b.hold(r, 0x7000, 1, 20, LT_FL_READ, LT_PRIM_RWLOCK, st);
+    b.add(w, 200, LT_EV_THREAD_START, LT_PRIM_THREAD, 2, 0, 201);
+    b.add(w, 210, LT_EV_ATTEMPT, LT_PRIM_RWLOCK, 0x7000, LT_FL_WRITE);
+    lt::Trace t(b.write());
+    lt::Model m = lt::Model::build(t);
+    ASSERT_TRUE(m.whole_run);
+    EXPECT_TRUE(m.holders_exact);
+    const lt::Lock* L = m.find_lock(0x7000, LT_PRIM_RWLOCK);
+    ASSERT_NE(L, nullptr);
+    std::vector<size_t> holders = L->holders_at_end();
+    ASSERT_EQ(holders.size(), 1u);
+    const lt::Hold& h = L->holds[holders[0]];
+    EXPECT_EQ(m.threads[h.thread].tid, 200);
+    EXPECT_EQ(h.mode, lt::kModeRead);
+    EXPECT_EQ(h.begin_ns, t.header().start_monotonic_ns + 20);
+    EXPECT_TRUE(m.from_held_set(h.acquired));
+    EXPECT_EQ(m.events[h.acquired].stack_id, st);
+    EXPECT_EQ(m.threads[1].status, lt::ThreadStatus::blocked);
+}
+
+// A wrapped ring's releases whose acquisitions are gone: the RELEASE says
+// whether the thread's held set had the lock (format version 2).  Only a
+// release its held set did not match is a bad unlock, and then an error.
+TEST(ModelWholeRun, UnlockNotHeldOnlyWhereTheHeldSetProvesIt)
+{
+    auto unlock_findings = [](int32_t release_result) {
+        TraceBuilder b;
+        b.make_v2();
+        uint32_t t = b.add_thread(300, 4, "worker");
+        b.add_book(t);
+        b.thread(t).head = 20;  // records 0..19 gone: the lock's ACQUIRED too
+        b.add(t, 100, LT_EV_RELEASE, LT_PRIM_MUTEX, 0x9000, LT_FL_WRITE, release_result);
+        b.add(t, 110, LT_EV_ACQUIRED, LT_PRIM_MUTEX, 0xa000, LT_FL_WRITE);
+        b.add(t, 120, LT_EV_RELEASE, LT_PRIM_MUTEX, 0xa000, LT_FL_WRITE, LT_RELEASE_HELD);
+        lt::Trace tr(b.write());
+        lt::Model m = lt::Model::build(tr);
+        std::vector<lt::Finding> out;
+        for (lt::Finding& f : lt::find_all(m))
+            if (f.kind == "unlock-not-held" || f.kind == "unlock-not-owner") out.push_back(f);
+        return out;
+    };
+    EXPECT_TRUE(unlock_findings(LT_RELEASE_HELD).empty());     // the ring's gap, not a bug
+    EXPECT_TRUE(unlock_findings(LT_RELEASE_UNKNOWN).empty());  // a full held set cannot tell
+    std::vector<lt::Finding> bad = unlock_findings(LT_RELEASE_UNMATCHED);
+    ASSERT_EQ(bad.size(), 1u);
+    EXPECT_EQ(bad[0].kind, "unlock-not-held");
+    EXPECT_EQ(bad[0].severity, lt::Finding::error);
+}

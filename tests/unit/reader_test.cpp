@@ -398,3 +398,143 @@ TEST(Reader, EventReaderInBatchesEqualsReadEvents)
         EXPECT_EQ(t.total_torn(), torn);
     }
 }
+
+// ----- format version 2: what outlives the rings (untrusted like the rest)
+
+namespace {
+
+TraceBuilder v2_two_threads()
+{
+    TraceBuilder b = two_threads();
+    b.make_v2();
+    b.add_book(0);
+    b.add_book(1);
+    return b;
+}
+
+} // namespace
+
+TEST(ReaderWholeRun, VersionOneHasNoWholeRunParts)
+{
+    TraceBuilder b = two_threads();
+    lt::Trace t(b.write());
+    EXPECT_FALSE(t.has_whole_run());
+    ASSERT_EQ(t.books().size(), 2u);
+    EXPECT_FALSE(t.books()[0].present);
+    EXPECT_TRUE(t.order_pairs().empty());
+}
+
+TEST(ReaderWholeRun, ReadsHeldSetsTotalsAndPairs)
+{
+    TraceBuilder b = v2_two_threads();
+    b.hold(0, 0x1000, 4, 30);
+    b.hold(1, 0x2000, 0, 5, LT_FL_READ, LT_PRIM_RWLOCK);
+    lt_lock_totals& tt = b.book(0).totals[3];
+    tt.addr = 0x1000;
+    tt.prim = LT_PRIM_MUTEX;
+    tt.acquired_write = 5000000;
+    b.add_pair(2, 0x1000, 0x2000, 100, 40);
+    lt::Trace t(b.write());
+    ASSERT_TRUE(t.has_whole_run());
+    ASSERT_EQ(t.books()[0].held.size(), 1u);
+    EXPECT_EQ(t.books()[0].held[0].addr, 0x1000u);
+    EXPECT_EQ(t.books()[0].held[0].index, 4u);
+    ASSERT_EQ(t.books()[1].held.size(), 1u);
+    EXPECT_EQ(t.books()[1].held[0].mode, LT_FL_READ);
+    ASSERT_EQ(t.books()[0].totals.size(), 1u);
+    EXPECT_EQ(t.books()[0].totals[0].acquired_write, 5000000u);
+    ASSERT_EQ(t.order_pairs().size(), 1u);
+    EXPECT_EQ(t.order_pairs()[0].taken, 0x2000u);
+    EXPECT_EQ(t.order_torn(), 0u);
+}
+
+TEST(ReaderWholeRun, TornHeldEntriesAreCountedNotRead)
+{
+    TraceBuilder b = v2_two_threads();
+    b.hold(0, 0x1000, 4, 30);
+    b.hold(0, 0x3000, 5, 31);
+    b.book(0).held[1].seq = LT_HELD_BUSY;  // killed while writing it
+    b.hold(0, 0x4000, 6, 32);
+    b.book(0).held[2].mode = 0x77;          // not something the shim writes
+    b.book(0).held_count = 0xffffffffu;     // hostile count: clamped to the table
+    lt::Trace t(b.write());
+    ASSERT_EQ(t.books()[0].held.size(), 1u);
+    EXPECT_EQ(t.books()[0].held[0].addr, 0x1000u);
+    EXPECT_EQ(t.books()[0].held_torn, 2u);
+}
+
+TEST(ReaderWholeRun, OrderPairWhoseKeyDoesNotMatchIsTorn)
+{
+    TraceBuilder b = v2_two_threads();
+    b.add_pair(0, 0x1000, 0x2000, 100, 40);
+    b.add_pair(1, 0x2000, 0x1000, 101, 50);
+    b.order(1).taken = 0x9999;                // fields changed after the key: half written
+    b.order(3).key = 0x1234;                  // claimed, never filled
+    lt::Trace t(b.write());
+    ASSERT_EQ(t.order_pairs().size(), 1u);
+    EXPECT_EQ(t.order_pairs()[0].held, 0x1000u);
+    EXPECT_EQ(t.order_torn(), 2u);
+}
+
+TEST(ReaderWholeRun, BookOutsideTheFileOrOnItsRingIsLeftOut)
+{
+    TraceBuilder b = v2_two_threads();
+    b.hold(0, 0x1000, 4, 30);
+    b.thread(0).book_offset = uint64_t(1) << 60;        // beyond the file
+    b.thread(1).book_offset = b.thread(1).ring_offset;  // on its own ring
+    lt::Trace t(b.write());
+    EXPECT_TRUE(t.has_whole_run());
+    EXPECT_FALSE(t.books()[0].present);
+    EXPECT_FALSE(t.books()[1].present);
+    EXPECT_EQ(t.read_events().size(), 5u);  // the rings read as before
+}
+
+TEST(ReaderWholeRun, BookCutByTruncationIsLeftOut)
+{
+    TraceBuilder b = v2_two_threads();
+    b.hold(1, 0x1000, 0, 5);
+    std::string path = b.write(b.bytes().size() - 100);
+    lt::Trace t(path);
+    EXPECT_TRUE(t.books()[0].present);
+    EXPECT_FALSE(t.books()[1].present);
+}
+
+TEST(ReaderWholeRun, RejectsTablesOutsideTheFile)
+{
+    {
+        TraceBuilder b = v2_two_threads();
+        b.hdr().order_table_capacity = 1u << 30;
+        expect_error(b.write(), "lock-order table");
+    }
+    {
+        TraceBuilder b = v2_two_threads();
+        b.hdr().order_table_capacity = 12;  // not a power of two
+        expect_error(b.write(), "lock-order table");
+    }
+    {
+        TraceBuilder b = v2_two_threads();
+        b.hdr().inherited_count = 5;  // more than its capacity
+        expect_error(b.write(), "inherited-lock table");
+    }
+    {
+        TraceBuilder b = v2_two_threads();
+        b.hdr().book_size = 12;
+        expect_error(b.write(), "book_size");
+    }
+}
+
+TEST(ReaderWholeRun, InheritedLocksAreRead)
+{
+    TraceBuilder b = v2_two_threads();
+    auto* table = reinterpret_cast<lt_inherited_lock*>(&b.bytes()[TraceBuilder::kInheritedTable]);
+    table[0] = lt_inherited_lock{};
+    table[0].addr = 0x5000;
+    table[0].tid = 777;
+    table[0].mode = LT_FL_WRITE;
+    table[0].prim = LT_PRIM_MUTEX;
+    table[1] = lt_inherited_lock{};  // addr 0: not an entry
+    b.hdr().inherited_count = 2;
+    lt::Trace t(b.write());
+    ASSERT_EQ(t.inherited().size(), 1u);
+    EXPECT_EQ(t.inherited()[0].tid, 777);
+}

@@ -28,7 +28,7 @@ public:
         buf_.assign(kRings, 0);
         lt_file_header& h = hdr();
         h.magic = LT_MAGIC;
-        h.version = LT_FORMAT_VERSION;
+        h.version = 1; // version 1: no whole-run parts (the reader must keep reading these)
         h.header_size = LT_HEADER_SIZE;
         h.event_size = sizeof(lt_event);
         h.thread_entry_size = sizeof(lt_thread);
@@ -118,6 +118,66 @@ public:
         memcpy(ent, &se, sizeof se);
         memcpy(ent + sizeof se, pcs.data(), pcs.size() * 8);
         return id;
+    }
+
+    // Format version 2: the whole-run parts.  A lock-order table of
+    // kOrderCap entries and an inherited-lock table of kInheritedCap after
+    // the stack table; books are added per thread (add_book).
+    static constexpr uint32_t kOrderCap = 16, kInheritedCap = 4;
+    static constexpr uint64_t kOrderTable = 8192;
+    static constexpr uint64_t kInheritedTable = kOrderTable + kOrderCap * sizeof(lt_order_pair);
+    void make_v2()
+    {
+        lt_file_header& h = hdr();
+        h.version = 2;
+        h.book_size = sizeof(lt_book);
+        h.order_entry_size = sizeof(lt_order_pair);
+        h.order_table_offset = kOrderTable;
+        h.order_table_capacity = kOrderCap;
+        h.inherited_offset = kInheritedTable;
+        h.inherited_capacity = kInheritedCap;
+    }
+    // Gives thread `slot` a book at the end of the file.
+    lt_book& add_book(uint32_t slot)
+    {
+        uint64_t off = hdr().file_end;
+        buf_.resize(off + sizeof(lt_book), 0);
+        hdr().file_end = buf_.size();
+        thread(slot).book_offset = off;
+        return book(slot);
+    }
+    lt_book& book(uint32_t slot) { return *reinterpret_cast<lt_book*>(&buf_[thread(slot).book_offset]); }
+    // A complete held-set entry taken by ring record `index`.
+    void hold(uint32_t slot, uint64_t addr, uint64_t index, uint64_t time_ns, uint8_t mode = LT_FL_WRITE,
+              uint8_t prim = LT_PRIM_MUTEX, uint32_t stack_id = 0)
+    {
+        lt_book& b = book(slot);
+        lt_held& e = b.held[b.held_count++];
+        e.seq = index + 1;
+        e.addr = addr;
+        e.time_ns = hdr().start_monotonic_ns + time_ns;
+        e.stack_id = stack_id;
+        e.depth = 1;
+        e.prim = prim;
+        e.mode = mode;
+    }
+    lt_order_pair& order(uint32_t k)
+    {
+        return *reinterpret_cast<lt_order_pair*>(&buf_[kOrderTable + k * sizeof(lt_order_pair)]);
+    }
+    // A complete lock-order pair in entry k.
+    void add_pair(uint32_t k, uint64_t held, uint64_t taken, int32_t tid, uint64_t time_ns)
+    {
+        lt_order_pair& e = order(k);
+        memset(&e, 0, sizeof e);
+        e.held = held;
+        e.taken = taken;
+        e.held_prim = e.taken_prim = LT_PRIM_MUTEX;
+        e.modes = LT_FL_WRITE | LT_FL_WRITE << 2;
+        e.tid = tid;
+        e.count = 1;
+        e.first_ns = hdr().start_monotonic_ns + time_ns;
+        e.key = (lt_order_hash(held, taken, 0, 0, LT_PRIM_MUTEX, LT_PRIM_MUTEX) & ~uint64_t(3)) | 3u;
     }
 
     std::vector<uint8_t>& bytes() { return buf_; }
