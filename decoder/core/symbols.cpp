@@ -61,6 +61,16 @@ std::string demangle(const std::string& name)
     return name;
 }
 
+std::string merged_usr_twin(const std::string& p)
+{
+    for (const char* top : {"/lib/", "/lib64/", "/lib32/", "/libx32/", "/bin/", "/sbin/"}) {
+        size_t n = strlen(top);
+        if (p.compare(0, n, top) == 0) return "/usr" + p;
+        if (p.compare(0, 4 + n, std::string("/usr") + top) == 0) return p.substr(4);
+    }
+    return "";
+}
+
 std::string Frame::to_string() const
 {
     std::string s;
@@ -147,20 +157,6 @@ std::string debug_search_path(const std::vector<std::string>& dirs)
         path += abs + ":";
     }
     return path + ":.debug:/usr/lib/debug";
-}
-
-// The same file under the other spelling of a merged /usr (/lib/x.so and
-// /usr/lib/x.so, /bin and /usr/bin, ...): a trace made where one is a
-// symlink to the other may name a file this machine has only under the
-// other spelling.  "" if the path has no such twin.
-std::string merged_usr_twin(const std::string& p)
-{
-    for (const char* top : {"/lib/", "/lib64/", "/lib32/", "/libx32/", "/bin/", "/sbin/"}) {
-        size_t n = strlen(top);
-        if (p.compare(0, n, top) == 0) return "/usr" + p;
-        if (p.compare(0, 4 + n, std::string("/usr") + top) == 0) return p.substr(4);
-    }
-    return "";
 }
 
 // The file a trace module names, opened if it is a regular file: the path
