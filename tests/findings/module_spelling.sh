@@ -19,7 +19,7 @@ LD_PRELOAD="$shim" LOCKTRACE_OUTPUT="$work/t.trace" "$exe" >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do
     "$lt" report --json "$work/t.trace" >"$work/r.json" 2>/dev/null
-    jq -e '[.findings[] | select(.kind == "deadlock")] | length > 0' "$work/r.json" >/dev/null 2>&1 && break
+    [ -s "$work/r.json" ] && jq -e '[.findings[] | select(.kind == "deadlock")] | length > 0' "$work/r.json" >/dev/null 2>&1 && break
     sleep 0.1
 done
 kill -KILL "$pid"; wait "$pid" 2>/dev/null; pid=""
