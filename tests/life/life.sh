@@ -20,7 +20,14 @@ PROGS=$BUILD/life
 # can reach, on a file system that honours setuid bits.
 T=$(mktemp -d /tmp/locktrace-life.XXXXXX)
 chmod 755 "$T"
-cleanup() { [ -n "${MOUNTED:-}" ] && umount "$MOUNTED" 2>/dev/null; rm -rf "$T"; }
+# Processes a failed case may leave running (the wrappers case's hung
+# programs): killed on the way out.
+LEFT_RUNNING=""
+cleanup() {
+    [ -n "$LEFT_RUNNING" ] && kill -KILL $LEFT_RUNNING 2>/dev/null
+    [ -n "${MOUNTED:-}" ] && umount "$MOUNTED" 2>/dev/null
+    rm -rf "$T"
+}
 trap cleanup EXIT
 
 # Threads created and exiting by the thousand (more than the trace's thread
@@ -156,7 +163,9 @@ wrapped() {
     launcher=$!
     local f pid
     f=$(wait_deadlock "$dir")
-    [ -n "$f" ] || { kill -KILL "$launcher"; fail "$name ($how): no single trace with a deadlock: $(ls "$dir" | tr '\n' ' ')"; }
+    # Whatever runs now is named by the traces (trace.PID, NAME.PID.trace).
+    LEFT_RUNNING="$launcher $(ls "$dir" | grep -o '[0-9][0-9]*' | tr '\n' ' ')"
+    [ -n "$f" ] || fail "$name ($how): no trace with a deadlock: $(ls "$dir" | tr '\n' ' ')"
     pid=$(jq -r .pid "$T/report.json")
     case $how in
     preload-default) [ "$(basename "$f")" = "locktrace.deadlock_abba_mutex.$pid.trace" ] ||
@@ -173,6 +182,7 @@ wrapped() {
     fi
     kill -KILL "$pid"
     wait "$launcher" 2>/dev/null
+    LEFT_RUNNING=""
     [ "$(traces "$dir" '*' | wc -l)" = 1 ] || fail "$name ($how): stray files: $(ls "$dir" | tr '\n' ' ')"
     has_deadlock "$f" || fail "$name ($how): no deadlock after the kill"
     if [ "$how" = run ] && [ -n "$chain" ]; then
