@@ -73,7 +73,12 @@ static void candidate_name(const char *base, int i, char *out, size_t n)
 }
 
 /* The probe placement list beside a trace (probes.h): "<trace>.probes". */
-static void probe_list_name(const char *trace_path, char *out, size_t n) { snprintf(out, n, "%s.probes", trace_path); }
+static void probe_list_name(const char *trace_path, char *out, size_t n)
+{
+    size_t l = strnlen(trace_path, n - 8);
+    memcpy(out, trace_path, l);
+    memcpy(out + l, ".probes", 8);
+}
 
 static void remove_probe_list(const char *trace_path)
 {
@@ -114,7 +119,7 @@ static void chain_previous(lt_file_header *h)
     }
     lt_exec_image *img = &to->images[kept];
     memset(img, 0, sizeof *img);
-    snprintf(img->exe_path, sizeof img->exe_path, "%.*s", (int)LT_PATH_MAX, g_prev.exe_path);
+    memcpy(img->exe_path, g_prev.exe_path, strnlen(g_prev.exe_path, sizeof img->exe_path - 1));
     size_t len = g_prev.cmdline_len < LT_CMDLINE_MAX ? g_prev.cmdline_len : LT_CMDLINE_MAX;
     size_t own = h->cmdline_len;
     if (own && own < len && g_prev.cmdline[len - own - 1] == 0 && !memcmp(g_prev.cmdline + len - own, h->cmdline, own))
@@ -744,7 +749,7 @@ void lt_trace_take_back(void)
 bool lt_trace_remove_if_silent(void)
 {
     lt_trace &g = lt_g;
-    if (!lt_trace_is_silent() || !still_ours(g.path))
+    if (g.cfg.keep_empty || !lt_trace_is_silent() || !still_ours(g.path))
         return false;
     unlink(g.path);
     remove_probe_list(g.path);

@@ -44,7 +44,7 @@ bool lt_trace_hand_over(const char *next_argv0) LT_HIDDEN;
 /* The exec failed after lt_trace_hand_over: the file is ours again. */
 void lt_trace_take_back(void) LT_HIDDEN;
 /* At the end of a program whose trace is silent: removes the file (and its
- * probe list).  True if removed. */
+ * probe list), unless LOCKTRACE_KEEP_EMPTY.  True if removed. */
 bool lt_trace_remove_if_silent(void) LT_HIDDEN;
 /* In a fork child: drops every mapping of the parent's file (it must never
  * see a write from us) and the parent's slot control array. */

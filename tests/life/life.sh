@@ -120,7 +120,8 @@ case_vfork_exec() { spawn_case vfork-exec -; }
 # the one trace left is the program's (named with its pid), which finds its
 # deadlock and names the wrapper that exec'd it; the wrappers leave nothing.
 # Under plain LD_PRELOAD with a fixed name (LOCKTRACE_OUTPUT=DIR/trace.%p),
-# with the default name (%e: the program's name), and under `locktrace run`.
+# with the default name (%e: the program's name), and under `locktrace run`
+# (-o with and without %e), which must name the file left.
 ZOO_HANG=$BUILD/zoo/deadlock_abba_mutex
 
 # has_deadlock TRACE: `locktrace report --json` finds a deadlock in it (the
@@ -159,6 +160,7 @@ wrapped() {
     preload-fixed) env LD_PRELOAD="$LIB" LOCKTRACE_OUTPUT="$dir/trace.%p" "$@" "$ZOO_HANG" >"$dir.out" 2>"$dir.err" & ;;
     preload-default) (cd "$dir" && exec env LD_PRELOAD="$LIB" "$@" "$ZOO_HANG" >"$dir.out" 2>"$dir.err") & ;;
     run) "$DECODER" run -o "$dir/trace.%p" -- "$@" "$ZOO_HANG" >"$dir.out" 2>"$dir.err" & ;;
+    run-named) "$DECODER" run -o "$dir/t.%e.%p.trace" -- "$@" "$ZOO_HANG" >"$dir.out" 2>"$dir.err" & ;;
     esac
     launcher=$!
     local f pid
@@ -170,6 +172,8 @@ wrapped() {
     case $how in
     preload-default) [ "$(basename "$f")" = "locktrace.deadlock_abba_mutex.$pid.trace" ] ||
         fail "$name: the trace is $(basename "$f"), want the program's locktrace.deadlock_abba_mutex.$pid.trace" ;;
+    run-named) [ "$(basename "$f")" = "t.deadlock_abba_mutex.$pid.trace" ] ||
+        fail "$name: the trace is $(basename "$f"), want the program's t.deadlock_abba_mutex.$pid.trace" ;;
     *) [ "$(basename "$f")" = "trace.$pid" ] || fail "$name: the trace is $(basename "$f"), want trace.$pid" ;;
     esac
     "$DECODER" report "$f" > "$dir.report" 2>&1
@@ -185,9 +189,9 @@ wrapped() {
     LEFT_RUNNING=""
     [ "$(traces "$dir" '*' | wc -l)" = 1 ] || fail "$name ($how): stray files: $(ls "$dir" | tr '\n' ' ')"
     has_deadlock "$f" || fail "$name ($how): no deadlock after the kill"
-    if [ "$how" = run ] && [ -n "$chain" ]; then
+    if [ "${how%-named}" = run ] && [ -n "$chain" ]; then
         grep -q "trace written to $f\$" "$dir.err" || fail "$name: locktrace run named $(grep '^locktrace' "$dir.err")"
-    elif [ "$how" = run ]; then
+    elif [ "${how%-named}" = run ]; then
         grep -q "took no lock; its child's trace written to $f\$" "$dir.err" ||
             fail "$name: locktrace run named $(grep '^locktrace' "$dir.err")"
     fi
@@ -198,7 +202,7 @@ case_wrappers() {
     command -v jq >/dev/null || skip "jq not installed"
     [ -x "$ZOO_HANG" ] || fail "$ZOO_HANG not built"
     local how
-    for how in preload-fixed preload-default run; do
+    for how in preload-fixed preload-default run run-named; do
         wrapped taskset $how 'taskset -c 0 \(/usr/bin/taskset\)' taskset -c 0
         wrapped setsid $how 'setsid \(/usr/bin/setsid\)' setsid
         wrapped time $how '' /usr/bin/time

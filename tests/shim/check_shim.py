@@ -248,9 +248,11 @@ def case_exec_fails(c):
 
 def case_silent(c):
     # A program that takes no lock leaves no trace (a wrapper that forks and
-    # waits, /usr/bin/time); one that does, keeps it.
+    # waits, /usr/bin/time), unless LOCKTRACE_KEEP_EMPTY=1.
     c.run(["/bin/true"], expect_rc=0)
     check(c.traces() == [], "a program that took no lock left %s" % c.traces())
+    c.run(["/bin/true"], env={"LOCKTRACE_KEEP_EMPTY": "1"}, expect_rc=0)
+    check(len(c.traces()) == 1, "LOCKTRACE_KEEP_EMPTY=1 keeps it: %s" % c.traces())
 
 
 def case_config_errors(c):
