@@ -11,7 +11,9 @@
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
+#include <locktrace/format.h>
 #include <memory>
 #include <string>
 #include <sys/stat.h>
@@ -150,6 +152,51 @@ std::string find_shim()
     _exit(127);
 }
 
+// Where the program's trace went when the name it told is gone: it handed
+// the file over to the program it exec'd, which named it after itself (a %e
+// pattern); or it ran the command in a child and took no lock itself
+// (time(1), a shell), and its own trace was removed at its exit.  Files the
+// pattern can name (any pid, any program name) whose header gives `pid` as
+// their process (*same) or their parent.
+struct FoundTrace {
+    std::string path;
+    bool same_process;
+};
+
+std::vector<FoundTrace> traces_of(const std::string& pattern, pid_t pid, time_t since)
+{
+    std::string g;
+    for (size_t i = 0; i < pattern.size(); i++) {
+        char n = i + 1 < pattern.size() ? pattern[i + 1] : 0;
+        if (pattern[i] == '%' && (n == 'p' || n == 'e')) {
+            g += '*';
+            i++;
+        } else if (pattern[i] == '%' && n == '%') {
+            g += '%';
+            i++;
+        } else {
+            if (strchr("*?[\\", pattern[i])) g += '\\';
+            g += pattern[i];
+        }
+    }
+    std::vector<FoundTrace> found;
+    glob_t gl{};
+    if (glob(g.c_str(), GLOB_NOSORT, nullptr, &gl) == 0) {
+        for (size_t i = 0; i < gl.gl_pathc; i++) {
+            int fd = open(gl.gl_pathv[i], O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+            if (fd < 0) continue;
+            lt_file_header h;
+            struct stat st;
+            if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtim.tv_sec >= since &&
+                pread(fd, &h, sizeof h, 0) == ssize_t(sizeof h) && h.magic == LT_MAGIC && (h.pid == pid || h.ppid == pid))
+                found.push_back({gl.gl_pathv[i], h.pid == pid});
+            close(fd);
+        }
+    }
+    globfree(&gl);
+    return found;
+}
+
 // The path the recorder said it chose (first line on the pipe), or "".
 // Non-blocking: a daemon the program started may still hold the pipe.
 std::string read_told_path(int fd)
@@ -218,8 +265,17 @@ int run_program(const RunOptions& o)
     } else {
         code = WEXITSTATUS(status);
     }
+    std::vector<FoundTrace> found;
+    if (path.empty() && !told.empty()) found = traces_of(pattern, pid, started);
     if (!path.empty())
         fprintf(stderr, "locktrace: trace written to %s\n", path.c_str());
+    else if (!found.empty())
+        for (const FoundTrace& f : found)
+            if (f.same_process)
+                fprintf(stderr, "locktrace: trace written to %s\n", f.path.c_str());
+            else
+                fprintf(stderr, "locktrace: %s took no lock; its child's trace written to %s\n",
+                        o.command[0].c_str(), f.path.c_str());
     else if (code != 127)
         fprintf(stderr, "locktrace: no trace at %s (the program may not have used any lock, or tracing was off)\n",
                 base.c_str());

@@ -132,6 +132,7 @@ static const char *const known_settings[] = {
     "LOCKTRACE_DECODER",       "LOCKTRACE_PROBES",          "LOCKTRACE_PROBES_BUILTIN",
     "LOCKTRACE_PROBES_VERBOSE", "LOCKTRACE_PROBES_ENTRY_STACKS", "LOCKTRACE_LIBC_FUTEX",
     "LOCKTRACE_PATH_FD",       "LOCKTRACE_PACK_TIMING",     "LOCKTRACE_BUILD",
+    "LOCKTRACE_KEEP_EMPTY",
 };
 
 /* Edit distance of two short names, with one row on the stack (no allocation:
@@ -213,6 +214,7 @@ void lt_config_load(lt_config *cfg)
     cfg->follow_fork = parse_bool("LOCKTRACE_FOLLOW_FORK", true);
     cfg->follow_exec = parse_bool("LOCKTRACE_FOLLOW_EXEC", true);
     cfg->sparse = parse_bool("LOCKTRACE_SPARSE", false);
+    cfg->keep_empty = parse_bool("LOCKTRACE_KEEP_EMPTY", false);
     cfg->quiet = lt_quiet;
     cfg->path_fd = -1;
     // Meant for this process only: emptied in place (no allocation) so

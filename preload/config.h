@@ -25,6 +25,7 @@ struct lt_config {
     bool follow_fork;
     bool follow_exec;
     bool sparse;          /* LOCKTRACE_SPARSE: leave trace files sparse (see reserve()) */
+    bool keep_empty;      /* LOCKTRACE_KEEP_EMPTY: keep a trace with no lock event at exit */
     bool quiet;
     /* LOCKTRACE_PATH_FD (set by `locktrace run` for the program it starts):
      * the chosen trace path goes there, then it is closed; -1 = none. */

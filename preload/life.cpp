@@ -137,10 +137,38 @@ void lt_note_exit_status(int status)
     g_exit_known = true;
 }
 
+static bool g_handed_over;
+
+bool lt_exec_hand_over(const char *next_argv0)
+{
+    if (__atomic_load_n(&lt_init_state, __ATOMIC_ACQUIRE) != LT_INIT_READY || lt_strip_exec)
+        return false;
+    lt_mute_guard mute;
+    lt_errno_guard keep_errno;
+    g_handed_over = lt_trace_hand_over(next_argv0);
+    return g_handed_over;
+}
+
+void lt_exec_failed(void)
+{
+    if (!g_handed_over)
+        return;
+    lt_mute_guard mute;
+    lt_errno_guard keep_errno;
+    g_handed_over = false;
+    lt_trace_take_back();
+}
+
 void lt_stamp_end(void)
 {
     if (__atomic_load_n(&lt_init_state, __ATOMIC_ACQUIRE) != LT_INIT_READY || !g_exit_known)
         return;
+    {
+        lt_mute_guard mute;
+        lt_errno_guard keep_errno;
+        if (lt_trace_remove_if_silent())
+            return;
+    }
     lt_g.hdr->exit_status = g_exit_status;
     __atomic_store_n(&lt_g.hdr->end_monotonic_ns, lt_now(), __ATOMIC_RELEASE);
 }

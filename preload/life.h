@@ -29,8 +29,15 @@ uint32_t lt_inherited_locks_take(const struct lt_inherited **list) LT_HIDDEN;
 void lt_fork_prepare(void) LT_HIDDEN;
 void lt_fork_done(bool child) LT_HIDDEN;
 void lt_fork_child(void) LT_HIDDEN;
+/* Before an exec (not in a vfork child): a program that has recorded
+ * nothing hands its trace over to the next one (tracefile.h); true if so,
+ * and then no EXEC event is due.  lt_exec_failed when the exec came back. */
+bool lt_exec_hand_over(const char *next_argv0) LT_HIDDEN;
+void lt_exec_failed(void) LT_HIDDEN;
 /* Remembers the status given to exit() / returned by main. */
 void lt_note_exit_status(int status) LT_HIDDEN;
-/* Stamps end_monotonic_ns / exit_status now (used by _exit). */
+/* Stamps end_monotonic_ns / exit_status now (used by _exit); a program
+ * that recorded nothing but thread, fork and dlopen events (a wrapper that
+ * only forked and waited) removes its trace instead. */
 void lt_stamp_end(void) LT_HIDDEN;
 LT_C_END

@@ -13,14 +13,23 @@
 #include <sys/resource.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
 static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 
-/* Expands %p, %e and %% of the output template. */
-static bool expand_template(const char *tmpl, char *out, size_t n, int pid)
+/* The name %e stands for: the last part of argv[0], as glibc's
+ * program_invocation_short_name. */
+static const char *short_name(const char *argv0)
+{
+    const char *slash = argv0 ? strrchr(argv0, '/') : nullptr;
+    return slash ? slash + 1 : argv0;
+}
+
+/* Expands %p, %e (program = argv[0]) and %% of the output template. */
+static bool expand_template(const char *tmpl, char *out, size_t n, int pid, const char *program)
 {
     size_t o = 0;
     for (const char *p = tmpl; *p; ++p) {
@@ -30,7 +39,7 @@ static bool expand_template(const char *tmpl, char *out, size_t n, int pid)
             snprintf(buf, sizeof buf, "%d", pid);
             ++p;
         } else if (*p == '%' && p[1] == 'e') {
-            const char *e = program_invocation_short_name;
+            const char *e = short_name(program);
             snprintf(buf, sizeof buf, "%s", e && *e ? e : "unknown");
             for (char *q = buf; *q; ++q)
                 if (*q == '/')
@@ -52,18 +61,114 @@ static bool expand_template(const char *tmpl, char *out, size_t n, int pid)
     return true;
 }
 
-/* O_EXCL: never follow a planted symlink, never truncate someone's file.  If the
- * name is taken (an exec'd image keeps its pid) add .1, .2 ... before ".trace". */
-static int create_unique(const char *base, char *chosen, size_t n)
+/* The i-th name tried for base: base itself, then .1, .2 ... before ".trace". */
+static void candidate_name(const char *base, int i, char *out, size_t n)
 {
     size_t bl = strlen(base);
     const char *ext = (bl > 6 && !strcmp(base + bl - 6, ".trace")) ? base + bl - 6 : base + bl;
+    if (i == 0)
+        snprintf(out, n, "%s", base);
+    else
+        snprintf(out, n, "%.*s.%d%s", (int)(ext - base), base, i, ext);
+}
+
+/* The probe placement list beside a trace (probes.h): "<trace>.probes". */
+static void probe_list_name(const char *trace_path, char *out, size_t n)
+{
+    size_t l = strnlen(trace_path, n - 8);
+    memcpy(out, trace_path, l);
+    memcpy(out + l, ".probes", 8);
+}
+
+static void remove_probe_list(const char *trace_path)
+{
+    char side[sizeof lt_g.path + 8];
+    probe_list_name(trace_path, side, sizeof side);
+    unlink(side);
+}
+
+/* Renames the trace's probe list along with it, if it has one. */
+static void move_probe_list(const char *from, const char *to)
+{
+    char a[sizeof lt_g.path + 8], b[sizeof lt_g.path + 8];
+    probe_list_name(from, a, sizeof a);
+    probe_list_name(to, b, sizeof b);
+    rename(a, b);
+}
+
+/* The program that handed its file over to this one (take_over): its exec
+ * chain, executable and argv, until fill_identity adds it to our chain. */
+static lt_file_header g_prev;
+static bool g_took_over;
+
+/* Adds the program before us to our chain.  Its argv ends with ours (the
+ * command it ran: "taskset -c 0 prog ARGS" runs "prog ARGS"): only what is
+ * its own is kept ("taskset -c 0"), which our own cmdline shows anyway. */
+static void chain_previous(lt_file_header *h)
+{
+    if (!g_took_over)
+        return;
+    g_took_over = false; // a fork child of ours was exec'd by nobody
+    lt_exec_chain *to = &h->exec_chain;
+    *to = g_prev.exec_chain;
+    to->handover = 0;
+    uint32_t kept = to->count < LT_EXEC_CHAIN_MAX ? to->count : LT_EXEC_CHAIN_MAX;
+    if (kept == LT_EXEC_CHAIN_MAX) {
+        memmove(&to->images[0], &to->images[1], sizeof to->images[0] * (LT_EXEC_CHAIN_MAX - 1));
+        --kept;
+    }
+    lt_exec_image *img = &to->images[kept];
+    memset(img, 0, sizeof *img);
+    memcpy(img->exe_path, g_prev.exe_path, strnlen(g_prev.exe_path, sizeof img->exe_path - 1));
+    size_t len = g_prev.cmdline_len < LT_CMDLINE_MAX ? g_prev.cmdline_len : LT_CMDLINE_MAX;
+    size_t own = h->cmdline_len;
+    if (own && own < len && g_prev.cmdline[len - own - 1] == 0 && !memcmp(g_prev.cmdline + len - own, h->cmdline, own))
+        len -= own;
+    size_t o = 0;
+    for (size_t i = 0; i < len && o + 1 < sizeof img->args; ++i)
+        img->args[o++] = g_prev.cmdline[i] ? g_prev.cmdline[i] : ' ';
+    while (o && img->args[o - 1] == ' ')
+        --o;
+    img->args[o] = 0;
+    to->count = g_prev.exec_chain.count + 1;
+}
+
+/* An earlier program of this very process that exec'd us before taking any
+ * lock left its file at `path` for us (lt_trace_hand_over): take its exec
+ * chain and remove it, so that the name is ours.  Only our own regular file
+ * with our pid and the hand-over mark qualifies; anything else at that name
+ * (a stale trace, someone else's file) is left alone. */
+static bool take_over(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return false;
+    struct stat st, again;
+    lt_file_header &old = g_prev;
+    bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+              st.st_size >= (off_t)LT_HEADER_SIZE && pread(fd, &old, sizeof old, 0) == (ssize_t)sizeof old &&
+              old.magic == LT_MAGIC && old.version == LT_FORMAT_VERSION && old.pid == getpid() &&
+              old.exec_chain.handover == LT_EXEC_HANDOVER && lstat(path, &again) == 0 &&
+              again.st_ino == st.st_ino && again.st_dev == st.st_dev;
+    close(fd);
+    if (!ok || unlink(path) != 0)
+        return false;
+    remove_probe_list(path); // the earlier program's; ours is written after this
+    g_took_over = true;
+    return true;
+}
+
+/* O_EXCL: never follow a planted symlink, never truncate someone's file.  If the
+ * name is taken (a stale file, or an earlier program of this pid that took
+ * locks before its exec) add .1, .2 ... before ".trace".  A file handed over
+ * by an earlier program of this pid is replaced. */
+static int create_unique(const char *base, char *chosen, size_t n)
+{
     for (int i = 0; i < 1000; ++i) {
-        if (i == 0)
-            snprintf(chosen, n, "%s", base);
-        else
-            snprintf(chosen, n, "%.*s.%d%s", (int)(ext - base), base, i, ext);
+        candidate_name(base, i, chosen, n);
         int fd = open(chosen, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 && errno == EEXIST && take_over(chosen))
+            fd = open(chosen, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd >= 0 || errno != EEXIST)
             return fd;
     }
@@ -163,6 +268,7 @@ static void fill_identity(lt_file_header *h)
         h->cmdline_len = (uint32_t)got;
         close(fd);
     }
+    chain_previous(h);
 }
 
 /* `locktrace run` learns the real name (which may carry a .N) from its pipe;
@@ -261,7 +367,7 @@ bool lt_trace_create(void)
     lt_trace &g = lt_g;
     const lt_config &cfg = g.cfg;
     char base[1100];
-    if (!expand_template(cfg.output, base, sizeof base, getpid())) {
+    if (!expand_template(cfg.output, base, sizeof base, getpid(), program_invocation_name)) {
         lt_warn("LOCKTRACE_OUTPUT=%s expands to a too long path; running untraced", cfg.output);
         return false;
     }
@@ -585,4 +691,99 @@ void lt_trace_drop_after_fork(void)
     close(g.fd);
     g.fd = -1;
     g.hdr = nullptr;
+}
+
+/* Events that say nothing about locks: a trace holding only these (and no
+ * mark, no dropped or recycled thread) shows the user nothing. */
+static bool says_nothing(uint16_t type)
+{
+    return type == LT_EV_THREAD_START || type == LT_EV_THREAD_EXIT || type == LT_EV_FORK || type == LT_EV_DLOPEN;
+}
+
+bool lt_trace_is_silent(void)
+{
+    lt_trace &g = lt_g;
+    lt_file_header *h = g.hdr;
+    if (!h || __atomic_load_n(&h->marks_used, __ATOMIC_ACQUIRE) || __atomic_load_n(&h->threads_dropped, __ATOMIC_ACQUIRE) ||
+        __atomic_load_n(&h->threads_recycled, __ATOMIC_ACQUIRE))
+        return false;
+    uint32_t used = __atomic_load_n(&h->threads_used, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < used; ++i) {
+        lt_thread *t = &g.threads[i];
+        uint32_t state = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE);
+        if (state != LT_SLOT_LIVE && state != LT_SLOT_EXITED)
+            return false; // a thread setting up its slot: about to record
+        uint64_t head = __atomic_load_n(&t->head, __ATOMIC_ACQUIRE);
+        const lt_event *ring = g.ctl[i].ring;
+        if (!head)
+            continue;
+        if (!ring || head > t->ring_capacity)
+            return false;
+        for (uint64_t k = 0; k < head; ++k)
+            if (__atomic_load_n(&ring[k].seq, __ATOMIC_ACQUIRE) != k + 1 || !says_nothing(ring[k].type))
+                return false;
+    }
+    return true;
+}
+
+
+/* Is `path` still the file we write (not replaced by someone since)? */
+static bool still_ours(const char *path)
+{
+    struct stat mine, named;
+    return fstat(lt_g.fd, &mine) == 0 && lstat(path, &named) == 0 && mine.st_ino == named.st_ino &&
+           mine.st_dev == named.st_dev;
+}
+
+/* Where a file handed over went (lt_trace_hand_over), for lt_trace_take_back. */
+static char g_handed_to[sizeof lt_g.path];
+
+bool lt_trace_hand_over(const char *next_argv0)
+{
+    lt_trace &g = lt_g;
+    if (!g.hdr || !g.cfg.follow_exec || !lt_trace_is_silent() || !still_ours(g.path))
+        return false;
+    // The next program's own name for its trace (its %e is its argv[0]):
+    // the file moves there now, so that it finds it.
+    char base[sizeof g.path];
+    if (!expand_template(g.cfg.output, base, sizeof base, getpid(), next_argv0 ? next_argv0 : ""))
+        return false;
+    char to[sizeof g.path];
+    int i = 0;
+    for (; i < 1000; ++i) {
+        candidate_name(base, i, to, sizeof to);
+        if (!strcmp(to, g.path) || renameat2(AT_FDCWD, g.path, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+            break;
+        if (errno != EEXIST)
+            return false;
+    }
+    if (i == 1000)
+        return false;
+    snprintf(g_handed_to, sizeof g_handed_to, "%s", to);
+    if (strcmp(to, g.path))
+        move_probe_list(g.path, to);
+    __atomic_store_n(&g.hdr->exec_chain.handover, LT_EXEC_HANDOVER, __ATOMIC_RELEASE);
+    return true;
+}
+
+void lt_trace_take_back(void)
+{
+    lt_trace &g = lt_g;
+    __atomic_store_n(&g.hdr->exec_chain.handover, 0u, __ATOMIC_RELEASE);
+    if (!strcmp(g_handed_to, g.path))
+        return;
+    if (renameat2(AT_FDCWD, g_handed_to, AT_FDCWD, g.path, RENAME_NOREPLACE) == 0)
+        move_probe_list(g_handed_to, g.path);
+    else
+        snprintf(g.path, sizeof g.path, "%s", g_handed_to);
+}
+
+bool lt_trace_remove_if_silent(void)
+{
+    lt_trace &g = lt_g;
+    if (g.cfg.keep_empty || !lt_trace_is_silent() || !still_ours(g.path))
+        return false;
+    unlink(g.path);
+    remove_probe_list(g.path);
+    return true;
 }

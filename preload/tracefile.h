@@ -36,6 +36,19 @@ void lt_slot_rename(uint64_t pthread_self, const char *name) LT_HIDDEN;
 /* The program is about to limit its address space: give back the part of
  * the ring reservation no thread has claimed yet. */
 void lt_ring_area_trim(void) LT_HIDDEN;
+/* Has nothing but thread starts and ends, forks and dlopens been recorded
+ * (no lock event, no mark, no thread dropped or recycled)? */
+bool lt_trace_is_silent(void) LT_HIDDEN;
+/* Before an exec, if the trace is silent and the next program is traced too:
+ * moves the file to the next program's name for it (its %e is
+ * next_argv0) and marks it handed over, so that the next program of this pid
+ * takes it over with the exec chain (lt_trace_create).  False: nothing done. */
+bool lt_trace_hand_over(const char *next_argv0) LT_HIDDEN;
+/* The exec failed after lt_trace_hand_over: the file is ours again. */
+void lt_trace_take_back(void) LT_HIDDEN;
+/* At the end of a program whose trace is silent: removes the file (and its
+ * probe list), unless LOCKTRACE_KEEP_EMPTY.  True if removed. */
+bool lt_trace_remove_if_silent(void) LT_HIDDEN;
 /* In a fork child: drops every mapping of the parent's file (it must never
  * see a write from us) and the parent's slot control array. */
 void lt_trace_drop_after_fork(void) LT_HIDDEN;

@@ -36,9 +36,12 @@ lt_exec() {
     if [ -n "${LT_DIR_HOOK:-}" ]; then "$LT_DIR_HOOK" "$dir"; fi
     if [ "$mode" = traced ]; then
         # Sparse trace files: tst-robust-fork's 22,000 locking children would
-        # otherwise allocate ~35 GB of mostly unwritten rings.
+        # otherwise allocate ~35 GB of mostly unwritten rings.  Traces of
+        # processes that took no lock are kept: every traced run must leave
+        # at least one (none means the shim wrote nothing).
         (cd "$dir" && exec timeout -k 10 "$LT_TIMEOUT" \
-            env LD_PRELOAD="$LT_LIB" LOCKTRACE_SPARSE=1 LOCKTRACE_OUTPUT="$dir/traces/%e.%p.trace" "$@") > "$log" 2>&1 < /dev/null
+            env LD_PRELOAD="$LT_LIB" LOCKTRACE_SPARSE=1 LOCKTRACE_KEEP_EMPTY=1 \
+            LOCKTRACE_OUTPUT="$dir/traces/%e.%p.trace" "$@") > "$log" 2>&1 < /dev/null
         rc=$?
     else
         (cd "$dir" && exec timeout -k 10 "$LT_TIMEOUT" "$@") > "$log" 2>&1 < /dev/null

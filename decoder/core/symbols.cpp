@@ -61,6 +61,16 @@ std::string demangle(const std::string& name)
     return name;
 }
 
+std::string merged_usr_twin(const std::string& p)
+{
+    for (const char* top : {"/lib/", "/lib64/", "/lib32/", "/libx32/", "/bin/", "/sbin/"}) {
+        size_t n = strlen(top);
+        if (p.compare(0, n, top) == 0) return "/usr" + p;
+        if (p.compare(0, 4 + n, std::string("/usr") + top) == 0) return p.substr(4);
+    }
+    return "";
+}
+
 std::string Frame::to_string() const
 {
     std::string s;
@@ -149,6 +159,54 @@ std::string debug_search_path(const std::vector<std::string>& dirs)
     return path + ":.debug:/usr/lib/debug";
 }
 
+// The file a trace module names, opened if it is a regular file: the path
+// as recorded, else its merged-/usr twin.  Its build-id, if the trace has
+// one, must match; *why says what is wrong otherwise.
+struct OpenedModule {
+    int fd = -1;
+    std::string path;
+    struct stat st {};
+};
+
+OpenedModule open_module(const Module& m, std::string* why)
+{
+    OpenedModule best;
+    std::string twin = merged_usr_twin(m.path);
+    for (const std::string& path : {m.path, twin}) {
+        if (path.empty()) continue;
+        // The path comes from an untrusted trace: never block on a FIFO or a
+        // device, and only ever hand regular files to libelf/libdw.
+        int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        if (fd < 0) continue;
+        struct stat st;
+        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+            close(fd);
+            if (why->empty()) *why = "not a regular file, not symbolized: " + m.path;
+            continue;
+        }
+        Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
+        bool ok = elf && elf_kind(elf) == ELF_K_ELF;
+        if (ok && !m.build_id.empty()) {
+            const void* id = nullptr;
+            ssize_t n = dwelf_elf_gnu_build_id(elf, &id);
+            ok = n == ssize_t(m.build_id.size()) && memcmp(id, m.build_id.data(), size_t(n)) == 0;
+            if (!ok) *why = "build-id differs from the traced binary, not symbolized: " + m.path;
+        }
+        if (elf) elf_end(elf);
+        if (!ok) {
+            close(fd);
+            continue;
+        }
+        best.fd = fd;
+        best.path = path;
+        best.st = st;
+        why->clear();
+        return best;
+    }
+    if (why->empty()) *why = "binary not found, addresses shown as module+offset: " + m.path;
+    return best;
+}
+
 } // namespace
 
 void Symbolizer::load()
@@ -177,46 +235,30 @@ void Symbolizer::load()
     impl_->identity.assign(mods.size(), std::string());
     if (!impl_->dwfl) return;
     dwfl_report_begin(impl_->dwfl);
+    // A file already reported at the same load bias (the same file under
+    // another spelling, or the same entry twice): its answers stand.
+    std::vector<std::pair<dev_t, ino_t>> files(mods.size(), {0, 0});
     for (size_t i = 0; i < mods.size(); i++) {
         const Module& m = mods[i];
         if (m.path.empty() || m.path[0] != '/') continue;  // vdso and friends
+        std::string why;
+        OpenedModule om = open_module(m, &why);
+        if (om.fd < 0) {
+            notes_.push_back(why);
+            continue;
+        }
+        close(om.fd);
+        files[i] = {om.st.st_dev, om.st.st_ino};
         bool dup = false;
-        for (size_t j = 0; j < i; j++)
-            if (mods[j].path == m.path && mods[j].base == m.base && impl_->trusted[j]) dup = true;
-        if (dup) {
-            for (size_t j = 0; j < i; j++)
-                if (mods[j].path == m.path && mods[j].base == m.base && impl_->trusted[j])
-                    impl_->identity[i] = impl_->identity[j];
+        for (size_t j = 0; j < i && !dup; j++)
+            if (impl_->trusted[j] && files[j] == files[i] && mods[j].base == m.base) {
+                impl_->identity[i] = impl_->identity[j];
+                impl_->trusted[i] = dup = true;
+            }
+        if (dup) continue;
+        if (dwfl_report_elf(impl_->dwfl, om.path.c_str(), om.path.c_str(), -1, m.base, false)) {
             impl_->trusted[i] = true;
-            continue;
-        }
-        // The path comes from an untrusted trace: never block on a FIFO or a
-        // device, and only ever hand regular files to libelf/libdw.
-        int fd = open(m.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-        if (fd < 0) {
-            notes_.push_back("binary not found, addresses shown as module+offset: " + m.path);
-            continue;
-        }
-        struct stat st;
-        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-            close(fd);
-            notes_.push_back("not a regular file, not symbolized: " + m.path);
-            continue;
-        }
-        Elf* elf = elf_begin(fd, ELF_C_READ_MMAP, nullptr);
-        bool ok = elf && elf_kind(elf) == ELF_K_ELF;
-        if (ok && !m.build_id.empty()) {
-            const void* id = nullptr;
-            ssize_t n = dwelf_elf_gnu_build_id(elf, &id);
-            ok = n == ssize_t(m.build_id.size()) && memcmp(id, m.build_id.data(), size_t(n)) == 0;
-            if (!ok) notes_.push_back("build-id differs from the traced binary, not symbolized: " + m.path);
-        }
-        if (elf) elf_end(elf);
-        close(fd);
-        if (!ok) continue;
-        if (dwfl_report_elf(impl_->dwfl, m.path.c_str(), m.path.c_str(), -1, m.base, false)) {
-            impl_->trusted[i] = true;
-            impl_->identity[i] = module_identity(m, st, impl_->search);
+            impl_->identity[i] = module_identity(m, om.st, impl_->search);
         }
     }
     dwfl_report_end(impl_->dwfl, nullptr, nullptr);

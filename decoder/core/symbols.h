@@ -92,4 +92,10 @@ private:
 // C++ (Itanium), Rust legacy (hash stripped) and Rust v0 demangling; returns the input if it is none.
 std::string demangle(const std::string& name);
 
+// The same file under the other spelling of a merged /usr (/lib/x.so and
+// /usr/lib/x.so, /bin and /usr/bin, ...): a trace made where one is a
+// symlink to the other may name a file this machine has only under the
+// other spelling.  "" if the path has no such twin.
+std::string merged_usr_twin(const std::string& path);
+
 } // namespace lt

@@ -517,6 +517,17 @@ std::vector<std::string> Trace::cmdline() const
 
 std::string Trace::exe_path() const { return bounded_string(hdr_.exe_path, LT_PATH_MAX); }
 
+std::vector<Trace::ExecImage> Trace::exec_chain() const
+{
+    std::vector<ExecImage> out;
+    uint32_t kept = std::min<uint32_t>(hdr_.exec_chain.count, LT_EXEC_CHAIN_MAX);
+    for (uint32_t i = 0; i < kept; i++) {
+        const lt_exec_image& img = hdr_.exec_chain.images[i];
+        out.push_back({bounded_string(img.exe_path, LT_EXEC_PATH_MAX), bounded_string(img.args, LT_EXEC_ARGS_MAX)});
+    }
+    return out;
+}
+
 std::vector<lt_mark> Trace::marks() const
 {
     return std::vector<lt_mark>(hdr_.marks, hdr_.marks + std::min<uint32_t>(hdr_.marks_used, LT_MAX_MARKS));

@@ -167,6 +167,17 @@ public:
     // In a fork child: the locks the parent's threads held at the fork.
     const std::vector<lt_inherited_lock>& inherited() const { return inherited_; }
     std::string exe_path() const;
+    // The programs this process ran before this one, each exec'ing the next
+    // before taking any lock (a wrapper: taskset, setsid, ...), oldest first.
+    struct ExecImage {
+        std::string exe_path, args;
+    };
+    std::vector<ExecImage> exec_chain() const;
+    // How many of them there were (exec_chain() keeps the newest few).
+    uint32_t exec_chain_length() const { return hdr_.exec_chain.count; }
+    // This program exec'd another before taking any lock and left the file for
+    // it, which never took it over (it ran untraced).
+    bool handed_over() const { return hdr_.exec_chain.handover == LT_EXEC_HANDOVER; }
     std::vector<lt_mark> marks() const;
 
     // Reads every ring and returns all committed events merged by time (each

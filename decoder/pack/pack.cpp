@@ -264,6 +264,7 @@ Rings encode(const Trace& trace, const Model& model, const PackOptions& opt, Pac
     if (!opt.keep_cmdline) {
         memset(hdr.cmdline, 0, sizeof hdr.cmdline);
         hdr.cmdline_len = 0;
+        for (lt_exec_image& img : hdr.exec_chain.images) memset(img.args, 0, sizeof img.args);
     }
     g.head.assign(LT_HEADER_SIZE, '\0');
     memcpy(&g.head[0], &hdr, sizeof hdr);

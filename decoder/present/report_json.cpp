@@ -21,6 +21,10 @@ void what_was_traced(const Report& r, json& j)
     j["format_version"] = h.version;
     j["pid"] = h.pid;
     j["command"] = trace.cmdline();
+    json chain = json::array();
+    for (const Trace::ExecImage& img : trace.exec_chain()) chain.push_back({{"exe", img.exe_path}, {"args", img.args}});
+    j["exec_chain"] = chain;
+    j["exec_chain_length"] = trace.exec_chain_length();
     j["process_exited"] = trace.process_ended();
     j["process_running"] = trace.process_running();
     j["running_when_packed"] = trace.packed_at().known ? json(trace.packed_at().running) : json(nullptr);

@@ -40,6 +40,19 @@ std::string process_line(const Model& m, const Trace& trace)
     return "  process: did not exit normally (killed, or crashed)";
 }
 
+// "setsid taskset 1 ./prog (/usr/bin/setsid) -> taskset 1 ./prog
+// (/usr/bin/taskset) -> exec": the programs that exec'd this one, oldest first.
+std::string exec_chain_text(const Trace& trace)
+{
+    std::vector<Trace::ExecImage> chain = trace.exec_chain();
+    std::string s;
+    if (trace.exec_chain_length() > chain.size())
+        s = std::to_string(trace.exec_chain_length() - chain.size()) + " earlier program(s) -> ";
+    for (const Trace::ExecImage& img : chain)
+        s += (img.args.empty() ? std::string("(command line left out)") : img.args) + " (" + img.exe_path + ") -> ";
+    return s + "exec";
+}
+
 void what_was_traced(const Report& r, const Line& line)
 {
     const Trace& trace = *r.trace;
@@ -50,6 +63,7 @@ void what_was_traced(const Report& r, const Line& line)
     if (cmd.empty()) cmd = trace.exe_path();
     line("locktrace report for " + trace.path());
     line("  program: " + cmd + " (pid " + std::to_string(h.pid) + ")");
+    if (trace.exec_chain_length()) line("  started by: " + exec_chain_text(trace));
     line(process_line(m, trace));
     if (r.verdict.state != "exited")
         line("  verdict: " + r.verdict.state + (r.verdict.state == "hung" ? " (" + r.verdict.sure + ")" : "") + ": " +
@@ -108,6 +122,9 @@ void what_was_traced(const Report& r, const Line& line)
     if (trace.file_truncated())
         line("  note: the file is truncated (" + std::to_string(trace.file_size()) + " of " +
              std::to_string(h.file_end) + " bytes); decoded up to the last intact record");
+    if (trace.handed_over())
+        line("  note: this program exec'd another one before taking any lock and left this file to it, which did "
+             "not take it over (the next program ran untraced)");
     for (const std::string& n : r.symbols->notes()) line("  note: " + n);
     line("");
 }

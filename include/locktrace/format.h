@@ -61,6 +61,11 @@ extern "C" {
 #define LT_BUILD_ID_MAX 32u
 #define LT_THREAD_NAME_MAX 16u
 #define LT_MAX_MARKS 32u
+#define LT_EXEC_CHAIN_MAX 4u
+#define LT_EXEC_PATH_MAX 128u
+#define LT_EXEC_ARGS_MAX 56u
+/* lt_exec_chain.handover while an image that recorded nothing execs. */
+#define LT_EXEC_HANDOVER UINT32_C(0x524e5448) /* "HTNR" */
 
 /* What kind of object an event is about. */
 enum lt_prim {
@@ -357,6 +362,25 @@ struct lt_mark {
     int32_t tid;     /* thread that asked, 0 = watchdog */
 };
 
+/* An earlier program of the same process: one that exec'd before taking any
+ * lock and handed its trace file over to the next (a wrapper such as
+ * taskset, setsid, nice, env).  184 bytes. */
+struct lt_exec_image {
+    char exe_path[LT_EXEC_PATH_MAX]; /* real path of its executable, cut to fit, NUL-terminated */
+    char args[LT_EXEC_ARGS_MAX];     /* its argv joined by spaces, cut to fit, NUL-terminated */
+};
+
+/* The exec chain that led to this program.  744 bytes, in the header's
+ * padding: all zero in a trace of a program no other one exec'd into. */
+struct lt_exec_chain {
+    uint32_t handover; /* LT_EXEC_HANDOVER: this program exec'd before taking any lock and
+                          handed the file to the next one; if that one did not take it over
+                          (it runs untraced), the file stays with this mark. 0 otherwise */
+    uint32_t count;    /* programs this process ran before this one; images[] holds the
+                          newest min(count, LT_EXEC_CHAIN_MAX) of them, oldest first */
+    struct lt_exec_image images[LT_EXEC_CHAIN_MAX];
+};
+
 /* The first LT_HEADER_SIZE bytes of the file. */
 struct lt_file_header {
     uint64_t magic;              /* LT_MAGIC */
@@ -416,6 +440,8 @@ struct lt_file_header {
     uint32_t inherited_capacity;
     uint32_t inherited_count;       /* entries in use; written before the file is published */
     uint64_t inherited_overflow;    /* locks held in the parent at fork that did not fit */
+    uint8_t reserved2[104];        /* 0 */
+    struct lt_exec_chain exec_chain; /* at byte 3328 */
 };
 
 #ifdef __cplusplus
@@ -430,6 +456,8 @@ static_assert(sizeof(struct lt_lock_totals) == 128, "lt_lock_totals size is part
 static_assert(sizeof(struct lt_order_pair) == 64, "lt_order_pair size is part of the format");
 static_assert(sizeof(struct lt_lock_life) == 16, "lt_lock_life size is part of the format");
 static_assert(sizeof(struct lt_inherited_lock) == 32, "lt_inherited_lock size is part of the format");
+static_assert(sizeof(struct lt_exec_chain) == 744, "lt_exec_chain size is part of the format");
+static_assert(__builtin_offsetof(struct lt_file_header, exec_chain) == 3328, "exec_chain sits at byte 3328");
 #endif
 
 #endif /* LOCKTRACE_FORMAT_H */

@@ -1,9 +1,12 @@
 // Exec hooks: the exec family and posix_spawn.  An EXEC event before the
-// new image replaces this one; with LOCKTRACE_FOLLOW_EXEC=0 (or in an
-// untraced fork child) the new image's LD_PRELOAD loses liblocktrace.
+// new image replaces this one, or, from a program that has recorded no lock
+// event yet (a wrapper), its trace file handed over to the new image; with
+// LOCKTRACE_FOLLOW_EXEC=0 (or in an untraced fork child) the new image's
+// LD_PRELOAD loses liblocktrace.
 #define _GNU_SOURCE
 #include "hook.h"
 #include "../env.h"
+#include "../life.h"
 
 #include <spawn.h>
 #include <stdarg.h>
@@ -25,8 +28,11 @@ static size_t env_count(char *const *env)
     return n;
 }
 
-static void record_exec(const char *path)
+/* Before the exec: a program that has recorded nothing hands its trace over
+ * to the next one (life.h); any other records the EXEC. */
+static void exec_begin(const char *path, char *const argv[])
 {
+    int e = errno;
     // Another thread is making this process's file (its first lock call, a
     // join say): let it finish, or the new image would leave the file half
     // made, with no header.  Bounded: 1 s.  (Sleeping here must not act on
@@ -41,9 +47,25 @@ static void record_exec(const char *path)
         pthread_setcancelstate(cancel_state, NULL);
     }
     // A fork child that has recorded nothing has no file yet: exec alone
-    // does not make one (the new image starts its own).
+    // does not make one (the new image starts its own).  A vfork child's
+    // file is its parent's: never handed over.
+    if (__atomic_load_n(&lt_init_state, __ATOMIC_ACQUIRE) == LT_INIT_READY && !in_vfork_child() &&
+        !strip_wanted() && lt_exec_hand_over(argv ? argv[0] : NULL)) {
+        errno = e;
+        return;
+    }
     if (__atomic_load_n(&lt_init_state, __ATOMIC_ACQUIRE) == LT_INIT_READY && lt_want(LT_PRIM_PROCESS))
         lt_record(LT_EV_EXEC, LT_PRIM_PROCESS, 0, path, 0, 0, 0, 0, 0, LT_STACK_HERE);
+    errno = e;
+}
+
+/* The exec came back (it failed): the trace is this program's again. */
+static int exec_returned(int r)
+{
+    int e = errno;
+    lt_exec_failed();
+    errno = e;
+    return r;
 }
 
 #define WITH_ENV(env, body)                                                                                   \
@@ -59,54 +81,42 @@ static void record_exec(const char *path)
 
 EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-    int e = errno;
-    record_exec(path);
-    errno = e;
-    WITH_ENV(envp, return LT_REAL(execve)(path, argv, use_env));
+    exec_begin(path, argv);
+    WITH_ENV(envp, return exec_returned(LT_REAL(execve)(path, argv, use_env)));
 }
 
 EXPORT int execv(const char *path, char *const argv[])
 {
-    int e = errno;
-    record_exec(path);
-    errno = e;
+    exec_begin(path, argv);
     if (!strip_wanted())
-        return LT_REAL(execv)(path, argv);
-    WITH_ENV(environ, return LT_REAL(execve)(path, argv, use_env));
+        return exec_returned(LT_REAL(execv)(path, argv));
+    WITH_ENV(environ, return exec_returned(LT_REAL(execve)(path, argv, use_env)));
 }
 
 EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-    int e = errno;
-    record_exec(file);
-    errno = e;
-    WITH_ENV(envp, return LT_REAL(execvpe)(file, argv, use_env));
+    exec_begin(file, argv);
+    WITH_ENV(envp, return exec_returned(LT_REAL(execvpe)(file, argv, use_env)));
 }
 
 EXPORT int execvp(const char *file, char *const argv[])
 {
-    int e = errno;
-    record_exec(file);
-    errno = e;
+    exec_begin(file, argv);
     if (!strip_wanted())
-        return LT_REAL(execvp)(file, argv);
-    WITH_ENV(environ, return LT_REAL(execvpe)(file, argv, use_env));
+        return exec_returned(LT_REAL(execvp)(file, argv));
+    WITH_ENV(environ, return exec_returned(LT_REAL(execvpe)(file, argv, use_env)));
 }
 
 EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-    int e = errno;
-    record_exec(NULL);
-    errno = e;
-    WITH_ENV(envp, return LT_REAL(fexecve)(fd, argv, use_env));
+    exec_begin(NULL, argv);
+    WITH_ENV(envp, return exec_returned(LT_REAL(fexecve)(fd, argv, use_env)));
 }
 
 EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
 {
-    int e = errno;
-    record_exec(path);
-    errno = e;
-    WITH_ENV(envp, return LT_REAL(execveat)(dirfd, path, argv, use_env, flags));
+    exec_begin(path, argv);
+    WITH_ENV(envp, return exec_returned(LT_REAL(execveat)(dirfd, path, argv, use_env, flags)));
 }
 
 /* posix_spawn runs the new program without going through our exec hooks:

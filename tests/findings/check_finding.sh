@@ -22,12 +22,20 @@
 #             the evidence stacks show frames of f and g marked inlined.
 # --skip-frames p
 #             passed on to `locktrace report` (repeatable).
-# --stripped debuglink|build-id
+# --stripped debuglink|build-id|dwz|minidebuginfo|debuginfod
 #             run a copy stripped with objcopy --strip-all, its debug file
 #             found through .gnu_debuglink beside it, or only in a build-id
 #             directory (DIR/.build-id/xx/rest.debug) given with --debug-dir;
-#             then packed, and its bundle checked again with the copy and its
-#             debug file gone.
+#             dwz: the same build-id directory, the DWARF first shrunk by
+#             `dwz -m` as Debian's -dbgsym packages are, so that it refers
+#             to a shared alternate file (.gnu_debugaltlink), found there by
+#             its own build-id; minidebuginfo: no debug file, the function
+#             symbols only, xz-compressed into the copy's .gnu_debugdata
+#             (Fedora's MiniDebugInfo); debuginfod: the debug file served by
+#             a local debuginfod(8), reached with DEBUGINFOD_URLS (skipped,
+#             77, without debuginfod), and without DEBUGINFOD_URLS no
+#             connection may even be tried (strace).  Then packed, and its
+#             bundle checked again with the copy and its debug file gone.
 # --no-owners the report must not name any holder for the blocked threads
 #             (futex-only locks: owners are unknowable).
 # --clean     no error or warning finding at all, report exit status 0.
@@ -75,6 +83,7 @@ trace="$work/$program.trace"
 pid=""
 cleanup() {
     [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+    [ -n "${server:-}" ] && kill "$server" 2>/dev/null
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -85,7 +94,47 @@ if [ -n "$stripped" ]; then
     mkdir -p "$work/bin"
     objcopy --only-keep-debug "$exe" "$work/bin/$program.debug" && objcopy --strip-all "$exe" "$work/bin/$program" ||
         { echo "FAIL: objcopy could not split $exe"; exit 1; }
+    build_id_of() { readelf -n "$1" | sed -n 's/.*Build ID: *//p' | head -1; }
+    # into_build_id_dir FILE ID: FILE becomes debug/.build-id/xx/rest.debug.
+    into_build_id_dir() {
+        mkdir -p "$work/debug/.build-id/${2:0:2}"
+        mv "$1" "$work/debug/.build-id/${2:0:2}/${2:2}.debug"
+    }
     case $stripped in
+    dwz)
+        command -v dwz >/dev/null || { echo "FAIL: dwz is needed (scripts/deps/decoder.txt)"; exit 1; }
+        # dwz -m moves what two files share into the alternate file: a twin
+        # makes nearly all of the program's DWARF shared.
+        cp "$exe" "$work/bin/$program.full" && cp "$exe" "$work/bin/$program.twin" &&
+            dwz -m "$work/bin/alt.debug" -M /usr/lib/debug/.dwz/x86_64-linux-gnu/locktrace-test.debug \
+                "$work/bin/$program.full" "$work/bin/$program.twin" ||
+            { echo "FAIL: dwz -m could not process $exe"; exit 1; }
+        objcopy --only-keep-debug "$work/bin/$program.full" "$work/bin/$program.debug" &&
+            objcopy --strip-all "$work/bin/$program.full" "$work/bin/$program" ||
+            { echo "FAIL: objcopy could not split the dwz output"; exit 1; }
+        readelf -S "$work/bin/$program.debug" 2>/dev/null | grep -q '\.gnu_debugaltlink' ||
+            { echo "FAIL: the debug file has no .gnu_debugaltlink"; exit 1; }
+        readelf --debug-dump=info "$work/bin/$program.debug" 2>/dev/null | grep -q 'DW_FORM_GNU_strp_alt\|alt indirect string' ||
+            { echo "FAIL: the debug file's DWARF does not refer to the alternate file"; exit 1; }
+        into_build_id_dir "$work/bin/$program.debug" "$(build_id_of "$exe")"
+        into_build_id_dir "$work/bin/alt.debug" "$(build_id_of "$work/bin/alt.debug")"
+        rm -f "$work/bin/$program.full" "$work/bin/$program.twin"
+        report_args+=(--debug-dir "$work/debug") ;;
+    minidebuginfo)
+        # As Fedora builds it: the function symbols .dynsym lacks, in an ELF
+        # of their own, xz-compressed into .gnu_debugdata.
+        nm -D "$exe" --format=posix --defined-only | awk '{ print $1 }' | sort >"$work/dynsyms"
+        nm "$exe" --format=posix --defined-only | awk '$2 ~ /^[TtD]$/ { print $1 }' | sort >"$work/funcsyms"
+        comm -13 "$work/dynsyms" "$work/funcsyms" >"$work/keep_symbols"
+        objcopy -S --remove-section .gdb_index --remove-section .comment --keep-symbols="$work/keep_symbols" \
+            "$work/bin/$program.debug" "$work/mini_debuginfo" && xz -f "$work/mini_debuginfo" &&
+            objcopy --add-section .gnu_debugdata="$work/mini_debuginfo.xz" "$work/bin/$program" ||
+            { echo "FAIL: could not make the MiniDebugInfo"; exit 1; }
+        rm -f "$work/bin/$program.debug" ;;
+    debuginfod)
+        command -v debuginfod >/dev/null || { echo "SKIP: debuginfod is not installed"; exit 77; }
+        command -v strace >/dev/null || { echo "FAIL: strace is needed (scripts/deps/decoder.txt)"; exit 1; }
+        mkdir -p "$work/served" && mv "$work/bin/$program.debug" "$work/served/" ;;
     debuglink)
         (cd "$work/bin" && objcopy --add-gnu-debuglink="$program.debug" "$program") ||
             { echo "FAIL: objcopy --add-gnu-debuglink"; exit 1; } ;;
@@ -95,7 +144,7 @@ if [ -n "$stripped" ]; then
         mkdir -p "$work/debug/.build-id/${id:0:2}"
         mv "$work/bin/$program.debug" "$work/debug/.build-id/${id:0:2}/${id:2}.debug"
         report_args+=(--debug-dir "$work/debug") ;;
-    *) echo "check_finding: --stripped debuglink|build-id" >&2; exit 2 ;;
+    *) echo "check_finding: --stripped debuglink|build-id|dwz|minidebuginfo|debuginfod" >&2; exit 2 ;;
     esac
     if readelf -S "$work/bin/$program" | grep -qE '\.symtab|\.debug_info'; then
         echo "FAIL: the stripped copy still has symbols or debug information"; exit 1
@@ -133,9 +182,54 @@ check_sites() {
 }
 
 # Checks one report; $1 = label ("live", "killed", "exited").
+# --stripped debuginfod: the reports' environment (DEBUGINFOD_URLS), and a
+# local server of $work/served, started here.
+report_env=()
+if [ "$stripped" = debuginfod ]; then
+    id=$(readelf -n "$exe" | sed -n 's/.*Build ID: *//p')
+    for _ in 1 2 3 4 5; do
+        port=$((20000 + RANDOM % 20000))
+        debuginfod -F -p "$port" -d "$work/debuginfod.sqlite" "$work/served" >"$work/debuginfod.log" 2>&1 &
+        server=$!
+        for _ in $(seq 1 100); do
+            # A fresh cache each time: the client remembers a miss (before
+            # the server's first scan) for minutes.
+            rm -rf "$work/probe-cache"
+            DEBUGINFOD_URLS="http://127.0.0.1:$port" DEBUGINFOD_CACHE_PATH="$work/probe-cache" \
+                debuginfod-find debuginfo "$id" >/dev/null 2>&1 && break 2
+            kill -0 "$server" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; server=""
+    done
+    [ -n "${server:-}" ] || { echo "FAIL: debuginfod did not serve $id: $(tail -3 "$work/debuginfod.log")"; exit 1; }
+    report_env=(DEBUGINFOD_URLS="http://127.0.0.1:$port" DEBUGINFOD_CACHE_PATH="$work/cache")
+fi
+
+# --stripped debuginfod: never without DEBUGINFOD_URLS (the server is up and
+# has the file): no connection is even tried (strace sees no connect),
+# nothing is fetched and no source file is named.  With it, the debug file
+# was fetched.
+check_debuginfod_use() {
+    local src
+    src=$(basename "$(ls "$(dirname "$0")"/../zoo/"$program".c* "$(dirname "$0")"/../zoo/optimized/"$program".c* | head -1)")
+    env -u DEBUGINFOD_URLS DEBUGINFOD_CACHE_PATH="$work/cache-unset" \
+        strace -f -qq -e trace=connect -o "$work/unset.strace" "$lt" report --json "$trace" >"$work/unset.json" 2>/dev/null
+    [ -f "$work/unset.strace" ] || fail "strace did not run"
+    ! grep -q 'connect(' "$work/unset.strace" ||
+        fail "DEBUGINFOD_URLS unset, yet report tried to connect: $(grep 'connect(' "$work/unset.strace" | head -3)"
+    [ ! -e "$work/cache-unset" ] || fail "DEBUGINFOD_URLS unset, yet something was fetched: $(find "$work/cache-unset")"
+    ! grep -q "$src" "$work/unset.json" || fail "DEBUGINFOD_URLS unset, yet $src is named"
+    [ -n "$(find "$work/cache" -type f -name debuginfo 2>/dev/null)" ] ||
+        fail "with DEBUGINFOD_URLS the debug file was not fetched"
+    echo "ok [$program] debuginfod: fetched with DEBUGINFOD_URLS, not loaded without"
+}
+
+# check_report LABEL: `locktrace report --json` of the trace, checked.
 check_report() {
     local label=$1 rc
-    "$lt" report --json ${report_args[@]+"${report_args[@]}"} "$trace" >"$work/last.json" 2>"$work/report.err"
+    env ${report_env[@]+"${report_env[@]}"} "$lt" report --json ${report_args[@]+"${report_args[@]}"} "$trace" \
+        >"$work/last.json" 2>"$work/report.err"
     rc=$?
     [ "$rc" -le 1 ] || fail "$label: report could not read the trace (exit $rc): $(cat "$work/report.err")"
     jq -e . "$work/last.json" >/dev/null 2>&1 || fail "$label: report --json is not JSON"
@@ -253,11 +347,14 @@ if [ "$hangs" = 1 ]; then
     wait "$pid" 2>/dev/null
     pid=""
     check_report killed
+    [ "$stripped" = debuginfod ] && check_debuginfod_use
     if [ -n "$stripped" ]; then
         # Packed where the debug files are, the bundle reads the same without them.
-        "$lt" pack ${report_args[@]+"${report_args[@]}"} "$trace" -o "$work/packed.ltb" >/dev/null 2>"$work/pack.err" ||
+        env ${report_env[@]+"${report_env[@]}"} "$lt" pack ${report_args[@]+"${report_args[@]}"} "$trace" \
+            -o "$work/packed.ltb" >/dev/null 2>"$work/pack.err" ||
             fail "pack failed: $(cat "$work/pack.err")"
-        rm -rf "$work/bin" "$work/debug"
+        rm -rf "$work/bin" "$work/debug" "$work/served" "$work/cache"
+        [ -n "${server:-}" ] && { kill "$server"; wait "$server" 2>/dev/null; server=""; }
         trace="$work/packed.ltb"
         check_report bundle
     fi

@@ -20,7 +20,14 @@ PROGS=$BUILD/life
 # can reach, on a file system that honours setuid bits.
 T=$(mktemp -d /tmp/locktrace-life.XXXXXX)
 chmod 755 "$T"
-cleanup() { [ -n "${MOUNTED:-}" ] && umount "$MOUNTED" 2>/dev/null; rm -rf "$T"; }
+# Processes a failed case may leave running (the wrappers case's hung
+# programs): killed on the way out.
+LEFT_RUNNING=""
+cleanup() {
+    [ -n "$LEFT_RUNNING" ] && kill -KILL $LEFT_RUNNING 2>/dev/null
+    [ -n "${MOUNTED:-}" ] && umount "$MOUNTED" 2>/dev/null
+    rm -rf "$T"
+}
 trap cleanup EXIT
 
 # Threads created and exiting by the thousand (more than the trace's thread
@@ -50,7 +57,8 @@ case_fork() {
 }
 
 # Many fork children: those that take no lock (they exit, _exit or exec
-# /bin/true) leave no trace file (the exec'd /bin/true writes its own);
+# /bin/true) leave no trace file (nor does /bin/true, which takes no lock:
+# its trace is removed at its exit);
 # those that lock leave one each, which decodes; the parent's trace records
 # every fork.  Files are allocated up front by default (a disk filling up
 # later must never SIGBUS the program); LOCKTRACE_SPARSE=1 leaves them sparse.
@@ -60,7 +68,7 @@ case_fork_many() {
     traced traced "$T/tr" -- "$PROGS/life_fork_many" idle 500
     ok plain; same plain traced; no_shim_noise traced
     count_traces "$T/tr" 'life_fork_many.*.trace' 1
-    count_traces "$T/tr" 'true.*.trace' 50
+    count_traces "$T/tr" 'true.*.trace' 0
     local parent n
     parent=$(traces "$T/tr" 'life_fork_many.*.trace')
     n=$(count_forks "$parent")
@@ -106,6 +114,104 @@ case_posix_spawn() { spawn_case posix_spawn 1; }
 # vfork-exec: how many files the parent side leaves is the shim's business
 # (a vfork child must not write the parent's), so only the exec'd one is counted.
 case_vfork_exec() { spawn_case vfork-exec -; }
+
+# Wrappers in front of the program: taskset and setsid exec it in the same
+# process, /usr/bin/time forks and waits for it.  Neither takes a lock, so
+# the one trace left is the program's (named with its pid), which finds its
+# deadlock and names the wrapper that exec'd it; the wrappers leave nothing.
+# Under plain LD_PRELOAD with a fixed name (LOCKTRACE_OUTPUT=DIR/trace.%p),
+# with the default name (%e: the program's name), and under `locktrace run`
+# (-o with and without %e), which must name the file left.
+ZOO_HANG=$BUILD/zoo/deadlock_abba_mutex
+
+# has_deadlock TRACE: `locktrace report --json` finds a deadlock in it (the
+# report's exit status, 1 for an error finding, is not the question).
+# (A file read just as it is handed over at an exec is gone: no report, and
+# jq says yes to an empty file, so the report must have succeeded.)
+has_deadlock() {
+    local rc=0
+    "$DECODER" report --json "$1" > "$T/report.json" 2>/dev/null || rc=$?
+    [ "$rc" -le 1 ] && [ -s "$T/report.json" ] &&
+        jq -e '[.findings[] | select(.kind == "deadlock")] | length > 0' "$T/report.json" >/dev/null 2>&1
+}
+
+# wait_deadlock DIR: the trace in DIR that reads as a deadlock, live; prints
+# it (empty if there is none within 20 s).  (A wrapper that forks, time,
+# has its own file until it exits.)
+wait_deadlock() {
+    local f i
+    for i in $(seq 1 200); do
+        for f in $(traces "$1" '*'); do
+            has_deadlock "$f" && { echo "$f"; return 0; }
+        done
+        sleep 0.1
+    done
+}
+
+# wrapped NAME HOW CHAIN WRAPPER...: runs the zoo deadlock behind WRAPPER
+# (HOW: preload-fixed, preload-default or run), kills it once its one trace
+# reads as a deadlock, and checks what is left.  CHAIN: a pattern the
+# report's "started by" line must match ("" = no such line).
+wrapped() {
+    local name=$1 how=$2 chain=$3; shift 3
+    local dir=$T/$name-$how launcher
+    mkdir -p "$dir"
+    case $how in
+    preload-fixed) env LD_PRELOAD="$LIB" LOCKTRACE_OUTPUT="$dir/trace.%p" "$@" "$ZOO_HANG" >"$dir.out" 2>"$dir.err" & ;;
+    preload-default) (cd "$dir" && exec env LD_PRELOAD="$LIB" "$@" "$ZOO_HANG" >"$dir.out" 2>"$dir.err") & ;;
+    run) "$DECODER" run -o "$dir/trace.%p" -- "$@" "$ZOO_HANG" >"$dir.out" 2>"$dir.err" & ;;
+    run-named) "$DECODER" run -o "$dir/t.%e.%p.trace" -- "$@" "$ZOO_HANG" >"$dir.out" 2>"$dir.err" & ;;
+    esac
+    launcher=$!
+    local f pid
+    f=$(wait_deadlock "$dir")
+    # Whatever runs now is named by the traces (trace.PID, NAME.PID.trace).
+    LEFT_RUNNING="$launcher $(ls "$dir" | grep -o '[0-9][0-9]*' | tr '\n' ' ')"
+    [ -n "$f" ] || fail "$name ($how): no trace with a deadlock: $(ls "$dir" | tr '\n' ' ')"
+    pid=$(jq -r .pid "$T/report.json")
+    case $how in
+    preload-default) [ "$(basename "$f")" = "locktrace.deadlock_abba_mutex.$pid.trace" ] ||
+        fail "$name: the trace is $(basename "$f"), want the program's locktrace.deadlock_abba_mutex.$pid.trace" ;;
+    run-named) [ "$(basename "$f")" = "t.deadlock_abba_mutex.$pid.trace" ] ||
+        fail "$name: the trace is $(basename "$f"), want the program's t.deadlock_abba_mutex.$pid.trace" ;;
+    *) [ "$(basename "$f")" = "trace.$pid" ] || fail "$name: the trace is $(basename "$f"), want trace.$pid" ;;
+    esac
+    "$DECODER" report "$f" > "$dir.report" 2>&1
+    grep -q "program: $ZOO_HANG " "$dir.report" || fail "$name: the trace is not the program's: $(head -3 "$dir.report")"
+    if [ -n "$chain" ]; then
+        grep -qE "^  started by: $chain -> exec\$" "$dir.report" ||
+            fail "$name: the report does not name the wrapper: $(grep -E 'program:|started by' "$dir.report")"
+    else
+        ! grep -q "started by:" "$dir.report" || fail "$name: $(grep 'started by' "$dir.report")"
+    fi
+    kill -KILL "$pid"
+    wait "$launcher" 2>/dev/null
+    LEFT_RUNNING=""
+    [ "$(traces "$dir" '*' | wc -l)" = 1 ] || fail "$name ($how): stray files: $(ls "$dir" | tr '\n' ' ')"
+    has_deadlock "$f" || fail "$name ($how): no deadlock after the kill"
+    if [ "${how%-named}" = run ] && [ -n "$chain" ]; then
+        grep -q "trace written to $f\$" "$dir.err" || fail "$name: locktrace run named $(grep '^locktrace' "$dir.err")"
+    elif [ "${how%-named}" = run ]; then
+        grep -q "took no lock; its child's trace written to $f\$" "$dir.err" ||
+            fail "$name: locktrace run named $(grep '^locktrace' "$dir.err")"
+    fi
+    note "$name ($how): only $(basename "$f"), the program's, with its deadlock$(grep -o ' started by:.*' "$dir.report" | head -1)"
+}
+
+case_wrappers() {
+    command -v jq >/dev/null || skip "jq not installed"
+    [ -x "$ZOO_HANG" ] || fail "$ZOO_HANG not built"
+    local how
+    for how in preload-fixed preload-default run run-named; do
+        wrapped taskset $how 'taskset -c 0 \(/usr/bin/taskset\)' taskset -c 0
+        wrapped setsid $how 'setsid \(/usr/bin/setsid\)' setsid
+        wrapped time $how '' /usr/bin/time
+    done
+    # Two wrappers in a row: both named, oldest first.
+    wrapped setsid-taskset preload-fixed \
+        'setsid \(/usr/bin/setsid\) -> taskset -c 0 \(/usr/bin/taskset\)' \
+        setsid taskset -c 0
+}
 
 # system() and popen(): libc starts the shell itself, past the exec hooks;
 # LOCKTRACE_FOLLOW_EXEC=0 must still keep the shell and what it runs untraced.

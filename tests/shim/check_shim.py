@@ -218,6 +218,43 @@ def case_exec(c):
     check(count(ae, "ACQUIRED", "MUTEX") == 5 and after[0].h["exit_status"] == 7, "exec'd image traced itself")
 
 
+def case_exec_handover(c):
+    # A program that execs before taking any lock (a wrapper) hands its file
+    # over: one trace, the exec'd program's, which names the wrapper.
+    c.run([c.args.workload, "exec-first"], expect_rc=7)
+    tr = c.only_trace()
+    ev = [e for evs in all_events(tr).values() for e in evs]
+    check(count(ev, "ACQUIRED", "MUTEX") == 5 and tr.h["exit_status"] == 7, "the exec'd program traced itself")
+    check(count(ev, "EXEC") == 0, "no EXEC event: the wrapper's part was handed over")
+    check(tr.handover == 0, "the file is taken over, not left marked")
+    check(tr.exec_count == 1 and len(tr.exec_chain) == 1, "one program before this one: %r" % tr.exec_chain)
+    exe, args = tr.exec_chain[0]
+    check(exe == os.path.realpath(c.args.workload), "the wrapper's executable: %r" % exe)
+    check(args.endswith("exec-first"), "the wrapper's arguments: %r" % args)
+    # Traces of programs nobody exec'd into have no chain.
+    check(os.path.basename(tr.path).startswith(os.path.basename(c.args.workload) + "."), "named by the program")
+
+
+def case_exec_fails(c):
+    # An exec that comes back: the file was handed over for nothing and is
+    # this program's own again (same name, not marked, its locks in it).
+    c.run([c.args.workload, "exec-fails"], expect_rc=7)
+    tr = c.only_trace()
+    ev = [e for evs in all_events(tr).values() for e in evs]
+    check(count(ev, "ACQUIRED", "MUTEX") == 5 and tr.h["exit_status"] == 7, "its locks are in its own file")
+    check(tr.handover == 0 and tr.exec_count == 0, "not marked, no chain")
+    check(tr.h["pid"] == int(tr.path.rsplit(".", 2)[-2]), "named with its own pid")
+
+
+def case_silent(c):
+    # A program that takes no lock leaves no trace (a wrapper that forks and
+    # waits, /usr/bin/time), unless LOCKTRACE_KEEP_EMPTY=1.
+    c.run(["/bin/true"], expect_rc=0)
+    check(c.traces() == [], "a program that took no lock left %s" % c.traces())
+    c.run(["/bin/true"], env={"LOCKTRACE_KEEP_EMPTY": "1"}, expect_rc=0)
+    check(len(c.traces()) == 1, "LOCKTRACE_KEEP_EMPTY=1 keeps it: %s" % c.traces())
+
+
 def case_config_errors(c):
     env = {"LOCKTRACE_RING_SIZE": "abc", "LOCKTRACE_STACK_DEPTH": "lots", "LOCKTRACE_FAMILIES": "mutex,bogus",
            "LOCKTRACE_MAX_THREADS": "0"}

@@ -22,6 +22,11 @@ HDR_FIELDS = ("magic version header_size event_size thread_entry_size module_ent
 THREAD = struct.Struct("<IiQQQQQQII16s48x")
 MODULE = struct.Struct("<IIQQQQ32s400s40x")
 EVENT = struct.Struct("<QQQQQQIHBBiI")
+# struct lt_exec_chain, at byte 3328 of the header
+EXEC_CHAIN_OFFSET = 3328
+EXEC_CHAIN = struct.Struct("<II")
+EXEC_IMAGE = struct.Struct("<128s56s")
+EXEC_HANDOVER = 0x524E5448
 
 
 class Event:
@@ -50,6 +55,12 @@ class Trace:
         self.h = dict(zip(HDR_FIELDS, h))
         if self.h["magic"] != MAGIC:
             raise ValueError("bad magic")
+        self.handover, self.exec_count = EXEC_CHAIN.unpack_from(self.data, EXEC_CHAIN_OFFSET)
+        self.exec_chain = []
+        for i in range(min(self.exec_count, 4)):
+            exe, args = EXEC_IMAGE.unpack_from(self.data, EXEC_CHAIN_OFFSET + EXEC_CHAIN.size + i * EXEC_IMAGE.size)
+            self.exec_chain.append((exe.split(b"\0")[0].decode(errors="replace"),
+                                    args.split(b"\0")[0].decode(errors="replace")))
         self.threads = []
         for i in range(self.h["threads_used"]):
             off = self.h["thread_table_offset"] + i * self.h["thread_entry_size"]

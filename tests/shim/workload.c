@@ -87,6 +87,24 @@ static int do_exec(const char *self)
     return 1;
 }
 
+/* exec-first: exec before taking any lock, as a wrapper (taskset, setsid)
+ * does: the exec'd image takes the trace file over. */
+static int do_exec_first(const char *self)
+{
+    execl(self, self, "threads", "1", "5", (char *)NULL);
+    perror("execl");
+    return 1;
+}
+
+/* exec-fails: an exec that comes back (no such file), then locks: the
+ * file stays this program's own. */
+static int do_exec_fails(void)
+{
+    execl("/nonexistent/locktrace-workload", "locktrace-workload", (char *)NULL);
+    locker((void *)5L);
+    return 7;
+}
+
 /* futex: a ping-pong on a raw futex word between two threads */
 static uint32_t fword;
 static void *futex_waiter(void *a)
@@ -267,6 +285,10 @@ int main(int argc, char **argv)
         return do_fork();
     if (!strcmp(mode, "exec"))
         return do_exec(argv[0]);
+    if (!strcmp(mode, "exec-first"))
+        return do_exec_first(argv[0]);
+    if (!strcmp(mode, "exec-fails"))
+        return do_exec_fails();
     if (!strcmp(mode, "futex"))
         return futex();
     if (!strcmp(mode, "dlopen") && argc > 2)

@@ -40,3 +40,21 @@ TEST(Demangle, RustV0MalformedIsLeftAsIs)
                             "_RIC3fooIIIIIIIIIIII", "_R0C3foo"})
         EXPECT_EQ(lt::demangle(bad), bad) << bad;
 }
+
+TEST(MergedUsrTwin, BothWays)
+{
+    EXPECT_EQ(lt::merged_usr_twin("/lib/x86_64-linux-gnu/libc.so.6"), "/usr/lib/x86_64-linux-gnu/libc.so.6");
+    EXPECT_EQ(lt::merged_usr_twin("/usr/lib/x86_64-linux-gnu/libc.so.6"), "/lib/x86_64-linux-gnu/libc.so.6");
+    EXPECT_EQ(lt::merged_usr_twin("/lib64/ld-linux-x86-64.so.2"), "/usr/lib64/ld-linux-x86-64.so.2");
+    EXPECT_EQ(lt::merged_usr_twin("/usr/bin/python3"), "/bin/python3");
+    EXPECT_EQ(lt::merged_usr_twin("/sbin/init"), "/usr/sbin/init");
+}
+
+TEST(MergedUsrTwin, OtherPathsHaveNone)
+{
+    EXPECT_EQ(lt::merged_usr_twin("/opt/app/libapp.so"), "");
+    EXPECT_EQ(lt::merged_usr_twin("/usr/local/lib/libx.so"), "");
+    EXPECT_EQ(lt::merged_usr_twin("/library/x.so"), "");
+    EXPECT_EQ(lt::merged_usr_twin("/usr/libexec/x"), "");
+    EXPECT_EQ(lt::merged_usr_twin("relative/lib/x.so"), "");
+}
