@@ -45,6 +45,7 @@ constexpr char kStak[4] = {'S', 'T', 'A', 'K'};  // stacks: {u32 id, u32 depth, 
 constexpr char kRing[4] = {'R', 'I', 'N', 'G'};  // one per thread: RingHeader + event columns
 constexpr char kSyms[4] = {'S', 'Y', 'M', 'S'};  // JSON: symbolized frames and lock (data) names
 constexpr char kFind[4] = {'F', 'I', 'N', 'D'};  // JSON: findings as `report --json` gives them
+constexpr char kLive[4] = {'L', 'I', 'V', 'E'};  // text: the live view taken when packed (core/live_view.h)
 
 struct RingHeader {
     uint32_t slot;               // index in the thread table

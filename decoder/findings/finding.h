@@ -23,6 +23,9 @@ struct Text {
             site,     // where event `value` (an index into Model::events) happened in the user's code;
                       // `words` goes before it, and both are left out when the stack is unknown
             time,     // an absolute CLOCK_MONOTONIC time (`value`), written relative to the trace start
+            live_call,// where thread tid `value` is now per the live view (Model::live): the library
+                      // function its stack is in and the user's code that called it; `words` goes
+                      // before it, and both are left out when the stack is unknown
         };
         Kind kind = Kind::words;
         std::string words;

@@ -314,6 +314,7 @@ std::string second_frame(const Analysis& a, json frames, const std::string& trac
     syms["notes"] = sym.notes();
     add_section(payload, kSyms, syms.dump());
     add_section(payload, kFind, findings_json(a.model, sym, a.findings).dump());
+    if (a.live) add_section(payload, kLive, live_view_text(*a.live));
 
     json meta;
     meta["bundle_version"] = kVersion;
