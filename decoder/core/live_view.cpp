@@ -870,7 +870,9 @@ std::string live_view_path(const std::string& trace_path) { return trace_path + 
 bool save_live_view(const LiveView& v, const std::string& path, std::string* why)
 {
     const std::string tmp = path + ".tmp" + std::to_string(getpid());
-    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    // A new file of ours only: never one planted under that name.
+    unlink(tmp.c_str());
+    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         *why = tmp + ": " + strerror(errno);
         return false;
