@@ -28,4 +28,24 @@ m = re.search(pat, b[0])
 assert m, b[0]
 assert m.group(1) != m.group(2), b[0]
 PY
-echo "PASS: the holder's read on the socket and the chain are named"
+kill -KILL "$pid"
+
+# The same over a TCP connection on the loopback: the socket's addresses and
+# its peer, found in /proc/PID/net/tcp, open in the same process.
+env LD_PRELOAD="$shim" LOCKTRACE_OUTPUT="$work/tcp.trace" "$build/live/live_socket_chain" tcp >"$work/tcp.out" 2>"$work/tcp.err" &
+pid=$!
+pids+=("$pid")
+wait_for 60 at_least_blocked "$work/tcp.trace" 1 || fail "the replier did not block (tcp)"
+sleep 0.3
+"$lt" report --json "$work/tcp.trace" >"$work/tcp.json" 2>/dev/null
+python3 - "$work/tcp.json" <<'PY' || fail "the chain to the worker's read on the TCP socket is not said"
+import json, re, sys
+r = json.load(open(sys.argv[1]))
+b = [f["summary"] for f in r["findings"] if f["kind"] == "blocked" and "replier" in f["summary"]]
+assert b, [f["summary"] for f in r["findings"]]
+pat = (r'held by thread \d+ "worker", which is blocked in read\(\) on fd \d+, tcp socket socket:\[\d+\] '
+       r'127\.0\.0\.1:(\d+) -> 127\.0\.0\.1:(\d+), peer socket:\[\d+\], which is fd \d+ of this process')
+m = re.search(pat, b[0])
+assert m and m.group(1) != m.group(2), b[0]
+PY
+echo "PASS: the holder's read on the socket and the chain are named (unix and TCP)"

@@ -2,9 +2,11 @@
  * A mutex holder blocked in read() on a socket whose peer waits for that
  * mutex: "worker" takes state_lock and waits for a reply on its end of a
  * socket pair; "replier" must take state_lock before it writes the reply.
- * Hangs for ever.
+ * Hangs for ever.  With the argument "tcp", the two ends are a TCP
+ * connection over 127.0.0.1 instead of a unix socket pair.
  */
 #define _GNU_SOURCE
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -68,10 +70,26 @@ static void *replier_main(void *arg)
     return NULL;
 }
 
-int main(void)
+/* A connected pair of TCP sockets over the loopback. */
+static int tcp_pair(int fds[2])
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 1) || getsockname(l, (struct sockaddr *)&a, &len))
+        return -1;
+    fds[1] = socket(AF_INET, SOCK_STREAM, 0);
+    if (fds[1] < 0 || connect(fds[1], (struct sockaddr *)&a, sizeof a)) return -1;
+    fds[0] = accept(l, NULL, NULL);
+    close(l);
+    return fds[0] < 0 ? -1 : 0;
+}
+
+int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return 2;
+    int tcp = argc > 1 && strcmp(argv[1], "tcp") == 0;
+    if ((tcp ? tcp_pair(sv) : socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) != 0) return 2;
     pthread_t w, r;
     pthread_create(&w, NULL, worker_main, NULL);
     pthread_setname_np(w, "worker");
