@@ -40,6 +40,11 @@ void add_live_edges(const Model& m, std::vector<WaitEdge>& edges)
         const LiveThread* owner = m.live->thread(lt.mutex_owner);
         if (!from || !to || from->status != ThreadStatus::running || to->status == ThreadStatus::exited) continue;
         if (!owner || owner->call != LiveThread::Call::in_call) continue;  // the owner is on its way
+        // An owner the history shows blocked on a mutex must still sleep on that
+        // mutex's word: else the view and the history are of different moments.
+        if (to->status == ThreadStatus::blocked && m.locks[to->lock].prim == LT_PRIM_MUTEX &&
+            owner->futex_wait_addr() && owner->futex_wait_addr() != m.locks[to->lock].addr)
+            continue;
         edges.push_back({from->thread, to->thread, SIZE_MAX, SIZE_MAX, addr});
     }
 }
