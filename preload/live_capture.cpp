@@ -205,7 +205,11 @@ void one_thread(int fd, long tid)
             if (read_self(a[0], m, sizeof m) && m[0] && m[3] && m[3] < (1u << 20) && !(m[4] & ~0x3f3u) &&
                 ((m[4] & 0x30) ? (m[0] & 0x3fffffff) == m[2] : m[0] <= 2))
                 owner = (int32_t)m[2];
-            snprintf(g_out, sizeof g_out, "futex %ld %u %d\n", tid, word, owner > 0 ? owner : 0);
+            // A stdio FILE lock (_IO_lock_t) names its owner by thread pointer.
+            unsigned long long ptr = 0;
+            if (!owner && read_self(a[0], m, 16) && (m[0] == 1 || m[0] == 2) && m[1] >= 1 && m[1] < (1u << 20))
+                ptr = (unsigned long long)m[2] | (unsigned long long)m[3] << 32;
+            snprintf(g_out, sizeof g_out, "futex %ld %u %d 0x%llx\n", tid, word, owner > 0 ? owner : 0, ptr);
             lt_write_str(fd, g_out);
         }
         if (nr <= 1 || nr == SYS_recvfrom || nr == SYS_accept || nr == SYS_accept4 || nr == SYS_connect ||

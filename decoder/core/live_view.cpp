@@ -214,6 +214,8 @@ LiveView take_live_view(int32_t pid, const std::vector<uint64_t>& words)
                 t.word_known = true;
                 t.word = m[0];
                 t.mutex_owner = glibc_mutex_owner(m, v.threads);
+                if (!t.mutex_owner && (m[0] == 1 || m[0] == 2) && m[1] >= 1 && m[1] < (1u << 20))
+                    t.owner_thread_ptr = uint64_t(m[2]) | uint64_t(m[3]) << 32;
             } else if (read_mem(pid, a, m, 4)) {
                 t.word_known = true;
                 t.word = m[0];

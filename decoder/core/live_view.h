@@ -44,6 +44,10 @@ struct LiveThread {
     bool word_known = false;
     uint32_t word = 0;
     int32_t mutex_owner = 0;
+    // When the word is the lock of a glibc internal lock that names its owner
+    // by thread pointer (stdio's FILE lock, _IO_lock_t: lock 1 or 2, a
+    // recursion count, the owner's pthread_t), that pointer; else 0.
+    uint64_t owner_thread_ptr = 0;
     std::vector<LiveFd> fds;   // an I/O wait's descriptors
     std::vector<uint64_t> stack; // pc first, then return addresses
     size_t unwound = 0;        // stack[0, unwound) from CFI, the rest found by scanning the stack

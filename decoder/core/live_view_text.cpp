@@ -53,7 +53,9 @@ std::string live_view_text(const LiveView& v)
             line(s + " " + hex(t.sp) + " " + hex(t.pc));
         }
         if (!t.wchan.empty()) line("wchan" + id + " " + t.wchan);
-        if (t.word_known) line("futex" + id + " " + std::to_string(t.word) + " " + std::to_string(t.mutex_owner));
+        if (t.word_known)
+            line("futex" + id + " " + std::to_string(t.word) + " " + std::to_string(t.mutex_owner) +
+                 (t.owner_thread_ptr ? " " + hex(t.owner_thread_ptr) : ""));
         for (const LiveFd& f : t.fds) line("fd" + id + " " + std::to_string(f.fd) + " " + f.what);
         if (!t.stack.empty()) {
             std::string s = "stack" + id + " " + std::to_string(t.unwound);
@@ -150,6 +152,8 @@ bool parse_live_view(const std::string& text, LiveView* v, std::string* why)
                     t.word_known = true;
                     t.word = uint32_t(w);
                     t.mutex_owner = int32_t(o);
+                    uint64_t ptr;
+                    if (u64(word(), &ptr)) t.owner_thread_ptr = ptr;  // optional
                 }
             } else if (key == "fd") {
                 uint64_t fd;

@@ -34,10 +34,14 @@ void add_live_edges(const Model& m, std::vector<WaitEdge>& edges)
     if (!m.live) return;
     for (const LiveThread& lt : m.live->threads) {
         uint64_t addr = lt.futex_wait_addr();
-        if (!addr || !lt.mutex_owner || lt.mutex_owner == lt.tid) continue;
+        if (!addr) continue;
         const ThreadState* from = m.thread_by_tid(lt.tid);
-        const ThreadState* to = m.thread_by_tid(lt.mutex_owner);
-        const LiveThread* owner = m.live->thread(lt.mutex_owner);
+        const ThreadState* to = lt.mutex_owner ? m.thread_by_tid(lt.mutex_owner) : nullptr;
+        // A stdio FILE lock names its owner by thread pointer: the pthread_t
+        // the trace recorded for each thread.
+        if (!lt.mutex_owner && lt.owner_thread_ptr) to = m.thread_by_pthread(lt.owner_thread_ptr, m.end_ns);
+        if (!to || to->tid == lt.tid) continue;
+        const LiveThread* owner = m.live->thread(to->tid);
         if (!from || !to || from->status != ThreadStatus::running || to->status == ThreadStatus::exited) continue;
         if (!owner || owner->call != LiveThread::Call::in_call) continue;  // the owner is on its way
         // An owner the history shows blocked on a mutex must still sleep on that
@@ -64,7 +68,10 @@ Text live_edge_sentence(const Model& m, const WaitEdge& e)
 {
     const LiveThread* t = m.live ? m.live->thread(m.threads[e.from].tid) : nullptr;
     Text word = Text({Text::Piece::Kind::address, "", e.live_addr, LT_PRIM_MUTEX});
-    Text s = thread_ref(e.from) + live_call_ref(m.threads[e.from].tid) + " waits for the glibc mutex " + word +
+    const bool by_pointer = t && !t->mutex_owner;
+    Text s = thread_ref(e.from) + live_call_ref(m.threads[e.from].tid) + " waits for the " +
+             (by_pointer ? "C library's lock " : "glibc mutex ") + word +
+             (by_pointer ? " (a lock like a stdio FILE's, which names its owner by thread pointer)" : Text()) +
              ", locked inside the C library where no hook sees it; its owner is " + thread_ref(e.to);
     if (t && t->word_known) s += " (the word is " + std::to_string(t->word) + " now, read live)";
     return s;
@@ -80,6 +87,8 @@ Text live_doing(const Model& m, uint32_t thread)
         Text s = ", which sleeps in a futex wait on " + Text({Text::Piece::Kind::address, "", a, LT_PRIM_FUTEX}) +
                  live_call_ref(t->tid);
         if (t->mutex_owner) s += ", a glibc mutex owned by " + thread_ref_tid(m, t->mutex_owner);
+        else if (const ThreadState* o = t->owner_thread_ptr ? m.thread_by_pthread(t->owner_thread_ptr, m.end_ns) : nullptr)
+            s += ", a C library lock owned by " + thread_ref(o->thread);
         return s + " (read live)";
     }
     return Text();

@@ -104,6 +104,8 @@ std::string live_view_section(const Model& m, Symbolizer& sym, const LiveView& v
             o += "    word now: " + std::to_string(t.word) + " (the wait expects " + std::to_string(t.futex_expected()) +
                  ")";
             if (t.mutex_owner) o += "; a glibc mutex whose __owner is thread " + std::to_string(t.mutex_owner);
+            if (const ThreadState* ow = t.owner_thread_ptr ? m.thread_by_pthread(t.owner_thread_ptr, m.end_ns) : nullptr)
+                o += "; a C library lock (like a stdio FILE's) owned by " + thread_label(m, ow->thread);
             o += "; " + hex_addr(t.futex_wait_addr()) + data_words(sym, t.futex_wait_addr()) + "\n";
         }
         for (const LiveFd& f : t.fds) o += "    on " + f.what + "\n";
@@ -196,7 +198,8 @@ nlohmann::json live_view_json(const Model& m, Symbolizer& sym, const LiveView& v
                           {"symbol", sym.data_name(t.futex_wait_addr())},
                           {"word", t.word},
                           {"expected", t.futex_expected()},
-                          {"mutex_owner", t.mutex_owner ? json(t.mutex_owner) : json(nullptr)}};
+                          {"mutex_owner", t.mutex_owner ? json(t.mutex_owner) : json(nullptr)},
+                          {"owner_thread_pointer", t.owner_thread_ptr ? json(hex_addr(t.owner_thread_ptr)) : json(nullptr)}};
         if (!t.problem.empty()) j["problem"] = t.problem;
         th.push_back(std::move(j));
     }
