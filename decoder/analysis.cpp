@@ -11,8 +11,9 @@
 
 namespace lt {
 
-std::unique_ptr<Trace> open_trace(const std::string& path)
+std::unique_ptr<Trace> open_trace(const std::string& path, std::string* live_text)
 {
+    if (live_text) live_text->clear();
     uint8_t lead[8] = {};
     bool bundle = false;
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -21,11 +22,41 @@ std::unique_ptr<Trace> open_trace(const std::string& path)
         ::close(fd);
     }
     // A file that cannot be opened or read goes to the raw reader, which says why.
-    if (bundle) return bundle::read_bundle(path);
+    if (bundle) return bundle::read_bundle(path, live_text);
     return std::make_unique<Trace>(path);
 }
 
 namespace {
+
+// The live view that goes with the model: taken now when the process runs
+// (and stored next to the trace, so that it outlives the process), else the
+// one the bundle or the trace's `.live` file keeps, if no event came after it.
+void attach_live_view(Analysis& a, const std::string& bundle_live, const std::string& given)
+{
+    const Trace& t = *a.trace;
+    auto v = std::make_unique<LiveView>();
+    std::string why;
+    if (!given.empty() && load_live_view(given, v.get())) {
+        // as given (the watchdog's own view of its process)
+    } else if (t.packed()) {
+        if (bundle_live.empty() || !parse_live_view(bundle_live, v.get(), &why)) return;
+    } else if (t.process_running()) {
+        std::vector<uint64_t> words;
+        for (const ThreadState& th : a.model.threads) {
+            if (th.status != ThreadStatus::blocked) continue;
+            words.push_back(th.lock_addr);
+            if (th.sleeps_in_lock != SIZE_MAX && a.model.locks[th.sleeps_in_lock].addr != th.lock_addr)
+                words.push_back(a.model.locks[th.sleeps_in_lock].addr);
+        }
+        *v = take_live_view(t.header().pid, words);
+        save_live_view(*v, live_view_path(t.path()), &why);  // best effort: a read-only directory keeps none
+    } else if (!load_live_view(live_view_path(t.path()), v.get())) {
+        return;
+    }
+    if (v->pid != t.header().pid || v->taken_ns < a.model.end_ns) return;  // another process, or history after it
+    a.live = std::move(v);
+    a.model.live = a.live.get();
+}
 
 // Reads every stack once, so that the threads of an overlapped analysis only
 // read the trace's stack cache, never fill it.
@@ -36,7 +67,7 @@ void warm_stacks(const Trace& trace)
     for (uint32_t id = 1; id <= ids; id++) (void)trace.stack(id);
 }
 
-void overlapped(Analysis& a, const AnalysisSteps& steps)
+void overlapped(Analysis& a, const AnalysisSteps& steps, const std::string& bundle_live)
 {
     warm_stacks(*a.trace);
     std::promise<bool> model_built;   // false: the model could not be built
@@ -66,6 +97,7 @@ void overlapped(Analysis& a, const AnalysisSteps& steps)
     std::exception_ptr main_error;
     try {
         a.model = Model::build(*a.trace);
+        attach_live_view(a, bundle_live, steps.live_view_file);
         model_built.set_value(true);
         if (steps.modelled) steps.modelled(*a.trace, a.model);
     } catch (...) {
@@ -83,12 +115,14 @@ void overlapped(Analysis& a, const AnalysisSteps& steps)
 Analysis analyse(const std::string& path, const AnalysisSteps& steps)
 {
     Analysis a;
-    a.trace = open_trace(path);
+    std::string bundle_live;
+    a.trace = open_trace(path, &bundle_live);
     if (steps.modelled || steps.symbolized || steps.analysed) {
-        overlapped(a, steps);
+        overlapped(a, steps, bundle_live);
         return a;
     }
     a.model = Model::build(*a.trace);
+    attach_live_view(a, bundle_live, steps.live_view_file);
     a.symbols = std::make_unique<Symbolizer>(*a.trace, steps.symbols.debug_dirs);
     a.symbols->set_skip_frames(steps.symbols.skip_frames);
     if (steps.findings) a.findings = find_all(a.model);

@@ -19,11 +19,16 @@ struct Analysis {
     Model model;
     std::unique_ptr<Symbolizer> symbols;
     std::vector<Finding> findings;  // most severe first; empty when not asked for
+    // What every thread is doing now (a live trace: read from /proc and the
+    // process's memory), or the view stored with the trace or bundle; null
+    // when there is none.  model.live points to it.
+    std::unique_ptr<LiveView> live;
 };
 
 // A bundle (told by its first bytes) through the bundle reader, any other file
 // as a raw trace.  Throws TraceError.
-std::unique_ptr<Trace> open_trace(const std::string& path);
+// `live_text`: set to the live view a bundle carries (empty if none).
+std::unique_ptr<Trace> open_trace(const std::string& path, std::string* live_text = nullptr);
 
 // How the user asked stacks to be read (the Symbolizer's settings).
 struct SymbolOptions {
@@ -38,6 +43,10 @@ struct SymbolOptions {
 struct AnalysisSteps {
     bool findings = true;  // timeline has no use for them
     SymbolOptions symbols;
+    // A live view file to use instead of taking one (report --live-view: the
+    // watchdog's, taken inside the process); when it cannot be read, a running
+    // process's view is taken as usual.
+    std::string live_view_file;
     // On the caller's thread, once the model is built, beside the other two.
     std::function<void(const Trace&, const Model&)> modelled;
     // On the symbols' thread, once the symbolizer is made.

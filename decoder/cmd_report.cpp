@@ -17,6 +17,7 @@ struct ReportOptions {
     std::string trace;
     bool json = false;
     bool all_locks = false;
+    std::string live_view;
     SymbolOptions symbols;
 };
 
@@ -24,6 +25,7 @@ int run_report(const ReportOptions& o)
 {
     AnalysisSteps steps;
     steps.symbols = o.symbols;
+    steps.live_view_file = o.live_view;
     const Analysis a = analyse(o.trace, steps);
     const Report r = build_report(*a.trace, a.model, *a.symbols, a.findings);
     const std::string out = o.json ? report_json(r) : report_text(r, o.all_locks);
@@ -41,6 +43,9 @@ CommandRun add_report_command(CLI::App& app)
     sub->add_option("trace", o->trace, "Trace file (of a running, exited or killed process)")->required();
     sub->add_flag("--json", o->json, "One JSON object instead of text (schema in locktrace(1))");
     sub->add_flag("--all-locks", o->all_locks, "List every lock in the text summary, not only the 20 most waited on");
+    sub->add_option("--live-view", o->live_view,
+                    "Use this live view file (TRACE.live, as the watchdog writes it) instead of reading the running "
+                    "process");
     add_symbol_options(sub, o->symbols);
     return [o] { return run_report(*o); };
 }

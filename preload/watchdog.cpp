@@ -2,6 +2,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "live_capture.h"
 #include "state.h"
 
 #include <dlfcn.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -89,20 +91,6 @@ void add_mark(lt_file_header *h, uint32_t kind, uint64_t now)
     __atomic_store_n(&h->marks[n].time_ns, now, __ATOMIC_RELEASE);
 }
 
-void write_str(int fd, const char *s)
-{
-    size_t n = strlen(s);
-    while (n) {
-        ssize_t w = write(fd, s, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        s += w;
-        n -= (size_t)w;
-    }
-}
-
 void copy_to_stderr(const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -112,7 +100,7 @@ void copy_to_stderr(const char *path)
     ssize_t r;
     while ((r = read(fd, buf, sizeof buf - 1)) > 0) {
         buf[r] = 0;
-        write_str(2, buf);
+        lt_write_str(2, buf);
     }
     close(fd);
 }
@@ -124,12 +112,12 @@ struct spawn_plan {
     bool ready;
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
-    char *argv[4];
+    char *argv[6];
     char *env[1024];
 };
 spawn_plan g_plan;
 
-void prepare_report(char *trace, const char *report_path)
+void prepare_report(char *trace, char *live_path, const char *report_path)
 {
     g_plan.ready = false;
     if (!g_wd.decoder[0])
@@ -147,8 +135,10 @@ void prepare_report(char *trace, const char *report_path)
     posix_spawnattr_setflags(&g_plan.at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     g_plan.argv[0] = g_wd.decoder;
     g_plan.argv[1] = (char *)"report";
-    g_plan.argv[2] = trace;
-    g_plan.argv[3] = nullptr;
+    g_plan.argv[2] = (char *)"--live-view";
+    g_plan.argv[3] = live_path;  // the view we take ourselves: no permission needed
+    g_plan.argv[4] = trace;
+    g_plan.argv[5] = nullptr;
     g_plan.ready = true;
 }
 
@@ -161,7 +151,7 @@ void run_report(const char *trace, const char *report_path)
         snprintf(msg, sizeof msg,
                  "locktrace: watchdog: decoder not found (%s); set LOCKTRACE_DECODER, or run: locktrace report %s\n",
                  g_wd.decoder[0] ? g_wd.decoder : "no path", trace);
-        write_str(2, msg);
+        lt_write_str(2, msg);
         return;
     }
     // The environment as it is now, without the preload (the decoder must
@@ -176,7 +166,7 @@ void run_report(const char *trace, const char *report_path)
     if (err) {
         char msg[PATH_MAX + 200];
         snprintf(msg, sizeof msg, "locktrace: watchdog: cannot run %s: %s\n", g_wd.decoder, strerror(err));
-        write_str(2, msg);
+        lt_write_str(2, msg);
         return;
     }
     // The program may reap children itself (SIGCHLD handler, SIG_IGN): then
@@ -247,11 +237,13 @@ void *watchdog_main(void *)
     lt_tls.internal = 1;
     lt_tls.off = 1;
     prctl(PR_SET_NAME, "lt-watchdog", 0, 0, 0);
-    char trace[PATH_MAX], report[PATH_MAX + 16];
+    char trace[PATH_MAX], report[PATH_MAX + 16], live[PATH_MAX + 16];
     if (!realpath(lt_g.path, trace))
         snprintf(trace, sizeof trace, "/proc/%d/fd/%d", (int)getpid(), lt_g.fd);
     snprintf(report, sizeof report, "%s.report.txt", trace);
-    prepare_report(trace, report);
+    snprintf(live, sizeof live, "%s.live", trace);
+    prepare_report(trace, live, report);
+    const long self_tid = syscall(SYS_gettid);
 
     uint64_t period = g_wd.limit_ns / 2;
     if (period > 500000000u)
@@ -284,10 +276,12 @@ void *watchdog_main(void *)
                  "locktrace: watchdog: %u thread(s) blocked for over %.1fs with no lock progress; "
                  "report below and in %s\n",
                  blocked, g_wd.limit_ns / 1e9, report);
-        write_str(2, msg);
+        lt_write_str(2, msg);
+        if (!lt_live_capture(live, self_tid))
+            lt_write_str(2, "locktrace: watchdog: cannot write the live view next to the trace\n");
         run_report(trace, report);
         if (g_wd.abort_after) {
-            write_str(2, "locktrace: watchdog: aborting the process (LOCKTRACE_WATCHDOG_ACTION=abort)\n");
+            lt_write_str(2, "locktrace: watchdog: aborting the process (LOCKTRACE_WATCHDOG_ACTION=abort)\n");
             abort();
         }
     }

@@ -49,6 +49,7 @@ constexpr char kFind[4] = {'F', 'I', 'N', 'D'};  // JSON: findings as `report --
 constexpr char kBook[4] = {'B', 'O', 'O', 'K'};  // one per thread slot with a book: u32 slot, u32 0, struct lt_book
 constexpr char kOrdr[4] = {'O', 'R', 'D', 'R'};  // the complete lock-order pairs: n x struct lt_order_pair
 constexpr char kInhr[4] = {'I', 'N', 'H', 'R'};  // a fork child's inherited locks: n x struct lt_inherited_lock
+constexpr char kLive[4] = {'L', 'I', 'V', 'E'};  // text: the live view taken when packed (core/live_view.h)
 
 struct RingHeader {
     uint32_t slot;               // index in the thread table

@@ -467,12 +467,16 @@ Payload read_payload(const std::string& path)
 }
 } // namespace
 
-std::unique_ptr<Trace> read_bundle(const std::string& path)
+std::unique_ptr<Trace> read_bundle(const std::string& path, std::string* live_view)
 {
     Payload p = read_payload(path);
     std::vector<uint8_t> image = rebuild(path, p);
     std::shared_ptr<const SymbolTable> symbols = read_symbols(path, p.one(path, kSyms, false));
     PackedAt at = read_packed_at(path, p.one(path, kMeta, false));
+    if (live_view) {
+        const Section* s = p.one(path, kLive, false);
+        *live_view = s ? std::string(reinterpret_cast<const char*>(s->data), size_t(s->len)) : std::string();
+    }
     p = Payload{}; // the compressed sections are not needed any more: free them before validating
     return std::make_unique<Trace>(path, std::move(image), std::move(symbols), at);
 }

@@ -22,8 +22,9 @@ namespace lt::bundle {
 bool is_bundle_lead(const uint8_t lead[8]);
 
 // The bundle at `path` as a trace.  Throws TraceError: not a bundle, or
-// ("PATH: corrupt bundle: ...") one that cannot be read.
-std::unique_ptr<Trace> read_bundle(const std::string& path);
+// ("PATH: corrupt bundle: ...") one that cannot be read.  `live_view`: set to
+// the text of its LIVE section (core/live_view.h), empty when it has none.
+std::unique_ptr<Trace> read_bundle(const std::string& path, std::string* live_view = nullptr);
 
 // The JSON sections of a bundle, for `pack --info` style listings.
 struct BundleInfo {

@@ -820,7 +820,10 @@ std::string describe_event(const Event& e)
         snprintf(buf, sizeof buf, "destroy of %s 0x%llx failed: %s", prim, a, errname(e.result).c_str());
         break;
     case LT_EV_WAIT_BEGIN:
-        if (e.prim == LT_PRIM_FUTEX)
+        if (e.prim == LT_PRIM_FUTEX && e.state[0] == LT_WORD_UNREAD)
+            snprintf(buf, sizeof buf, "futex %s on 0x%llx (word not read: page not yet known mapped; expected %u)",
+                     futex_op_name(e.arg), a, unsigned(e.state[1]));
+        else if (e.prim == LT_PRIM_FUTEX)
             snprintf(buf, sizeof buf, "futex %s on 0x%llx (word %u, expected %u)", futex_op_name(e.arg), a,
                      unsigned(e.state[0]), unsigned(e.state[1]));
         else if (e.prim == LT_PRIM_COND)

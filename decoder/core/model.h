@@ -6,6 +6,7 @@
 // dropped or recycled), `history_complete` is false and owners are never invented.
 #pragma once
 
+#include "live_view.h"
 #include "trace_reader.h"
 
 #include <algorithm>
@@ -175,6 +176,10 @@ public:
     // False when any thread lost events to overwrite or truncation, or the
     // shim dropped/recycled threads: holders may be unknown.
     bool history_complete = true;
+    // What every thread was doing when the trace was read live (or when a
+    // stored view was taken, if no event came after it); null when unknown.
+    // Owned by the caller (Analysis); the detectors add it to the history.
+    const LiveView* live = nullptr;
 
     // What outlives the rings (format version 2).
     bool whole_run = false;

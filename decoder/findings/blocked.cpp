@@ -3,6 +3,7 @@
 // finding follows the joins to the thread at the end of the chain and says
 // what that one is doing.
 #include "common.h"
+#include "wait_for.h"
 
 namespace lt {
 
@@ -22,10 +23,31 @@ Text join_chain(const Model& m, const ThreadState& t)
     }
     if (at == &t) return chain;
     if (at->status == ThreadStatus::exited) return chain + ", which has ended";
-    if (at->status == ThreadStatus::running) return chain + ", which is running";
+    if (at->status == ThreadStatus::running) {
+        Text doing = live_doing(m, at->thread);  // running per the record; the live view may say where it waits
+        return chain + (doing.empty() ? Text(", which is running") : doing);
+    }
     if (m.locks[at->lock].is_thread()) return chain;  // a loop of joins: each waits for the next
     return chain + ", which is blocked on " + prim_name(at->lock_prim) + " " + hex(at->lock_addr) +
            site_ref(at->blocked_on) + " since " + time_ref(at->since_ns);
+}
+
+// The holders of the lock a thread waits for that the history shows running,
+// and what the live view says they are doing: a holder blocked in read() on a
+// socket, or asleep on a lock glibc took inside the C library.
+Text holder_chain(const Model& m, const ThreadState& t)
+{
+    const Lock& L = m.locks[t.lock];
+    if (!m.live || !L.has_owners()) return Text();
+    const Event& want = m.events[t.blocked_on];
+    Text chain;
+    for (size_t hi : conflicting_holds(L, t.thread, (want.flags & LT_FL_READ) ? kModeRead : kModeWrite)) {
+        uint32_t holder = L.holds[hi].thread;
+        if (holder == t.thread || m.threads[holder].status != ThreadStatus::running) continue;
+        Text doing = live_doing(m, holder);
+        if (!doing.empty()) chain += ", held by " + thread_ref(holder) + doing;
+    }
+    return chain;
 }
 
 } // namespace
@@ -44,8 +66,7 @@ void detect_blocked(const Model& model, std::vector<Finding>& out)
                 thread_ref(t.thread) + " is blocked since " + time_ref(t.since_ns) + ": it" + join_chain(model, t);
         } else {
             f.locks.push_back(t.lock_addr);
-            f.summary = thread_ref(t.thread) + " is blocked on " + prim_name(t.lock_prim) + " " + hex(t.lock_addr) +
-                        " since " + time_ref(t.since_ns);
+            f.summary = thread_ref(t.thread) + " is blocked on " + lock_ref(model.locks[t.lock]) + " since " + time_ref(t.since_ns) + holder_chain(model, t);
         }
         f.evidence.push_back(make_evidence(t.blocked_on));
         out.push_back(std::move(f));

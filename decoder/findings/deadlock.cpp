@@ -19,6 +19,7 @@ namespace {
 
 Text edge_sentence(const Model& m, const WaitEdge& e)
 {
+    if (e.live_addr) return live_edge_sentence(m, e);  // a wait only the live view shows
     const Lock& L = m.locks[e.lock];
     Text who = thread_ref(e.from) + site_ref(m.threads[e.from].blocked_on), other = thread_ref(e.to);
     if (L.is_thread())
@@ -85,15 +86,16 @@ void detect_deadlock(const Model& m, std::vector<Finding>& out)
                 Text chain;
                 for (size_t k : cyc) {
                     const WaitEdge& e = edges[k];
-                    const Lock& L = m.locks[e.lock];
-                    if (!L.is_thread() && std::find(f.locks.begin(), f.locks.end(), L.addr) == f.locks.end())
-                        f.locks.push_back(L.addr);
+                    const uint64_t addr = e.live_addr ? e.live_addr : m.locks[e.lock].addr;
+                    if ((e.live_addr || !m.locks[e.lock].is_thread()) &&
+                        std::find(f.locks.begin(), f.locks.end(), addr) == f.locks.end())
+                        f.locks.push_back(addr);
                     int32_t tid = m.threads[e.from].tid;
                     if (std::find(f.threads.begin(), f.threads.end(), tid) == f.threads.end())
                         f.threads.push_back(tid);
                     chain += (chain.empty() ? "" : "; ") + edge_sentence(m, e);
                 }
-                if (cyc.size() == 1 && edges[cyc[0]].from == edges[cyc[0]].to)
+                if (cyc.size() == 1 && edges[cyc[0]].from == edges[cyc[0]].to && !edges[cyc[0]].live_addr)
                     f.summary = "Deadlock of a thread with itself: " + chain +
                                 (m.locks[edges[cyc[0]].lock].prim == LT_PRIM_ONCE
                                      ? ". A one-time initialisation called again from its own init routine never "
@@ -105,6 +107,7 @@ void detect_deadlock(const Model& m, std::vector<Finding>& out)
                 f.summary += history_gap_note(m);
                 for (size_t k : cyc) {
                     const WaitEdge& e = edges[k];
+                    if (e.live_addr) continue;  // no recorded event: the live view in the report shows it
                     const Lock& L = m.locks[e.lock];
                     if (e.hold != SIZE_MAX)
                         f.evidence.push_back(make_evidence(L.holds[e.hold].acquired,

@@ -25,6 +25,9 @@ struct Text {
             time,     // an absolute CLOCK_MONOTONIC time (`value`), written relative to the trace start
             stack_site, // like site, for a stack id (`value`) of the trace's stack table: what outlives
                         // the rings (held sets, lock order, inherited locks) has a stack but no event
+            live_call,// where thread tid `value` is now per the live view (Model::live): the library
+                      // function its stack is in and the user's code that called it; `words` goes
+                      // before it, and both are left out when the stack is unknown
         };
         Kind kind = Kind::words;
         std::string words;

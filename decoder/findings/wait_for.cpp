@@ -2,6 +2,7 @@
 #include "common.h"
 
 #include <algorithm>
+#include <sys/syscall.h>
 
 namespace lt {
 namespace fx {
@@ -19,9 +20,84 @@ std::vector<size_t> conflicting_holds(const Lock& L, uint32_t thread, Mode mode)
     return out;
 }
 
+Text live_call_ref(int32_t tid, std::string before)
+{
+    return Text({Text::Piece::Kind::live_call, std::move(before), uint64_t(uint32_t(tid)), 0});
+}
+
+namespace {
+
+// Edges from the live view: threads the history shows running that sleep on
+// a glibc mutex owned by another traced thread that is asleep too.
+void add_live_edges(const Model& m, std::vector<WaitEdge>& edges)
+{
+    if (!m.live) return;
+    for (const LiveThread& lt : m.live->threads) {
+        uint64_t addr = lt.futex_wait_addr();
+        if (!addr) continue;
+        const ThreadState* from = m.thread_by_tid(lt.tid);
+        const ThreadState* to = lt.mutex_owner ? m.thread_by_tid(lt.mutex_owner) : nullptr;
+        // A stdio FILE lock names its owner by thread pointer: the pthread_t
+        // the trace recorded for each thread.
+        if (!lt.mutex_owner && lt.owner_thread_ptr) to = m.thread_by_pthread(lt.owner_thread_ptr, m.end_ns);
+        if (!to || to->tid == lt.tid) continue;
+        const LiveThread* owner = m.live->thread(to->tid);
+        if (!from || !to || from->status != ThreadStatus::running || to->status == ThreadStatus::exited) continue;
+        if (!owner || owner->call != LiveThread::Call::in_call) continue;  // the owner is on its way
+        // An owner the history shows blocked on a mutex must still sleep on that
+        // mutex's word: else the view and the history are of different moments.
+        if (to->status == ThreadStatus::blocked && m.locks[to->lock].prim == LT_PRIM_MUTEX &&
+            owner->futex_wait_addr() && owner->futex_wait_addr() != m.locks[to->lock].addr)
+            continue;
+        edges.push_back({from->thread, to->thread, SIZE_MAX, SIZE_MAX, addr});
+    }
+}
+
+std::string io_call_words(const LiveThread& t)
+{
+    std::string s = " is blocked in " + syscall_name(t.nr) + "()";
+    if (t.nr == SYS_wait4 || t.nr == SYS_waitid)
+        return s + " for child process " + std::to_string(int32_t(t.args[t.nr == SYS_waitid ? 1 : 0]));
+    for (size_t i = 0; i < t.fds.size(); i++) s += (i ? "; " : " on ") + t.fds[i].what;
+    return s;
+}
+
+} // namespace
+
+Text live_edge_sentence(const Model& m, const WaitEdge& e)
+{
+    const LiveThread* t = m.live ? m.live->thread(m.threads[e.from].tid) : nullptr;
+    Text word = Text({Text::Piece::Kind::address, "", e.live_addr, LT_PRIM_MUTEX});
+    const bool by_pointer = t && !t->mutex_owner;
+    Text s = thread_ref(e.from) + live_call_ref(m.threads[e.from].tid) + " waits for the " +
+             (by_pointer ? "C library's lock " : "glibc mutex ") + word +
+             (by_pointer ? " (a lock like a stdio FILE's, which names its owner by thread pointer)" : Text()) +
+             ", locked inside the C library where no hook sees it; its owner is " + thread_ref(e.to);
+    if (t && t->word_known) s += " (the word is " + std::to_string(t->word) + " now, read live)";
+    return s;
+}
+
+Text live_doing(const Model& m, uint32_t thread)
+{
+    if (!m.live || thread >= m.threads.size()) return Text();
+    const LiveThread* t = m.live->thread(m.threads[thread].tid);
+    if (!t || t->call != LiveThread::Call::in_call) return Text();
+    if (t->io_wait()) return ", which" + Text(io_call_words(*t)) + live_call_ref(t->tid, ", in ") + " (read live)";
+    if (uint64_t a = t->futex_wait_addr()) {
+        Text s = ", which sleeps in a futex wait on " + Text({Text::Piece::Kind::address, "", a, LT_PRIM_FUTEX}) +
+                 live_call_ref(t->tid);
+        if (t->mutex_owner) s += ", a glibc mutex owned by " + thread_ref_tid(m, t->mutex_owner);
+        else if (const ThreadState* o = t->owner_thread_ptr ? m.thread_by_pthread(t->owner_thread_ptr, m.end_ns) : nullptr)
+            s += ", a C library lock owned by " + thread_ref(o->thread);
+        return s + " (read live)";
+    }
+    return Text();
+}
+
 std::vector<WaitEdge> wait_for_edges(const Model& m)
 {
     std::vector<WaitEdge> edges;
+    add_live_edges(m, edges);
     for (const ThreadState& t : m.threads) {
         if (t.status != ThreadStatus::blocked || t.lock == SIZE_MAX) continue;
         const Lock& L = m.locks[t.lock];

@@ -9,6 +9,12 @@
 // the init routine; a binary semaphore used as a lock (sem_locks.cpp) waits for
 // the thread that took its unit (`taken` is where).  Futex words, condvars and
 // other semaphores have no owners.
+//
+// With a live view (Model::live) the graph also has the waits no hook sees:
+// a thread the history shows running sleeps now in a futex wait on a glibc
+// mutex (glibc's own locks, such as the dynamic loader's that dlopen takes,
+// are locked inside libc) whose __owner names another traced thread, itself
+// asleep: `live_addr` is the word, `lock` and `hold` are SIZE_MAX.
 #pragma once
 
 #include "detectors.h"
@@ -27,9 +33,19 @@ struct WaitEdge {
     size_t lock;     // index into Model::locks
     size_t hold;     // index into Lock::holds, or SIZE_MAX (queued writer)
     EventIx taken = kNoEvent;  // a semaphore used as a lock: where `to` took its unit
+    uint64_t live_addr = 0; // a wait seen only in the live view: the glibc mutex's address
 };
 
 std::vector<WaitEdge> wait_for_edges(const Model& m);
+
+// The words of a live edge: where `from` waits now and on whose lock.
+Text live_edge_sentence(const Model& m, const WaitEdge& e);
+// Where a thread is now per the live view (finding.h, Piece::Kind::live_call).
+Text live_call_ref(int32_t tid, std::string before = " in ");
+// What the live view says a thread the history shows running is doing, as
+// ", which is blocked in read() on fd 5, a unix socket ..."; empty when
+// there is no live view or the thread is not waiting in a system call.
+Text live_doing(const Model& m, uint32_t thread);
 
 // The open holds of `lock` at the end that conflict with a wait in `mode` by
 // `thread` (its own holds included).

@@ -388,16 +388,29 @@ std::string second_frame(const Analysis& a, json frames, const std::string& trac
     Symbolizer& sym = *a.symbols;
     std::string payload;
     json syms;
-    syms["frames"] = std::move(frames);
     json data = json::object();
     for (const Lock& L : a.model.locks) {
         std::string n = sym.data_name(L.addr);
         if (!n.empty()) data[hex_addr(L.addr)] = n;
     }
+    // The live view's stacks and the words its threads sleep on, named too.
+    if (a.live)
+        for (const LiveThread& t : a.live->threads) {
+            for (size_t i = 0; i < t.stack.size(); i++) {
+                json e = frame_entry(t.stack[i], sym.frames(t.stack[i], i > 0));
+                if (!e.is_null()) frames.push_back(std::move(e));
+            }
+            if (uint64_t w = t.futex_wait_addr()) {
+                std::string n = sym.data_name(w);
+                if (!n.empty()) data[hex_addr(w)] = n;
+            }
+        }
+    syms["frames"] = std::move(frames);
     syms["data"] = std::move(data);
     syms["notes"] = sym.notes();
     add_section(payload, kSyms, syms.dump());
     add_section(payload, kFind, findings_json(a.model, sym, a.findings).dump());
+    if (a.live) add_section(payload, kLive, live_view_text(*a.live));
 
     json meta;
     meta["bundle_version"] = kVersion;

@@ -1,4 +1,5 @@
 #include "finding_words.h"
+#include "live_words.h"
 #include "present.h"
 #include "user_site.h"
 
@@ -31,9 +32,10 @@ std::string spell(const Model& m, Symbolizer& sym, const Text::Piece& p)
     case Text::Piece::Kind::words: return p.words;
     case Text::Piece::Kind::thread: return thread_label(m, p.value < m.threads.size() ? uint32_t(p.value) : UINT32_MAX);
     case Text::Piece::Kind::lock: return lock_label(m, sym, p.value, p.prim);
-    case Text::Piece::Kind::address: {
-        std::string name = sym.data_name(p.value);
-        return hex_addr(p.value) + (name.empty() ? "" : " (" + name + ")");
+    case Text::Piece::Kind::address: return hex_addr(p.value) + data_words(sym, p.value);
+    case Text::Piece::Kind::live_call: {
+        std::string w = live_call_words(m, sym, int32_t(uint32_t(p.value)));
+        return w.empty() ? w : p.words + w;
     }
     case Text::Piece::Kind::site: {
         std::string w = where(m, sym, p.value);

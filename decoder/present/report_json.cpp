@@ -1,5 +1,6 @@
 // `report --json`: the same report as the text, as one object (the schema in
 // locktrace(1), JSON OUTPUT).
+#include "live_words.h"
 #include "report.h"
 
 #include <algorithm>
@@ -116,6 +117,7 @@ json blocked_thread(const Report& r, const BlockedThread& b)
                           {"address", hex_addr(b.sleeps_in->addr)},
                           {"event", describe_event(*b.sleeps_in)}};
     if (L.prim == LT_PRIM_COND || L.prim == LT_PRIM_FUTEX || L.prim == LT_PRIM_SEM) j["wakes_since"] = b.wakes.events;
+    j["word_now"] = live_word_json(m, L);
     return j;
 }
 
@@ -197,6 +199,7 @@ std::string report_json(const Report& r)
     json bl = json::array();
     for (const BlockedThread& b : r.blocked) bl.push_back(blocked_thread(r, b));
     j["blocked"] = bl;
+    j["live"] = r.model->live ? live_view_json(*r.model, *r.symbols, *r.model->live) : nlohmann::json(nullptr);
     json ls = json::array();
     for (const LockSummary& l : r.locks) ls.push_back(lock_summary(r, l));
     j["locks"] = ls;

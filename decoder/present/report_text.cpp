@@ -1,6 +1,7 @@
 // `report`'s text: what was traced, the probes, the findings, the blocked
 // threads (on what, since when, who holds it and where they took it), then
 // per-lock summaries.
+#include "live_words.h"
 #include "report.h"
 #include "user_site.h"
 
@@ -253,6 +254,8 @@ void blocked_thread(const Report& r, const BlockedThread& b, const Line& line, s
         }
         std::string w = lock_word_note(e);
         if (!w.empty()) line("  " + w);
+        w = live_word_line(m, L, e);
+        if (!w.empty()) line("  " + w);
     } else if (L.prim == LT_PRIM_COND) {
         line("  waits for a signal on the condition (mutex " + hex_addr(e.addr2) + "); " +
              std::to_string(b.wakes.events) + " signal/broadcast since the wait began");
@@ -262,6 +265,10 @@ void blocked_thread(const Report& r, const BlockedThread& b, const Line& line, s
     } else if (L.prim == LT_PRIM_SEM) {
         line("  semaphore value was " + std::to_string(uint32_t(e.state[0])) + "; " +
              std::to_string(b.wakes.events) + " sem_post since the wait began");
+    }
+    if (!L.has_owners()) {
+        std::string w = live_word_line(m, L, e);
+        if (!w.empty()) line("  " + w);
     }
     if (b.sleeps_in) line("  sleeping in: " + describe_event(*b.sleeps_in) + " (" + rel_time(m, b.sleeps_in->time_ns) + ")");
     if (t.ended_torn) line("  note: this thread's newest record is torn");
@@ -373,6 +380,7 @@ std::string report_text(const Report& r, bool all_locks)
     line("BLOCKED THREADS: " + std::to_string(r.blocked.size()) + " of " + std::to_string(r.model->threads.size()));
     for (const BlockedThread& b : r.blocked) blocked_thread(r, b, line, out);
     if (r.blocked.empty()) line("");
+    if (r.model->live) out += live_view_section(*r.model, *r.symbols, *r.model->live);
     locks(r, all_locks, line);
     return out;
 }

@@ -147,7 +147,9 @@ enum lt_mark_kind { LT_MARK_USER = 0, LT_MARK_WATCHDOG = 1, LT_MARK_SNAPSHOT = 2
  *   COND:   state[0] = __wseq, state[1] = __wrefs | (u64)__g1_orig_size << 32 ;
  *           addr2 = the mutex for waits, 0 otherwise
  *   SEM:    state[0] = the 64-bit value word (value | nwaiters << 32)
- *   FUTEX:  state[0] = *uaddr (u32), state[1] = val | (u64)val3 << 32,
+ *   FUTEX:  state[0] = *uaddr (u32), or LT_WORD_UNREAD when the shim could not
+ *           know the page mapped (it never reads where the kernel would answer
+ *           EFAULT); state[1] = val | (u64)val3 << 32,
  *           arg = op (with FUTEX_PRIVATE_FLAG / FUTEX_CLOCK_REALTIME), addr2 = uaddr2;
  *           result = the syscall's return value, or -errno.
  *   PROBE:  state[0] = lock word before, state[1] = lock word after, arg = probe id,
@@ -161,6 +163,9 @@ enum lt_mark_kind { LT_MARK_USER = 0, LT_MARK_WATCHDOG = 1, LT_MARK_SNAPSHOT = 2
  *   ONCE:   a pthread_once/call_once that had not completed: WAIT_BEGIN before it,
  *           WAIT_END after; state[0] = the control word.
  */
+/* A futex event's state[0] when the word was not read (above). */
+#define LT_WORD_UNREAD (1ull << 32)
+
 struct lt_event {
     uint64_t seq;      /* commit marker: index + 1; written last */
     uint64_t time_ns;  /* CLOCK_MONOTONIC */

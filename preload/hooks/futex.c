@@ -9,10 +9,13 @@
 #include <string.h>
 #include <sys/syscall.h>
 
+/* LT_WORD_UNREAD, not 0, for a word on a page not yet known mapped (a heap
+ * mutex's first contended wait): 0 would read as a value, and a sleeper on
+ * a word of 0 that expected 2 cannot be. */
 static inline uint64_t futex_word(const void *p)
 {
     if (((uintptr_t)p & 3) || !lt_pages_readable(p, 4))
-        return 0;
+        return LT_WORD_UNREAD;
     return __atomic_load_n((const uint32_t *)p, __ATOMIC_RELAXED);
 }
 
