@@ -49,7 +49,9 @@ void add_live_edges(const Model& m, std::vector<WaitEdge>& edges)
         if (to->status == ThreadStatus::blocked && m.locks[to->lock].prim == LT_PRIM_MUTEX &&
             owner->futex_wait_addr() && owner->futex_wait_addr() != m.locks[to->lock].addr)
             continue;
-        edges.push_back({from->thread, to->thread, SIZE_MAX, SIZE_MAX, addr});
+        WaitEdge live{from->thread, to->thread, SIZE_MAX, SIZE_MAX};
+        live.live_addr = addr;
+        edges.push_back(live);
     }
 }
 
