@@ -157,7 +157,15 @@ public:
             if (nbusy > 1) busy.summary += " It happened " + std::to_string(nbusy) + " times.";
             out.push_back(std::move(busy));
         }
-        emit(inval, "invalid-lock", Finding::error, " invalid uses in all.");
+        // A use after destroy that only the event order shows, in a trace
+        // that lost events (rings wrapped, or read while being written), may
+        // be a new life whose init went with them: info, unless glibc itself
+        // refused a call on it (EINVAL) or the memory was not a lock.
+        const bool unsure = uad_unsure && !inval_proven;
+        if (unsure && inval.n)
+            inval.f.summary += " Some events of this run were lost, so an init that gave this memory a new "
+                               "lock may be among them.";
+        emit(inval, "invalid-lock", unsure ? Finding::info : Finding::error, " invalid uses in all.");
         emit(badtime, "bad-timeout", Finding::info, " such calls in all.");
         emit(unrecov, "robust-unrecoverable", Finding::info, " calls refused in all.");
     }
@@ -167,6 +175,8 @@ private:
     const Lock& L;
     std::vector<Finding>& out;
     bool destroyed = false;
+    bool uad_unsure = false;    // a use after destroy seen in a history with lost events
+    bool inval_proven = false;  // glibc refused a call (EINVAL), or the memory was no lock
     EventIx destroy_ix = kNoEvent, init_ix = kNoEvent;
     Finding busy;
     Tally inval, badtime, unrecov;
@@ -196,6 +206,7 @@ private:
             inval.f.evidence.push_back(make_evidence(destroy_ix, "destroyed here"));
         }
         inval.add(m, ix, "used after destroy");
+        if (!m.history_complete) uad_unsure = true;
     }
 
     // Memory that does not look like a lock, at its first such use.
@@ -216,6 +227,7 @@ private:
                               ". glibc's behaviour on such an object is undefined: calls may fail with "
                               "EINVAL, hang, or let two threads in.";
         inval.add(m, ix, "not a valid lock: " + why);
+        inval_proven = true;
     }
 
     // A destroy while the lock is held or waited on, per the history, or refused.
@@ -285,9 +297,11 @@ private:
         if (e.prim == LT_PRIM_FUTEX || !is_invalid_errno(e.result)) return;
         if ((destroyed || garbage_seen) && inval.n) {  // the bad lock is already counted: add its outcome only
             inval.add(m, ix, "failed with " + errno_name(e.result));
+            inval_proven = true;  // glibc itself refused a call on it
             return;
         }
         if (bad_timeout(ix, e) || unrecoverable(ix, e)) return;
+        inval_proven = true;
         std::string what = errno_name(e.result);
         if (errno_is(e.result, EDEADLK)) {
             if (relock_in_cancel_cleanup(ix, e)) return;

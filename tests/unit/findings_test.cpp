@@ -285,6 +285,35 @@ TEST(Findings, AcquireAfterReinitIsNotUseAfterDestroy)
     EXPECT_FALSE(has_error_or_warning(r)) << list(r);
 }
 
+// A ring that lost events may have lost the init that gave the memory a new
+// lock (Python frees a lock and the next one is made at the same address):
+// the order alone is no proof then.
+TEST(Findings, UseAfterDestroyWithLostEventsIsOnlyInfo)
+{
+    TraceBuilder b;
+    uint32_t t = b.add_thread(1, 4), lost = b.add_thread(2, 4);
+    b.add(lost, 1, LT_EV_INIT, LT_PRIM_MUTEX, M);  // overwritten below
+    for (int i = 0; i < 4; i++) b.add(lost, 2 + i, LT_EV_MARK, LT_PRIM_NONE, 0);
+    b.add(t, 10, LT_EV_DESTROY, LT_PRIM_MUTEX, M);
+    b.add(t, 12, LT_EV_ACQUIRED, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    Built r = build(b);
+    ASSERT_FALSE(r.model.history_complete);
+    EXPECT_EQ(severity_of(r, "invalid-lock"), int(lt::Finding::info)) << list(r);
+}
+
+TEST(Findings, UseAfterDestroyRefusedByGlibcIsAnErrorEvenWithLostEvents)
+{
+    TraceBuilder b;
+    uint32_t t = b.add_thread(1, 4), lost = b.add_thread(2, 4);
+    b.add(lost, 1, LT_EV_INIT, LT_PRIM_MUTEX, M);
+    for (int i = 0; i < 4; i++) b.add(lost, 2 + i, LT_EV_MARK, LT_PRIM_NONE, 0);
+    b.add(t, 10, LT_EV_DESTROY, LT_PRIM_MUTEX, M);
+    b.add(t, 11, LT_EV_ATTEMPT, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    b.add(t, 12, LT_EV_FAILED, LT_PRIM_MUTEX, M, LT_FL_WRITE, EINVAL);
+    Built r = build(b);
+    EXPECT_EQ(severity_of(r, "invalid-lock"), int(lt::Finding::error)) << list(r);
+}
+
 // --- read live from a running process ----------------------------------------------------
 
 // A trace of a running process (no exit recorded) whose only thread began a
