@@ -353,7 +353,10 @@ def hang_rwlock_live(env):
 def killed_midway(env):
     t = env.trace("killed")
     with Traced(env, t, env.prog("counts"), "2", "0") as run:  # loops until killed
-        rep = run.report_when("the ring to wrap", lambda r: r["events"] > 20000 and r["lost_events"] > 0)
+        # Only that the rings wrapped: a live copy of a ring that wraps every
+        # millisecond keeps few whole records, so counting them here would
+        # test the machine's speed; the dead trace below is read in full.
+        rep = run.report_when("the ring to wrap", lambda r: r["lost_events"] > 0)
         run.kill(rep)
         dead = env.report(t)
         check(dead["events"] > 0, "events decoded after SIGKILL")
