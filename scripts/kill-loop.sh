@@ -114,7 +114,8 @@ for ((run = 1; run <= N; run++)); do
         fail "$run" "locktrace report --json exited $rc: $(head -c 300 "$WORK/run.report.err")"
         continue
     fi
-    if [ $have_jq = 1 ] && ! jq -e 'type == "object"' "$WORK/run.json" >/dev/null 2>&1; then
+    # -s first: jq 1.6 -e passes an empty file.
+    if [ $have_jq = 1 ] && { [ ! -s "$WORK/run.json" ] || ! jq -e 'type == "object"' "$WORK/run.json" >/dev/null 2>&1; }; then
         fail "$run" "report --json is not a JSON object"
         continue
     fi

@@ -43,6 +43,7 @@
 #             LOCKTRACE_RING_SIZE=64, so the flight recorder overwrites).
 # Exit status 0 = all checks passed; the reason for a failure is printed.
 set -u
+. "$(dirname "$0")/../jq_ok.sh"
 
 build="" program="" hangs=0 want_exit=0 kind="" severity="error" locks="" threads=-1 functions=""
 no_owners=0 clean=0 only=0 extra_env=() sites="" inlined="" report_args=() stripped=""
@@ -176,7 +177,7 @@ check_sites() {
     done
     local want
     want=$(printf '%s\n' "${pats[@]}" | jq -R . | jq -s .)
-    jq -e --arg kind "$kind" --argjson want "$want" '[.findings[] | select(.kind == $kind) | .summary as $s
+    jq_ok --arg kind "$kind" --argjson want "$want" '[.findings[] | select(.kind == $kind) | .summary as $s
         | select(all($want[]; . as $p | $s | test($p)))] | length > 0' "$work/last.json" >/dev/null ||
         fail "$label: no $kind summary quotes every site of: $(printf '%s ' "${pats[@]}")"
 }
@@ -232,7 +233,7 @@ check_report() {
         >"$work/last.json" 2>"$work/report.err"
     rc=$?
     [ "$rc" -le 1 ] || fail "$label: report could not read the trace (exit $rc): $(cat "$work/report.err")"
-    jq -e . "$work/last.json" >/dev/null 2>&1 || fail "$label: report --json is not JSON"
+    jq_ok . "$work/last.json" >/dev/null 2>&1 || fail "$label: report --json is not JSON"
     # Stacks show the program, never the shim's own frames (its hooks on top,
     # its thread start wrapper at the bottom).
     local ours
@@ -296,7 +297,7 @@ $bad"
     if [ -n "$inlined" ]; then
         local fn
         for fn in ${inlined//,/ }; do
-            jq -e --arg fn "$fn" --arg kind "$kind" '[.findings[] | select(.kind == $kind) | .evidence[].stack[]?
+            jq_ok --arg fn "$fn" --arg kind "$kind" '[.findings[] | select(.kind == $kind) | .evidence[].stack[]?
                 | select(.inlined == true and ((.function // "") | contains($fn)))] | length > 0' \
                 "$work/last.json" >/dev/null || fail "$label: no frame of $fn marked inlined in the evidence"
         done

@@ -17,6 +17,7 @@
 # small_ring        healthy lock-heavy programs with LOCKTRACE_RING_SIZE=64: no
 #                   unlock-not-held, unlock-not-owner or owner-exited, not even info.
 set -u
+. "$(dirname "$0")/../jq_ok.sh"
 build=$1 case=$2
 lt="$build/locktrace" shim="$build/liblocktrace.so" zoo="$build/zoo"
 src="$(dirname "$0")/../zoo"
@@ -72,12 +73,12 @@ leaked_read_lock)
     grep -qiE "incomplete|may have taken|before the gap" "$work/report.txt" &&
         fail "the report hedges about the history"
     server=$(jq '[.threads[] | select(.name == "server") | .thread][0]' "$work/report.json")
-    jq -e --argjson t "$server" --arg line "$line" '[.blocked[] | select(.address as $a | true) | .holders[]?
+    jq_ok --argjson t "$server" --arg line "$line" '[.blocked[] | select(.address as $a | true) | .holders[]?
         | select(.thread == $t and .mode == "read" and .since_ns > 0
                  and ([.stack[] | select(.function == "handle_request" and ((.line|tostring) == $line))] | length) > 0)]
         | length == 1' "$work/report.json" >/dev/null ||
         fail "--json does not name thread $server as the reader with handle_request:$line"
-    jq -e '.whole_run.holders_exact == true' "$work/report.json" >/dev/null || fail "--json: holders not exact"
+    jq_ok '.whole_run.holders_exact == true' "$work/report.json" >/dev/null || fail "--json: holders not exact"
     # A bundle reads the same: one holder, from its held set.
     "$lt" pack "$trace" -o "$work/leak.ltb" >/dev/null 2>"$work/pack.err" || fail "pack: $(cat "$work/pack.err")"
     "$lt" report "$work/leak.ltb" >"$work/packed.txt"
@@ -95,15 +96,15 @@ counted_mutex)
     "$lt" report --json "$trace" >"$work/report.json"
     grep -qE "\(counter_lock\): 5000000 acquisitions, [0-9]+ contended.*\(whole run\)" "$work/report.txt" ||
         fail "LOCKS does not say 5000000 acquisitions of counter_lock"
-    jq -e '[.locks[] | select(.symbol == "counter_lock" and .acquisitions == 5000000
+    jq_ok '[.locks[] | select(.symbol == "counter_lock" and .acquisitions == 5000000
             and .counts_cover == "whole run")] | length == 1' "$work/report.json" >/dev/null ||
         fail "--json does not say 5000000 acquisitions of counter_lock"
-    jq -e '[.findings[] | select(.severity != "info")] | length == 0' "$work/report.json" >/dev/null ||
+    jq_ok '[.findings[] | select(.severity != "info")] | length == 0' "$work/report.json" >/dev/null ||
         fail "findings on a healthy program"
     # A bundle carries the same totals.
     "$lt" pack "$trace" -o "$work/count.ltb" >/dev/null 2>"$work/pack.err" || fail "pack: $(cat "$work/pack.err")"
     "$lt" report --json "$work/count.ltb" >"$work/packed.json"
-    jq -e '[.locks[] | select(.symbol == "counter_lock" and .acquisitions == 5000000)] | length == 1' \
+    jq_ok '[.locks[] | select(.symbol == "counter_lock" and .acquisitions == 5000000)] | length == 1' \
         "$work/packed.json" >/dev/null || fail "the bundle does not carry the whole-run totals"
     ;;
 fork_inherited)
@@ -122,14 +123,14 @@ fork_inherited)
     "$lt" report "$work/f.$child.trace" >"$work/report.txt"
     "$lt" report --json "$work/f.$child.trace" >"$work/report.json"
     line=$(line_of blocked_fork_inherited_lock.c loader_takes)
-    jq -e --arg t "$loader" --arg line "$line" '[.findings[] | select(.severity == "error")
+    jq_ok --arg t "$loader" --arg line "$line" '[.findings[] | select(.severity == "error")
         | select(.summary | test("inherited locked from its parent") and test("thread " + $t + " ")
                  and test("loader\\(?[^()]*\\)? \\(blocked_fork_inherited_lock.c:" + $line + "\\)")
                  and test("nobody in this process can ever release it"))] | length == 1' \
         "$work/report.json" >/dev/null ||
         fail "the child's report does not name the parent's loader thread $loader and loader:$line"
     grep -q "stray store" "$work/report.txt" && fail "the child's report blames a stray store"
-    jq -e --argjson t "$loader" '[.blocked[].holders[]? | select(.thread == $t and .inherited_from_parent == true
+    jq_ok --argjson t "$loader" '[.blocked[].holders[]? | select(.thread == $t and .inherited_from_parent == true
         and ([.stack[] | select(.function == "loader")] | length) > 0)] | length == 1' "$work/report.json" \
         >/dev/null || fail "--json does not list the parent's loader thread as the holder"
     ;;
@@ -145,7 +146,7 @@ small_ring)
         bad=$(jq -r '[.findings[] | select(.kind | test("unlock-not-held|unlock-not-owner|owner-exited"))
             | "\(.severity) \(.kind): \(.summary)"] | join("\n")' "$work/report.json")
         [ -z "$bad" ] || fail "$p with a 64-record ring: $bad"
-        jq -e '.lost_events > 0' "$work/report.json" >/dev/null || fail "$p: the ring did not wrap"
+        jq_ok '.lost_events > 0' "$work/report.json" >/dev/null || fail "$p: the ring did not wrap"
     done
     ;;
 *) echo "check_whole_run: unknown case $case" >&2; exit 2 ;;

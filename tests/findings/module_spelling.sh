@@ -6,6 +6,7 @@
 #
 #   module_spelling.sh BUILD_DIR      exit 0 pass, 1 fail
 set -u
+. "$(dirname "$0")/../jq_ok.sh"
 build=$(cd "$1" && pwd)
 lt=$build/locktrace shim=$build/liblocktrace.so exe=$build/zoo/deadlock_abba_mutex
 command -v jq >/dev/null || { echo "FAIL: jq is needed (scripts/deps/zoo.txt)"; exit 1; }
@@ -19,7 +20,7 @@ LD_PRELOAD="$shim" LOCKTRACE_OUTPUT="$work/t.trace" "$exe" >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do
     "$lt" report --json "$work/t.trace" >"$work/r.json" 2>/dev/null
-    [ -s "$work/r.json" ] && jq -e '[.findings[] | select(.kind == "deadlock")] | length > 0' "$work/r.json" >/dev/null 2>&1 && break
+    [ -s "$work/r.json" ] && jq_ok '[.findings[] | select(.kind == "deadlock")] | length > 0' "$work/r.json" >/dev/null 2>&1 && break
     sleep 0.1
 done
 kill -KILL "$pid"; wait "$pid" 2>/dev/null; pid=""

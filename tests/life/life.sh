@@ -7,6 +7,7 @@
 #   tests/life/life.sh CASE BUILD_DIR        (registered with ctest as life_CASE)
 # Exit 0 pass, 1 fail, 77 skipped (with the reason printed).
 set -uo pipefail
+. "$(dirname "$0")/../jq_ok.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 [ $# -eq 2 ] || { echo "usage: $0 CASE BUILD_DIR" >&2; exit 2; }
@@ -132,7 +133,7 @@ has_deadlock() {
     local rc=0
     "$DECODER" report --json "$1" > "$T/report.json" 2>/dev/null || rc=$?
     [ "$rc" -le 1 ] && [ -s "$T/report.json" ] &&
-        jq -e '[.findings[] | select(.kind == "deadlock")] | length > 0' "$T/report.json" >/dev/null 2>&1
+        jq_ok '[.findings[] | select(.kind == "deadlock")] | length > 0' "$T/report.json" >/dev/null 2>&1
 }
 
 # wait_deadlock DIR: the trace in DIR that reads as a deadlock, live; prints

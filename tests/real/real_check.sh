@@ -11,6 +11,7 @@
 # installed is skipped; if every one is skipped the exit status is 77.
 # Prints one line per check and the totals; exit 1 if any check failed.
 set -u
+. "$(dirname "$0")/../jq_ok.sh"
 build="" kills=3 scenarios=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -73,7 +74,7 @@ report_of() {
 check_clean() {
     local name=$1 label=$2 bad
     checks=$((checks + 1))
-    if [ "$rc" -gt 1 ] || ! jq -e . "$work/last.json" >/dev/null 2>&1; then
+    if [ "$rc" -gt 1 ] || ! jq_ok . "$work/last.json" >/dev/null 2>&1; then
         failed=$((failed + 1))
         echo "FAIL [$name] $label: report could not read the trace (exit $rc): $(head -c 300 "$work/report.err")"
         tail -3 "$work/$name.out" 2>/dev/null | sed 's/^/    output: /'
