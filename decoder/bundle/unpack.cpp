@@ -1,6 +1,7 @@
 #include "unpack.h"
 
 #include "bundle_format.h"
+#include "symbol_section.h"
 #include "compact_layout.h"
 #include "event_columns.h"
 
@@ -200,38 +201,7 @@ std::shared_ptr<SymbolTable> read_symbols(const std::string& path, const Section
     nlohmann::json j = parse_json(path, s, "SYMS");
     if (j.is_null()) return table;
     try {
-        for (const auto& f : j.at("frames")) {
-            Frame fr;
-            fr.address = f.at(0).get<uint64_t>();
-            fr.function = f.at(1).get<std::string>();
-            fr.file = f.at(2).get<std::string>();
-            fr.line = f.at(3).get<int>();
-            fr.module = f.at(4).get<std::string>();
-            fr.offset = f.at(5).get<uint64_t>();
-            // Bundles packed before inlined frames were kept end here.
-            std::vector<Frame> chain;
-            if (f.size() > 7) {
-                fr.column = f.at(6).get<int>();
-                for (const auto& in : f.at(7)) {
-                    Frame i = fr;
-                    i.function = in.at(0).get<std::string>();
-                    i.file = in.at(1).get<std::string>();
-                    i.line = in.at(2).get<int>();
-                    i.column = in.at(3).get<int>();
-                    i.inlined = true;
-                    chain.push_back(std::move(i));
-                }
-            }
-            chain.push_back(std::move(fr));
-            table->frames[chain.back().address] = std::move(chain);
-        }
-        for (const auto& [k, v] : j.at("data").items()) {
-            uint64_t a = std::stoull(k, nullptr, 16);
-            table->data[a] = v.get<std::string>();
-        }
-        // Informational: a bundle without notes is read all the same.
-        if (j.contains("notes"))
-            for (const auto& n : j.at("notes")) table->notes.push_back(n.get<std::string>());
+        decode_symbols(j, table.get());
     } catch (const std::exception& e) {
         corrupt(path, std::string("unreadable SYMS section: ") + e.what());
     }

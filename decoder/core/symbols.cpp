@@ -273,10 +273,158 @@ Symbolizer::~Symbolizer() = default;
 
 namespace {
 
+std::string die_function(Dwarf_Die* die, int depth = 0);
+
+// The DIE that declares `die`: through DW_AT_abstract_origin (an inlined or
+// out-of-line instance) and DW_AT_specification (a definition outside its class).
+Dwarf_Die declaration_of(Dwarf_Die* die)
+{
+    Dwarf_Die d = *die;
+    for (int i = 0; i < 8; i++) {
+        Dwarf_Attribute a;
+        Dwarf_Die next;
+        if (!dwarf_attr(&d, DW_AT_abstract_origin, &a) && !dwarf_attr(&d, DW_AT_specification, &a)) break;
+        if (!dwarf_formref_die(&a, &next)) break;
+        d = next;
+    }
+    return d;
+}
+
+// The DIEs from `parent` down to the one at `off`, outermost first (libdw
+// keeps no parent links; a DIE's subtree ends where its next sibling starts).
+bool path_to(Dwarf_Die* parent, Dwarf_Off off, std::vector<Dwarf_Die>* path, int depth = 0)
+{
+    Dwarf_Die child;
+    if (depth > 64 || dwarf_child(parent, &child) != 0) return false;
+    for (;;) {
+        Dwarf_Off o = dwarf_dieoffset(&child);
+        if (o == off) {
+            path->push_back(child);
+            return true;
+        }
+        if (o > off) return false;
+        Dwarf_Die next;
+        if (dwarf_siblingof(&child, &next) != 0 || dwarf_dieoffset(&next) > off) {
+            path->push_back(child);
+            if (path_to(&child, off, path, depth + 1)) return true;
+            path->pop_back();
+            return false;
+        }
+        child = next;
+    }
+}
+
+// A parameter's type as c++filt spells it ("int const&", "Account&").
+std::string type_name(Dwarf_Die* die, int depth = 0)
+{
+    Dwarf_Attribute a;
+    Dwarf_Die t;
+    bool inner = dwarf_formref_die(dwarf_attr_integrate(die, DW_AT_type, &a), &t) != nullptr;
+    if (depth > 8) return "?";
+    switch (dwarf_tag(die)) {
+    case DW_TAG_const_type: return (inner ? type_name(&t, depth + 1) : "void") + " const";
+    case DW_TAG_volatile_type: return (inner ? type_name(&t, depth + 1) : "void") + " volatile";
+    case DW_TAG_pointer_type: return (inner ? type_name(&t, depth + 1) : "void") + "*";
+    case DW_TAG_reference_type: return (inner ? type_name(&t, depth + 1) : "void") + "&";
+    case DW_TAG_rvalue_reference_type: return (inner ? type_name(&t, depth + 1) : "void") + "&&";
+    default: break;
+    }
+    const char* n = dwarf_diename(die);
+    return n ? n : "?";
+}
+
+// The parameter types of a function's DIE, "int, char const*"; `*is_const`:
+// its object (`this`, the closure) is const, as a lambda that is not mutable.
+std::string parameter_types(Dwarf_Die* fn, bool* is_const)
+{
+    std::string s;
+    Dwarf_Die p;
+    *is_const = false;
+    if (dwarf_child(fn, &p) != 0) return s;
+    do {
+        if (dwarf_tag(&p) != DW_TAG_formal_parameter) continue;
+        Dwarf_Attribute a;
+        Dwarf_Die t;
+        if (!dwarf_formref_die(dwarf_attr_integrate(&p, DW_AT_type, &a), &t)) continue;
+        if (dwarf_hasattr_integrate(&p, DW_AT_artificial)) {
+            // The object pointer: "T const*" makes the function const (GCC
+            // gives a lambda's as "T const* const").
+            Dwarf_Die pointee;
+            while ((dwarf_tag(&t) == DW_TAG_const_type || dwarf_tag(&t) == DW_TAG_volatile_type) &&
+                   dwarf_formref_die(dwarf_attr_integrate(&t, DW_AT_type, &a), &t)) {}
+            *is_const = dwarf_tag(&t) == DW_TAG_pointer_type &&
+                        dwarf_formref_die(dwarf_attr_integrate(&t, DW_AT_type, &a), &pointee) &&
+                        dwarf_tag(&pointee) == DW_TAG_const_type;
+            continue;
+        }
+        s += (s.empty() ? "" : ", ") + type_name(&t);
+    } while (dwarf_siblingof(&p, &p) == 0);
+    return s;
+}
+
+// The lambdas (closure types: classes without a name that have an operator())
+// under `scope` with the parameter types `sig`, in order, not counting those
+// of functions nested in it; their number up to `target` into *n.
+bool count_lambdas(Dwarf_Die* scope, const std::string& sig, Dwarf_Off target, int* n, int depth = 0)
+{
+    Dwarf_Die c;
+    if (depth > 32 || dwarf_child(scope, &c) != 0) return false;
+    do {
+        int tag = dwarf_tag(&c);
+        if ((tag == DW_TAG_structure_type || tag == DW_TAG_class_type) && !dwarf_hasattr(&c, DW_AT_name)) {
+            Dwarf_Die m;
+            if (dwarf_child(&c, &m) == 0) do {
+                    const char* mn = dwarf_diename(&m);
+                    bool is_const;
+                    if (dwarf_tag(&m) == DW_TAG_subprogram && mn && strcmp(mn, "operator()") == 0 &&
+                        parameter_types(&m, &is_const) == sig) {
+                        ++*n;
+                        if (dwarf_dieoffset(&c) == target) return true;
+                        break;
+                    }
+                } while (dwarf_siblingof(&m, &m) == 0);
+        } else if (tag == DW_TAG_lexical_block) {
+            if (count_lambdas(&c, sig, target, n, depth + 1)) return true;
+        }
+    } while (dwarf_siblingof(&c, &c) == 0);
+    return false;
+}
+
+// A C++ lambda's operator(), which GCC describes by its plain name only,
+// named as c++filt names it from the mangled name the compiler would give it:
+// "transfer(Account&, Account&, long)::{lambda()#1}::operator()() const" (the
+// function it is written in, its lambdas of the same parameter types counted
+// in order).  "" if `die` is no lambda's.
+std::string lambda_function(Dwarf_Die* die, int depth)
+{
+    Dwarf_Die decl = declaration_of(die);
+    Dwarf_Die cu;
+    if (!dwarf_diecu(&decl, &cu, nullptr, nullptr)) return "";
+    std::vector<Dwarf_Die> path;
+    if (!path_to(&cu, dwarf_dieoffset(&decl), &path) || path.size() < 3) return "";
+    Dwarf_Die closure = path[path.size() - 2];
+    int tag = dwarf_tag(&closure);
+    if ((tag != DW_TAG_structure_type && tag != DW_TAG_class_type) || dwarf_hasattr(&closure, DW_AT_name)) return "";
+    size_t enclosing = path.size() - 2;
+    while (enclosing-- > 0 && dwarf_tag(&path[enclosing]) == DW_TAG_lexical_block) {}
+    if (enclosing == SIZE_MAX || dwarf_tag(&path[enclosing]) != DW_TAG_subprogram) return "";
+    bool is_const = false;
+    const std::string sig = parameter_types(&decl, &is_const);
+    int n = 0;
+    if (!count_lambdas(&path[enclosing], sig, dwarf_dieoffset(&closure), &n)) return "";
+    // The function the lambda is written in, as a definition names it (with
+    // its parameters, itself perhaps a lambda).
+    std::string outer = die_function(&path[enclosing], depth + 1);
+    if (outer.empty()) return "";
+    return outer + "::{lambda(" + sig + ")#" + std::to_string(n) + "}::operator()(" + sig + ")" +
+           (is_const ? " const" : "");
+}
+
 // What a DWARF subprogram or inlined instance is called: its linkage name
 // demangled (as the symbol table spells it, with the parameters), else its
-// plain name.  Both may live on the abstract origin or the declaration.
-std::string die_function(Dwarf_Die* die)
+// plain name, or for a C++ lambda the name c++filt gives it.  Each may live
+// on the abstract origin or the declaration.
+std::string die_function(Dwarf_Die* die, int depth)
 {
     Dwarf_Attribute a;
     const char* n = nullptr;
@@ -284,6 +432,10 @@ std::string die_function(Dwarf_Die* die)
         n = dwarf_formstring(&a);
     if (n) return demangle(n);
     if (dwarf_attr_integrate(die, DW_AT_name, &a)) n = dwarf_formstring(&a);
+    if (n && depth < 4 && strcmp(n, "operator()") == 0) {
+        std::string lambda = lambda_function(die, depth);
+        if (!lambda.empty()) return lambda;
+    }
     return n ? n : "";
 }
 

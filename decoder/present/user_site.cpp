@@ -66,8 +66,13 @@ bool skipped(const Frame& f, const std::vector<std::string>& skip)
 
 bool is_library_frame(const Frame& f, const std::vector<std::string>& skip)
 {
-    if (f.function.empty() || f.file.empty()) return true;
-    return library_function(f.function) || library_file(f.file) || library_module(f.module) || skipped(f, skip);
+    // Nothing known of it, not even its module (the vdso, an address no
+    // module covers): nothing to quote.
+    if (f.function.empty() && f.file.empty() && f.module.empty()) return true;
+    // A stripped program's frames have no file, often no function either:
+    // its module still tells whose code it is ("prog+0x1234").
+    return (!f.function.empty() && library_function(f.function)) || (!f.file.empty() && library_file(f.file)) ||
+           (!f.module.empty() && library_module(f.module)) || skipped(f, skip);
 }
 
 const Frame* user_frame(const std::vector<Frame>& frames, const std::vector<std::string>& skip)
@@ -83,7 +88,9 @@ std::string user_site(Symbolizer& sym, uint32_t stack_id)
     const std::vector<Frame> frames = sym.stack(stack_id);
     const Frame* f = user_frame(frames, sym.skip_frames());
     if (!f) return "";
-    return f->function + " (" + base_name(f->file) + ":" + std::to_string(f->line) + ")";
+    Frame site = *f;
+    site.inlined = false;  // the summary quotes the place, the stack says how it got there
+    return site.to_string();
 }
 
 } // namespace lt

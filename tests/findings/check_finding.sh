@@ -20,6 +20,9 @@
 #             (tests/zoo/...) that holds the comment "site: marker".
 # --inlined f,g
 #             the evidence stacks show frames of f and g marked inlined.
+# --frames f:marker,g:marker
+#             the evidence stacks of --kind show a frame of f (its name whole
+#             or a part of it) at the line of "site: marker" in the source.
 # --skip-frames p
 #             passed on to `locktrace report` (repeatable).
 # --stripped debuglink|build-id|dwz|minidebuginfo|debuginfod
@@ -34,8 +37,11 @@
 #             (Fedora's MiniDebugInfo); debuginfod: the debug file served by
 #             a local debuginfod(8), reached with DEBUGINFOD_URLS (skipped,
 #             77, without debuginfod), and without DEBUGINFOD_URLS no
-#             connection may even be tried (strace).  Then packed, and its
-#             bundle checked again with the copy and its debug file gone.
+#             connection may even be tried (strace); none: no debug file
+#             and no symbols at all, and some finding of --kind must quote
+#             each of its --threads threads at the program's own code, as
+#             PROGRAM+0xOFFSET (never only a C library frame).  Then packed,
+#             and its bundle checked again with the copy and its debug file gone.
 # --no-owners the report must not name any holder for the blocked threads
 #             (futex-only locks: owners are unknowable).
 # --clean     no error or warning finding at all, report exit status 0.
@@ -46,7 +52,7 @@ set -u
 . "$(dirname "$0")/../jq_ok.sh"
 
 build="" program="" hangs=0 want_exit=0 kind="" severity="error" locks="" threads=-1 functions=""
-no_owners=0 clean=0 only=0 extra_env=() sites="" inlined="" report_args=() stripped=""
+no_owners=0 clean=0 only=0 extra_env=() sites="" inlined="" frames="" report_args=() stripped=""
 while [ $# -gt 0 ]; do
     case "$1" in
     --build) build=$2; shift ;;
@@ -60,6 +66,7 @@ while [ $# -gt 0 ]; do
     --functions) functions=$2; shift ;;
     --sites) sites=$2; shift ;;
     --inlined) inlined=$2; shift ;;
+    --frames) frames=$2; shift ;;
     --skip-frames) report_args+=(--skip-frames "$2"); shift ;;
     --stripped) stripped=$2; shift ;;
     --no-owners) no_owners=1 ;;
@@ -136,6 +143,9 @@ if [ -n "$stripped" ]; then
         command -v debuginfod >/dev/null || { echo "SKIP: debuginfod is not installed"; exit 77; }
         command -v strace >/dev/null || { echo "FAIL: strace is needed (scripts/deps/decoder.txt)"; exit 1; }
         mkdir -p "$work/served" && mv "$work/bin/$program.debug" "$work/served/" ;;
+    none)
+        # No debug information anywhere, no symbol table: only module+offset.
+        rm -f "$work/bin/$program.debug" ;;
     debuglink)
         (cd "$work/bin" && objcopy --add-gnu-debuglink="$program.debug" "$program") ||
             { echo "FAIL: objcopy --add-gnu-debuglink"; exit 1; } ;;
@@ -145,7 +155,7 @@ if [ -n "$stripped" ]; then
         mkdir -p "$work/debug/.build-id/${id:0:2}"
         mv "$work/bin/$program.debug" "$work/debug/.build-id/${id:0:2}/${id:2}.debug"
         report_args+=(--debug-dir "$work/debug") ;;
-    *) echo "check_finding: --stripped debuglink|build-id|dwz|minidebuginfo|debuginfod" >&2; exit 2 ;;
+    *) echo "check_finding: --stripped debuglink|build-id|dwz|minidebuginfo|debuginfod|none" >&2; exit 2 ;;
     esac
     if readelf -S "$work/bin/$program" | grep -qE '\.symtab|\.debug_info'; then
         echo "FAIL: the stripped copy still has symbols or debug information"; exit 1
@@ -160,13 +170,37 @@ fail() {
     exit 1
 }
 
+# The program's source (a Rust program's release build NAME_release has the source of NAME).
+program_source() {
+    ls "$(dirname "$0")"/../zoo/"$program".c* "$(dirname "$0")"/../zoo/optimized/"$program".c* \
+        "$(dirname "$0")"/../rust/src/bin/"${program%_release}".rs \
+        "$(dirname "$0")"/../rust/parking_lot/src/bin/"${program%_release}".rs 2>/dev/null | head -1
+}
+
+# --frames: each "function:marker" must be a frame of an evidence stack, at
+# the line of "site: marker".
+check_frames() {
+    local label=$1 src site fn marker line
+    src=$(program_source)
+    [ -n "$src" ] || fail "no source of $program for --frames"
+    IFS=, read -ra all <<<"$frames"
+    for site in "${all[@]}"; do
+        fn=${site%:*} marker=${site##*:}  # the name may hold "::"
+        line=$(grep -nE "site: $marker([^A-Za-z0-9_]|\$)" "$src" | cut -d: -f1)
+        [ -n "$line" ] || fail "no \"site: $marker\" in $src"
+        jq -e --arg kind "$kind" --arg fn "$fn" --arg file "$(basename "$src")" --argjson line "$line" \
+            '[.findings[] | select(.kind == $kind) | .evidence[].stack[]?
+              | select(((.function // "") | contains($fn)) and ((.file // "") | endswith($file)) and .line == $line)]
+             | length > 0' "$work/last.json" >/dev/null ||
+            fail "$label: no frame of $fn at $(basename "$src"):$line in the evidence"
+    done
+}
+
 # --sites: each "function:marker" becomes a pattern for the summary,
 # "function(params) (file:line)" with the line of "site: marker" in the source.
 check_sites() {
     local label=$1 src site fn marker line pats=()
-    # A Rust program's release build (NAME_release) has the source of NAME.
-    src=$(ls "$(dirname "$0")"/../zoo/"$program".c* "$(dirname "$0")"/../zoo/optimized/"$program".c* \
-        "$(dirname "$0")"/../rust/src/bin/"${program%_release}".rs 2>/dev/null | head -1)
+    src=$(program_source)
     [ -n "$src" ] || fail "no source of $program for --sites"
     IFS=, read -ra all <<<"$sites"
     for site in "${all[@]}"; do
@@ -180,6 +214,17 @@ check_sites() {
     jq_ok --arg kind "$kind" --argjson want "$want" '[.findings[] | select(.kind == $kind) | .summary as $s
         | select(all($want[]; . as $p | $s | test($p)))] | length > 0' "$work/last.json" >/dev/null ||
         fail "$label: no $kind summary quotes every site of: $(printf '%s ' "${pats[@]}")"
+}
+
+# --stripped none: a finding of --kind quotes the program's own code, by
+# module and offset, once for each of its threads (distinct offsets: each
+# thread's own site).
+check_bare_sites() {
+    local label=$1
+    jq -e --arg kind "$kind" --arg prog "$program" --argjson n "$threads" '[.findings[] | select(.kind == $kind)
+        | [.summary | scan("\\b" + $prog + "\\+0x[0-9a-f]+")] | unique | length | select(. >= $n)] | length > 0' \
+        "$work/last.json" >/dev/null ||
+        fail "$label: no $kind summary quotes $threads distinct sites $program+0x... of the stripped program"
 }
 
 # Checks one report; $1 = label ("live", "killed", "exited").
@@ -294,6 +339,8 @@ $bad"
     fi
 
     [ -n "$sites" ] && check_sites "$label"
+    [ -n "$frames" ] && check_frames "$label"
+    [ "$stripped" = none ] && check_bare_sites "$label"
     if [ -n "$inlined" ]; then
         local fn
         for fn in ${inlined//,/ }; do

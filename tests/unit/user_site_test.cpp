@@ -38,9 +38,17 @@ TEST(UserSite, LibraryFrames)
     EXPECT_TRUE(is_library_frame(frame("g_mutex_lock", "../glib/gthread-posix.c", "/usr/lib/x86_64-linux-gnu/libglib-2.0.so.0")));
     // locktrace's own recorder.
     EXPECT_TRUE(is_library_frame(frame("lt_hook", "/src/locktrace/preload/hooks.c", "/usr/lib/liblocktrace.so")));
-    // Nothing to quote.
-    EXPECT_TRUE(is_library_frame(frame("", "bank.cpp")));
-    EXPECT_TRUE(is_library_frame(frame("transfer", "")));
+    // Nothing known of it, not even its module.
+    EXPECT_TRUE(is_library_frame(frame("", "", "")));
+    // A stripped library's frame: its module says whose it is.
+    EXPECT_TRUE(is_library_frame(frame("", "", "/usr/lib/x86_64-linux-gnu/libstdc++.so.6")));
+    EXPECT_TRUE(is_library_frame(frame("pthread_mutex_lock", "", "/usr/lib/x86_64-linux-gnu/libc.so.6")));
+    // A stripped program's own frames: a name from its symbol table only,
+    // or not even that (quoted as bank+0x1234).
+    EXPECT_FALSE(is_library_frame(frame("transfer", "")));
+    EXPECT_FALSE(is_library_frame(frame("", "")));
+    // Rust's standard library linked into a stripped program, by its names.
+    EXPECT_TRUE(is_library_frame(frame("std::sys::sync::mutex::futex::Mutex::lock_contended", "")));
     // The program's own code, inlined or not.
     EXPECT_FALSE(is_library_frame(frame("transfer(Account&, Account&, long)", "/srv/app/src/bank.cpp")));
     EXPECT_FALSE(is_library_frame(frame("finish_request", "/srv/app/src/server.cpp", "/srv/app/bank", true)));
@@ -74,6 +82,19 @@ TEST(UserSite, FirstFramePastTheLibraries)
     EXPECT_EQ(lt::user_frame(stack, {"lock_account*"})->function, "transfer(Account&, Account&, long)");
     EXPECT_EQ(lt::user_frame(stack, {"*.cpp", "*.h"}), nullptr);
     EXPECT_EQ(lt::user_frame({}), nullptr);
+}
+
+TEST(UserSite, StrippedProgramQuotedByModuleAndOffset)
+{
+    lt::Frame own = frame("", "");
+    own.offset = 0x1234;
+    const std::vector<lt::Frame> stack = {
+        frame("pthread_mutex_lock", "", "/usr/lib/x86_64-linux-gnu/libc.so.6"),
+        own,
+        frame("start_thread", "", "/usr/lib/x86_64-linux-gnu/libc.so.6"),
+    };
+    ASSERT_NE(lt::user_frame(stack), nullptr);
+    EXPECT_EQ(lt::user_frame(stack)->to_string(), "bank+0x1234");
 }
 
 } // namespace

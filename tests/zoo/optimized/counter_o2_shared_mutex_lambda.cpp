@@ -27,7 +27,7 @@ int main()
             table_mutex.lock_shared();
             sum += table[key];
             table_mutex.unlock_shared();
-            finish_request(key);
+            finish_request(key); // site: inlined_call
         }
     });
     server.join();
