@@ -188,7 +188,7 @@ check_frames() {
         fn=${site%:*} marker=${site##*:}  # the name may hold "::"
         line=$(grep -nE "site: $marker([^A-Za-z0-9_]|\$)" "$src" | cut -d: -f1)
         [ -n "$line" ] || fail "no \"site: $marker\" in $src"
-        jq -e --arg kind "$kind" --arg fn "$fn" --arg file "$(basename "$src")" --argjson line "$line" \
+        jq_ok --arg kind "$kind" --arg fn "$fn" --arg file "$(basename "$src")" --argjson line "$line" \
             '[.findings[] | select(.kind == $kind) | .evidence[].stack[]?
               | select(((.function // "") | contains($fn)) and ((.file // "") | endswith($file)) and .line == $line)]
              | length > 0' "$work/last.json" >/dev/null ||
@@ -221,7 +221,7 @@ check_sites() {
 # thread's own site).
 check_bare_sites() {
     local label=$1
-    jq -e --arg kind "$kind" --arg prog "$program" --argjson n "$threads" '[.findings[] | select(.kind == $kind)
+    jq_ok --arg kind "$kind" --arg prog "$program" --argjson n "$threads" '[.findings[] | select(.kind == $kind)
         | [.summary | scan("\\b" + $prog + "\\+0x[0-9a-f]+")] | unique | length | select(. >= $n)] | length > 0' \
         "$work/last.json" >/dev/null ||
         fail "$label: no $kind summary quotes $threads distinct sites $program+0x... of the stripped program"
