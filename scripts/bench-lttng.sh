@@ -1,0 +1,70 @@
+# LTTng-UST's pthread wrapper as a column of `make bench`, sourced by
+# scripts/bench.sh and scripts/bench-real.sh.  The bench starts its own
+# session daemon (LTTNG_HOME in the bench's temporary directory), records
+# each measured run to a session of its own with the wrapper's events
+# (lttng_ust_pthread:*), and reads back how many events the session
+# discarded.  Nothing here runs when LTTng is missing: lttng_why says why.
+#
+#   lttng_start DIR          start the daemon; 0 on success, else lttng_why is set
+#   lttng_begin NAME OUTDIR  create, enable the events, start a session
+#   lttng_end NAME           stop and destroy it; prints the events it discarded
+#   lttng_count OUTDIR       events a recorded session holds (babeltrace2)
+#   lttng_stop               stop the daemon this script started
+
+lttng_pid="" lttng_why="" lttng_wrapper=""
+
+lttng_find_wrapper() {
+    local d
+    for d in /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/lib /usr/local/lib; do
+        [ -f "$d/liblttng-ust-pthread-wrapper.so.1" ] && { echo "$d/liblttng-ust-pthread-wrapper.so.1"; return; }
+    done
+}
+
+lttng_start() {
+    local dir=$1 i
+    lttng_wrapper=$(lttng_find_wrapper)
+    if ! command -v lttng >/dev/null || ! command -v lttng-sessiond >/dev/null; then
+        lttng_why="lttng-tools is not installed (scripts/deps/bench-extra.txt)"; return 1
+    fi
+    [ -n "$lttng_wrapper" ] || { lttng_why="liblttng-ust-pthread-wrapper.so.1 not found (package liblttng-ust1)"; return 1; }
+    export LTTNG_HOME=$dir/lttng-home
+    mkdir -p "$LTTNG_HOME"
+    if lttng list >/dev/null 2>&1; then
+        lttng_why="a session daemon is already running for this user; the bench starts its own and will not share one"
+        return 1
+    fi
+    lttng-sessiond --no-kernel >"$dir/lttng-sessiond.log" 2>&1 &
+    lttng_pid=$!
+    for i in $(seq 1 100); do
+        lttng list >/dev/null 2>&1 && return 0
+        kill -0 "$lttng_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    lttng_why="lttng-sessiond did not start: $(tail -1 "$dir/lttng-sessiond.log")"
+    lttng_stop
+    return 1
+}
+
+lttng_begin() {
+    local name=$1 out=$2
+    lttng create "$name" --output="$out" >/dev/null &&
+        lttng enable-event --session="$name" -u 'lttng_ust_pthread:*' >/dev/null &&
+        lttng start "$name" >/dev/null
+}
+
+lttng_end() {
+    local name=$1
+    lttng stop "$name" >/dev/null 2>&1
+    lttng list "$name" 2>/dev/null | awk '/Discarded events:/ { n += $3 } END { print n + 0 }'
+    lttng destroy "$name" >/dev/null 2>&1
+}
+
+lttng_count() { babeltrace2 "$1" 2>/dev/null | wc -l; }
+
+lttng_stop() {
+    [ -n "$lttng_pid" ] || return 0
+    kill "$lttng_pid" 2>/dev/null
+    wait "$lttng_pid" 2>/dev/null
+    lttng_pid=""
+}
+
