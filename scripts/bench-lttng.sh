@@ -11,22 +11,27 @@
 #   lttng_count OUTDIR       events a recorded session holds (babeltrace2)
 #   lttng_stop               stop the daemon this script started
 
-lttng_pid="" lttng_why="" lttng_wrapper=""
+lttng_pid="" lttng_why="" lttng_preload=""
 
-lttng_find_wrapper() {
+# The LD_PRELOAD of a traced program: the pthread wrapper, and LTTng-UST's
+# fork helper, which a program that forks (stress-ng) needs to go on tracing
+# in its children.
+lttng_find_preload() {
     local d
     for d in /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/lib /usr/local/lib; do
-        [ -f "$d/liblttng-ust-pthread-wrapper.so.1" ] && { echo "$d/liblttng-ust-pthread-wrapper.so.1"; return; }
+        [ -f "$d/liblttng-ust-pthread-wrapper.so.1" ] || continue
+        echo "$d/liblttng-ust-pthread-wrapper.so.1$([ -f "$d/liblttng-ust-fork.so.1" ] && echo ":$d/liblttng-ust-fork.so.1")"
+        return
     done
 }
 
 lttng_start() {
     local dir=$1 i
-    lttng_wrapper=$(lttng_find_wrapper)
+    lttng_preload=$(lttng_find_preload)
     if ! command -v lttng >/dev/null || ! command -v lttng-sessiond >/dev/null; then
         lttng_why="lttng-tools is not installed (scripts/deps/bench-extra.txt)"; return 1
     fi
-    [ -n "$lttng_wrapper" ] || { lttng_why="liblttng-ust-pthread-wrapper.so.1 not found (package liblttng-ust1)"; return 1; }
+    [ -n "$lttng_preload" ] || { lttng_why="liblttng-ust-pthread-wrapper.so.1 not found (package liblttng-ust1)"; return 1; }
     export LTTNG_HOME=$dir/lttng-home
     mkdir -p "$LTTNG_HOME"
     if lttng list >/dev/null 2>&1; then

@@ -99,7 +99,7 @@ echo "clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clo
      "TSC flags: $(grep -m1 -o -w -E 'constant_tsc|nonstop_tsc|tsc_known_freq|rdtscp' /proc/cpuinfo | tr '\n' ' ')"
 echo "shim: $(have_shim && echo "$SHIM" || echo "not built")   decoder: $(have_decoder && echo "$LT" || echo "not built")"
 if [ -n "${BENCH_NO_LTTNG:-}" ]; then lttng_why="BENCH_NO_LTTNG set"
-elif lttng_start "$tmp"; then echo "LTTng: own session daemon (pid $lttng_pid, LTTNG_HOME=$LTTNG_HOME), $lttng_wrapper"
+elif lttng_start "$tmp"; then echo "LTTng: own session daemon (pid $lttng_pid, LTTNG_HOME=$LTTNG_HOME), $lttng_preload"
 fi
 [ -n "$lttng_why" ] && echo "LTTng column SKIPPED: $lttng_why"
 
@@ -125,7 +125,7 @@ run_config() { # config round
                 args+=(--benchmark_filter="$unrecorded_filter") ;;
     nostacks)   pre=(LD_PRELOAD="$SHIM" LOCKTRACE_OUTPUT="$dir/lt.%p.trace" LOCKTRACE_STACK_DEPTH=0) ;;
     stacks)     pre=(LD_PRELOAD="$SHIM" LOCKTRACE_OUTPUT="$dir/lt.%p.trace") ;;
-    lttng)      pre=(LD_PRELOAD="$lttng_wrapper")
+    lttng)      pre=(LD_PRELOAD="$lttng_preload")
                 lttng_begin "bench-$r" "$dir/lttng" || { echo "  round $r lttng: creating the session FAILED"; return; } ;;
     esac
     [ $cfg = unrecorded ] || args+=(--benchmark_filter="$FILTER")
@@ -191,7 +191,7 @@ if [ -n "$lttng_pid" ] && command -v babeltrace2 >/dev/null; then
         [[ "$w/real_time/threads:$n" =~ $FILTER ]] && [[ "$w" =~ ^(reference|mix)$ ]] || continue
         ops=50000 dir=$tmp/lttcount.$w.$n
         lttng_begin "count-$w-$n" "$dir" || continue
-        LD_PRELOAD="$lttng_wrapper" timeout 300 "$B/lt_workload" "$w" "$n" "$ops" >/dev/null 2>&1
+        LD_PRELOAD="$lttng_preload" timeout 300 "$B/lt_workload" "$w" "$n" "$ops" >/dev/null 2>&1
         d=$(lttng_end "count-$w-$n")
         ev=$(lttng_count "$dir")
         per=$(awk -v e="$ev" -v n="$n" -v o="$ops" 'BEGIN { printf "%.2f", e / (n * o) }')
