@@ -180,7 +180,7 @@ int main(int argc, char **argv) {
                 double e = ev == lt.end() ? NAN : ev->second;
                 auto lev = lg.find(k);
                 double le = lev == lg.end() ? NAN : lev->second;
-                if (std::isnan(e) && std::isnan(le)) continue;
+                if (!w.floor_rdtsc || (std::isnan(e) && std::isnan(le))) continue;
                 double clock = (fl - u) / w.calls_per_op, clock_g = (flg - u) / w.calls_per_op;
                 double interp = (pass - u) / e;
                 double record = (nost - pass) / e - clock;

@@ -7,7 +7,7 @@
 #
 #   lttng_start DIR          start the daemon; 0 on success, else lttng_why is set
 #   lttng_begin NAME OUTDIR  create, enable the events, start a session
-#   lttng_end NAME           stop and destroy it; prints the events it discarded
+#   lttng_end NAME           stop and destroy it; prints the events it discarded (or "unknown")
 #   lttng_count OUTDIR       events a recorded session holds (babeltrace2)
 #   lttng_stop               stop the daemon this script started
 
@@ -60,7 +60,9 @@ lttng_begin() {
 lttng_end() {
     local name=$1
     lttng stop "$name" >/dev/null 2>&1
-    lttng list "$name" 2>/dev/null | awk '/Discarded events:/ { n += $3 } END { print n + 0 }'
+    # LTTng prints 2^64 - 1 (or nothing) where it could not count: "unknown".
+    lttng list "$name" 2>/dev/null | awk '/Discarded events:/ { seen = 1; if ($3 !~ /^[0-9]+$/ || length($3) > 15) bad = 1; else n += $3 }
+        END { print (seen && !bad) ? n : "unknown" }'
     lttng destroy "$name" >/dev/null 2>&1
 }
 

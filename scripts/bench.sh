@@ -131,7 +131,8 @@ run_config() { # config round
     [ $cfg = unrecorded ] || args+=(--benchmark_filter="$FILTER")
     timeout 900 env "${pre[@]}" "$B/lt_bench" "${args[@]}" >"$out" 2>>"$tmp/lt_bench.log"; rc=$?
     if [ $cfg = lttng ]; then
-        local d; d=$(lttng_end "bench-$r"); lttng_discarded=$((lttng_discarded + d))
+        local d; d=$(lttng_end "bench-$r")
+        lttng_discarded=$(awk -v a="$lttng_discarded" -v b="$d" 'BEGIN { print (a == "unknown" || b !~ /^[0-9]+$/) ? "unknown" : a + b }')
     fi
     if [ $rc -ne 0 ]; then
         echo "  round $r $cfg: lt_bench FAILED (exit $rc; last log lines below)"; tail -3 "$tmp/lt_bench.log" | sed 's/^/    /'
