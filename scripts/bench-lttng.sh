@@ -59,10 +59,14 @@ lttng_begin() {
 
 lttng_end() {
     local name=$1
-    lttng stop "$name" >/dev/null 2>&1
-    # LTTng prints 2^64 - 1 (or nothing) where it could not count: "unknown".
-    lttng list "$name" 2>/dev/null | awk '/Discarded events:/ { seen = 1; if ($3 !~ /^[0-9]+$/ || length($3) > 15) bad = 1; else n += $3 }
-        END { print (seen && !bad) ? n : "unknown" }'
+    local stopped
+    stopped=$(lttng stop "$name" 2>&1)
+    # The session's counter; where it holds no count (2^64 - 1, or nothing),
+    # the warning `lttng stop` printed ("N events were discarded"), else "unknown".
+    { lttng list "$name" 2>/dev/null; echo "$stopped" | sed -n 's/^Warning: \([0-9]*\) events were discarded.*/stop \1/p'; } |
+        awk '/Discarded events:/ { seen = 1; if ($3 !~ /^[0-9]+$/ || length($3) > 15) bad = 1; else n += $3 }
+             $1 == "stop" { warned = $2 }
+             END { print (seen && !bad) ? n : (warned != "") ? warned : "unknown" }'
     lttng destroy "$name" >/dev/null 2>&1
 }
 
