@@ -3,15 +3,18 @@
 # session daemon (LTTNG_HOME in the bench's temporary directory), records
 # each measured run to a session of its own with the wrapper's events
 # (lttng_ust_pthread:*), and reads back how many events the session
-# discarded.  Nothing here runs when LTTng is missing: lttng_why says why.
+# discarded.  Where a root session daemon already runs (Debian's lttng-tools
+# starts one as a system service), a second cannot: the bench then uses that
+# one and says so.  Nothing here runs when LTTng is missing: lttng_why says why.
 #
-#   lttng_start DIR          start the daemon; 0 on success, else lttng_why is set
+#   lttng_start DIR          start the daemon (or find the running one); 0 on
+#                            success (lttng_ready=1), else lttng_why is set
 #   lttng_begin NAME OUTDIR  create, enable the events, start a session
 #   lttng_end NAME           stop and destroy it; prints the events it discarded (or "unknown")
 #   lttng_count OUTDIR       events a recorded session holds (babeltrace2)
 #   lttng_stop               stop the daemon this script started
 
-lttng_pid="" lttng_why="" lttng_preload=""
+lttng_pid="" lttng_why="" lttng_preload="" lttng_ready="" lttng_whose=""
 
 # The LD_PRELOAD of a traced program: the pthread wrapper, and LTTng-UST's
 # fork helper, which a program that forks (stress-ng) needs to go on tracing
@@ -35,13 +38,13 @@ lttng_start() {
     export LTTNG_HOME=$dir/lttng-home
     mkdir -p "$LTTNG_HOME"
     if lttng list >/dev/null 2>&1; then
-        lttng_why="a session daemon is already running for this user; the bench starts its own and will not share one"
-        return 1
+        lttng_ready=1 lttng_whose="the session daemon already running (not started by the bench)"
+        return 0
     fi
     lttng-sessiond --no-kernel >"$dir/lttng-sessiond.log" 2>&1 &
     lttng_pid=$!
     for i in $(seq 1 100); do
-        lttng list >/dev/null 2>&1 && return 0
+        lttng list >/dev/null 2>&1 && { lttng_ready=1 lttng_whose="own session daemon (pid $lttng_pid)"; return 0; }
         kill -0 "$lttng_pid" 2>/dev/null || break
         sleep 0.1
     done

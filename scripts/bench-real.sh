@@ -94,7 +94,7 @@ real_one() {
 bench_real() {
     local rounds=${BENCH_REAL_ROUNDS:-$ROUNDS} progs=() cfgs=(untraced) p c r
     have_shim && cfgs+=(nostacks stacks)
-    [ -n "$lttng_pid" ] && cfgs+=(lttng)
+    [ -n "$lttng_ready" ] && cfgs+=(lttng)
     command -v sysbench >/dev/null && progs+=(sysbench) || skip "sysbench not installed"
     command -v stress-ng >/dev/null && progs+=(stress-ng) || skip "stress-ng not installed"
     command -v memcached >/dev/null && command -v memcslap >/dev/null && progs+=(memcached) ||

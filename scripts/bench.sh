@@ -99,7 +99,7 @@ echo "clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clo
      "TSC flags: $(grep -m1 -o -w -E 'constant_tsc|nonstop_tsc|tsc_known_freq|rdtscp' /proc/cpuinfo | tr '\n' ' ')"
 echo "shim: $(have_shim && echo "$SHIM" || echo "not built")   decoder: $(have_decoder && echo "$LT" || echo "not built")"
 if [ -n "${BENCH_NO_LTTNG:-}" ]; then lttng_why="BENCH_NO_LTTNG set"
-elif lttng_start "$tmp"; then echo "LTTng: own session daemon (pid $lttng_pid, LTTNG_HOME=$LTTNG_HOME), $lttng_preload"
+elif lttng_start "$tmp"; then echo "LTTng: $lttng_whose, LTTNG_HOME=$LTTNG_HOME, LD_PRELOAD=$lttng_preload"
 fi
 [ -n "$lttng_why" ] && echo "LTTng column SKIPPED: $lttng_why"
 
@@ -112,7 +112,7 @@ unrecorded_filter=$FILTER
 [ "$FILTER" = . ] && unrecorded_filter='^(reference|mix)/'
 configs=(untraced floor-rdtsc floor-gettime)
 have_shim && configs+=(unrecorded nostacks stacks)
-[ -n "$lttng_pid" ] && configs+=(lttng)
+[ -n "$lttng_ready" ] && configs+=(lttng)
 have_shim || skip "liblocktrace.so not built: timing the untraced side only"
 declare -A json_of   # config -> its JSON files
 bad_traces=0 lttng_discarded=0
@@ -151,7 +151,7 @@ for r in $(seq 1 "$ROUNDS"); do
     for c in "${configs[@]}"; do run_config "$c" "$r"; done
 done
 echo "  (timing took $(( ($(now_ns) - t0) / 1000000000 )) s; load average now $(cut -d' ' -f1-3 /proc/loadavg))"
-[ -n "$lttng_pid" ] && echo "  LTTng sessions: $lttng_discarded events discarded in all"
+[ -n "$lttng_ready" ] && echo "  LTTng sessions: $lttng_discarded events discarded in all"
 
 # Fixed-count runs: exactly OPS ops per thread under the shim, so the events
 # the trace holds per op can be compared with what the workload did.
@@ -186,7 +186,7 @@ fi
 # the events its session holds, counted with babeltrace2.
 lttng_tsv=$tmp/lttng-events.tsv
 : >"$lttng_tsv"
-if [ -n "$lttng_pid" ] && command -v babeltrace2 >/dev/null; then
+if [ -n "$lttng_ready" ] && command -v babeltrace2 >/dev/null; then
     section "LTTng events per op (fixed-count runs recorded to a session)"
     while read -r w n _; do
         [[ "$w/real_time/threads:$n" =~ $FILTER ]] && [[ "$w" =~ ^(reference|mix)$ ]] || continue
