@@ -3,7 +3,7 @@
 # variables: tmp, SHIM, B, check_trace, lttng_*).  Each round runs every
 # program untraced, under locktrace without and with stacks, and under
 # LTTng's pthread wrapper, one after the other, so that other load hits every
-# column alike.  The programs and their command lines are those of
+# column alike.  sysbench's and memcached's command lines are those of
 # tests/real/programs.sh (what `make check-real` traces):
 #   sysbench mutex   fixed work; CPU of all its threads (user+sys)
 #   stress-ng mutex  fixed bogo ops (--mutex-ops); CPU of all its processes
