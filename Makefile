@@ -39,8 +39,11 @@ test: build-with-deps
 demo: build-with-deps
 	./scripts/demo.sh $(BUILD)
 
-# Lock-heavy workloads untraced and traced in one run; prints ns/op and the ratio.
+# Lock-heavy workloads and real programs untraced, under locktrace and under LTTng's
+# pthread wrapper, in one interleaved run; prints ns/op, the ratios and ns per record
+# (knobs: scripts/bench.sh; BENCH_ROUNDS=1 BENCH_HANG_RUNS=0 for a quick look).
 bench: build-with-deps
+	./scripts/install-deps.sh bench-extra
 	./scripts/bench.sh $(BUILD)
 
 # Third-party test suites (glibc nptl, kernel futex selftests, GLib) plain vs traced.

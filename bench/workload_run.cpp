@@ -51,6 +51,6 @@ int main(int argc, char **argv) {
         });
     for (auto &th : pool) th.join();
     std::printf("%s threads=%ld ops_per_thread=%lld calls=%lld\n", w->name, threads, ops,
-                (long long)threads * ops * w->calls_per_op);
+                (long long)((double)threads * (double)ops * w->calls_per_op));
     return 0;
 }

@@ -14,7 +14,9 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
+#include <x86intrin.h>
 
 #include <atomic>
 #include <cerrno>
@@ -98,13 +100,35 @@ inline long futex_wake(std::atomic<uint32_t> *w, int n) {
 
 // ---- one operation of each workload; `t` is the thread's index -------------
 
-inline void op_rwlock_rd(LockSet &l) {
-    pthread_rwlock_rdlock(&l.rw);
-    pthread_rwlock_unlock(&l.rw);
+// The in-loop floors: the same calls, each preceded by one clock read and
+// nothing else, so that what the clock costs *inside the loop* (where an
+// unfenced read overlaps with the work around it) is measured, not added up
+// from a back-to-back micro-benchmark.  The value is kept alive in a register
+// only: a tracer must also store it, which is part of its record's cost.
+struct NoStamp {
+    static void stamp() {}
+};
+struct RdtscStamp {
+    static void stamp() {
+        unsigned long long v = __rdtsc();
+        asm volatile("" ::"r"(v));
+    }
+};
+struct GettimeStamp {
+    static void stamp() {
+        timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        asm volatile("" ::"r"(&ts) : "memory");
+    }
+};
+
+template <class S = NoStamp> inline void op_rwlock_rd(LockSet &l) {
+    S::stamp(); pthread_rwlock_rdlock(&l.rw);
+    S::stamp(); pthread_rwlock_unlock(&l.rw);
 }
-inline void op_rwlock_wr(LockSet &l) {
-    pthread_rwlock_wrlock(&l.rw);
-    pthread_rwlock_unlock(&l.rw);
+template <class S = NoStamp> inline void op_rwlock_wr(LockSet &l) {
+    S::stamp(); pthread_rwlock_wrlock(&l.rw);
+    S::stamp(); pthread_rwlock_unlock(&l.rw);
 }
 inline void op_mutex(LockSet &l) {
     pthread_mutex_lock(&l.m);
@@ -114,6 +138,11 @@ inline void op_sem(LockSet &l) {
     sem_post(&l.s);
     sem_wait(&l.s);
 }
+template <class S = NoStamp> inline void op_mutex_signal(LockSet &l) {
+    S::stamp(); pthread_mutex_lock(&l.m);
+    S::stamp(); pthread_cond_signal(&l.c);
+    S::stamp(); pthread_mutex_unlock(&l.m);
+}
 // The reference loop ("rdlock/rdlock/wrlock/mutex+signal"), one
 // iteration, on one rwlock L, one mutex M and one condvar C that nobody waits on:
 //   rdlock(L); rdlock(L); unlock(L); unlock(L);   -- a recursive read hold
@@ -121,16 +150,24 @@ inline void op_sem(LockSet &l) {
 //   lock(M); cond_signal(C); unlock(M);          -- the usual "publish + notify"
 // 9 calls.  The default rwlock prefers readers, so the recursive rdlock is legal
 // even on the shared (contended) variant.
-inline void op_reference(LockSet &l) {
-    pthread_rwlock_rdlock(&l.rw);
-    pthread_rwlock_rdlock(&l.rw);
-    pthread_rwlock_unlock(&l.rw);
-    pthread_rwlock_unlock(&l.rw);
-    pthread_rwlock_wrlock(&l.rw);
-    pthread_rwlock_unlock(&l.rw);
-    pthread_mutex_lock(&l.m);
-    pthread_cond_signal(&l.c);
-    pthread_mutex_unlock(&l.m);
+template <class S = NoStamp> inline void op_reference(LockSet &l) {
+    S::stamp(); pthread_rwlock_rdlock(&l.rw);
+    S::stamp(); pthread_rwlock_rdlock(&l.rw);
+    S::stamp(); pthread_rwlock_unlock(&l.rw);
+    S::stamp(); pthread_rwlock_unlock(&l.rw);
+    op_rwlock_wr<S>(l);
+    op_mutex_signal<S>(l);
+}
+// A lock hammer's mix: each op is the next of rdlock+unlock, rdlock+unlock,
+// wrlock+unlock, lock+cond_signal+unlock (2.25 calls per op on average).
+template <class S = NoStamp> inline void op_mix(LockSet &l) {
+    static thread_local unsigned turn;
+    switch (turn++ & 3) {
+    case 0:
+    case 1: op_rwlock_rd<S>(l); break;
+    case 2: op_rwlock_wr<S>(l); break;
+    default: op_mutex_signal<S>(l); break;
+    }
 }
 
 // Ping-pong: one op = one hand-off.  Even threads serve, odd threads return.
@@ -176,13 +213,17 @@ struct Workload {
     void (*op)(int t);
     // Threads counts `make bench` runs it with (0-terminated).
     int threads[3];
-    int calls_per_op;       // pthread / sem / syscall calls made per op by one thread
+    double calls_per_op;    // pthread / sem / syscall calls made per op by one thread
     // Fewest events a working shim must record per op (per thread), counting
     // one acquired for an acquire (the uncontended fast path: no attempt),
     // one release for an unlock/post, one wake for a signal/futex wake; waits
     // counted only where they must happen.
     double min_events_per_op;
     const char *what;
+    // The same op with one rdtsc / one clock_gettime before each call (the
+    // in-loop floors); null where `make bench` does not measure one.
+    void (*floor_rdtsc)(int t) = nullptr;
+    void (*floor_gettime)(int t) = nullptr;
 };
 
 inline LockSet &own(int t) { return objects().own[t % kMaxThreads]; }
@@ -190,7 +231,13 @@ inline Pair &pair_of(int t) { return objects().pairs[(t / 2) % (kMaxThreads / 2)
 
 inline const Workload kWorkloads[] = {
     {"reference", Sharing::own, [](int t) { op_reference(own(t)); }, {1, 4, 0}, 9, 9,
-     "THE loop: rdlock;rdlock;unlock;unlock;wrlock;unlock;lock;cond_signal;unlock (own objects)"},
+     "THE loop: rdlock;rdlock;unlock;unlock;wrlock;unlock;lock;cond_signal;unlock (own objects)",
+     [](int t) { op_reference<RdtscStamp>(own(t)); },
+     [](int t) { op_reference<GettimeStamp>(own(t)); }},
+    {"mix", Sharing::shared, [](int t) { (void)t; op_mix(objects().shared); }, {1, 4, 0}, 2.25, 2.25,
+     "hammer mix: rdlock, rdlock, wrlock, lock+cond_signal in turn, one rwlock/mutex/cond for all",
+     [](int t) { (void)t; op_mix<RdtscStamp>(objects().shared); },
+     [](int t) { (void)t; op_mix<GettimeStamp>(objects().shared); }},
     {"reference_shared", Sharing::shared, [](int t) { (void)t; op_reference(objects().shared); },
      {4, 0, 0}, 9, 9, "the same loop, every thread on the same rwlock/mutex/cond"},
     {"rwlock_rd", Sharing::own, [](int t) { op_rwlock_rd(own(t)); }, {1, 4, 0}, 2, 2,

@@ -1,18 +1,25 @@
 #!/bin/bash
 # scripts/bench.sh BUILD_DIR  (what `make bench` runs)
 #
-# Times lock-heavy workloads (bench/workloads.h) untraced and under the shim,
-# in ONE run of this script, and prints ns/op and the computed ratios; checks
-# that every traced run really produced a trace with events (a shim that
-# records nothing must not look fast); measures the decoder's speed on a trace
-# of >= 10 million events, and `locktrace pack` against zstd; and times
-# Debian's parking_lot try_write_for bug untraced and traced.  A section whose
-# parts are not built says "skipped".
+# Times lock-heavy workloads (bench/workloads.h) and real programs untraced,
+# under locktrace and under LTTng-UST's pthread wrapper, in ONE run of this
+# script, round by round, and prints ns/op and every ratio: to untraced and to
+# the in-loop floor (the same loop with one bare rdtsc, or one clock_gettime,
+# before each lock call, measured in lt_bench itself), and locktrace's ns per
+# record taken apart.  Checks that every traced run really produced a trace
+# with events (a shim that records nothing must not look fast); measures the
+# decoder's speed on a trace of >= 10 million events, and `locktrace pack`
+# against zstd; and times Debian's parking_lot try_write_for bug untraced and
+# traced, alternating.  A section whose parts are not built or installed says
+# "SKIPPED" and why.
 #
 # Knobs (environment): BENCH_ROUNDS (3), BENCH_REPETITIONS (3 per round),
 # BENCH_MIN_TIME (0.1 s per repetition), BENCH_FILTER (Google Benchmark regex),
-# BENCH_DECODER_EVENTS (10400000), BENCH_SKIP_DECODER=1, BENCH_HANG_RUNS (3),
-# BENCH_HANG_MAX (60 s), BENCH_KEEP=1 (keep the temporary directory).
+# BENCH_NO_LTTNG=1, BENCH_SKIP_REAL=1, BENCH_REAL_ROUNDS (BENCH_ROUNDS),
+# BENCH_SYSBENCH_LOCKS, BENCH_STRESS_OPS, BENCH_MEMCSLAP_OPS (scripts/bench-real.sh),
+# BENCH_DECODER_EVENTS (10400000), BENCH_SKIP_DECODER=1, BENCH_SKIP_PACK=1,
+# BENCH_HANG_RUNS (5 each way; 0 skips), BENCH_HANG_MAX (45 s),
+# BENCH_KEEP=1 (keep the temporary directory).
 set -uo pipefail
 
 BUILD=${1:-build}
@@ -35,7 +42,11 @@ for p in lt_bench lt_workload lt_trace_stats lt_bench_table; do
 done
 
 tmp=$(mktemp -d /tmp/locktrace-bench.XXXXXX)
-if [ -n "${BENCH_KEEP:-}" ]; then echo "(keeping $tmp)"; else trap 'rm -rf "$tmp"' EXIT; fi
+# shellcheck source=scripts/bench-lttng.sh
+. "$here/bench-lttng.sh"
+cleanup() { lttng_stop; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$tmp"; }
+trap cleanup EXIT
+[ -n "${BENCH_KEEP:-}" ] && echo "(keeping $tmp)"
 
 have_shim() { [ -f "$SHIM" ]; }
 have_decoder() { [ -x "$LT" ]; }
@@ -84,46 +95,63 @@ section "machine"
 echo "$(nproc) CPUs: $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
 echo "kernel $(uname -r), $(ldd --version 2>/dev/null | head -1)"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)  (other work on these cores shows up as noise)"
+echo "clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null);" \
+     "TSC flags: $(grep -m1 -o -w -E 'constant_tsc|nonstop_tsc|tsc_known_freq|rdtscp' /proc/cpuinfo | tr '\n' ' ')"
 echo "shim: $(have_shim && echo "$SHIM" || echo "not built")   decoder: $(have_decoder && echo "$LT" || echo "not built")"
+if [ -n "${BENCH_NO_LTTNG:-}" ]; then lttng_why="BENCH_NO_LTTNG set"
+elif lttng_start "$tmp"; then echo "LTTng: $lttng_whose, LTTNG_HOME=$LTTNG_HOME, LD_PRELOAD=$lttng_preload"
+fi
+[ -n "$lttng_why" ] && echo "LTTng column SKIPPED: $lttng_why"
 
 # ---------------------------------------------------------------------------
-section "lock workloads: untraced vs traced ($ROUNDS rounds x $REPS repetitions, interleaved)"
-gb_args=(--benchmark_format=json --benchmark_repetitions="$REPS"
-         --benchmark_min_time="$MIN_TIME" --benchmark_filter="$FILTER")
-untraced=() nostacks=() stacks=()
-bad_traces=0
-run_config() { # name round -> appends the JSON file to the right list
-    local cfg=$1 r=$2 out=$tmp/$1.$2.json dir=$tmp/trace.$1.$2 rc
+section "lock workloads: untraced, in-loop floors, locktrace, LTTng ($ROUNDS rounds x $REPS repetitions, interleaved)"
+gb_args=(--benchmark_format=json --benchmark_repetitions="$REPS" --benchmark_min_time="$MIN_TIME")
+# The shim loaded with the loop's calls passed through unrecorded (only the
+# futex family recorded): interposition alone, on the loops that are taken apart.
+unrecorded_filter=$FILTER
+[ "$FILTER" = . ] && unrecorded_filter='^(reference|mix)/'
+configs=(untraced floor-rdtsc floor-gettime)
+have_shim && configs+=(unrecorded nostacks stacks)
+[ -n "$lttng_ready" ] && configs+=(lttng)
+have_shim || skip "liblocktrace.so not built: timing the untraced side only"
+declare -A json_of   # config -> its JSON files
+bad_traces=0 lttng_discarded=0
+run_config() { # config round
+    local cfg=$1 r=$2 out=$tmp/$1.$2.json dir=$tmp/trace.$1.$2 rc pre=() args=("${gb_args[@]}")
     mkdir -p "$dir"
     case $cfg in
-    untraced) timeout 900 "$B/lt_bench" "${gb_args[@]}" >"$out" 2>>"$tmp/lt_bench.log"; rc=$? ;;
-    nostacks) timeout 900 env LD_PRELOAD="$SHIM" LOCKTRACE_OUTPUT="$dir/lt.%p.trace" LOCKTRACE_STACK_DEPTH=0 \
-                  "$B/lt_bench" "${gb_args[@]}" >"$out" 2>>"$tmp/lt_bench.log"; rc=$? ;;
-    stacks)   timeout 900 env LD_PRELOAD="$SHIM" LOCKTRACE_OUTPUT="$dir/lt.%p.trace" \
-                  "$B/lt_bench" "${gb_args[@]}" >"$out" 2>>"$tmp/lt_bench.log"; rc=$? ;;
+    floor-*)    args+=(--floor="${cfg#floor-}") ;;
+    unrecorded) pre=(LD_PRELOAD="$SHIM" LOCKTRACE_OUTPUT="$dir/lt.%p.trace" LOCKTRACE_FAMILIES=futex)
+                args+=(--benchmark_filter="$unrecorded_filter") ;;
+    nostacks)   pre=(LD_PRELOAD="$SHIM" LOCKTRACE_OUTPUT="$dir/lt.%p.trace" LOCKTRACE_STACK_DEPTH=0) ;;
+    stacks)     pre=(LD_PRELOAD="$SHIM" LOCKTRACE_OUTPUT="$dir/lt.%p.trace") ;;
+    lttng)      pre=(LD_PRELOAD="$lttng_preload")
+                lttng_begin "bench-$r" "$dir/lttng" || { echo "  round $r lttng: creating the session FAILED"; return; } ;;
     esac
+    [ $cfg = unrecorded ] || args+=(--benchmark_filter="$FILTER")
+    timeout 900 env "${pre[@]}" "$B/lt_bench" "${args[@]}" >"$out" 2>>"$tmp/lt_bench.log"; rc=$?
+    if [ $cfg = lttng ]; then
+        local d; d=$(lttng_end "bench-$r")
+        lttng_discarded=$(awk -v a="$lttng_discarded" -v b="$d" 'BEGIN { print (a == "unknown" || b !~ /^[0-9]+$/) ? "unknown" : a + b }')
+    fi
     if [ $rc -ne 0 ]; then
         echo "  round $r $cfg: lt_bench FAILED (exit $rc; last log lines below)"; tail -3 "$tmp/lt_bench.log" | sed 's/^/    /'
         return
     fi
+    json_of[$cfg]+=" $out"
     case $cfg in
-    untraced) untraced+=("$out") ;;
-    nostacks) nostacks+=("$out") ;;
-    stacks)   stacks+=("$out") ;;
-    esac
-    if [ "$cfg" != untraced ]; then
+    nostacks|stacks)
         # count dump lines once per config (it reads the whole trace)
-        check_trace "round $r traced($cfg)" "$dir" "$([ "$r" = 1 ] && echo dump)" || bad_traces=1
-        rm -rf "$dir"
-    fi
+        check_trace "round $r traced($cfg)" "$dir" "$([ "$r" = 1 ] && echo dump)" || bad_traces=1 ;;
+    esac
+    rm -rf "$dir"
 }
-have_shim || skip "liblocktrace.so not built: timing the untraced side only"
 t0=$(now_ns)
 for r in $(seq 1 "$ROUNDS"); do
-    run_config untraced "$r"
-    if have_shim; then run_config nostacks "$r"; run_config stacks "$r"; fi
+    for c in "${configs[@]}"; do run_config "$c" "$r"; done
 done
 echo "  (timing took $(( ($(now_ns) - t0) / 1000000000 )) s; load average now $(cut -d' ' -f1-3 /proc/loadavg))"
+[ -n "$lttng_ready" ] && echo "  LTTng sessions: $lttng_discarded events discarded in all"
 
 # Fixed-count runs: exactly OPS ops per thread under the shim, so the events
 # the trace holds per op can be compared with what the workload did.
@@ -132,7 +160,7 @@ events_tsv=$tmp/events.tsv
 if have_shim; then
     section "events recorded per op (fixed-count traced runs, stacks off)"
     while read -r w n minev; do
-        [[ "$w" =~ $FILTER ]] || continue
+        [[ "$w/real_time/threads:$n" =~ $FILTER ]] || continue
         case $w in *pingpong*) ops=20000 ;; *) ops=100000 ;; esac
         dir=$tmp/count.$w.$n; mkdir -p "$dir"
         if ! timeout 300 env LD_PRELOAD="$SHIM" LOCKTRACE_OUTPUT="$dir/lt.%p.trace" LOCKTRACE_STACK_DEPTH=0 \
@@ -154,77 +182,84 @@ if have_shim; then
     done < <("$B/lt_workload" --list)
     echo "  (events/op column below; minimum expected per workload is in bench/workloads.h)"
 fi
-
-section "results: wall clock (ns/op = wall time / ops of all threads; median of all repetitions)"
-if [ ${#untraced[@]} -eq 0 ]; then
-    echo "no successful untraced run"; exit 1
+# The same for LTTng (it records mutex calls only), on the loops taken apart:
+# the events its session holds, counted with babeltrace2.
+lttng_tsv=$tmp/lttng-events.tsv
+: >"$lttng_tsv"
+if [ -n "$lttng_ready" ] && command -v babeltrace2 >/dev/null; then
+    section "LTTng events per op (fixed-count runs recorded to a session)"
+    while read -r w n _; do
+        [[ "$w/real_time/threads:$n" =~ $FILTER ]] && [[ "$w" =~ ^(reference|mix)$ ]] || continue
+        ops=50000 dir=$tmp/lttcount.$w.$n
+        lttng_begin "count-$w-$n" "$dir" || continue
+        LD_PRELOAD="$lttng_preload" timeout 300 "$B/lt_workload" "$w" "$n" "$ops" >/dev/null 2>&1
+        d=$(lttng_end "count-$w-$n")
+        ev=$(lttng_count "$dir")
+        per=$(awk -v e="$ev" -v n="$n" -v o="$ops" 'BEGIN { printf "%.2f", e / (n * o) }')
+        echo "$w $n $per" >>"$lttng_tsv"
+        echo "  $w/threads:$n: $ev events, $per per op, $d discarded"
+        rm -rf "$dir"
+    done < <("$B/lt_workload" --list)
 fi
-table_args=(--untraced "${untraced[@]}" --nostacks "${nostacks[@]}" --stacks "${stacks[@]}" --events "$events_tsv")
-"$B/lt_bench_table" "${table_args[@]}"
+
+table_args=()
+for c in "${configs[@]}"; do
+    [ -n "${json_of[$c]:-}" ] || continue
+    # shellcheck disable=SC2206
+    table_args+=(--column "$c" ${json_of[$c]})
+done
+[ -n "${json_of[untraced]:-}" ] || { echo "no successful untraced run"; exit 1; }
+table_args+=(--events locktrace "$events_tsv")
+[ -s "$lttng_tsv" ] && table_args+=(--events lttng "$lttng_tsv")
 section "results: CPU time (CPU ns of all threads / ops; immune to other load, blind to sleeping)"
 "$B/lt_bench_table" --cpu "${table_args[@]}"
-{ echo "Wall clock:"; echo; "$B/lt_bench_table" --markdown "${table_args[@]}"
-  echo; echo "CPU time:"; echo; "$B/lt_bench_table" --markdown --cpu "${table_args[@]}"; } >"$B/results.md" 2>/dev/null
+section "results: wall clock (ns/op = wall time / ops of all threads; median of all repetitions)"
+"$B/lt_bench_table" "${table_args[@]}"
+section "locktrace's ns per record, taken apart (CPU time; LTTng's ns per event beside)"
+"$B/lt_bench_table" --cpu --parts "${table_args[@]}"
+{ echo "CPU time:"; echo; "$B/lt_bench_table" --markdown --cpu "${table_args[@]}"
+  echo; echo "Wall clock:"; echo; "$B/lt_bench_table" --markdown "${table_args[@]}"
+  echo; echo "ns per record (CPU time):"; echo; "$B/lt_bench_table" --markdown --cpu --parts "${table_args[@]}"
+} >"$B/results.md" 2>/dev/null
+clk=$("$B/lt_clock_cost" --benchmark_min_time="$MIN_TIME" --benchmark_format=csv 2>/dev/null)
+cost() { echo "$clk" | awk -F, -v n="\"$1\"" '$1 == n { printf "%.1f", $4 }'; }
 cat <<EOF
 
-reference = one iteration of the reference loop, on objects nobody else uses:
-  rdlock(L); rdlock(L); unlock(L); unlock(L); wrlock(L); unlock(L);
-  lock(M); cond_signal(C); unlock(M)                         (9 calls)
-reference_shared = the same loop with every thread on the same L, M, C.
-_shared = one object for all threads (contended); others: one object per thread.
-pingpong = threads in pairs handing a token back and forth; 1 op = 1 hand-off.
-ratio = traced / untraced ns/op.  spread = largest interquartile range / median
-  of the three columns (how far to trust a row).  events/op = events the shim
-  recorded per op per thread in a fixed-count run (LOW = fewer than the calls
-  made imply: something went unrecorded).
+columns: untraced; floor rdtsc / floor gettime = the same loop with one bare
+  rdtsc / one clock_gettime(CLOCK_MONOTONIC) before each lock call (measured in
+  the loop, where the clock read overlaps the work around it); unrecorded = the
+  shim loaded, the loop's calls passed through unrecorded (LOCKTRACE_FAMILIES=futex,
+  reference and mix only); nostacks = locktrace with LOCKTRACE_STACK_DEPTH=0;
+  stacks = locktrace's defaults; lttng = LTTng-UST's pthread wrapper recording to
+  a session (it records mutex calls only: its ev/op column).
+xU = column / untraced, xF = column / floor rdtsc.  spread = largest
+  interquartile range / median of the columns (how far to trust a row).
+  ev/op = events a tracer recorded per op per thread in a fixed-count run
+  (LOW = fewer than the calls made imply: something went unrecorded).
+ns per record: interposition = (unrecorded - untraced) / records; clock =
+  (floor rdtsc - untraced) / calls; record = (nostacks - unrecorded) / records
+  - clock; stacks = (stacks - nostacks) / records.
+Back to back (lt_clock_cost), for comparison: rdtsc $(cost clock_rdtsc) ns, lfence+rdtsc
+  $(cost clock_lfence_rdtsc) ns, clock_gettime $(cost clock_gettime_monotonic) ns.
+reference = one iteration of: rdlock(L); rdlock(L); unlock(L); unlock(L);
+  wrlock(L); unlock(L); lock(M); cond_signal(C); unlock(M)  (9 calls, own objects).
+mix = a lock hammer's mix, one op at a time: rdlock+unlock, rdlock+unlock,
+  wrlock+unlock, lock+cond_signal+unlock (2.25 calls per op), objects shared.
+_shared = one object for all threads (contended); pingpong = threads in pairs
+  handing a token back and forth; 1 op = 1 hand-off.
 This machine has $(nproc) CPUs shared with other work: 4-thread rows run more threads
 than cores, so contended and ping-pong figures measure scheduling as much as
-locking, and vary from run to run.
-(markdown copy of both tables: $B/results.md)
+locking.  (markdown copy of the tables: $B/results.md)
 EOF
 [ $bad_traces -eq 0 ] || echo "WARNING: some traced runs did not record what they did (see above): their ratios are not valid."
 
 # ---------------------------------------------------------------------------
-# The shim's targets (<= 1.3x with stacks off, <= 2x with stacks) on the
-# reference loop, taken apart: the shim loaded but the loop's calls passed
-# through unrecorded (LOCKTRACE_FAMILIES=futex: the cost of interposition
-# alone), recorded without and with stacks, and the price of one timestamp,
-# which every record carries.  CPU ns of reference/threads:1, best of
-# BENCH_ROUNDS interleaved rounds.
-section "reference loop: where the traced time goes"
-if ! have_shim; then skip "liblocktrace.so not built"
-elif [[ ! "reference/real_time/threads:1" =~ $FILTER ]]; then skip "BENCH_FILTER leaves the reference loop out"
+section "real programs (untraced, locktrace, LTTng; interleaved)"
+if [ -n "${BENCH_SKIP_REAL:-}" ]; then skip "BENCH_SKIP_REAL set"
 else
-    ref_cpu() { # env... -> CPU ns per loop, best of the repetitions
-        env "$@" timeout 300 "$B/lt_bench" --benchmark_filter='^reference/real_time/threads:1$' \
-            --benchmark_min_time="$MIN_TIME" --benchmark_repetitions="$REPS" --benchmark_format=csv 2>/dev/null |
-            grep '^"reference' | grep -v '_mean\|_median\|_stddev\|_cv' | cut -d, -f4 | sort -g | head -1
-    }
-    rd=$tmp/ref; mkdir -p "$rd"
-    : >"$rd/plain"; : >"$rd/pass"; : >"$rd/nost"; : >"$rd/st"
-    for r in $(seq 1 "$ROUNDS"); do
-        ref_cpu X=1 >>"$rd/plain"
-        ref_cpu LD_PRELOAD="$SHIM" LOCKTRACE_OUTPUT="$rd/t.%p.trace" LOCKTRACE_FAMILIES=futex >>"$rd/pass"
-        ref_cpu LD_PRELOAD="$SHIM" LOCKTRACE_OUTPUT="$rd/t.%p.trace" LOCKTRACE_STACK_DEPTH=0 >>"$rd/nost"
-        ref_cpu LD_PRELOAD="$SHIM" LOCKTRACE_OUTPUT="$rd/t.%p.trace" >>"$rd/st"
-        rm -f "$rd"/t.*.trace
-    done
-    best_of() { sort -g "$1" | awk 'NF { print; exit }'; }
-    clk=$("$B/lt_clock_cost" --benchmark_min_time="$MIN_TIME" --benchmark_format=csv 2>/dev/null)
-    c_rd=$(echo "$clk" | awk -F, '/^"clock_rdtsc"/ { print $4 }')
-    c_lf=$(echo "$clk" | awk -F, '/^"clock_lfence_rdtsc"/ { print $4 }')
-    awk -v p="$(best_of "$rd/plain")" -v q="$(best_of "$rd/pass")" -v n="$(best_of "$rd/nost")" \
-        -v s="$(best_of "$rd/st")" -v rd="${c_rd:-0}" -v lf="${c_lf:-0}" 'BEGIN {
-        if (p <= 0) { print "  the untraced run failed"; exit }
-        printf "  untraced                                   %7.1f ns/loop\n", p
-        printf "  shim loaded, the loop not recorded         %7.1f ns/loop  %.2fx   (interposition alone)\n", q, q / p
-        printf "  recorded, stacks off                       %7.1f ns/loop  %.2fx   target <= 1.3x: %s\n", n, n / p, n / p <= 1.3 ? "met" : "MISSED"
-        printf "  recorded, default stacks                   %7.1f ns/loop  %.2fx   target <= 2x:   %s\n", s, s / p, s / p <= 2 ? "met" : "MISSED"
-        printf "  one timestamp: rdtsc %.1f ns, lfence+rdtsc %.1f ns; the loop writes 9 records\n", rd, lf
-        if (rd > 0)
-            printf "  the loop plus 9 bare rdtsc (%.0f ns) = %.2fx untraced: the floor of any record-per-call design\n  that stamps each record, before it stores a byte (stacks-off budget: %.0f ns for all 9 records)\n",
-                   9 * rd, 1 + 9 * rd / p, 0.3 * p
-    }'
+    # shellcheck source=scripts/bench-real.sh
+    . "$here/bench-real.sh"
+    bench_real
 fi
 
 # ---------------------------------------------------------------------------
@@ -287,7 +322,8 @@ fi
 # tests/after/pack_bench.sh (size, wall and CPU time, best of 3 each, and that
 # the bundle decodes), which lives beside the pack tests.
 section "pack"
-if ! have_shim || ! have_decoder; then skip "shim or decoder not built"
+if [ -n "${BENCH_SKIP_PACK:-}" ]; then skip "BENCH_SKIP_PACK set"
+elif ! have_shim || ! have_decoder; then skip "shim or decoder not built"
 elif ! "$LT" pack --help >/dev/null 2>&1; then skip "this locktrace has no 'pack' command"
 elif ! command -v zstd >/dev/null; then skip "zstd (the command) not installed"
 elif [ ! -x "$B/lt_workload" ]; then skip "$B/lt_workload not built"
@@ -297,22 +333,19 @@ fi
 
 # ---------------------------------------------------------------------------
 # Median time until Debian's parking_lot 0.12.1 try_write_for bug hangs a
-# Rust stress program, untraced vs traced (a slow tracer hides it).
-# Uses tests/probes/hang_time.sh when its stress program is built;
-# BENCH_HANG_RUNS (3) runs each way, each given BENCH_HANG_MAX (60) seconds;
-# BENCH_HANG_RUNS=0 skips it.  A bench/parking_lot_hang.sh BUILD_DIR, if
-# present, replaces it.
+# Rust stress program, untraced vs traced (a slow tracer hides it), runs
+# alternating untraced and traced (tests/probes/hang_time.sh).
+# BENCH_HANG_RUNS (5) runs each way, each given BENCH_HANG_MAX (45) seconds:
+# at most 7.5 minutes, usually under 2; BENCH_HANG_RUNS=0 skips it.
 section "parking_lot hang time"
-hang_runs=${BENCH_HANG_RUNS:-3}
-if [ -x "$root/bench/parking_lot_hang.sh" ]; then
-    "$root/bench/parking_lot_hang.sh" "$BUILD" || echo "  parking_lot_hang.sh FAILED (exit $?)"
-elif [ "$hang_runs" = 0 ]; then skip "BENCH_HANG_RUNS=0"
+hang_runs=${BENCH_HANG_RUNS:-5} hang_max=${BENCH_HANG_MAX:-45}
+if [ "$hang_runs" = 0 ]; then skip "BENCH_HANG_RUNS=0"
 elif [ ! -f "$root/tests/probes/hang_time.sh" ]; then skip "tests/probes/hang_time.sh missing"
 elif [ ! -x "$BUILD/probes/parking_lot_stress" ]; then skip "$BUILD/probes/parking_lot_stress not built (target parking_lot_stress; needs cargo)"
 elif ! have_shim; then skip "liblocktrace.so not built"
 else
-    echo "  parking_lot 0.12.1 try_write_for stress: time until it hangs, $hang_runs runs each, ${BENCH_HANG_MAX:-60} s max per run"
-    sh "$root/tests/probes/hang_time.sh" "$BUILD" "$hang_runs" "${BENCH_HANG_MAX:-60}" | sed 's/^/  /'
+    echo "  parking_lot 0.12.1 try_write_for stress: time until it hangs, $hang_runs runs each way alternating, $hang_max s max per run"
+    sh "$root/tests/probes/hang_time.sh" "$BUILD" "$hang_runs" "$hang_max" | sed 's/^/  /'
 fi
 
 exit 0

@@ -6,11 +6,12 @@
 set -eu
 here=$(dirname "$0")
 # Arguments: the lists to install (e.g. `real` for scripts/deps/real.txt);
-# none: every list but real.txt, which only `make check-real` needs.
+# none: every list but real.txt and bench-extra.txt, which only
+# `make check-real` and `make bench` need.
 if [ $# -gt 0 ]; then
     lists=$(for l in "$@"; do echo "$here/deps/$l.txt"; done)
 else
-    lists=$(ls "$here"/deps/*.txt | grep -v '/real\.txt$')
+    lists=$(ls "$here"/deps/*.txt | grep -v -E '/(real|bench-extra)\.txt$')
 fi
 # shellcheck disable=SC2086
 want=$(cat $lists | sed 's/#.*//' | tr -s ' \t' '\n' | sed '/^$/d' | sort -u)

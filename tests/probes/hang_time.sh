@@ -7,10 +7,11 @@
 # Runs BUILD_DIR/probes/parking_lot_stress N times each way; a run that has not
 # hung after MAX_SECONDS (default 120) counts as "> MAX_SECONDS" (so does a
 # STALL: progress stopped without the bug's wrapped word, e.g. an overloaded
-# machine starving a writer that holds the lock).  Prints one
-# line per mode:
+# machine starving a writer that holds the lock).  The runs alternate between
+# the two ways.  Prints one line per mode and the ratio of the medians:
 #   untraced: 5/5 hung, median 12.3 s (times: 4.1 8.0 12.3 20.7 33.0)
 #   traced:   4/5 hung, median 25.0 s (times: ...)
+#   ratio:    traced / untraced median 2.03x (target <= 1.5x)
 # Stress parameters can be passed in STRESS_ARGS.
 set -u
 build=${1:?usage: hang_time.sh BUILD_DIR N [MAX_SECONDS]}
@@ -34,15 +35,21 @@ one() { # mode -> prints seconds, or ">max"
     [ -n "$t" ] && echo "$t" || echo ">$max"
 }
 
-for mode in untraced traced; do
-    times=""
-    i=0
-    while [ $i -lt "$n" ]; do
-        times="$times $(one $mode)"
-        i=$((i + 1))
+# Alternating (untraced, traced, traced, untraced, ...) so that other load on
+# the machine hits both ways alike.
+times_untraced="" times_traced=""
+i=0
+while [ $i -lt "$n" ]; do
+    if [ $((i % 2)) = 0 ]; then order="untraced traced"; else order="traced untraced"; fi
+    for mode in $order; do
+        t=$(one $mode)
+        if [ $mode = traced ]; then times_traced="$times_traced $t"; else times_untraced="$times_untraced $t"; fi
     done
-    # Median with censored runs (">max") sorted last.
-    printf '%s\n' $times | awk -v mode="$mode" -v max="$max" -v all="$times" '
+    i=$((i + 1))
+done
+# Median with censored runs (">max") sorted last.
+median_line() { # mode times
+    printf '%s\n' $2 | awk -v mode="$1" -v max="$max" -v all="$2" '
         { v[NR] = ($0 ~ /^>/) ? 1e18 : $0 + 0; if ($0 !~ /^>/) hung++ }
         END {
             n = NR; for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
@@ -50,4 +57,15 @@ for mode in untraced traced; do
             med = (m >= 1e18) ? ("> " max) : sprintf("%.1f", m)
             printf "%-9s %d/%d hung, median %s s (times:%s)\n", mode ":", hung, n, med, all
         }'
-done
+}
+u=$(median_line untraced "$times_untraced")
+t=$(median_line traced "$times_traced")
+printf '%s\n%s\n' "$u" "$t"
+# The ratio of the medians (a censored median makes it a lower bound).
+printf '%s\n%s\n' "$u" "$t" | sed -n 's/.*median \(>\{0,1\}\) *\([0-9.]*\) s.*/=\1 \2/p' | awk '
+    NR == 1 { ul = $1; u = $2 } NR == 2 { tl = $1; t = $2 }
+    END {
+        if (u + 0 <= 0 || t == "") exit
+        if (ul == "=>") { print "ratio:    not measured (the untraced median is censored)"; exit }
+        printf "ratio:    traced / untraced median %s%.2fx (target <= 1.5x)\n", (tl == "=>") ? ">= " : "", t / u
+    }'

@@ -38,14 +38,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Debian's Python (not one a version manager puts first on PATH).
-py=/usr/bin/python3
-[ -x "$py" ] || py=$(command -v python3 || echo python3)
+# shellcheck source=tests/real/programs.sh
+. "$here/programs.sh"
+py=$real_py
 
 checks=0 failed=0 skipped=0 ran=0 killed=0 reports=0
 
-# A free TCP port on localhost.
-free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { real_free_port; }
 
 # random_ms MIN MAX
 random_ms() { echo $(( $1 + RANDOM % ($2 - $1 + 1) )); }
@@ -161,12 +160,14 @@ scenario_memcached() {
     have memcached || { skip memcached memcached; return; }
     local port
     port=$(free_port)
-    run_traced memcached memcached -t 4 -p "$port" -U 0 -l 127.0.0.1 -u "$(id -un)"
+    real_memcached_argv "$port"
+    run_traced memcached "${real_argv[@]}"
     local mc=$pid mctrace=$trace
     sleep 1.5  # idle: its maintenance threads wait on their condition variables
     report_of "$mctrace"; trace=$mctrace; check_clean memcached "live, idle"
     if have memcslap; then
-        memcslap --servers=127.0.0.1:"$port" --concurrency=8 --execute-number=2000 >/dev/null 2>&1 &
+        real_memcslap_argv "$port" 2000
+        "${real_argv[@]}" >/dev/null 2>&1 &
         local load=$!
         sleep 0.7
         report_of "$mctrace"; check_clean memcached "live, under memcslap load"
@@ -185,7 +186,8 @@ scenario_memcached() {
     local k
     for k in $(seq 2 "$kills"); do
         port=$(free_port)
-        run_traced memcached memcached -t 4 -p "$port" -U 0 -l 127.0.0.1 -u "$(id -un)"
+        real_memcached_argv "$port"
+        run_traced memcached "${real_argv[@]}"
         "$py" "$here/python/memcache_load.py" "$port" 1 >/dev/null 2>&1 &
         load=$!
         sleep_ms "$(random_ms 50 1500)"
@@ -219,7 +221,8 @@ scenario_redis() {
 
 scenario_sysbench() {
     have sysbench || { skip sysbench sysbench; return; }
-    healthy_runs sysbench-mutex 300 1500 sysbench mutex --threads=4 --mutex-num=64 --mutex-locks=200000 run
+    real_sysbench_mutex_argv
+    healthy_runs sysbench-mutex 300 1500 "${real_argv[@]}"
     healthy_runs sysbench-threads 300 1500 sysbench threads --threads=4 --thread-locks=8 --time=3 run
     healthy_exit sysbench-threads sysbench threads --threads=4 --thread-locks=8 --time=1 run
     ran=$((ran + 1))
