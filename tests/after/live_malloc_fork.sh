@@ -24,10 +24,7 @@ read -r nr _ <"/proc/$child/syscall" || fail "cannot read the child's system cal
 trace="$work/mf.$child.trace"
 [ -s "$trace" ] || fail "no trace for the child ($trace)"
 sleep 1.2  # the child's trace has been quiet for a second: a hang, not a busy moment
-"$lt" report "$trace" >"$work/report.out" 2>"$work/report.err"
-rc=$?
-[ $rc = 1 ] || fail "report of the child: want exit status 1 (an error finding), got $rc: $(cat "$work/report.out")"
-"$lt" report --json "$trace" >"$work/report.json" 2>/dev/null
+report_both "$trace" 1  # an error finding
 python3 - "$work/report.json" <<'PY' || fail "the malloc arena lock is not named: $(cat "$work/report.out")"
 import json, re, sys
 r = json.load(open(sys.argv[1]))
