@@ -157,7 +157,7 @@ std::string lock_text(const Model& m, Symbolizer& sym, const Lock& L, const std:
             if (w.mode != kModeNone && has_readers(L)) out += std::string(" (") + mode_name(w.mode) + ")";
             out += std::string(" -> ") + outcome_name(w.outcome);
             if (w.end != kNoEvent && (w.outcome == WaitOutcome::failed || w.outcome == WaitOutcome::error))
-                out += ": " + describe_event(m.events[w.end]);
+                out += ": " + event_words(m, m.events[w.end]);
             out += "\n";
         }
     }

@@ -6,10 +6,16 @@
 // or takes a lock.  Static buffers, raw system calls (getdents64, not
 // opendir), and process_vm_readv on ourselves to read words and stacks, so a
 // bad address is an error, never a fault.  Reading /proc/self needs no
-// permission: a thread group may always look at itself.  The stacks are found
-// by scanning each thread's stack from its sp for return addresses (a call
-// instruction before them, into an executable mapping); no unwinder runs
-// here.
+// permission: a thread group may always look at itself.
+//
+// No unwinder and no socket table runs here: the view keeps the raw material
+// and the decoder works on it when it reads the view (it unwinds each stack
+// with the modules' CFI and says what each descriptor is, as for a view taken
+// from outside).  Per thread in a system call: the return addresses a scan of
+// its stack finds (kept as the fallback), and a copy of the stack from its sp
+// (`stackmem`); for the process: the file-backed mappings (`map`), the
+// target of every descriptor (`fdlink`: "socket:[INODE]", "pipe:[INODE]", a
+// path).
 #include "live_capture.h"
 
 #include <errno.h>
@@ -28,6 +34,8 @@ namespace {
 constexpr size_t kMaxMaps = 1024;
 constexpr size_t kMaxFrames = 48;
 constexpr size_t kScanWords = 16384;  // 128 KiB of stack
+constexpr size_t kCopyWords = 2048;   // 16 KiB of it copied for the decoder's unwinder
+constexpr int kMaxFdLinks = 1024;
 
 struct exec_range {
     uint64_t lo, hi;
@@ -83,7 +91,9 @@ void lt_write_str(int fd, const char *s)
 
 namespace {
 
-void load_maps(void)
+// Reads our mappings; writes the file-backed ones to `fd` as `map` lines (the
+// decoder finds each module's CFI from them).
+void load_maps(int fd)
 {
     g_exec_n = g_rw_n = 0;
     if (read_small("/proc/self/maps", g_maps_text, sizeof g_maps_text) <= 0)
@@ -92,6 +102,11 @@ void load_maps(void)
         char *nl = strchr(line, '\n');
         if (nl)
             *nl = 0;
+        if (strchr(line, '/')) {
+            lt_write_str(fd, "map ");
+            lt_write_str(fd, line);
+            lt_write_str(fd, "\n");
+        }
         unsigned long long lo, hi;
         char perms[8] = {};
         if (sscanf(line, "%llx-%llx %7s", &lo, &hi, perms) == 3) {
@@ -136,16 +151,128 @@ void scan_stack(int fd, long tid, uint64_t sp, uint64_t pc)
     if (words > kScanWords)
         words = kScanWords;
     size_t frames = 1;
-    if (words && read_self(sp, g_stack_words, words * 8))
-        for (size_t i = 0; i < words && frames < kMaxFrames && n < (int)sizeof g_out - 24; i++) {
-            uint64_t w = g_stack_words[i];
-            if (!in_exec(w) || !after_call(w))
-                continue;
-            n += snprintf(g_out + n, sizeof g_out - (size_t)n, " 0x%llx", (unsigned long long)w);
-            frames++;
-        }
+    if (!words || !read_self(sp, g_stack_words, words * 8))
+        words = 0;
+    for (size_t i = 0; i < words && frames < kMaxFrames && n < (int)sizeof g_out - 24; i++) {
+        uint64_t w = g_stack_words[i];
+        if (!in_exec(w) || !after_call(w))
+            continue;
+        n += snprintf(g_out + n, sizeof g_out - (size_t)n, " 0x%llx", (unsigned long long)w);
+        frames++;
+    }
     lt_write_str(fd, g_out);
     lt_write_str(fd, "\n");
+    if (!words)
+        return;
+    // The stack from sp, in hex, little-endian bytes as they lie in memory.
+    if (words > kCopyWords)
+        words = kCopyWords;
+    snprintf(g_out, sizeof g_out, "stackmem %ld 0x%llx ", tid, (unsigned long long)sp);
+    lt_write_str(fd, g_out);
+    static const char digits[] = "0123456789abcdef";
+    const uint8_t *bytes = (const uint8_t *)g_stack_words;
+    for (size_t i = 0; i < words * 8;) {
+        size_t k = 0;
+        for (; i < words * 8 && k + 2 < sizeof g_out; i++) {
+            g_out[k++] = digits[bytes[i] >> 4];
+            g_out[k++] = digits[bytes[i] & 15];
+        }
+        g_out[k] = 0;
+        lt_write_str(fd, g_out);
+    }
+    lt_write_str(fd, "\n");
+}
+
+// `fd TID N fd N, LINK` for one descriptor an I/O wait is on.
+void io_fd(int fd, long tid, int n)
+{
+    char path[64], link[256];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", n);
+    ssize_t k = readlink(path, link, sizeof link - 1);
+    if (k <= 0)
+        return;
+    link[k] = 0;
+    snprintf(g_out, sizeof g_out, "fd %ld %d fd %d, %s%s\n", tid, n, n, link[0] == '/' ? "file " : "", link);
+    lt_write_str(fd, g_out);
+}
+
+// The descriptors of an I/O wait: the first argument, or poll's and select's sets.
+void io_fds(int fd, long tid, long nr, const unsigned long long *a)
+{
+    if (nr == SYS_poll || nr == SYS_ppoll) {
+        struct pfd {
+            int32_t fd;
+            int16_t events, revents;
+        } p[16];
+        size_t n = a[1] < 16 ? (size_t)a[1] : 16;
+        if (n && read_self(a[0], p, n * sizeof p[0]))
+            for (size_t i = 0; i < n; i++)
+                if (p[i].fd >= 0)
+                    io_fd(fd, tid, p[i].fd);
+        return;
+    }
+    if (nr == SYS_select || nr == SYS_pselect6) {
+        uint64_t nfds = a[0] < 1024 ? a[0] : 1024, bits[16];
+        int found = 0;
+        for (int set = 1; set <= 2; set++)
+            if (a[set] && nfds && read_self(a[set], bits, (nfds + 63) / 64 * 8))
+                for (uint64_t n = 0; n < nfds && found < 16; n++)
+                    if (bits[n / 64] >> (n % 64) & 1) {
+                        io_fd(fd, tid, (int)n);
+                        found++;
+                    }
+        return;
+    }
+    if (nr <= 1 || nr == SYS_readv || nr == SYS_writev || nr == SYS_pread64 || nr == SYS_pwrite64 ||
+        nr == SYS_recvfrom || nr == SYS_recvmsg || nr == SYS_recvmmsg || nr == SYS_sendto || nr == SYS_sendmsg ||
+        nr == SYS_accept || nr == SYS_accept4 || nr == SYS_connect || nr == SYS_epoll_wait ||
+        nr == SYS_epoll_pwait || nr == SYS_epoll_pwait2 || nr == SYS_flock)
+        io_fd(fd, tid, (int)a[0]);
+}
+
+// Calls fn(name) for each entry of the directory `path` whose name is a
+// number, at most `max` of them (getdents64 into a static buffer).
+template <class Fn> void each_numbered(const char *path, int max, Fn fn)
+{
+    int dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0)
+        return;
+    int count = 0;
+    long n;
+    while (count < max && (n = syscall(SYS_getdents64, dir, g_dents, sizeof g_dents)) > 0)
+        for (long off = 0; off < n && count < max;) {
+            struct dirent64_raw {
+                uint64_t ino;
+                int64_t off;
+                unsigned short reclen;
+                unsigned char type;
+                char name[1];
+            } *d = (dirent64_raw *)(g_dents + off);
+            off += d->reclen;
+            if (d->name[0] < '0' || d->name[0] > '9')
+                continue;
+            fn(dir, d->name);
+            count++;
+        }
+    close(dir);
+}
+
+// Every descriptor's target, `fdlink N LINK`: the decoder finds a socket's
+// peer or a pipe's other end among them.
+void fd_links(int fd)
+{
+    each_numbered("/proc/self/fd", kMaxFdLinks, [fd](int dir, const char *name) {
+        char link[256];
+        ssize_t k = readlinkat(dir, name, link, sizeof link - 1);
+        if (k <= 0)
+            return;
+        link[k] = 0;
+        for (ssize_t i = 0; i < k; i++)
+            if (link[i] == '\n')
+                link[i] = ' ';
+        snprintf(g_out, sizeof g_out, "fdlink %s %s\n", name, link);
+        lt_write_str(fd, g_out);
+    });
 }
 
 void trim(char *s)
@@ -212,18 +339,7 @@ void one_thread(int fd, long tid)
             snprintf(g_out, sizeof g_out, "futex %ld %u %d 0x%llx\n", tid, word, owner > 0 ? owner : 0, ptr);
             lt_write_str(fd, g_out);
         }
-        if (nr <= 1 || nr == SYS_recvfrom || nr == SYS_accept || nr == SYS_accept4 || nr == SYS_connect ||
-            nr == SYS_recvmsg || nr == SYS_epoll_wait || nr == SYS_epoll_pwait) {
-            char link[256];
-            snprintf(path, sizeof path, "/proc/self/fd/%d", (int)a[0]);
-            ssize_t k = readlink(path, link, sizeof link - 1);
-            if (k > 0) {
-                link[k] = 0;
-                snprintf(g_out, sizeof g_out, "fd %ld %d fd %d, %s%s\n", tid, (int)a[0], (int)a[0],
-                         link[0] == '/' ? "file " : "", link);
-                lt_write_str(fd, g_out);
-            }
-        }
+        io_fds(fd, tid, nr, a);
         scan_stack(fd, tid, a[6], a[7]);
     } else if (sscanf(buf, "-1 %llx %llx", &a[6], &a[7]) == 2) {
         snprintf(g_out, sizeof g_out, "syscall %ld sp-pc 0x%llx 0x%llx\n", tid, a[6], a[7]);
@@ -246,28 +362,13 @@ bool lt_live_capture(const char *path, long self_tid)
     snprintf(g_out, sizeof g_out, "locktrace-live 1\npid %d\ntaken_ns %llu\nsource watchdog\n", (int)getpid(),
              (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec);
     lt_write_str(fd, g_out);
-    load_maps();
-    int dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir >= 0) {
-        long n;
-        while ((n = syscall(SYS_getdents64, dir, g_dents, sizeof g_dents)) > 0)
-            for (long off = 0; off < n;) {
-                struct dirent64_raw {
-                    uint64_t ino;
-                    int64_t off;
-                    unsigned short reclen;
-                    unsigned char type;
-                    char name[1];
-                } *d = (dirent64_raw *)(g_dents + off);
-                off += d->reclen;
-                if (d->name[0] < '0' || d->name[0] > '9')
-                    continue;
-                long tid = strtol(d->name, nullptr, 10);
-                if (tid != self_tid)  // not the watchdog itself
-                    one_thread(fd, tid);
-            }
-        close(dir);
-    }
+    load_maps(fd);
+    fd_links(fd);
+    each_numbered("/proc/self/task", 1 << 20, [fd, self_tid](int, const char *name) {
+        long tid = strtol(name, nullptr, 10);
+        if (tid != self_tid)  // not the watchdog itself
+            one_thread(fd, tid);
+    });
     bool ok = close(fd) == 0;
     if (!ok || rename(tmp, path) != 0) {
         unlink(tmp);

@@ -137,8 +137,10 @@ void load_sockets(int32_t pid, SocketTables& s)
     if (s.loaded) return;
     s.loaded = true;
     load_unix_peers(s);
-    const std::string net = "/proc/" + std::to_string(pid) + "/net/";
-    std::string text, line;
+    // The process's network namespace; ours when it is gone (the watchdog's
+    // view read after the process ended).
+    std::string net = "/proc/" + std::to_string(pid) + "/net/", text, line;
+    if (access((net + "unix").c_str(), R_OK) != 0) net = "/proc/self/net/";
     if (slurp(net + "unix", &text)) {
         std::istringstream in(text);
         while (std::getline(in, line)) {
@@ -298,6 +300,18 @@ struct Descriptors::Impl {
 };
 
 Descriptors::Descriptors(int32_t pid) : impl_(new Impl{pid, {}, {}}) {}
+Descriptors::Descriptors(int32_t pid, const std::vector<std::pair<int, std::string>>& links)
+    : impl_(new Impl{pid, {}, {}})
+{
+    impl_->fds.loaded = true;
+    for (const auto& [fd, link] : links) impl_->fds.links[fd] = link;
+}
+
+void Descriptors::describe_listed(LiveThread& t)
+{
+    for (LiveFd& f : t.fds)
+        if (impl_->fds.links.count(f.fd)) f.what = describe_fd(impl_->pid, f.fd, impl_->fds, impl_->socks);
+}
 Descriptors::~Descriptors() { delete impl_; }
 
 void Descriptors::describe_io(LiveThread& t)

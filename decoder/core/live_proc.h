@@ -29,8 +29,11 @@ struct Mapping {
 std::vector<Mapping> read_maps(int32_t pid);
 // Return addresses found on the stack from `sp` up, at most `max`.
 std::vector<uint64_t> scan_stack(int32_t pid, const std::vector<Mapping>& maps, uint64_t sp, size_t max);
-// Every thread's stack, from its sp and pc (live_unwind.cpp).
-void unwind_stacks(int32_t pid, std::vector<LiveThread>& threads);
+// Every thread's stack, from its sp and pc, with `in_malloc`, and the view's
+// malloc arenas (live_unwind.cpp).
+void unwind_stacks(int32_t pid, LiveView& v);
+// The same from the watchdog's copies of the stacks and its `map` lines.
+void unwind_copied_stacks(LiveView& v);
 
 // What the descriptors of I/O waits are, with the tables read once per view (live_fds.cpp).
 struct Descriptors {
@@ -40,6 +43,11 @@ struct Descriptors {
     Descriptors& operator=(const Descriptors&) = delete;
     // Fills t.fds for an I/O wait.
     void describe_io(LiveThread& t);
+    // The watchdog's view: the descriptors are the ones it listed
+    // (`links`, fd -> target), its I/O waits' fds already in t.fds; says
+    // what each of those is.
+    Descriptors(int32_t pid, const std::vector<std::pair<int, std::string>>& links);
+    void describe_listed(LiveThread& t);
 
 private:
     struct Impl;

@@ -96,6 +96,13 @@ const LiveWord* LiveView::word(uint64_t addr) const
     return nullptr;
 }
 
+size_t LiveView::malloc_arena(uint64_t addr) const
+{
+    for (size_t i = 0; addr && i < malloc_arenas.size(); i++)
+        if (malloc_arenas[i] == addr) return i + 1;
+    return 0;
+}
+
 std::string syscall_name(int64_t nr)
 {
     static const std::map<int64_t, const char*> names = {
@@ -159,6 +166,15 @@ bool parse_syscall_line(const std::string& raw, LiveThread* t)
     t->nr = int64_t(nr);
     t->call = LiveThread::Call::in_call;
     return true;
+}
+
+void finish_raw_view(LiveView& v)
+{
+    if (!v.fd_links.empty()) {
+        Descriptors fds(v.pid, v.fd_links);
+        for (LiveThread& t : v.threads) fds.describe_listed(t);
+    }
+    unwind_copied_stacks(v);
 }
 
 // ---- taking the view
@@ -238,7 +254,7 @@ LiveView take_live_view(int32_t pid, const std::vector<uint64_t>& words)
         }
         v.words.push_back(w);
     }
-    if (!memory_refused) unwind_stacks(pid, v.threads);
+    if (!memory_refused) unwind_stacks(pid, v);
     return v;
 }
 

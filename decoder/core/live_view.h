@@ -52,6 +52,14 @@ struct LiveThread {
     std::vector<uint64_t> stack; // pc first, then return addresses
     size_t unwound = 0;        // stack[0, unwound) from CFI, the rest found by scanning the stack
     std::string problem;       // what could not be read for this thread
+    // A frame of its stack is in glibc's malloc (malloc, free, realloc, their
+    // internals): it may hold a malloc arena's lock.  Known when the stack
+    // was unwound with symbols.
+    bool in_malloc = false;
+    // The watchdog's raw material: a copy of the stack from `mem_sp` up,
+    // unwound by the decoder when it reads the view.
+    uint64_t mem_sp = 0;
+    std::vector<uint8_t> mem;
 
     // The address of the futex this thread sleeps on (FUTEX_WAIT/WAIT_BITSET), or 0.
     uint64_t futex_wait_addr() const;
@@ -78,10 +86,28 @@ struct LiveView {
     std::vector<std::string> refused; // what the kernel refused and how to get it
     std::vector<LiveThread> threads;
     std::vector<LiveWord> words;
+    // The lock words of glibc's malloc arenas, main_arena's first (its
+    // address from libc's symbols; the others follow its `next` list when
+    // the memory could be read).  Empty when libc's symbols were not found.
+    std::vector<uint64_t> malloc_arenas;
+    // The watchdog's raw material (the decoder works on it when reading the
+    // view): the process's file-backed mappings as /proc/PID/maps lines, and
+    // the target of each descriptor ("socket:[INODE]", "pipe:[INODE]", a path).
+    std::vector<std::string> maps;
+    std::vector<std::pair<int, std::string>> fd_links;
 
     const LiveThread* thread(int32_t tid) const;
     const LiveWord* word(uint64_t addr) const;
+    // `addr` is the lock word of a malloc arena: 1 for main_arena, 2 for the
+    // next one, ...; 0 if it is none.
+    size_t malloc_arena(uint64_t addr) const;
 };
+
+// Turns the watchdog's raw material into what a view taken from outside
+// has: each stack unwound with the modules' CFI (continued by the watchdog's
+// own scan), the descriptors described (socket peers, pipe ends), the malloc
+// arenas and the threads inside malloc.  parse_live_view calls it.
+void finish_raw_view(LiveView& v);
 
 // Takes the view of process `pid` now from outside, reading `words` too.
 // Never fails: what cannot be read is said in `refused` / a thread's `problem`.

@@ -20,6 +20,8 @@ using live::trim;
 
 namespace {
 constexpr size_t kMaxLine = 1 << 16;
+constexpr size_t kMaxStackCopy = 16384;  // bytes of a thread's stack the watchdog copies
+constexpr size_t kMaxArenas = 1024, kMaxMaps = 4096, kMaxFdLinks = 1024;
 } // namespace
 
 // //   locktrace-live 1
@@ -29,6 +31,8 @@ constexpr size_t kMaxLine = 1 << 16;
 //   wchan TID NAME / futex TID WORD OWNER / fd TID FD WORDS
 //   stack TID UNWOUND PC...        (the first UNWOUND from CFI, the rest scanned)
 //   problem TID WORDS / word ADDR V0 V1 V2 V3
+//   arena ADDR / inmalloc TID      (malloc arenas' lock words, main_arena first; a thread inside malloc)
+//   map MAPS-LINE / fdlink FD TARGET / stackmem TID SP HEX   (the watchdog's raw material)
 
 std::string live_view_text(const LiveView& v)
 {
@@ -42,6 +46,9 @@ std::string live_view_text(const LiveView& v)
     line("taken_ns " + std::to_string(v.taken_ns));
     line("source " + v.source);
     for (const std::string& r : v.refused) line("refused " + r);
+    for (uint64_t a : v.malloc_arenas) line("arena " + hex(a));
+    for (const std::string& m : v.maps) line("map " + m);
+    for (const auto& [fd, target] : v.fd_links) line("fdlink " + std::to_string(fd) + " " + target);
     for (const LiveThread& t : v.threads) {
         const std::string id = " " + std::to_string(t.tid);
         line("thread" + id + " " + std::string(1, t.state) + " " + t.name);
@@ -63,6 +70,13 @@ std::string live_view_text(const LiveView& v)
             line(s);
         }
         if (!t.problem.empty()) line("problem" + id + " " + t.problem);
+        if (t.in_malloc) line("inmalloc" + id);
+        if (!t.mem.empty()) {
+            static const char digits[] = "0123456789abcdef";
+            std::string s = "stackmem" + id + " " + hex(t.mem_sp) + " ";
+            for (uint8_t b : t.mem) s += {digits[b >> 4], digits[b & 15]};
+            line(s);
+        }
     }
     for (const LiveWord& w : v.words)
         if (w.read)
@@ -108,6 +122,14 @@ bool parse_live_view(const std::string& text, LiveView* v, std::string* why)
         else if (key == "taken_ns" && u64(word(), &n)) v->taken_ns = n;
         else if (key == "source") v->source = tail();
         else if (key == "refused") v->refused.push_back(tail());
+        else if (key == "arena") {
+            if (u64(word(), &n) && n && v->malloc_arenas.size() < kMaxArenas) v->malloc_arenas.push_back(n);
+        } else if (key == "map") {
+            if (v->maps.size() < kMaxMaps) v->maps.push_back(tail());
+        } else if (key == "fdlink") {
+            if (u64(word(), &n) && n < (1u << 30) && v->fd_links.size() < kMaxFdLinks)
+                v->fd_links.emplace_back(int(n), tail());
+        }
         else if (key == "word") {
             LiveWord w;
             uint64_t x[4];
@@ -168,6 +190,25 @@ bool parse_live_view(const std::string& text, LiveView* v, std::string* why)
                 t.unwound = std::min<uint64_t>(unwound, t.stack.size());
             } else if (key == "problem") {
                 t.problem = tail();
+            } else if (key == "inmalloc") {
+                t.in_malloc = true;
+            } else if (key == "stackmem") {
+                uint64_t sp;
+                std::string hexbytes = word();
+                if (!u64(hexbytes, &sp)) continue;
+                hexbytes = word();
+                if (hexbytes.size() % 2 || hexbytes.size() > 2 * kMaxStackCopy) continue;
+                auto nibble = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+                std::vector<uint8_t> mem(hexbytes.size() / 2);
+                bool ok = true;
+                for (size_t i = 0; i < mem.size() && ok; i++) {
+                    int hi = nibble(hexbytes[2 * i]), lo = nibble(hexbytes[2 * i + 1]);
+                    ok = hi >= 0 && lo >= 0;
+                    mem[i] = uint8_t(hi << 4 | lo);
+                }
+                if (!ok) continue;
+                t.mem_sp = sp;
+                t.mem = std::move(mem);
             }
         }
     }
@@ -175,8 +216,12 @@ bool parse_live_view(const std::string& text, LiveView* v, std::string* why)
     for (LiveThread& t : v->threads)
         if (t.mutex_owner && (t.mutex_owner == t.tid || !index.count(t.mutex_owner))) t.mutex_owner = 0;
     v->taken = v->pid > 0;
-    if (!v->taken) *why = "the live view names no process";
-    return v->taken;
+    if (!v->taken) {
+        *why = "the live view names no process";
+        return false;
+    }
+    finish_raw_view(*v);
+    return true;
 }
 
 std::string live_view_path(const std::string& trace_path) { return trace_path + ".live"; }

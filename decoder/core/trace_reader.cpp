@@ -590,6 +590,46 @@ struct Trace::Cursor {
     int32_t tid;
     uint64_t thread_tid;      // thread and tid as they lie in an Event, little-endian
     Event cur;                // the record at `index - 1`, after next() returned true
+    std::vector<uint8_t> copy; // a live ring's private copy (copy_live), which `ring` then points into
+
+    // A ring its process may still be writing, copied first from its newest
+    // record back to the first one a newer lap has overwritten.  The writer
+    // overwrites the oldest records first, so walking oldest-first while it
+    // laps loses records in the middle of the history (the walk falls behind
+    // the writer, then finds older laps' records still standing past it);
+    // newest-first, the copy only misses its oldest records.  Each record
+    // keeps its index in a smaller ring of its own, so next() reads the copy
+    // as it reads a ring.
+    void copy_live()
+    {
+        if (!ring || avail_slots != mask + 1 || end <= index) return;
+        uint64_t n = end - index, slots = 1;
+        while (slots < n) slots <<= 1;
+        copy.assign(slots * sizeof(lt_event), 0);  // seq 0: not copied (torn)
+        const uint64_t copy_mask = slots - 1;
+        uint64_t i = end;
+        while (i > index) {
+            i--;
+            const uint8_t* rec = ring + (i & mask) * sizeof(lt_event);
+            uint8_t* to = copy.data() + (i & copy_mask) * sizeof(lt_event);
+            uint64_t seq1 = load_acquire(rec);
+            if (seq1 < i + 1) continue;  // reserved, not committed: next() counts it torn
+            if (seq1 == i + 1) {
+                memcpy(to, rec, sizeof(lt_event));
+                std::atomic_thread_fence(std::memory_order_acquire);
+                uint64_t seq2 = load_acquire(rec);
+                if (seq2 == i + 1) continue;
+                memset(to, 0, sizeof(uint64_t));  // a newer lap began writing it during the copy
+            }
+            // Overwritten by a newer lap, and so is everything older.
+            ti->lost += i + 1 - index;
+            index = i + 1;
+            break;
+        }
+        ring = copy.data();
+        mask = copy_mask;
+        avail_slots = slots;
+    }
 
     // Advances to the next committed record; false at the end of the ring.
     bool next()
@@ -705,6 +745,7 @@ struct Later {
 EventReader::EventReader(Trace& trace)
 {
     upper_bound_ = trace.prepare_read();
+    const bool live = trace.process_running();  // its rings may be lapping while we read
     cursors_.reserve(trace.threads_.size());
     for (uint32_t t = 0; t < trace.threads_.size(); t++) {
         ThreadInfo& ti = trace.threads_[t];
@@ -725,9 +766,10 @@ EventReader::EventReader(Trace& trace)
             // Read front to back once: let the kernel map ahead.
             uintptr_t b = reinterpret_cast<uintptr_t>(c.ring) & ~uintptr_t(4095);
             uintptr_t e = reinterpret_cast<uintptr_t>(c.ring) + c.avail_slots * sizeof(lt_event);
-            madvise(reinterpret_cast<void*>(b), e - b, MADV_WILLNEED);
+            if (live) c.copy_live();
+            else madvise(reinterpret_cast<void*>(b), e - b, MADV_WILLNEED);
         }
-        cursors_.push_back(c);
+        cursors_.push_back(std::move(c));
     }
     for (Trace::Cursor& c : cursors_)
         if (c.next()) heap_.push_back(&c);

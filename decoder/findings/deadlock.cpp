@@ -5,7 +5,7 @@
 // normal mutex it holds).  A reader blocked on a writer-preferring rwlock that
 // no writer holds waits for the writers queued on it (glibc's
 // PREFER_WRITER_NONRECURSIVE makes new readers wait behind them).  A thread in
-// a join waits for the joined thread.  Futex-only
+// a join (timed or not, while it has not returned) waits for the joined thread.  Futex-only
 // locks have no known owners and never appear here (see hang.cpp).
 #include "common.h"
 #include "wait_for.h"
@@ -22,8 +22,11 @@ Text edge_sentence(const Model& m, const WaitEdge& e)
     if (e.live_addr) return live_edge_sentence(m, e);  // a wait only the live view shows
     const Lock& L = m.locks[e.lock];
     Text who = thread_ref(e.from) + site_ref(m.threads[e.from].blocked_on), other = thread_ref(e.to);
-    if (L.is_thread())
-        return who + " waits in a join for " + other + " to end";
+    if (L.is_thread()) {
+        const bool timed = m.events[m.threads[e.from].blocked_on].flags & LT_FL_TIMED;
+        return who + (timed ? " waits in a timed join for " : " waits in a join for ") + other + " to end" +
+               (timed ? " (only its timeout ends that wait)" : "");
+    }
     if (L.prim == LT_PRIM_ONCE)
         return who + " waits in " + lock_ref(L) + " for the init routine that " +
                (e.from == e.to ? Text("it runs itself") : other + " runs");

@@ -8,6 +8,9 @@
 // count and how many arrived, when every other thread has ended or is blocked
 // (none is left to arrive).
 //
+// A malloc arena's lock that a thread sleeps on (read live) and no thread of
+// the process can unlock is named too (the child of a careless fork).
+//
 // Runs after the other detectors and leaves out the threads they explained.
 #include "common.h"
 #include "wait_for.h"
@@ -72,20 +75,66 @@ void barriers_short(const Model& m, std::vector<Finding>& out, uint64_t judged)
     }
 }
 
+// Threads asleep (read live) on a malloc arena's lock that no thread of the
+// process can unlock: every other thread is known, by its live stack, to be
+// outside malloc and free (asleep in a system call), or sleeps on an arena's
+// lock too.  A running thread, or one whose stack is unknown, may be the
+// holder: then nothing is said.  Typically the child of a fork made while
+// another thread of the parent was inside malloc: fork() takes malloc's locks
+// around the fork system call, _Fork(), clone() and a raw fork do not.
+void malloc_arena_never_unlocked(const Model& m, const Progress& p, std::vector<Finding>& out)
+{
+    if (!m.live || m.live->malloc_arenas.empty() || p.quiet_ns < kQuietNs) return;
+    std::vector<const LiveThread*> sleepers;
+    for (const LiveThread& t : m.live->threads) {
+        const uint64_t a = t.futex_wait_addr();
+        if (a && m.live->malloc_arena(a)) {
+            if (!t.word_known || t.word == 0) return;  // unlocked now: on its way
+            sleepers.push_back(&t);
+        } else if (t.in_malloc || t.call != LiveThread::Call::in_call || t.unwound < 2) {
+            return;  // may hold it, or where it is is not known
+        }
+    }
+    if (sleepers.empty()) return;
+    Finding f;
+    f.kind = "hang";
+    f.severity = Finding::error;
+    Text who;
+    for (const LiveThread* t : sleepers) {
+        const uint64_t a = t->futex_wait_addr();
+        f.threads.push_back(t->tid);
+        if (std::find(f.locks.begin(), f.locks.end(), a) == f.locks.end()) f.locks.push_back(a);
+        who += (who.empty() ? "" : "; ") + thread_ref_tid(m, t->tid) + live_call_ref(t->tid) + " sleeps on " +
+               malloc_arena_ref(m, a) + " (the word is " + std::to_string(t->word) + " now, read live)";
+    }
+    const int32_t ppid = m.trace ? m.trace->header().ppid : 0;
+    f.summary = "Malloc arena lock never unlocked: " + who +
+                ". That lock is taken inside malloc and free only, and no thread of this process is inside "
+                "either (every other thread's live stack is elsewhere), so none will ever unlock it. A lock "
+                "left locked like this is what the child of a fork gets when another thread of the parent" +
+                (ppid > 0 ? " (pid " + std::to_string(ppid) + ")" : std::string()) +
+                " was inside malloc or free at the fork: the child has only the thread that forked. fork() "
+                "takes malloc's locks around the fork; _Fork(), clone() and a raw fork system call do not, and "
+                "their child must not call malloc (exec or use only async-signal-safe calls).";
+    f.summary += history_gap_note(m);
+    out.push_back(std::move(f));
+}
+
 } // namespace
 
 void detect_hang(const Model& m, std::vector<Finding>& out)
 {
     if (m.trace && m.trace->process_ended()) return;  // it exited by itself: not hung
     barriers_short(m, out, judged_at(m));
+    // Only threads that can never go on (progress.cpp): a sleeper that some
+    // running thread could still wake is idle, not hung.
+    const Progress p = progress(m);
+    malloc_arena_never_unlocked(m, p, out);
     std::set<int32_t> explained;
     for (const Finding& f : out)
         if (f.severity == Finding::error)
             for (int32_t t : f.threads) explained.insert(t);
 
-    // Only threads that can never go on (progress.cpp): a sleeper that some
-    // running thread could still wake is idle, not hung.
-    const Progress p = progress(m);
     std::vector<const StuckWait*> silent;
     std::vector<StuckWait> stuck = analyze_stuck_waits(m);
     for (const StuckWait& s : stuck)

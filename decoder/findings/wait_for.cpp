@@ -27,8 +27,24 @@ Text live_call_ref(int32_t tid, std::string before)
 
 namespace {
 
+// The one thread of the view, other than `waiter`, inside malloc and not
+// itself waiting for an arena's lock: the only one that can hold the lock
+// `waiter` sleeps on.  Null when there are none or several.
+const LiveThread* only_other_in_malloc(const LiveView& v, const LiveThread& waiter)
+{
+    const LiveThread* found = nullptr;
+    for (const LiveThread& t : v.threads) {
+        if (&t == &waiter || !t.in_malloc || v.malloc_arena(t.futex_wait_addr())) continue;
+        if (found) return nullptr;
+        found = &t;
+    }
+    return found;
+}
+
 // Edges from the live view: threads the history shows running that sleep on
-// a glibc mutex owned by another traced thread that is asleep too.
+// a glibc mutex owned by another traced thread that is asleep too, or on a
+// malloc arena's lock (which names no owner) while exactly one other thread
+// is inside malloc, asleep.
 void add_live_edges(const Model& m, std::vector<WaitEdge>& edges)
 {
     if (!m.live) return;
@@ -36,6 +52,17 @@ void add_live_edges(const Model& m, std::vector<WaitEdge>& edges)
         uint64_t addr = lt.futex_wait_addr();
         if (!addr) continue;
         const ThreadState* from = m.thread_by_tid(lt.tid);
+        if (m.live->malloc_arena(addr)) {
+            const LiveThread* owner = only_other_in_malloc(*m.live, lt);
+            const ThreadState* to = owner ? m.thread_by_tid(owner->tid) : nullptr;
+            if (!from || !to || from->status != ThreadStatus::running || to->status == ThreadStatus::exited ||
+                owner->call != LiveThread::Call::in_call || !lt.word_known || lt.word == 0)
+                continue;
+            WaitEdge live{from->thread, to->thread, SIZE_MAX, SIZE_MAX};
+            live.live_addr = addr;
+            edges.push_back(live);
+            continue;
+        }
         const ThreadState* to = lt.mutex_owner ? m.thread_by_tid(lt.mutex_owner) : nullptr;
         // A stdio FILE lock names its owner by thread pointer: the pthread_t
         // the trace recorded for each thread.
@@ -66,9 +93,25 @@ std::string io_call_words(const LiveThread& t)
 
 } // namespace
 
+Text malloc_arena_ref(const Model& m, uint64_t addr)
+{
+    Text s = "the malloc arena lock " + Text({Text::Piece::Kind::address, "", addr, LT_PRIM_FUTEX});
+    const size_t n = m.live ? m.live->malloc_arena(addr) : 0;
+    if (n > 1) s += " (the lock of the process's malloc arena " + std::to_string(n) + ", a thread arena)";
+    return s;
+}
+
 Text live_edge_sentence(const Model& m, const WaitEdge& e)
 {
     const LiveThread* t = m.live ? m.live->thread(m.threads[e.from].tid) : nullptr;
+    if (m.live && m.live->malloc_arena(e.live_addr)) {
+        Text s = thread_ref(e.from) + live_call_ref(m.threads[e.from].tid) + " waits for " +
+                 malloc_arena_ref(m, e.live_addr) +
+                 ", locked inside malloc where no hook sees it and naming no owner; the only other thread inside "
+                 "malloc or free now is " + thread_ref(e.to) + live_call_ref(m.threads[e.to].tid);
+        if (t && t->word_known) s += " (the word is " + std::to_string(t->word) + " now, read live)";
+        return s;
+    }
     Text word = Text({Text::Piece::Kind::address, "", e.live_addr, LT_PRIM_MUTEX});
     const bool by_pointer = t && !t->mutex_owner;
     Text s = thread_ref(e.from) + live_call_ref(m.threads[e.from].tid) + " waits for the " +
@@ -85,6 +128,8 @@ Text live_doing(const Model& m, uint32_t thread)
     const LiveThread* t = m.live->thread(m.threads[thread].tid);
     if (!t || t->call != LiveThread::Call::in_call) return Text();
     if (t->io_wait()) return ", which" + Text(io_call_words(*t)) + live_call_ref(t->tid, ", in ") + " (read live)";
+    if (uint64_t a = t->futex_wait_addr(); a && m.live->malloc_arena(a))
+        return ", which sleeps on " + malloc_arena_ref(m, a) + live_call_ref(t->tid) + " (read live)";
     if (uint64_t a = t->futex_wait_addr()) {
         Text s = ", which sleeps in a futex wait on " + Text({Text::Piece::Kind::address, "", a, LT_PRIM_FUTEX}) +
                  live_call_ref(t->tid);
@@ -105,9 +150,11 @@ std::vector<WaitEdge> wait_for_edges(const Model& m)
         const Lock& L = m.locks[t.lock];
         const Event& want = m.events[t.blocked_on];
         if (L.is_thread()) {
-            // A join waits for the joined thread, until it ends.
+            // A join waits for the joined thread, until it ends; a timed or
+            // clock join too, until it has returned (its timeout may be
+            // hours).  A try join never waits: one still open is in flight.
             const ThreadState* joined = m.thread_by_pthread(L.addr, want.time_ns);
-            if (joined && joined->status != ThreadStatus::exited && !(want.flags & (LT_FL_TIMED | LT_FL_TRY)))
+            if (joined && joined->status != ThreadStatus::exited && !(want.flags & LT_FL_TRY))
                 edges.push_back({t.thread, joined->thread, t.lock, SIZE_MAX});
             continue;
         }

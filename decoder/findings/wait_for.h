@@ -3,8 +3,9 @@
 // releases it (`hold` is the index of that hold in Lock::holds), or, for a
 // reader on a writer-preferring rwlock, until the queued writer `to` has had
 // its turn (`hold` == SIZE_MAX).  Only locks with owners (mutex, rwlock,
-// probe) take part, and joins: `from` waits in a join until `to` ends (`lock`
-// is then the joined thread's entry, `hold` SIZE_MAX), and one-time
+// probe) take part, and joins: `from` waits in a join (timed ones included,
+// while they have not returned) until `to` ends (`lock` is then the joined
+// thread's entry, `hold` SIZE_MAX), and one-time
 // initialisations: `from` waits in pthread_once/call_once for `to`, which runs
 // the init routine; a binary semaphore used as a lock (sem_locks.cpp) waits for
 // the thread that took its unit (`taken` is where).  Futex words, condvars and
@@ -14,7 +15,9 @@
 // a thread the history shows running sleeps now in a futex wait on a glibc
 // mutex (glibc's own locks, such as the dynamic loader's that dlopen takes,
 // are locked inside libc) whose __owner names another traced thread, itself
-// asleep: `live_addr` is the word, `lock` and `hold` are SIZE_MAX.
+// asleep: `live_addr` is the word, `lock` and `hold` are SIZE_MAX.  A malloc
+// arena's lock names no owner: the edge goes to the one other thread whose
+// live stack is inside malloc or free, when it is asleep and the only one.
 #pragma once
 
 #include "detectors.h"
@@ -40,6 +43,8 @@ std::vector<WaitEdge> wait_for_edges(const Model& m);
 
 // The words of a live edge: where `from` waits now and on whose lock.
 Text live_edge_sentence(const Model& m, const WaitEdge& e);
+// "the malloc arena lock 0x... (main_arena)" for an arena's lock word of the live view.
+Text malloc_arena_ref(const Model& m, uint64_t addr);
 // Where a thread is now per the live view (finding.h, Piece::Kind::live_call).
 Text live_call_ref(int32_t tid, std::string before = " in ");
 // What the live view says a thread the history shows running is doing, as

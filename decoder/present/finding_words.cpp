@@ -71,7 +71,7 @@ FindingWords finding_words(const Model& m, Symbolizer& sym, const Finding& f)
             ew.thread = ev.tid;
             ew.time_ns = ev.time_ns;
             ew.stack_id = ev.stack_id;
-            ew.event = describe_event(ev);
+            ew.event = event_words(m, ev);
         } else if (e.tid || e.stack_id) {
             ew.thread = e.tid;
             ew.time_ns = e.time_ns;

@@ -106,8 +106,11 @@ std::string live_view_section(const Model& m, Symbolizer& sym, const LiveView& v
             if (t.mutex_owner) o += "; a glibc mutex whose __owner is thread " + std::to_string(t.mutex_owner);
             if (const ThreadState* ow = t.owner_thread_ptr ? m.thread_by_pthread(t.owner_thread_ptr, m.end_ns) : nullptr)
                 o += "; a C library lock (like a stdio FILE's) owned by " + thread_label(m, ow->thread);
+            if (size_t n = v.malloc_arena(t.futex_wait_addr()))
+                o += n == 1 ? "; the malloc arena lock" : "; the lock of malloc arena " + std::to_string(n);
             o += "; " + hex_addr(t.futex_wait_addr()) + data_words(sym, t.futex_wait_addr()) + "\n";
         }
+        if (t.in_malloc) o += "    inside malloc or free: may hold a malloc arena's lock\n";
         for (const LiveFd& f : t.fds) o += "    on " + f.what + "\n";
         if (!t.problem.empty()) o += "    note: " + t.problem + "\n";
         size_t k = 0;
@@ -186,7 +189,8 @@ nlohmann::json live_view_json(const Model& m, Symbolizer& sym, const LiveView& v
                   {"syscall", t.call == LiveThread::Call::in_call ? json(t.nr) : json(nullptr)},
                   {"wchan", t.wchan},
                   {"fds", fds},
-                  {"stack", frames}};
+                  {"stack", frames},
+                  {"in_malloc", t.in_malloc}};
         if (t.call == LiveThread::Call::in_call) {
             json args = json::array();
             for (uint64_t a : t.args) args.push_back(hex_addr(a));
@@ -199,7 +203,9 @@ nlohmann::json live_view_json(const Model& m, Symbolizer& sym, const LiveView& v
                           {"word", t.word},
                           {"expected", t.futex_expected()},
                           {"mutex_owner", t.mutex_owner ? json(t.mutex_owner) : json(nullptr)},
-                          {"owner_thread_pointer", t.owner_thread_ptr ? json(hex_addr(t.owner_thread_ptr)) : json(nullptr)}};
+                          {"owner_thread_pointer", t.owner_thread_ptr ? json(hex_addr(t.owner_thread_ptr)) : json(nullptr)},
+                          {"malloc_arena", v.malloc_arena(t.futex_wait_addr()) ? json(v.malloc_arena(t.futex_wait_addr()))
+                                                                                 : json(nullptr)}};
         if (!t.problem.empty()) j["problem"] = t.problem;
         th.push_back(std::move(j));
     }

@@ -60,6 +60,17 @@ std::string thread_label_tid(const Model& m, int32_t tid)
     return t ? thread_label(m, t->thread) : "thread " + std::to_string(tid);
 }
 
+std::string event_words(const Model& m, const Event& e)
+{
+    std::string s = describe_event(e);
+    if (e.prim != LT_PRIM_THREAD || (e.type != LT_EV_WAIT_BEGIN && e.type != LT_EV_WAIT_END)) return s;
+    const ThreadState* joined = m.thread_by_pthread(e.addr, e.time_ns);
+    const std::string raw = "thread " + hex_addr(e.addr);
+    size_t at = s.find(raw);
+    if (!joined || at == std::string::npos) return s;
+    return s.replace(at, raw.size(), thread_label(m, joined->thread));
+}
+
 std::string lock_label(const Model&, Symbolizer& sym, uint64_t addr, uint8_t prim)
 {
     std::string s = std::string(prim_name(prim)) + " " + hex_addr(addr);

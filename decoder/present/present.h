@@ -20,6 +20,9 @@ std::string duration(uint64_t ns);
 // "thread 1234 \"worker\"".
 std::string thread_label(const Model& m, uint32_t thread);
 std::string thread_label_tid(const Model& m, int32_t tid);
+// describe_event's line, with a joined thread named by its tid and name (the
+// record holds its pthread_t) when the trace knows it.
+std::string event_words(const Model& m, const Event& e);
 // "rwlock 0x55d0c0a8e040 (accounts_lock)".
 std::string lock_label(const Model& m, Symbolizer& sym, uint64_t addr, uint8_t prim);
 // Where stretches still open (waits, holds) end, and the word that says so:

@@ -107,7 +107,7 @@ json blocked_thread(const Report& r, const BlockedThread& b)
               {"symbol", nullable(sym.data_name(L.addr))},
               {"since_ns", m.rel(t.since_ns)},
               {"waited_ns", b.waited_ns},
-              {"event", describe_event(*b.attempt)},
+              {"event", event_words(m, *b.attempt)},
               {"stack", stack_json(sym, b.stack_id)},
               {"holders", L.has_owners() ? holders : json(nullptr)},
               {"last_record_torn", t.ended_torn}};
@@ -115,7 +115,7 @@ json blocked_thread(const Report& r, const BlockedThread& b)
     if (b.sleeps_in)
         j["sleeps_in"] = {{"primitive", prim_name(b.sleeps_in->prim)},
                           {"address", hex_addr(b.sleeps_in->addr)},
-                          {"event", describe_event(*b.sleeps_in)}};
+                          {"event", event_words(m, *b.sleeps_in)}};
     if (L.prim == LT_PRIM_COND || L.prim == LT_PRIM_FUTEX || L.prim == LT_PRIM_SEM) j["wakes_since"] = b.wakes.events;
     j["word_now"] = live_word_json(m, L);
     return j;

@@ -228,7 +228,8 @@ void blocked_thread(const Report& r, const BlockedThread& b, const Line& line, s
         line(since + " (the last recorded event)");
     else
         line(since + " (" + duration(b.waited_ns) + " before the last recorded event)");
-    line("  on " + lock_label(m, sym, L.addr, L.prim) + ": " + describe_event(e));
+    if (L.is_thread()) line("  in a " + event_words(m, e));  // the joined thread by tid and name
+    else line("  on " + lock_label(m, sym, L.addr, L.prim) + ": " + event_words(m, e));
     out += format_stack(sym, b.stack_id, "    ");
     if (L.has_owners()) {
         const lt_inherited_lock* inh = nullptr;
@@ -270,7 +271,7 @@ void blocked_thread(const Report& r, const BlockedThread& b, const Line& line, s
         std::string w = live_word_line(m, L, e);
         if (!w.empty()) line("  " + w);
     }
-    if (b.sleeps_in) line("  sleeping in: " + describe_event(*b.sleeps_in) + " (" + rel_time(m, b.sleeps_in->time_ns) + ")");
+    if (b.sleeps_in) line("  sleeping in: " + event_words(m, *b.sleeps_in) + " (" + rel_time(m, b.sleeps_in->time_ns) + ")");
     if (t.ended_torn) line("  note: this thread's newest record is torn");
     line("");
 }

@@ -43,6 +43,15 @@ wait_for() {
     return 1
 }
 
+# report_both TRACE WANT: `locktrace report` of TRACE into $work/report.out
+# must exit with status WANT; then its --json into $work/report.json.
+report_both() {
+    "$lt" report "$1" >"$work/report.out" 2>"$work/report.err"
+    local rc=$?
+    [ "$rc" = "$2" ] || fail "report of $1: want exit status $2, got $rc: $(head -30 "$work/report.out")"
+    "$lt" report --json "$1" >"$work/report.json" 2>/dev/null
+}
+
 # blocked_threads TRACE: how many threads the live report says are blocked
 # (a main thread in its join of a hung worker included).
 blocked_threads() {

@@ -49,8 +49,11 @@ no_shim_noise() {
     ! grep -q '^locktrace' "$T/$1.err" || fail "$1: unexpected shim message: $(grep '^locktrace' "$T/$1.err" | head -3)"
 }
 
-# traces DIR [GLOB]: the trace files in DIR (matching GLOB, default *.trace), one a line.
-traces() { find "$1" -maxdepth 1 -name "${2:-*.trace}" -type f 2>/dev/null | sort; }
+# traces DIR [GLOB]: the trace files in DIR (matching GLOB, default *.trace), one a line;
+# not the files a report leaves beside a trace (TRACE.live, TRACE.report.txt).
+traces() {
+    find "$1" -maxdepth 1 -name "${2:-*.trace}" -type f ! -name '*.live' ! -name '*.report.txt' 2>/dev/null | sort
+}
 
 # count_traces DIR GLOB WANT: exactly WANT trace files match.
 count_traces() {

@@ -123,7 +123,13 @@ TEST(LiveView, TextRoundTrip)
     t.fds.push_back({5, "fd 5, pipe pipe:[9]"});
     t.stack = {0x7f1200105, 0x401234, 0x401300};
     t.unwound = 2;
+    t.in_malloc = true;
+    t.mem_sp = 0x7ffd1000;
+    t.mem = {0x01, 0xab, 0x00, 0xff};
     v.threads.push_back(t);
+    v.malloc_arenas = {0x7f0000001000, 0x7e0000000020};
+    // The watchdog's descriptor targets: fd 5's pipe has its other end at fd 6.
+    v.fd_links = {{5, "pipe:[9]"}, {6, "pipe:[9]"}};
     LiveThread r;
     r.tid = 4002;
     r.call = LiveThread::Call::running;
@@ -148,9 +154,17 @@ TEST(LiveView, TextRoundTrip)
     EXPECT_EQ(b.wchan, "futex_wait_queue");
     EXPECT_EQ(b.mutex_owner, 4002);
     ASSERT_EQ(b.fds.size(), 1u);
-    EXPECT_EQ(b.fds[0].what, "fd 5, pipe pipe:[9]");
+    EXPECT_EQ(b.fds[0].what, "fd 5, pipe pipe:[9], other end fd 6 of this process");  // described from the links
     EXPECT_EQ(b.stack, t.stack);
     EXPECT_EQ(b.unwound, 2u);
+    EXPECT_TRUE(b.in_malloc);
+    EXPECT_FALSE(back.threads[1].in_malloc);
+    EXPECT_EQ(b.mem_sp, 0x7ffd1000u);
+    EXPECT_EQ(b.mem, t.mem);
+    EXPECT_EQ(back.malloc_arenas, v.malloc_arenas);
+    EXPECT_EQ(back.malloc_arena(0x7e0000000020), 2u);
+    EXPECT_EQ(back.malloc_arena(0x7e0000000028), 0u);
+    EXPECT_EQ(back.fd_links, v.fd_links);
     EXPECT_EQ(back.threads[1].call, LiveThread::Call::running);
     ASSERT_NE(back.word(0x5000), nullptr);
     EXPECT_EQ(back.word(0x5000)->v[2], 4002u);
@@ -171,6 +185,13 @@ TEST(LiveView, HostileTextIsSkippedNotTrusted)
     EXPECT_EQ(v.threads[0].unwound, 2u);
     EXPECT_EQ(v.threads[0].call, LiveThread::Call::unknown);
     EXPECT_TRUE(v.words.empty());
+    // A stack copy that is not hex, or of an odd length, is left out.
+    ASSERT_TRUE(parse_live_view("locktrace-live 1\npid 7\nthread 9 S x\nstackmem 9 0x1000 0g\nstackmem 9 0x1000 abc\n"
+                                "arena 0\nfdlink -1 x\n",
+                                &v, &why));
+    EXPECT_TRUE(v.threads[0].mem.empty());
+    EXPECT_TRUE(v.malloc_arenas.empty());
+    EXPECT_TRUE(v.fd_links.empty());
 }
 
 } // namespace

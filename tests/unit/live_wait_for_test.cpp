@@ -122,3 +122,86 @@ TEST(LiveWaitFor, HolderInReadIsNamedInTheBlockedFinding)
     }
     EXPECT_TRUE(named);
 }
+
+// --- malloc arenas ---------------------------------------------------------------
+
+namespace {
+constexpr uint64_t ARENA = 0x7f00001c60;  // main_arena's lock word, say
+
+lt::LiveThread asleep_elsewhere(int32_t tid, bool in_malloc)
+{
+    lt::LiveThread t;
+    t.tid = tid;
+    t.state = 'S';
+    EXPECT_TRUE(lt::parse_syscall_line("7 0x7ffd0 0x1 0xffffffff 0x0 0x0 0x0 0x7ffd1000 0x7f1200105", &t));  // poll
+    t.stack = {0x7f1200105, 0x401234, 0x401300};
+    t.unwound = 3;
+    t.in_malloc = in_malloc;
+    return t;
+}
+} // namespace
+
+// A thread asleep on an arena's lock waits for the one other thread inside
+// malloc when that one is asleep too; with two inside malloc, nobody is named.
+TEST(LiveWaitFor, MallocArenaWaitGoesToTheOnlyThreadInsideMalloc)
+{
+    TraceBuilder b;
+    loader_history(b);
+    Built r = build(b);
+    lt::LiveView v;
+    v.taken = true;
+    v.malloc_arenas = {ARENA};
+    lt::LiveThread loader = futex_sleeper(kLoader, REGISTRY, kScanner);
+    loader.in_malloc = true;  // took the arena's lock, then REGISTRY's (say, from a malloc hook)
+    v.threads = {futex_sleeper(kScanner, ARENA, 0), loader};
+    r.model.live = &v;
+    auto fs = lt::find_all(r.model);
+    auto d = of_kind(fs, "deadlock");
+    ASSERT_EQ(d.size(), 1u);
+    EXPECT_NE(std::find(d[0]->locks.begin(), d[0]->locks.end(), ARENA), d[0]->locks.end());
+    v.threads.push_back(asleep_elsewhere(303, true));
+    EXPECT_TRUE(of_kind(lt::find_all(r.model), "deadlock").empty());
+}
+
+// Read live, the process quiet for seconds: a thread asleep on an arena's lock
+// that no thread can unlock is a hang; a thread that may hold it (inside
+// malloc, running, or whose stack is unknown), or a lock free now, is not.
+TEST(LiveWaitFor, MallocArenaLockNobodyCanUnlockIsAHang)
+{
+    TraceBuilder b;
+    b.hdr().pid = 1;  // running, started before the trace
+    b.hdr().start_monotonic_ns = lt::test::monotonic_now() - 5000000000ull;
+    uint32_t child = b.add_thread(kScanner, 16, "child");
+    b.add(child, 100, LT_EV_ACQUIRED, LT_PRIM_MUTEX, REGISTRY, LT_FL_WRITE);
+    Built r = build(b);
+    EXPECT_TRUE(of_kind(r.findings, "hang").empty()) << "the history alone shows a running thread";
+
+    lt::LiveView v;
+    v.taken = true;
+    v.malloc_arenas = {ARENA};
+    v.threads = {futex_sleeper(kScanner, ARENA, 0)};
+    r.model.live = &v;
+    std::vector<lt::Finding> fs = lt::find_all(r.model);
+    auto h = of_kind(fs, "hang");
+    ASSERT_EQ(h.size(), 1u);
+    EXPECT_EQ(h[0]->severity, lt::Finding::error);
+    EXPECT_EQ(h[0]->threads, std::vector<int32_t>{kScanner});
+    EXPECT_EQ(h[0]->locks, std::vector<uint64_t>{ARENA});
+
+    v.threads.push_back(asleep_elsewhere(303, false));  // known to be elsewhere: still nobody
+    EXPECT_EQ(of_kind(lt::find_all(r.model), "hang").size(), 1u);
+    v.threads[1].in_malloc = true;  // may hold it
+    EXPECT_TRUE(of_kind(lt::find_all(r.model), "hang").empty());
+    v.threads[1] = asleep_elsewhere(303, false);
+    v.threads[1].unwound = 1;  // where it is is not known
+    EXPECT_TRUE(of_kind(lt::find_all(r.model), "hang").empty());
+    v.threads[1] = asleep_elsewhere(303, false);
+    v.threads[1].call = lt::LiveThread::Call::running;
+    EXPECT_TRUE(of_kind(lt::find_all(r.model), "hang").empty());
+    v.threads.pop_back();
+    v.threads[0].word = 0;  // free now: the sleeper is on its way
+    EXPECT_TRUE(of_kind(lt::find_all(r.model), "hang").empty());
+    v.threads[0].word = 2;
+    v.malloc_arenas.clear();  // not an arena's lock
+    EXPECT_TRUE(of_kind(lt::find_all(r.model), "hang").empty());
+}

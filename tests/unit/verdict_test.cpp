@@ -323,3 +323,24 @@ TEST(Verdict, LockHeldAtExitThatAnotherThreadTriedIsAnError)
     Built r = build(b);
     EXPECT_EQ(severity_of(r, "owner-exited"), int(lt::Finding::error)) << list(r);
 }
+
+// A thread holding M waits in a timed join for a thread that waits for M: a
+// deadlock until the timeout.  A try join still open never waited: no cycle.
+TEST(Verdict, TimedJoinOfAThreadWaitingForOurLockIsADeadlockATryJoinIsNot)
+{
+    for (uint8_t flags : {uint8_t(LT_FL_TIMED), uint8_t(LT_FL_TRY)}) {
+        TraceBuilder b;
+        uint32_t main = b.add_thread(1), loader = b.add_thread(2);
+        b.thread(loader).pthread_self = 0xc0ffee;
+        b.add(main, 1, LT_EV_ACQUIRED, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+        b.add(loader, 2, LT_EV_ATTEMPT, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+        b.add(main, 3, LT_EV_WAIT_BEGIN, LT_PRIM_THREAD, 0xc0ffee, flags);
+        Built r = build(b);
+        if (flags == LT_FL_TIMED) {
+            ASSERT_EQ(severity_of(r, "deadlock"), int(lt::Finding::error)) << list(r);
+            EXPECT_EQ(first(r, "deadlock")->threads.size(), 2u);
+        } else {
+            EXPECT_EQ(first(r, "deadlock"), nullptr) << list(r);
+        }
+    }
+}
