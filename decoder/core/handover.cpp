@@ -31,18 +31,17 @@ bool handover_releases(const Event& e, bool* shared)
     return true;
 }
 
-HandoverOrder::HandoverOrder() : recent_(kSlots + kProbe, Recent{0, 0, 0, 0}) { win_.reserve(1024); }
+HandoverOrder::HandoverOrder() : recent_(kSlots + kProbe, Recent{0, 0, 0}) {}
 
 void HandoverOrder::note_acquired(const Event& e)
 {
-    bool shared;
-    if (!handover_acquires(e, &shared)) return;
+    if (!has_owners(e.prim)) return;
     const size_t s = slot_of(e.addr);
     for (size_t k = 0; k < kProbe; k++) {
         Recent& r = recent_[s + k];
         // Free, the same lock, or too old to matter any more.
         if (r.addr == 0 || r.addr == e.addr || r.time_ns + kToleranceNs < e.time_ns) {
-            r = {e.addr, e.time_ns, e.thread, uint8_t(shared)};
+            r = {e.addr, e.time_ns, e.thread};
             return;
         }
     }
@@ -61,27 +60,20 @@ bool HandoverOrder::maybe_conflict(const Event& rel) const
     return false;
 }
 
-void HandoverOrder::push(const Event& e)
+// out.back() is a RELEASE: every acquisition of its lock by another thread
+// in out[from, end), stamped within the tolerance before it and excluded by
+// it, goes after it with the rest of its thread's events there.
+void HandoverOrder::released(std::vector<Event>& out, size_t from)
 {
-    win_.push_back(e);
     bool rel_shared;
-    if (handover_releases(e, &rel_shared) && maybe_conflict(e)) settle(win_.size() - 1);
-    note_acquired(win_.back());
-}
-
-// win_[rel] is a RELEASE, the newest event: every acquisition of its lock by
-// another thread in the window, stamped within the tolerance before it and
-// conflicting with it, goes after it with the rest of its thread's events.
-void HandoverOrder::settle(size_t rel)
-{
-    const Event r = win_[rel];
-    bool rel_shared = false;
-    handover_releases(r, &rel_shared);
+    size_t rel = out.size() - 1;
+    if (!handover_releases(out[rel], &rel_shared) || !maybe_conflict(out[rel])) return;
+    const Event r = out[rel];
     for (;;) {
         // The earliest conflicting acquisition still before the RELEASE.
         size_t at = rel;
-        for (size_t i = rel; i-- > head_;) {
-            const Event& e = win_[i];
+        for (size_t i = rel; i-- > from;) {
+            const Event& e = out[i];
             if (e.time_ns + kToleranceNs < r.time_ns) break;
             bool shared;
             if (e.addr == r.addr && e.thread != r.thread && handover_acquires(e, &shared) && !(shared && rel_shared))
@@ -90,14 +82,14 @@ void HandoverOrder::settle(size_t rel)
         if (at == rel) return;
         // Stable: the acquiring thread's events keep their order, and so do
         // everyone else's (the RELEASE among them).
-        const uint32_t t = win_[at].thread;
-        auto mid = std::stable_partition(win_.begin() + long(at), win_.begin() + long(rel) + 1,
-                                         [t](const Event& e) { return e.thread != t; });
-        for (auto it = mid; it != win_.begin() + long(rel) + 1; ++it) {
+        const uint32_t t = out[at].thread;
+        auto end = out.begin() + long(rel) + 1;
+        auto mid = std::stable_partition(out.begin() + long(at), end, [t](const Event& e) { return e.thread != t; });
+        for (auto it = mid; it != end; ++it) {
             if (it->time_ns < r.time_ns) it->time_ns = r.time_ns;
             moved_++;
         }
-        rel = size_t(mid - win_.begin()) - 1;  // where the RELEASE is now
+        rel = size_t(mid - out.begin()) - 1;  // where the RELEASE is now
     }
 }
 

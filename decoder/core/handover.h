@@ -7,7 +7,7 @@
 // previous owner's RELEASE (stamped before its unlock).  Sorted by stamp
 // alone, such a trace would show two owners at once.
 //
-// Events pass through a short window (kToleranceNs of stamps): when a RELEASE
+// The reader keeps the newest kToleranceNs of stamps open: when a RELEASE
 // arrives that conflicts with an acquisition of the same lock by another
 // thread stamped less than kToleranceNs before it (a release precedes the
 // next exclusive acquisition; readers and writers exclude), the acquiring
@@ -28,35 +28,27 @@ public:
     static constexpr uint64_t kToleranceNs = 1000;
 
     HandoverOrder();
-    // The next event in stamp order (as merged from the rings).
-    void push(const Event& e);
-    // The oldest event no later event can move: `next_stamp` is a lower bound
-    // for the stamps still to come (UINT64_MAX at the end).
-    bool ready(uint64_t next_stamp) const
+    // `out.back()` was just appended in stamp order (as merged from the
+    // rings); out[from, end) may still be reordered, what lies before `from`
+    // is final.
+    void pushed(std::vector<Event>& out, size_t from)
     {
-        return head_ < win_.size() && (next_stamp == UINT64_MAX || win_[head_].time_ns + kToleranceNs < next_stamp);
+        const Event& e = out.back();
+        if (e.type == LT_EV_RELEASE) released(out, from);
+        else if (e.type == LT_EV_ACQUIRED) note_acquired(e);
     }
-    const Event& front() const { return win_[head_]; }
-    void pop()
-    {
-        if (++head_ == win_.size()) win_.clear(), head_ = 0;
-    }
-    bool empty() const { return head_ == win_.size(); }
-    // Acquisitions moved after a RELEASE so far.
+    // Events moved after a RELEASE so far.
     uint64_t moved() const { return moved_; }
 
 private:
     struct Recent {  // the newest acquisition of a lock address
         uint64_t addr, time_ns;
         uint32_t thread;
-        uint8_t shared;
     };
     static constexpr size_t kSlots = 4096, kProbe = 4;
     void note_acquired(const Event& e);
     bool maybe_conflict(const Event& rel) const;
-    void settle(size_t rel);
-    std::vector<Event> win_;
-    size_t head_ = 0;
+    void released(std::vector<Event>& out, size_t from);
     std::vector<Recent> recent_;
     uint64_t scan_all_until_ = 0;  // the table was full: look at every RELEASE until then
     uint64_t moved_ = 0;

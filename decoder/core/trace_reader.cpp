@@ -801,20 +801,28 @@ void EventReader::reserve(std::vector<Event>& out, size_t extra) const
 size_t EventReader::read(std::vector<Event>& out, size_t max)
 {
     if (!handover_) return merge(max, [&out](const Event& e) { out.push_back(e); });
-    size_t n = 0;
-    while (n < max) {
-        const uint64_t next = heap_.empty() ? UINT64_MAX : heap_.front()->cur.time_ns;
-        if (handover_->ready(next)) {
-            out.push_back(handover_->front());
-            handover_->pop();
-            n++;
-        } else if (heap_.empty()) {
-            break;
-        } else {
-            merge(64, [this](const Event& e) { handover_->push(e); });
+    // The newest events stay open (handover.h) until the rings' next stamps
+    // are past the tolerance: they are held back for the next call.
+    const size_t base = out.size();
+    out.insert(out.end(), open_.begin(), open_.end());
+    open_.clear();
+    HandoverOrder& h = *handover_;
+    for (;;) {
+        const size_t have = out.size() - base;
+        merge(have < max ? max - have : 1, [&](const Event& e) {
+            out.push_back(e);
+            h.pushed(out, base);
+        });
+        if (heap_.empty()) return out.size() - base;
+        const uint64_t next = heap_.front()->cur.time_ns;
+        size_t cut = out.size();
+        while (cut > base && out[cut - 1].time_ns + HandoverOrder::kToleranceNs >= next) cut--;
+        if (cut > base) {
+            open_.assign(out.begin() + long(cut), out.end());
+            out.resize(cut);
+            return cut - base;
         }
     }
-    return n;
 }
 
 template <class Emit> size_t EventReader::merge(size_t max, Emit emit)

@@ -272,6 +272,7 @@ private:
     std::vector<Trace::Cursor*> heap_;   // cursors with a record, earliest at the front
     uint64_t upper_bound_ = 0;
     std::unique_ptr<HandoverOrder> handover_;  // null: stamps need no re-ordering
+    std::vector<Event> open_;                  // merged, may still be re-ordered
     friend class Trace;
 };
 
