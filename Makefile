@@ -12,7 +12,7 @@ JOBS    ?= $(shell nproc)
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all deps build build-with-deps test demo bench check-suites check-real kill-test fuzz install deb clean
+.PHONY: all deps build build-with-deps test demo bench check-suites check-real check-clock kill-test fuzz install deb clean
 
 all: build
 
@@ -57,6 +57,12 @@ REAL_KILLS ?= 4
 check-real: build-with-deps
 	./scripts/install-deps.sh real
 	./scripts/check-real.sh $(BUILD) $(REAL_KILLS)
+
+# The trace's times against the traced program's own CLOCK_MONOTONIC for CLOCK_SECONDS.
+CLOCK_SECONDS ?= 300
+check-clock: build
+	python3 tests/clock/check_clock.py --lib $(BUILD)/liblocktrace.so --decoder $(BUILD)/locktrace \
+		--prog $(BUILD)/tests/clock/clock_stamps --seconds $(CLOCK_SECONDS)
 
 # SIGKILL traced lock-heavy programs at random moments (KILLS times) and check every trace.
 KILLS ?= 300

@@ -121,6 +121,10 @@ int run_dump(const DumpOptions& o)
         printf("# total: %" PRIu64 " events, %" PRIu64 " lost to overwrite, %" PRIu64 " torn, %" PRIu64
                " cut by truncation\n",
                n_events, trace.total_lost(), trace.total_torn(), trace.total_cut());
+        if (trace.clock_tsc())
+            printf("# clock: tsc, %zu anchors (%u torn), %zu jump(s), largest correction %" PRIu64 " ns\n",
+                   trace.clock().anchors(), trace.clock_anchors_torn(), trace.clock().jumps().size(),
+                   trace.clock().max_correction_ns());
     }
     return 0;
 }

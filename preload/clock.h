@@ -1,15 +1,21 @@
-// Event timestamps: CLOCK_MONOTONIC nanoseconds.
+// Event timestamps: the trace's stamp clock (include/locktrace/format.h,
+// struct lt_clock_anchor).
 //
-// When the kernel itself keeps CLOCK_MONOTONIC on the TSC (clocksource "tsc":
-// invariant and synchronised across CPUs), read the TSC directly and convert
-// with a scale calibrated against clock_gettime at start: about a third of
-// the cost of the vDSO call.  The conversion is monotonic, so ordering
-// between threads is exact; the absolute value may drift from the kernel's
-// clock by the calibration error (~1e-5).
+// Where the CPU's time-stamp counter is invariant (constant rate, runs in
+// every C-state: CPUID 0x80000007 EDX bit 8, or the kernel's constant_tsc +
+// nonstop_tsc flags), records are stamped from the TSC, whatever clocksource
+// the kernel itself uses (kvm-clock, hyperv, xen on cloud VMs): one unfenced
+// rdtsc and a multiply, against ~27 ns for the vDSO clock_gettime there.  The
+// scale is calibrated against CLOCK_MONOTONIC at start; anchors (stamp,
+// CLOCK_MONOTONIC) written now and then off the hot path let the decoder
+// correct the scale's drift and notice a TSC that jumped (VM migration).
+// Without an invariant TSC, or with LOCKTRACE_CLOCK=monotonic, records hold
+// clock_gettime(CLOCK_MONOTONIC) itself.
 //
-// "After" events (lock acquired, wait ended) fence the TSC read behind the
-// real call, so they can never be stamped earlier than the moment the lock
-// was actually taken (and so never before the previous owner's RELEASE).
+// No stamp is fenced: an "after" event's rdtsc may run a little before the
+// real call completed, so a lock's ACQUIRED may be stamped a few hundred ns
+// before the previous owner's RELEASE.  The decoder orders one lock's
+// records by what the lock allows (decoder/core/handover.h).
 #pragma once
 #include "cdecl.h"
 
@@ -25,8 +31,22 @@ struct lt_tsc_scale {
 
 LT_C_BEGIN
 extern struct lt_tsc_scale lt_tsc LT_HIDDEN;
+/* The stamp at or after which the next anchor is due (UINT64_MAX: none). */
+extern uint64_t lt_anchor_due LT_HIDDEN;
+/* CLOCK_MONOTONIC is read without a system call here: any record may write
+ * an anchor that is due (lt_clock_anchor_from_record). */
+extern bool lt_anchor_any_record LT_HIDDEN;
 /* Once per process image; honours LOCKTRACE_CLOCK. */
 void lt_clock_setup(const char *mode) LT_HIDDEN;
+/* enum lt_clock_kind of the stamps this image writes. */
+uint32_t lt_clock_kind(void) LT_HIDDEN;
+/* Writes a (stamp, CLOCK_MONOTONIC) anchor into the trace file's table if
+ * one is due (or always, with force).  Reads CLOCK_MONOTONIC: only from
+ * places that make a system call anyway or are off the hot path.  Safe from
+ * any thread and from signal handlers. */
+void lt_clock_anchor(bool force) LT_HIDDEN;
+/* A new trace file (process start, fork child): anchors start again. */
+void lt_clock_anchors_reset(void) LT_HIDDEN;
 LT_C_END
 
 static inline uint64_t lt_now_mono(void)
@@ -43,16 +63,29 @@ static inline uint64_t lt_tsc_to_ns(uint64_t tsc)
     return lt_tsc.ns0 + (uint64_t)(int64_t)ns;
 }
 
-/* before == true: a "before" event, no fence needed (an early read only
- * makes the stamp smaller). */
-static inline uint64_t lt_clock(bool before)
+/* A stamp for a record (or any time the shim writes into the file). */
+static inline uint64_t lt_now(void)
 {
     if (__builtin_expect(lt_tsc.mult == 0, 0))
         return lt_now_mono();
-    if (!before)
-        _mm_lfence();
     return lt_tsc_to_ns(__rdtsc());
 }
 
-/* The shim's own time stamps (slots, modules, marks): an "after" reading. */
-static inline uint64_t lt_now(void) { return lt_clock(false); }
+/* An anchor is due: cheap enough for paths about to make a system call. */
+static inline void lt_clock_anchor_if_due(uint64_t now)
+{
+    if (__builtin_expect(now >= __atomic_load_n(&lt_anchor_due, __ATOMIC_RELAXED), 0))
+        lt_clock_anchor(false);
+}
+
+/* The recorder's check, on every record: one load and a compare.  Where
+ * the kernel reads CLOCK_MONOTONIC in the vDSO (clocksource tsc, kvm-clock,
+ * a hypervisor's TSC page) the anchor's reading costs tens of ns once per
+ * millisecond or more, with no system call; elsewhere clock_gettime may
+ * enter the kernel, and only records about to wait take the anchor. */
+static inline void lt_clock_anchor_from_record(uint64_t now, bool about_to_wait)
+{
+    if (__builtin_expect(now >= __atomic_load_n(&lt_anchor_due, __ATOMIC_RELAXED), 0) &&
+        (lt_anchor_any_record || about_to_wait))
+        lt_clock_anchor(false);
+}

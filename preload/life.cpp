@@ -95,6 +95,9 @@ static bool make_trace(void)
     once_per_process_image();
     if (!lt_trace_create())
         return false;
+    lt_g.hdr->clock = lt_clock_kind();
+    lt_clock_anchors_reset();
+    lt_clock_anchor(true);
     lt_modules_refresh();
     write_inherited_table();
     lt_trace_publish();
@@ -170,6 +173,7 @@ void lt_stamp_end(void)
             return;
     }
     lt_g.hdr->exit_status = g_exit_status;
+    lt_clock_anchor(true);
     __atomic_store_n(&lt_g.hdr->end_monotonic_ns, lt_now(), __ATOMIC_RELEASE);
 }
 

@@ -11,11 +11,6 @@
 #include <pthread.h>
 #include <unistd.h>
 
-/* Events written before the real call: their clock read needs no fence. */
-#define LT_BEFORE_TYPES                                                                                       \
-    ((1u << LT_EV_ATTEMPT) | (1u << LT_EV_RELEASE) | (1u << LT_EV_DESTROY) | (1u << LT_EV_WAIT_BEGIN) |      \
-     (1u << LT_EV_EXEC) | (1u << LT_EV_THREAD_START) | (1u << LT_EV_THREAD_EXIT) | (1u << LT_EV_MARK))
-
 /* Reserves the next record index.  xadd without a lock prefix: one
  * instruction, so a signal handler on this thread cannot split it, and no
  * other thread ever writes this head. */
@@ -46,6 +41,9 @@ static inline uint64_t write_event(lt_tctl *c, uint64_t now, uint16_t type, uint
     e->result = result;
     e->arg = arg;
     __atomic_store_n(&e->seq, i + 1, __ATOMIC_RELEASE);
+    // The ring wrapped: a moment off the usual path for a clock anchor.
+    if (LT_UNLIKELY(!(i & c->mask)))
+        lt_clock_anchor_if_due(now);
     return i;
 }
 
@@ -90,6 +88,7 @@ static __attribute__((noinline)) lt_tctl *thread_setup(void)
         lt_stacks_thread_begin(c, recycled);
         lt_tls.ctl = c;
         lt_stacks_warm_up();
+        lt_clock_anchor_if_due(now);
         write_event(c, now, LT_EV_THREAD_START, LT_PRIM_THREAD, 0, (uint64_t)pthread_self(), 0, 0, 0, tid, 0, 0);
         pthread_setcancelstate(cancel_state, nullptr);
     }
@@ -173,7 +172,11 @@ uint32_t lt_record(lt_event_type type, lt_prim prim, uint32_t flags, const void 
                         ? lt_stack_here(c->stack_cache, (uint64_t)(uintptr_t)__builtin_return_address(0))
                         : 0;
     }
-    uint64_t now = lt_clock((LT_BEFORE_TYPES >> type) & 1);
+    uint64_t now = lt_now();
+    // An anchor now and then (clock.h): before a wait the clock read is
+    // lost in it; elsewhere only where CLOCK_MONOTONIC is read in the vDSO.
+    if (!depth)
+        lt_clock_anchor_from_record(now, type == LT_EV_WAIT_BEGIN);
     bool book = lt_book_wants((uint16_t)type, (uint8_t)prim);
     // A RELEASE says whether the thread held the lock (its held set, before
     // this release takes it out).
@@ -202,7 +205,9 @@ void lt_thread_end(void)
     if (!c || c->ended)
         return;
     lt_record(LT_EV_THREAD_EXIT, LT_PRIM_THREAD, 0, (const void *)pthread_self(), 0, 0, 0, c->tid, 0, LT_STACK_NONE);
-    lt_slot_release(c, lt_now());
+    uint64_t now = lt_now();
+    lt_clock_anchor_if_due(now);
+    lt_slot_release(c, now);
 }
 
 void lt_attach_current_thread(void)

@@ -22,7 +22,7 @@
 //                 returned by an earlier lt_record (an "after" event reusing its
 //                 "before" event's stack: same call site, no second unwind).
 //                 Returns the stack id it stored (0 if none).
-//                 Hot path: TLS load, vDSO clock read, one unlocked xadd, 64-byte
+//                 Hot path: TLS load, unfenced TSC read (clock.h), one unlocked xadd, 64-byte
 //                 store, release store; no allocation, no lock, no system call.
 //                 Called from a signal handler that interrupted the recorder
 //                 itself, it still records (reserve-before-write makes the two

@@ -295,7 +295,7 @@ static void tell_path(const char *path)
  * traced processes (test suites). */
 struct layout {
     uint32_t depth, stack_cap, module_cap, stack_entry;
-    uint64_t thread_off, module_off, stack_off, order_off, lives_off, inherited_off, rings_off;
+    uint64_t thread_off, module_off, stack_off, order_off, lives_off, inherited_off, anchors_off, rings_off;
 };
 
 /* The whole-run tables (man/locktrace-format.5 and liblocktrace.7 give
@@ -304,6 +304,9 @@ struct layout {
 static const uint32_t k_order_capacity = 4096;
 static const uint32_t k_lives_capacity = 4096;
 static const uint32_t k_inherited_capacity = 256;
+/* 256 KiB of clock anchors (clock.h): ~1000 in the first second, then
+ * ~1000 per tenfold of the run's age. */
+static const uint32_t k_anchors_capacity = 8192;
 
 uint64_t lt_slot_bytes(uint64_t ring_size)
 {
@@ -323,7 +326,8 @@ static layout plan_layout(const lt_config &cfg)
     l.order_off = align_up(l.stack_off + (uint64_t)l.stack_cap * l.stack_entry, 64);
     l.lives_off = l.order_off + (uint64_t)k_order_capacity * sizeof(lt_order_pair);
     l.inherited_off = l.lives_off + (uint64_t)k_lives_capacity * sizeof(lt_lock_life);
-    l.rings_off = align_up(l.inherited_off + (uint64_t)k_inherited_capacity * sizeof(lt_inherited_lock), 4096);
+    l.anchors_off = l.inherited_off + (uint64_t)k_inherited_capacity * sizeof(lt_inherited_lock);
+    l.rings_off = align_up(l.anchors_off + (uint64_t)k_anchors_capacity * sizeof(lt_clock_anchor), 4096);
     return l;
 }
 
@@ -359,6 +363,8 @@ static void fill_header(lt_file_header *h, const layout &l, const lt_config &cfg
     h->lives_capacity = k_lives_capacity;
     h->inherited_offset = l.inherited_off;
     h->inherited_capacity = k_inherited_capacity;
+    h->anchors_offset = l.anchors_off;
+    h->anchors_capacity = k_anchors_capacity;
     fill_identity(h);
 }
 

@@ -260,6 +260,7 @@ void *watchdog_main(void *)
         if (__atomic_load_n(&lt_g.hdr->end_monotonic_ns, __ATOMIC_ACQUIRE))
             return nullptr; // exiting normally
         uint64_t now = lt_now();
+        lt_clock_anchor_if_due(now);
         bool moved;
         uint32_t blocked = scan(&ps, now, &moved);
         if (moved) {

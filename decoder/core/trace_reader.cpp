@@ -1,5 +1,7 @@
 #include "trace_reader.h"
 
+#include "handover.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -99,6 +101,7 @@ Trace::Trace(const std::string& path) : path_(path)
         // and use only the copy from here on.
         memcpy(&hdr_, map_, sizeof hdr_);
         validate_header();
+        read_clock();
         read_threads();
         read_modules();
         read_whole_run();
@@ -128,6 +131,7 @@ void Trace::load_image()
     map_ = image_.data();
     memcpy(&hdr_, map_, sizeof hdr_);
     validate_header();
+    read_clock();
     read_threads();
     read_modules();
     read_whole_run();
@@ -322,8 +326,8 @@ void Trace::read_threads()
         ti.state = t.state;
         ti.generation = t.generation;
         ti.name = bounded_string(t.name, LT_THREAD_NAME_MAX);
-        ti.start_ns = t.start_ns;
-        ti.end_ns = t.end_ns;
+        ti.start_ns = clock_.to_mono(t.start_ns);
+        ti.end_ns = clock_.to_mono(t.end_ns);
         ti.pthread_self = t.pthread_self;
         ti.ring_offset = t.ring_offset;
         ti.ring_capacity = t.ring_capacity;
@@ -377,7 +381,7 @@ void Trace::read_modules()
         mod.base = m.base;
         mod.lo = m.lo;
         mod.hi = m.hi;
-        mod.loaded_ns = m.loaded_ns;
+        mod.loaded_ns = clock_.to_mono(m.loaded_ns);
         if (m.build_id_len <= LT_BUILD_ID_MAX)
             mod.build_id.assign(m.build_id, m.build_id + m.build_id_len);
         modules_.push_back(std::move(mod));
@@ -430,7 +434,7 @@ void Trace::read_book(ThreadInfo& ti, uint64_t off, ThreadBook& out)
         if (dup) continue;
         HeldLock hl;
         hl.addr = c.addr;
-        hl.time_ns = c.time_ns;
+        hl.time_ns = clock_.to_mono(c.time_ns);
         hl.index = seq - 1;
         hl.stack_id = c.stack_id;
         hl.depth = c.depth;
@@ -441,7 +445,10 @@ void Trace::read_book(ThreadInfo& ti, uint64_t off, ThreadBook& out)
     for (uint32_t k = 0; k < LT_TOTALS_CAPACITY; k++) {
         lt_lock_totals t;
         memcpy(&t, &b->totals[k], sizeof t);
-        if (t.addr) out.totals.push_back(t);
+        if (!t.addr) continue;
+        t.wait_longest_at_ns = clock_.to_mono(t.wait_longest_at_ns);
+        t.hold_longest_at_ns = clock_.to_mono(t.hold_longest_at_ns);
+        out.totals.push_back(t);
     }
 }
 
@@ -482,7 +489,7 @@ void Trace::read_whole_run()
         o.taken = c.taken;
         o.held_life = c.held_life;
         o.taken_life = c.taken_life;
-        o.first_ns = c.first_ns;
+        o.first_ns = clock_.to_mono(c.first_ns);
         o.count = c.count;
         o.gate = c.gate;
         o.tid = c.tid;
@@ -497,7 +504,9 @@ void Trace::read_whole_run()
     for (uint32_t k = 0; k < hdr_.inherited_count; k++) {
         lt_inherited_lock e;
         memcpy(&e, map_ + hdr_.inherited_offset + uint64_t(k) * sizeof e, sizeof e);
-        if (e.addr && (e.mode == LT_FL_READ || e.mode == LT_FL_WRITE)) inherited_.push_back(e);
+        if (!e.addr || (e.mode != LT_FL_READ && e.mode != LT_FL_WRITE)) continue;
+        e.time_ns = clock_.to_mono(e.time_ns);
+        inherited_.push_back(e);
     }
 }
 
@@ -531,6 +540,39 @@ std::vector<Trace::ExecImage> Trace::exec_chain() const
 std::vector<lt_mark> Trace::marks() const
 {
     return std::vector<lt_mark>(hdr_.marks, hdr_.marks + std::min<uint32_t>(hdr_.marks_used, LT_MAX_MARKS));
+}
+
+void Trace::read_clock()
+{
+    if (hdr_.version < 3 || hdr_.clock != LT_CLOCK_TSC) return;
+    clock_tsc_ = true;
+    uint32_t cap = hdr_.anchors_capacity;
+    if (cap == 0) return;
+    if (!is_pow2(cap) || !table_fits(hdr_.anchors_offset, cap, sizeof(lt_clock_anchor), size_))
+        throw TraceError(fmt("%s: corrupt header: clock anchor table (offset %llu, %u entries) outside the file",
+                             path_.c_str(), (unsigned long long)hdr_.anchors_offset, cap));
+    std::vector<ClockAnchor> anchors;
+    uint64_t used = std::min<uint64_t>(hdr_.anchors_head, cap);
+    for (uint32_t k = 0; k < used; k++) {
+        const lt_clock_anchor* e =
+            reinterpret_cast<const lt_clock_anchor*>(map_ + hdr_.anchors_offset + uint64_t(k) * sizeof(lt_clock_anchor));
+        uint64_t seq = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
+        lt_clock_anchor c;
+        memcpy(&c, e, sizeof c);
+        std::atomic_thread_fence(std::memory_order_acquire);
+        // Reserved and never finished (killed mid-write, or being written
+        // now), or not what the shim writes: torn, left out.
+        if (seq == 0 || ((seq - 1) & (cap - 1)) != k || __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE) != seq ||
+            c.check != lt_anchor_check(seq, c.stamp_ns, c.mono_ns, c.spread_ns)) {
+            anchors_torn_++;
+            continue;
+        }
+        anchors.push_back({c.stamp_ns, c.mono_ns, c.spread_ns});
+    }
+    clock_.build(std::move(anchors));
+    // The header copy's times too (marks are validated later: map them all).
+    hdr_.end_monotonic_ns = clock_.to_mono(hdr_.end_monotonic_ns);
+    for (lt_mark& m : hdr_.marks) m.time_ns = clock_.to_mono(m.time_ns);
 }
 
 const std::vector<uint64_t>& Trace::stack(uint32_t stack_id) const
@@ -589,6 +631,8 @@ struct Trace::Cursor {
     uint32_t thread;
     int32_t tid;
     uint64_t thread_tid;      // thread and tid as they lie in an Event, little-endian
+    const ClockMap* clock;    // stamps to CLOCK_MONOTONIC
+    uint32_t clock_hint;
     Event cur;                // the record at `index - 1`, after next() returned true
     std::vector<uint8_t> copy; // a live ring's private copy (copy_live), which `ring` then points into
 
@@ -670,6 +714,7 @@ struct Trace::Cursor {
             cur.thread = thread;
             cur.tid = tid;
 #endif
+            if (!clock->identity()) cur.time_ns = clock->to_mono(cur.time_ns, clock_hint);
             ti->decoded++;
             if (!ti->first_time_ns) ti->first_time_ns = cur.time_ns;
             ti->last_time_ns = cur.time_ns;
@@ -757,6 +802,7 @@ EventReader::EventReader(Trace& trace)
         c.thread = t;
         c.tid = ti.tid;
         c.thread_tid = uint64_t(uint32_t(ti.tid)) << 32 | t;
+        c.clock = &trace.clock_;
         if (ti.ring_offset >= trace.size_ || ti.ring_capacity == 0) {
             c.ring = nullptr;
             c.avail_slots = 0;
@@ -774,6 +820,9 @@ EventReader::EventReader(Trace& trace)
     for (Trace::Cursor& c : cursors_)
         if (c.next()) heap_.push_back(&c);
     std::make_heap(heap_.begin(), heap_.end(), Later{});
+    // Unfenced stamps (format version 3) from more than one thread: a lock's
+    // hand-over may be stamped out of order (handover.h).
+    if (trace.hdr_.version >= 3 && heap_.size() > 1) handover_ = std::make_unique<HandoverOrder>();
 }
 
 EventReader::~EventReader() = default;
@@ -793,7 +842,29 @@ void EventReader::reserve(std::vector<Event>& out, size_t extra) const
 
 size_t EventReader::read(std::vector<Event>& out, size_t max)
 {
-    return merge(max, [&out](const Event& e) { out.push_back(e); });
+    if (!handover_) return merge(max, [&out](const Event& e) { out.push_back(e); });
+    // The newest events stay open (handover.h) until the rings' next stamps
+    // are past the tolerance: they are held back for the next call.
+    const size_t base = out.size();
+    out.insert(out.end(), open_.begin(), open_.end());
+    open_.clear();
+    HandoverOrder& h = *handover_;
+    for (;;) {
+        const size_t have = out.size() - base;
+        merge(have < max ? max - have : 1, [&](const Event& e) {
+            out.push_back(e);
+            h.pushed(out, base);
+        });
+        if (heap_.empty()) return out.size() - base;
+        const uint64_t next = heap_.front()->cur.time_ns;
+        size_t cut = out.size();
+        while (cut > base && out[cut - 1].time_ns + HandoverOrder::kToleranceNs >= next) cut--;
+        if (cut > base) {
+            open_.assign(out.begin() + long(cut), out.end());
+            out.resize(cut);
+            return cut - base;
+        }
+    }
 }
 
 template <class Emit> size_t EventReader::merge(size_t max, Emit emit)

@@ -5,6 +5,8 @@
 // and every problem is a TraceError with a message meant for the user.
 #pragma once
 
+#include "clock_map.h"
+
 #include <locktrace/format.h>
 
 #include <cstdint>
@@ -25,7 +27,7 @@ public:
 // One committed record, copied out of the ring and validated, plus the thread
 // it came from.  64 bytes so that ten million of them stay cheap.
 struct Event {
-    uint64_t time_ns;   // CLOCK_MONOTONIC, as recorded
+    uint64_t time_ns;   // CLOCK_MONOTONIC (a TSC stamp mapped through Trace::clock())
     uint64_t addr;
     uint64_t addr2;
     uint64_t state[2];
@@ -100,6 +102,7 @@ struct OrderPair {
     uint32_t held_stack = 0, taken_stack = 0;
 };
 
+class HandoverOrder; // handover.h
 struct SymbolTable; // symbols.h: symbols carried inside a bundle
 
 // What pack saw of the process when it made a bundle (older bundles: unknown).
@@ -134,7 +137,7 @@ public:
     // Different for every Trace object of the process, even one built where a
     // destroyed one stood: caches keyed by a Trace's address check it.
     uint64_t serial() const { return serial_; }
-    const lt_file_header& header() const { return hdr_; } // a validated private copy
+    const lt_file_header& header() const { return hdr_; } // a validated private copy, times as CLOCK_MONOTONIC
     uint64_t file_size() const { return size_; }
     // The file is shorter than header().file_end: rings at its end were cut.
     bool file_truncated() const { return size_ < hdr_.file_end; }
@@ -179,6 +182,12 @@ public:
     // it, which never took it over (it ran untraced).
     bool handed_over() const { return hdr_.exec_chain.handover == LT_EXEC_HANDOVER; }
     std::vector<lt_mark> marks() const;
+    // The stamps came from the CPU's time-stamp counter (format version 3):
+    // every time this class hands out went through clock() to CLOCK_MONOTONIC.
+    bool clock_tsc() const { return clock_tsc_; }
+    const ClockMap& clock() const { return clock_; }
+    // Anchors found torn (killed mid-write, or being written as we read).
+    uint32_t clock_anchors_torn() const { return anchors_torn_; }
 
     // Reads every ring and returns all committed events merged by time (each
     // thread's own order is kept).  Fills the per-thread lost/torn/cut counts.
@@ -201,6 +210,7 @@ public:
 
 private:
     void validate_header();
+    void read_clock();
     void read_threads();
     void read_modules();
     void read_whole_run();
@@ -223,6 +233,9 @@ private:
     std::vector<OrderPair> order_;
     uint64_t order_torn_ = 0;
     std::vector<lt_inherited_lock> inherited_;
+    ClockMap clock_;
+    bool clock_tsc_ = false;
+    uint32_t anchors_torn_ = 0;
     std::vector<uint8_t> image_;  // in-memory trace (map_ points into it), empty when mapped
     std::shared_ptr<const SymbolTable> symbols_;
     bool packed_ = false;
@@ -258,6 +271,8 @@ private:
     std::vector<Trace::Cursor> cursors_;
     std::vector<Trace::Cursor*> heap_;   // cursors with a record, earliest at the front
     uint64_t upper_bound_ = 0;
+    std::unique_ptr<HandoverOrder> handover_;  // null: stamps need no re-ordering
+    std::vector<Event> open_;                  // merged, may still be re-ordered
     friend class Trace;
 };
 

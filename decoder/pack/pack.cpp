@@ -261,6 +261,11 @@ Rings encode(const Trace& trace, const Model& model, const PackOptions& opt, Pac
 {
     Rings g;
     lt_file_header hdr = trace.header();
+    // Every time packed comes from what the reader handed out, already mapped
+    // to CLOCK_MONOTONIC: the bundle's stamps need no anchors.
+    hdr.clock = LT_CLOCK_MONOTONIC;
+    hdr.anchors_offset = hdr.anchors_head = 0;
+    hdr.anchors_capacity = 0;
     if (!opt.keep_cmdline) {
         memset(hdr.cmdline, 0, sizeof hdr.cmdline);
         hdr.cmdline_len = 0;

@@ -45,6 +45,14 @@ void what_was_traced(const Report& r, json& j)
                           {"inherited_locks", h.inherited_count}};
     else
         j["whole_run"] = nullptr;
+    json jumps = json::array();
+    for (const ClockJump& jmp : trace.clock().jumps())
+        jumps.push_back({{"from_ns", m.rel(jmp.from_mono_ns)}, {"to_ns", m.rel(jmp.to_mono_ns)},
+                         {"off_by_ns", jmp.off_by_ns}});
+    j["clock"] = {{"source", trace.clock_tsc() ? "tsc" : "monotonic"},
+                  {"anchors", trace.clock().anchors()},
+                  {"anchors_torn", trace.clock_anchors_torn()},
+                  {"jumps", jumps}};
     j["notes"] = r.symbols->notes();
     if (r.probes.present) {
         json pa = json::array();

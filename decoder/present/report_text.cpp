@@ -123,6 +123,11 @@ void what_was_traced(const Report& r, const Line& line)
     if (trace.file_truncated())
         line("  note: the file is truncated (" + std::to_string(trace.file_size()) + " of " +
              std::to_string(h.file_end) + " bytes); decoded up to the last intact record");
+    for (const ClockJump& jmp : trace.clock().jumps())
+        line("  note: clock: between " + duration(m.rel(jmp.from_mono_ns)) + " and " + duration(m.rel(jmp.to_mono_ns)) +
+             " into the run the CPU's time-stamp counter and CLOCK_MONOTONIC disagree by " +
+             duration(uint64_t(jmp.off_by_ns < 0 ? -jmp.off_by_ns : jmp.off_by_ns)) +
+             " (the TSC jumped: a VM migration, or a host that changed it); times in that span may be off by as much");
     if (trace.handed_over())
         line("  note: this program exec'd another one before taking any lock and left this file to it, which did "
              "not take it over (the next program ran untraced)");

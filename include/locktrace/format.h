@@ -1,5 +1,5 @@
 /*
- * locktrace on-disk trace format, version 2 (the decoder reads version 1 too).
+ * locktrace on-disk trace format, version 3 (the decoder reads versions 1 and 2 too).
  *
  * This header, with probe_classes.h beside it, is all the shim (preload/) and
  * the decoder (decoder/) share.  It is documented for users in
@@ -19,6 +19,7 @@
  *   order_table_offset             order_table_capacity x struct lt_order_pair
  *   lives_offset                   lives_capacity x struct lt_lock_life
  *   inherited_offset               inherited_capacity x struct lt_inherited_lock
+ *   anchors_offset                 anchors_capacity x struct lt_clock_anchor (version 3)
  *   rings ...                      one ring per thread slot, allocated on demand
  *                                  between rings_offset and file_end, each
  *                                  followed by its slot's struct lt_book
@@ -53,7 +54,7 @@ extern "C" {
 
 /* "LCKTRACE" read as a little-endian u64. */
 #define LT_MAGIC UINT64_C(0x45434152544b434c)
-#define LT_FORMAT_VERSION 2u
+#define LT_FORMAT_VERSION 3u
 #define LT_FORMAT_VERSION_MIN 1u /* oldest version the decoder reads */
 #define LT_HEADER_SIZE 4096u
 #define LT_CMDLINE_MAX 2048u
@@ -168,7 +169,7 @@ enum lt_mark_kind { LT_MARK_USER = 0, LT_MARK_WATCHDOG = 1, LT_MARK_SNAPSHOT = 2
 
 struct lt_event {
     uint64_t seq;      /* commit marker: index + 1; written last */
-    uint64_t time_ns;  /* CLOCK_MONOTONIC */
+    uint64_t time_ns;  /* the trace's clock: CLOCK_MONOTONIC ns (see lt_clock_anchor) */
     uint64_t addr;     /* the object */
     uint64_t addr2;    /* second object or primitive-specific word, see above */
     uint64_t state[2]; /* snapshot of the object's words, see above */
@@ -339,6 +340,46 @@ struct lt_inherited_lock {
     uint8_t reserved[3];
 };
 
+/*
+ * Version 3: the trace's clock.  Every time in the file (records, threads,
+ * books, marks, module load times, end_monotonic_ns) is in the shim's stamp
+ * clock (lt_file_header.clock):
+ *   LT_CLOCK_MONOTONIC  clock_gettime(CLOCK_MONOTONIC) itself;
+ *   LT_CLOCK_TSC        the CPU's invariant time-stamp counter, turned into
+ *                       ns by one linear scale calibrated against
+ *                       CLOCK_MONOTONIC when the process image started.
+ * The stamps of "after" events (ACQUIRED, WAIT_END, ...) are not fenced
+ * behind the call: a lock's ACQUIRED may be stamped up to a microsecond
+ * before the previous owner's RELEASE; the decoder puts them in the order
+ * the lock allows.
+ * Anchors pair a stamp with CLOCK_MONOTONIC read at the same moment; the
+ * shim writes them off the hot path (file creation, thread start and end,
+ * before a wait, ring wrap, fork, exit, watchdog), at least
+ * max(1 ms, age of the trace / 1024) apart.  The decoder maps stamps to
+ * CLOCK_MONOTONIC by linear interpolation between anchors, and reports
+ * anchors that no single rate explains (a TSC jump, a VM migration).
+ * The table is a ring: entry k holds anchor index i with i % capacity == k;
+ * `seq` = i + 1, written last (release); anchors_head counts anchors
+ * reserved.  An entry whose seq or check does not match is torn.
+ */
+enum lt_clock_kind { LT_CLOCK_MONOTONIC = 0, LT_CLOCK_TSC = 1 };
+struct lt_clock_anchor {
+    uint64_t seq;       /* index + 1; written last */
+    uint64_t stamp_ns;  /* the stamp clock at the moment of the reading */
+    uint64_t mono_ns;   /* CLOCK_MONOTONIC */
+    uint32_t spread_ns; /* how far apart the stamps around the reading were: its uncertainty */
+    uint32_t check;     /* lt_anchor_check() of the fields above */
+};
+
+static inline uint32_t lt_anchor_check(uint64_t seq, uint64_t stamp_ns, uint64_t mono_ns, uint32_t spread_ns)
+{
+    uint64_t h = (seq ^ UINT64_C(0x9e3779b97f4a7c15)) * UINT64_C(0xc2b2ae3d27d4eb4f);
+    h ^= stamp_ns * UINT64_C(0x165667b19e3779f9);
+    h ^= (mono_ns + spread_ns) * UINT64_C(0x27d4eb2f165667c5);
+    h ^= h >> 31;
+    return (uint32_t)(h ^ (h >> 32));
+}
+
 /* One per loaded object (executable, shared libraries), recorded at start and
  * after each dlopen.  512 bytes. */
 struct lt_module {
@@ -445,7 +486,12 @@ struct lt_file_header {
     uint32_t inherited_capacity;
     uint32_t inherited_count;       /* entries in use; written before the file is published */
     uint64_t inherited_overflow;    /* locks held in the parent at fork that did not fit */
-    uint8_t reserved2[104];        /* 0 */
+    /* Version 3 (all 0 before). */
+    uint64_t anchors_offset;        /* struct lt_clock_anchor table */
+    uint32_t anchors_capacity;      /* entries, a power of two */
+    uint32_t clock;                 /* enum lt_clock_kind: what the stamps are */
+    uint64_t anchors_head;          /* anchors reserved so far */
+    uint8_t reserved2[80];         /* 0 */
     struct lt_exec_chain exec_chain; /* at byte 3328 */
 };
 
@@ -461,6 +507,7 @@ static_assert(sizeof(struct lt_lock_totals) == 128, "lt_lock_totals size is part
 static_assert(sizeof(struct lt_order_pair) == 64, "lt_order_pair size is part of the format");
 static_assert(sizeof(struct lt_lock_life) == 16, "lt_lock_life size is part of the format");
 static_assert(sizeof(struct lt_inherited_lock) == 32, "lt_inherited_lock size is part of the format");
+static_assert(sizeof(struct lt_clock_anchor) == 32, "lt_clock_anchor size is part of the format");
 static_assert(sizeof(struct lt_exec_chain) == 744, "lt_exec_chain size is part of the format");
 static_assert(__builtin_offsetof(struct lt_file_header, exec_chain) == 3328, "exec_chain sits at byte 3328");
 #endif

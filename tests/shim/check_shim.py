@@ -82,7 +82,7 @@ def all_events(tr):
 def check_header(tr, pid=None):
     h = tr.h
     check(tr.mode == 0o600, "trace mode %o, want 600" % tr.mode)
-    check(h["version"] == 2 and h["event_size"] == 64 and h["thread_entry_size"] == 128, "header sizes")
+    check(h["version"] == 3 and h["event_size"] == 64 and h["thread_entry_size"] == 128, "header sizes")
     if pid is not None:
         check(h["pid"] == pid, "header pid %d, want %d" % (h["pid"], pid))
 

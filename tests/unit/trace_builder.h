@@ -180,6 +180,37 @@ public:
         e.key = (lt_order_hash(held, taken, 0, 0, LT_PRIM_MUTEX, LT_PRIM_MUTEX) & ~uint64_t(3)) | 3u;
     }
 
+    // Format version 3: unfenced stamps, and the clock.  With `tsc`, the
+    // stamps are TSC-derived and a table of kAnchorCap anchors follows the
+    // inherited-lock table (add_anchor).
+    static constexpr uint32_t kAnchorCap = 16;
+    static constexpr uint64_t kAnchorTable = kInheritedTable + kInheritedCap * sizeof(lt_inherited_lock);
+    void make_v3(bool tsc)
+    {
+        make_v2();
+        lt_file_header& h = hdr();
+        h.version = 3;
+        h.clock = tsc ? LT_CLOCK_TSC : LT_CLOCK_MONOTONIC;
+        h.anchors_offset = tsc ? kAnchorTable : 0;
+        h.anchors_capacity = tsc ? kAnchorCap : 0;
+    }
+    lt_clock_anchor& anchor(uint32_t k)
+    {
+        return *reinterpret_cast<lt_clock_anchor*>(&buf_[kAnchorTable + k * sizeof(lt_clock_anchor)]);
+    }
+    // A complete anchor: stamp and CLOCK_MONOTONIC, both from the trace's start.
+    lt_clock_anchor& add_anchor(uint64_t stamp_ns, uint64_t mono_ns, uint32_t spread_ns = 50)
+    {
+        uint64_t i = hdr().anchors_head++;
+        lt_clock_anchor& a = anchor(uint32_t(i % kAnchorCap));
+        a.seq = i + 1;
+        a.stamp_ns = hdr().start_monotonic_ns + stamp_ns;
+        a.mono_ns = hdr().start_monotonic_ns + mono_ns;
+        a.spread_ns = spread_ns;
+        a.check = lt_anchor_check(a.seq, a.stamp_ns, a.mono_ns, a.spread_ns);
+        return a;
+    }
+
     std::vector<uint8_t>& bytes() { return buf_; }
 
     // Writes the trace (its first `limit` bytes if given) to a fresh temp file.
