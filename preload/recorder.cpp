@@ -41,8 +41,9 @@ static inline uint64_t write_event(lt_tctl *c, uint64_t now, uint16_t type, uint
     e->result = result;
     e->arg = arg;
     __atomic_store_n(&e->seq, i + 1, __ATOMIC_RELEASE);
-    // The ring wrapped: a moment off the usual path for a clock anchor.
-    if (LT_UNLIKELY(!(i & c->mask)))
+    // The ring wrapped: a moment off the usual path for a clock anchor, where
+    // reading CLOCK_MONOTONIC makes no system call (the hot path makes none).
+    if (LT_UNLIKELY(!(i & c->mask)) && lt_anchor_any_record)
         lt_clock_anchor_if_due(now);
     return i;
 }
