@@ -65,10 +65,10 @@ lttng_end() {
     local stopped
     stopped=$(lttng stop "$name" 2>&1)
     # The session's counter; where it holds no count (2^64 - 1, or nothing),
-    # the warning `lttng stop` printed ("N events were discarded"), else "unknown".
+    # the warning `lttng stop` printed (when it is not 2^64 - 1 as well) ("N events were discarded"), else "unknown".
     { lttng list "$name" 2>/dev/null; echo "$stopped" | sed -n 's/^Warning: \([0-9]*\) events were discarded.*/stop \1/p'; } |
         awk '/Discarded events:/ { seen = 1; if ($3 !~ /^[0-9]+$/ || length($3) > 15) bad = 1; else n += $3 }
-             $1 == "stop" { warned = $2 }
+             $1 == "stop" && length($2) <= 15 { warned = $2 }
              END { print (seen && !bad) ? n : (warned != "") ? warned : "unknown" }'
     lttng destroy "$name" >/dev/null 2>&1
 }
