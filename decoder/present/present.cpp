@@ -71,8 +71,24 @@ std::string event_words(const Model& m, const Event& e)
     return s.replace(at, raw.size(), thread_label(m, joined->thread));
 }
 
-std::string lock_label(const Model&, Symbolizer& sym, uint64_t addr, uint8_t prim)
+// A joined thread is its pthread_t in the records; named by tid and name when
+// only one thread of the run had that pthread_t (glibc reuses them).
+static const ThreadState* only_thread_with_pthread(const Model& m, uint64_t pthread)
 {
+    const ThreadState* found = nullptr;
+    const auto& info = m.trace->threads();
+    for (size_t i = 0; i < info.size() && i < m.threads.size(); i++) {
+        if (info[i].pthread_self != pthread) continue;
+        if (found) return nullptr;
+        found = &m.threads[i];
+    }
+    return found;
+}
+
+std::string lock_label(const Model& m, Symbolizer& sym, uint64_t addr, uint8_t prim)
+{
+    if (prim == LT_PRIM_THREAD)
+        if (const ThreadState* t = only_thread_with_pthread(m, addr)) return thread_label(m, t->thread);
     std::string s = std::string(prim_name(prim)) + " " + hex_addr(addr);
     std::string n = sym.data_name(addr);
     if (!n.empty()) s += " (" + n + ")";

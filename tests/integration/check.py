@@ -234,7 +234,7 @@ def open_stretches(text, holder, until):
     report lacks it."""
     word, _, running = until.partition("; ")
     waited = [parse_duration(w) for w in
-              re.findall(r"\(for (\S+) %s\)\n  on (?!thread 0x)" % re.escape(until), text)]
+              re.findall(r"\(for (\S+) %s\)\n  on (?!thread )" % re.escape(until), text)]
     held = re.search(r"longest hold (\S+) %s \(still held\) by thread %d " % (re.escape(word), holder), text)
     return waited, held and parse_duration(held.group(1))
 
