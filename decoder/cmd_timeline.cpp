@@ -34,6 +34,11 @@ std::vector<Segment> ownership_segments(const Lock& L)
     struct Point { uint64_t t; int delta; size_t hold; };
     std::vector<Point> pts;
     for (size_t i = 0; i < L.holds.size(); i++) {
+        // A hold of no measurable length covers no stretch of time.  (Holds
+        // the hand-over order moved after a release share that release's
+        // stamp: sorted releases-first, several such holds of one thread
+        // would otherwise all look open at once.)
+        if (!L.holds[i].open() && L.holds[i].end_ns == L.holds[i].begin_ns) continue;
         pts.push_back({L.holds[i].begin_ns, +1, i});
         if (!L.holds[i].open()) pts.push_back({L.holds[i].end_ns, -1, i});
     }
