@@ -385,6 +385,9 @@ static void after_fork_child(void)
 
 void lt_fork_prepare(void)
 {
+    // The child's first event must not allocate (another thread may hold
+    // malloc's lock at a _Fork): learn this thread's stack now.
+    lt_thread_stack_prepare();
     take_held_locks();
     t_in_fork_hook = 1;
     ++lt_tls.mute;

@@ -12,6 +12,9 @@
 __attribute__((constructor(101))) static void init_at_load(void)
 {
     lt_resolve();
+    // The main thread's stack, asked of glibc now: asking at its first lock
+    // event would allocate there, perhaps inside a signal handler.
+    lt_thread_stack_prepare();
     // Rings live in address space reserved by lt_init (see lt_trace.ring_area);
     // libunwind's own per-thread map for the main thread is made now, before
     // main() can unmap anything it might land in.

@@ -13,18 +13,15 @@ uint32_t lt_families_active = ~0u;
 lt_errno_guard::lt_errno_guard() : saved(errno) {}
 lt_errno_guard::~lt_errno_guard() { errno = saved; }
 
-/* Bounds for the unwind cache's scans and the futex hooks' "is this word
- * surely mapped" test.  The thread that forked runs on the same stack in the
- * child: its bounds are known, and asking again would parse /proc/self/maps
- * for the main thread. */
-void lt_thread_stack(int tid, uint64_t *lo, uint64_t *hi)
+/* The calling thread's stack from glibc.  pthread_getattr_np allocates (its
+ * CPU set, and for the main thread the stdio buffers of /proc/self/maps), so
+ * it is asked once, where allocating is safe (lt_thread_stack_prepare), and
+ * the answer kept: a thread's first event may run in a signal handler that
+ * interrupted malloc, or in the child of a _Fork made while another thread
+ * held malloc's arena lock. */
+static void stack_from_glibc(uint64_t *lo, uint64_t *hi)
 {
     *lo = *hi = 0;
-    if (tid == lt_g.fork_stack_tid && lt_g.fork_stack_hi) {
-        *lo = lt_g.fork_stack_lo;
-        *hi = lt_g.fork_stack_hi;
-        return;
-    }
     pthread_attr_t attr;
     if (pthread_getattr_np(pthread_self(), &attr) != 0)
         return;
@@ -35,4 +32,40 @@ void lt_thread_stack(int tid, uint64_t *lo, uint64_t *hi)
         *hi = (uint64_t)(uintptr_t)base + size;
     }
     pthread_attr_destroy(&attr);
+}
+
+static __thread uint64_t t_stack_lo __attribute__((tls_model("initial-exec")));
+static __thread uint64_t t_stack_hi __attribute__((tls_model("initial-exec")));
+
+void lt_thread_stack_prepare(void)
+{
+    if (t_stack_hi)
+        return;
+    lt_mute_guard mute;
+    lt_errno_guard keep_errno;
+    uint64_t lo, hi;
+    stack_from_glibc(&lo, &hi);
+    t_stack_lo = lo;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST); // a handler that sees hi sees lo
+    t_stack_hi = hi;
+}
+
+/* Bounds for the unwind cache's scans and the futex hooks' "is this word
+ * surely mapped" test.  The thread that forked runs on the same stack in the
+ * child: its bounds are known.  Threads started by the shim's wrapper, and
+ * any thread that forked, were asked before (lt_thread_stack_prepare); only
+ * others (threads the start table had no room for) ask glibc here. */
+void lt_thread_stack(int tid, uint64_t *lo, uint64_t *hi)
+{
+    if (tid == lt_g.fork_stack_tid && lt_g.fork_stack_hi) {
+        *lo = lt_g.fork_stack_lo;
+        *hi = lt_g.fork_stack_hi;
+        return;
+    }
+    if (t_stack_hi) {
+        *lo = t_stack_lo;
+        *hi = t_stack_hi;
+        return;
+    }
+    stack_from_glibc(lo, hi);
 }

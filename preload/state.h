@@ -102,6 +102,9 @@ extern uint32_t lt_families_active LT_HIDDEN;
 
 /* The calling thread's stack, [*lo, *hi), or 0 and 0 if unknown. */
 void lt_thread_stack(int tid, uint64_t *lo, uint64_t *hi) LT_HIDDEN;
+/* Asks glibc for the calling thread's stack now, where allocating is safe
+ * (thread start, before fork), so that lt_thread_stack never has to. */
+void lt_thread_stack_prepare(void) LT_HIDDEN;
 LT_C_END
 
 #ifdef __cplusplus

@@ -50,6 +50,7 @@ static void *thread_main(void *p)
     void *arg = s->arg;
     __atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
     t_wrapped = 1;
+    lt_thread_stack_prepare(); /* before the program runs: its first event must not allocate */
     void *r;
     pthread_cleanup_push(thread_ended, NULL);
     r = fn(arg);
@@ -66,6 +67,7 @@ static int c11_thread_main(void *p)
     void *arg = s->arg;
     __atomic_store_n(&s->busy, 0, __ATOMIC_RELEASE);
     t_wrapped = 1;
+    lt_thread_stack_prepare(); /* before the program runs: its first event must not allocate */
     int r;
     pthread_cleanup_push(thread_ended, NULL);
     r = fn(arg);

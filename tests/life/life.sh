@@ -41,6 +41,18 @@ case_threads() {
     all_decode_clean "$T/tr"
 }
 
+# A thread's first lock call allocates nothing in the shim (it may come from a
+# signal handler that interrupted malloc, or in a _Fork child while another
+# thread held malloc's lock): the program counts its own threads' allocations
+# around the first lock of main, of a new thread and of a _Fork child.
+case_first_event_malloc() {
+    run plain -- "$PROGS/life_first_event_malloc"
+    traced traced "$T/tr" -- "$PROGS/life_first_event_malloc"
+    ok plain; ok traced; same plain traced; no_shim_noise traced
+    count_traces "$T/tr" 'life_first_event_malloc.*.trace' 2
+    all_decode_clean "$T/tr"
+}
+
 # fork from a thread holding locks, and while another thread holds one: each
 # child writes its own trace, the parent's is intact and decodes.
 case_fork() {
