@@ -360,9 +360,6 @@ static void after_fork_child(void)
     t_made_list = 0;
     g_inherited_n = 0;
     g_inherited_owner = 0;
-    g.fork_stack_tid = (int)gettid();
-    g.fork_stack_lo = lt_tls.ctl ? lt_tls.ctl->stack_lo : 0;
-    g.fork_stack_hi = lt_tls.ctl ? lt_tls.ctl->stack_hi : 0;
     lt_trace_drop_after_fork();
     lt_stacks_after_fork();
     lt_tls.ctl = nullptr;

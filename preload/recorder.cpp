@@ -85,7 +85,7 @@ static __attribute__((noinline)) lt_tctl *thread_setup(void)
             pthread_setcancelstate(cancel_state, nullptr);
             return nullptr;
         }
-        lt_thread_stack(tid, &c->stack_lo, &c->stack_hi);
+        lt_thread_stack(&c->stack_lo, &c->stack_hi);
         lt_stacks_thread_begin(c, recycled);
         lt_tls.ctl = c;
         lt_stacks_warm_up();

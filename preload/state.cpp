@@ -51,17 +51,13 @@ void lt_thread_stack_prepare(void)
 }
 
 /* Bounds for the unwind cache's scans and the futex hooks' "is this word
- * surely mapped" test.  The thread that forked runs on the same stack in the
- * child: its bounds are known.  Threads started by the shim's wrapper, and
- * any thread that forked, were asked before (lt_thread_stack_prepare); only
- * others (threads the start table had no room for) ask glibc here. */
-void lt_thread_stack(int tid, uint64_t *lo, uint64_t *hi)
+ * surely mapped" test.  The main thread, threads started by the shim's
+ * wrapper and any thread that forked were asked before
+ * (lt_thread_stack_prepare; a fork child's thread keeps its parent thread's
+ * TLS, and its stack); only others (threads the start table had no room
+ * for) ask glibc here. */
+void lt_thread_stack(uint64_t *lo, uint64_t *hi)
 {
-    if (tid == lt_g.fork_stack_tid && lt_g.fork_stack_hi) {
-        *lo = lt_g.fork_stack_lo;
-        *hi = lt_g.fork_stack_hi;
-        return;
-    }
     if (t_stack_hi) {
         *lo = t_stack_lo;
         *hi = t_stack_hi;

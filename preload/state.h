@@ -61,10 +61,6 @@ struct lt_trace {
     uint8_t *ring_area; /* rings of slots [0, ring_area_len / ring_bytes) (lt_rings_reserve), PROT_NONE until used */
     size_t ring_area_len;
     struct lt_stack_cache *caches; /* max_threads entries, or null (stacks.h) */
-    /* In a fork child: the forking thread (its tid in the child) and its
-     * stack, known without asking again (lt_thread_stack). */
-    int fork_stack_tid;
-    uint64_t fork_stack_lo, fork_stack_hi;
     struct lt_config cfg;
     char path[1100];
 };
@@ -101,7 +97,7 @@ extern __thread struct lt_tls_state lt_tls __attribute__((tls_model("initial-exe
 extern uint32_t lt_families_active LT_HIDDEN;
 
 /* The calling thread's stack, [*lo, *hi), or 0 and 0 if unknown. */
-void lt_thread_stack(int tid, uint64_t *lo, uint64_t *hi) LT_HIDDEN;
+void lt_thread_stack(uint64_t *lo, uint64_t *hi) LT_HIDDEN;
 /* Asks glibc for the calling thread's stack now, where allocating is safe
  * (thread start, before fork), so that lt_thread_stack never has to. */
 void lt_thread_stack_prepare(void) LT_HIDDEN;
