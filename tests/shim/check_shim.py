@@ -161,12 +161,18 @@ def case_threads(c):
                 wholds.append((wacq, x.time))
             if x.name in ("ATTEMPT", "ACQUIRED", "RELEASE"):
                 check(x.stack != 0, "%s without a stack" % x.name)
-    # Exclusive holds never overlap in the trace: RELEASE is stamped before the
-    # real unlock, ACQUIRED after the real lock.
+    # Exclusive holds never overlap by more than the stamps' slack: RELEASE is
+    # stamped before the real unlock, ACQUIRED after the real lock, but the TSC
+    # read is not fenced, so the CPU may take it a few ns early (and two CPUs'
+    # counters may differ by as much).  The decoder puts such hand-overs in the
+    # lock's order (decoder/core/handover.h: within 1 us); raw stamps here are
+    # ticks or ns, so 1000 of them is at most 1 us.  A real overlap, two threads
+    # inside the lock at once, would show as a whole hold or more.
+    slack = 1000
     for name, hs in (("mutex", holds), ("rwlock write", wholds)):
         hs.sort()
         for (a1, r1), (a2, r2) in zip(hs, hs[1:]):
-            check(r1 <= a2, "%s holds overlap: [%d,%d] and [%d,%d]" % (name, a1, r1, a2, r2))
+            check(r1 <= a2 + slack, "%s holds overlap: [%d,%d] and [%d,%d]" % (name, a1, r1, a2, r2))
     exe = [m for m in tr.modules if m["path"].endswith("/workload")]
     check(len(exe) == 1 and exe[0]["build_id"], "main program missing from the module table: %s" % tr.modules)
     some = next(x for t in tr.threads for x in evs[t["tid"]] if x.name == "ACQUIRED")
