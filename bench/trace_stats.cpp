@@ -91,5 +91,6 @@ int main(int argc, char **argv) {
     std::printf("events_overwritten %" PRIu64 "\n", recorded - kept);
     std::printf("stacks_stored %" PRIu64 "\n", stacks);
     std::printf("stacks_dropped %" PRIu64 "\n", h.stacks_dropped);
+    std::printf("stack_walks %" PRIu64 "\n", h.stack_walks);
     return 0;
 }

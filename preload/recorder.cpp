@@ -170,7 +170,7 @@ uint32_t lt_record(lt_event_type type, lt_prim prim, uint32_t flags, const void 
             refresh_modules(c);
         if (stack == LT_STACK_HERE)
             stack = LT_LIKELY(lt_g.stack_depth)
-                        ? lt_stack_here(c->stack_cache, (uint64_t)(uintptr_t)__builtin_return_address(0))
+                        ? lt_stack_here(c->stack_cache, (uint64_t)(uintptr_t)__builtin_return_address(0), t.caller)
                         : 0;
     }
     uint64_t now = lt_now();

@@ -288,11 +288,24 @@ static bool find_slots(lt_stack_cache *cache, uint64_t fp, const uint64_t *pc, u
 
 /*
  * A per-thread cache in front of the unwinder.  Key: this function's frame
- * address and the hook's call site.  Hit: every return-address slot of the
- * chain found last time from that frame address still holds the same return
+ * address, the hook's call site into the recorder and the hook's return
+ * address into the program.  Hit: every return-address slot of the chain
+ * found last time from that frame address still holds the same return
  * address.  Same stack pointer and the same return address in every frame
  * means the same call chain, found for a dozen loads instead of a walk.
+ *
+ * The program's return address picks the set because one function often
+ * calls one lock function from many lines (a dozen unlocks on as many
+ * paths), all at the same stack depth: keyed by frame and hook site alone,
+ * those chains share one set and, past its ways, evict each other on every
+ * call (a walk each time).
  */
+static inline uint32_t set_of(uint64_t fp, uint64_t site, uint64_t caller)
+{
+    uint64_t h = (fp ^ (site * 0x9e3779b97f4a7c15ull) ^ (caller * 0xc2b2ae3d27d4eb4full)) >> 4;
+    return (uint32_t)(h ^ (h >> 17)) & (LT_CACHE_SETS - 1);
+}
+
 /* The walk, on a cache miss: out of line so that a hit (the common case)
  * does not pay for this frame's size (libunwind's context and cursor).
  * fp is lt_stack_here's frame: the chain cached is what lies above it. */
@@ -307,6 +320,8 @@ static __attribute__((noinline)) uint32_t stack_miss(lt_stack_cache *cache, uint
         lt_mute_guard mute; // libunwind's own locks and allocations are not the program's
         got = unwind_here(raw, (int)(depth + LT_SELF_FRAMES_MAX + 1));
     }
+    if (lt_g.hdr)
+        __atomic_fetch_add(&lt_g.hdr->stack_walks, 1, __ATOMIC_RELAXED);
     // raw[0] is a pc in this function: drop it, so that pc[0] is a pc in
     // lt_stack_here (its return address lies below fp) and pc[1..] are the
     // return addresses stored above fp.
@@ -351,7 +366,7 @@ static __attribute__((noinline)) uint32_t stack_miss(lt_stack_cache *cache, uint
     return id;
 }
 
-uint32_t lt_stack_here(lt_stack_cache *cache, uint64_t site)
+uint32_t lt_stack_here(lt_stack_cache *cache, uint64_t site, uint64_t caller)
 {
     uint32_t depth = lt_g.stack_depth;
     if (!depth)
@@ -359,10 +374,7 @@ uint32_t lt_stack_here(lt_stack_cache *cache, uint64_t site)
     uint64_t fp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
     lt_stack_cache_entry *e = nullptr;
     if (cache && depth + 4 <= LT_CACHE_FRAMES && fp >= cache->stack_lo && fp < cache->stack_hi) {
-        // Set-associative: one hook at one depth is reached from many call
-        // sites of the program; they share a set and differ in the ways.
-        uint64_t h = (fp ^ (site * 0x9e3779b97f4a7c15ull)) >> 4;
-        uint32_t set = (uint32_t)(h ^ (h >> 17)) & (LT_CACHE_SETS - 1);
+        uint32_t set = set_of(fp, site, caller);
         lt_stack_cache_entry *ways = &cache->e[set * LT_CACHE_WAYS];
         for (uint32_t w = 0; w < LT_CACHE_WAYS; ++w)
             if (ways[w].fp == fp && ways[w].site == site && ways[w].id && cache_hit(&ways[w]))

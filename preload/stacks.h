@@ -46,8 +46,10 @@ void lt_stacks_setup(void) __attribute__((visibility("hidden")));
 void lt_stacks_warm_up(void) __attribute__((visibility("hidden")));
 /* Unwinds the caller (the shim's own frames dropped) and returns its stack
  * id (index + 1), or 0 if stacks are off or the table is full.  cache may
- * be null; site (the hook's call into the recorder) picks the cache line. */
-uint32_t lt_stack_here(struct lt_stack_cache *cache, uint64_t site) __attribute__((visibility("hidden")));
+ * be null; site (the hook's call into the recorder) and caller (the hook's
+ * return address into the program, or 0) pick the cache set. */
+uint32_t lt_stack_here(struct lt_stack_cache *cache, uint64_t site, uint64_t caller)
+    __attribute__((visibility("hidden")));
 /* Stores a stack unwound elsewhere (a fork parent's), returns its id or 0. */
 uint32_t lt_stack_intern(const uint64_t *pc, uint32_t n) __attribute__((visibility("hidden")));
 /* Copies up to max pcs of stack `id` of this process's table; their number. */

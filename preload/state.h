@@ -85,6 +85,11 @@ struct lt_tls_state {
      * mute) raised; the next call from a frame at or above this one proves
      * that record abandoned, and both are put back (lt_heal). */
     uintptr_t rec_frame;
+    /* The hook's return address into the program, stored by REC (hook.h)
+     * just before it records: picks the stack cache's set (stacks.h).  A
+     * signal handler's record may change it under an outer one: that only
+     * sends the outer lookup to another set, where it misses and walks. */
+    uint64_t caller;
 };
 
 LT_C_BEGIN

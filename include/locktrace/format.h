@@ -491,7 +491,10 @@ struct lt_file_header {
     uint32_t anchors_capacity;      /* entries, a power of two */
     uint32_t clock;                 /* enum lt_clock_kind: what the stamps are */
     uint64_t anchors_head;          /* anchors reserved so far */
-    uint8_t reserved2[80];         /* 0 */
+    /* Call stacks unwound (per-thread stack cache misses); 0 in older files.
+     * Records with a stack minus this is how often the cache answered. */
+    uint64_t stack_walks;
+    uint8_t reserved2[72];         /* 0 */
     struct lt_exec_chain exec_chain; /* at byte 3328 */
 };
 
@@ -510,6 +513,7 @@ static_assert(sizeof(struct lt_inherited_lock) == 32, "lt_inherited_lock size is
 static_assert(sizeof(struct lt_clock_anchor) == 32, "lt_clock_anchor size is part of the format");
 static_assert(sizeof(struct lt_exec_chain) == 744, "lt_exec_chain size is part of the format");
 static_assert(__builtin_offsetof(struct lt_file_header, exec_chain) == 3328, "exec_chain sits at byte 3328");
+static_assert(__builtin_offsetof(struct lt_file_header, stack_walks) == 3248, "stack_walks sits at byte 3248");
 #endif
 
 #endif /* LOCKTRACE_FORMAT_H */

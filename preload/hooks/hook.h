@@ -20,6 +20,7 @@
 #define REC(type, prim, fl, addr, sn, res, arg, stack)                                                        \
     __extension__({                                                                                           \
         struct lt_snap sn_ = (sn);                                                                            \
+        lt_tls.caller = (uint64_t)(uintptr_t)__builtin_return_address(0);                                     \
         lt_record((type), (prim), (fl), (addr), sn_.addr2, sn_.s0, sn_.s1, (res), (arg), (stack));            \
     })
 

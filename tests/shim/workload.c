@@ -210,6 +210,23 @@ static int positions(long n)
     return 0;
 }
 
+/* sites: one function locks and unlocks one mutex from 12 lines in turn
+ * (24 call sites at one stack depth, as a function with many early-return
+ * unlocks has), `rounds` times over. */
+static pthread_mutex_t site_mutex = PTHREAD_MUTEX_INITIALIZER;
+#define SITE pthread_mutex_lock(&site_mutex); pthread_mutex_unlock(&site_mutex);
+static __attribute__((noinline)) void twelve_sites(void)
+{
+    SITE SITE SITE SITE SITE SITE SITE SITE SITE SITE SITE SITE
+}
+static int sites(long rounds)
+{
+    for (long r = 0; r < rounds; ++r)
+        twelve_sites();
+    printf("sites mutex %p\n", (void *)&site_mutex);
+    return 0;
+}
+
 /* keys: lock in a new thread and in main (stacks get unwound in both, in
  * both of the unwinder's modes), then print how many pthread keys the
  * program can still create */
@@ -301,6 +318,8 @@ int main(int argc, char **argv)
         return positions(argc > 2 ? atol(argv[2]) : 300);
     if (!strcmp(mode, "longjmp"))
         return do_longjmp();
+    if (!strcmp(mode, "sites"))
+        return sites(argc > 2 ? atol(argv[2]) : 1000);
     fprintf(stderr, "unknown mode %s\n", mode);
     return 2;
 }
