@@ -5,21 +5,23 @@
 #include "cdecl.h"
 #include <stdint.h>
 
-#define LT_CACHE_SETS 32
-#define LT_CACHE_WAYS 4
+#define LT_CACHE_SETS 64
+#define LT_CACHE_WAYS 8
 #define LT_CACHE_FRAMES 24
 
-/* Per-thread unwind cache (private memory, one per thread slot). */
+/* Per-thread unwind cache (private memory, one per thread slot; its pages
+ * are touched only as entries are used).  Each set's 8 tags share a cache
+ * line, so a lookup reads one line of tags and one entry. */
 struct lt_stack_cache_entry {
-    uint64_t fp;
-    uint64_t site;
-    uint32_t id; /* 0 = empty */
-    uint32_t n;
-    uint64_t pc[LT_CACHE_FRAMES];
-    uint64_t slot[LT_CACHE_FRAMES];
+    uint64_t fp;                  /* lt_stack_here's frame when it was filled */
+    uint32_t id;                  /* stack id */
+    uint32_t n;                   /* return addresses checked */
+    uint64_t pc[LT_CACHE_FRAMES]; /* each return address of the chain ... */
+    uint32_t off[LT_CACHE_FRAMES]; /* ... and where it sits, bytes above fp */
 };
-struct lt_stack_cache {
-    uint64_t stack_lo, stack_hi; /* this thread's stack */
+struct __attribute__((aligned(64))) lt_stack_cache {
+    uint64_t tag[LT_CACHE_SETS * LT_CACHE_WAYS]; /* 0 = empty way */
+    uint64_t stack_lo, stack_hi;                 /* this thread's stack */
     uint8_t victim[LT_CACHE_SETS];
     struct lt_stack_cache_entry e[LT_CACHE_SETS * LT_CACHE_WAYS];
 };

@@ -415,31 +415,32 @@ def case_positions(c):
 
 
 def case_sites(c):
-    """One function taking one mutex from 12 lines in turn: each line keeps its
-    own stack, and the per-thread stack cache answers all but the first call
-    of each (it once put every call site of one hook at one stack depth in one
-    4-way set, and walked on every call past the fourth)."""
-    rounds = 300  # 24 records a round: all of them fit the default ring
+    """One function taking one mutex from 12 lines in turn, called from 4 stack
+    depths: each of the 48 lock and 48 unlock chains keeps its own stack, and
+    the per-thread stack cache answers all but the first call of each (it once
+    put every call site of one hook at one stack depth in one 4-way set, and
+    walked on every call past the fourth)."""
+    rounds = 150  # 96 records a round: all of them fit the default ring
     p = c.run([c.args.workload, "sites", str(rounds)], expect_rc=0)
     mutex = int(re.search(r"sites mutex (0x[0-9a-f]+)", p.stdout).group(1), 16)
     tr = c.only_trace()
     evs = [e for es in all_events(tr).values() for e in es if e.addr == mutex]
     acq = [e for e in evs if e.name == "ACQUIRED"]
     rel = [e for e in evs if e.name == "RELEASE"]
-    check(len(acq) == 12 * rounds and len(rel) == 12 * rounds, "%d and %d of %d acquisitions and releases"
-          % (len(acq), len(rel), 12 * rounds))
+    check(len(acq) == 48 * rounds and len(rel) == 48 * rounds, "%d and %d of %d acquisitions and releases"
+          % (len(acq), len(rel), 48 * rounds))
     for name, es in (("acquisitions", acq), ("releases", rel)):
         ids = {}
         for e in es:
             ids[e.stack] = ids.get(e.stack, 0) + 1
         check(0 not in ids, "%s without a stack" % name)
-        check(len(ids) == 12 and set(ids.values()) == {rounds},
-              "%s: want 12 stacks of %d calls each, got %s" % (name, rounds, sorted(ids.values())))
-        check(len({tr.stack(i)[0] for i in ids}) == 12, "%s: the 12 stacks do not start at 12 call sites" % name)
+        check(len(ids) == 48 and set(ids.values()) == {rounds},
+              "%s: want 48 stacks of %d calls each, got %s" % (name, rounds, sorted(ids.values())))
+        check(len({tr.stack(i)[0] for i in ids}) == 12, "%s: the stacks do not start at 12 call sites" % name)
     walks = struct.unpack_from("<Q", tr.data, STACK_WALKS_OFFSET)[0]
-    # One walk per call site, plus a few: thread start, the first calls.
-    check(0 < walks <= 24 + 16, "%d stack walks for 24 call sites (%d calls)" % (walks, 24 * rounds))
-    print("sites: 24 call sites x %d calls, %d stack walks" % (rounds, walks))
+    # One walk per call chain, plus a few: thread start, the first calls.
+    check(0 < walks <= 96 + 16, "%d stack walks for 96 call chains (%d calls)" % (walks, 96 * rounds))
+    print("sites: 96 call chains x %d calls, %d stack walks" % (rounds, walks))
 
 
 def case_longjmp(c):

@@ -212,17 +212,27 @@ static int positions(long n)
 
 /* sites: one function locks and unlocks one mutex from 12 lines in turn
  * (24 call sites at one stack depth, as a function with many early-return
- * unlocks has), `rounds` times over. */
+ * unlocks has), called from 4 depths of recursion (96 call chains), `rounds`
+ * times over. */
 static pthread_mutex_t site_mutex = PTHREAD_MUTEX_INITIALIZER;
 #define SITE pthread_mutex_lock(&site_mutex); pthread_mutex_unlock(&site_mutex);
 static __attribute__((noinline)) void twelve_sites(void)
 {
     SITE SITE SITE SITE SITE SITE SITE SITE SITE SITE SITE SITE
 }
+static __attribute__((noinline)) void at_depth(int d)
+{
+    if (d > 0)
+        at_depth(d - 1);
+    else
+        twelve_sites();
+    __asm__ volatile("" ::: "memory"); /* not a tail call: one frame per level */
+}
 static int sites(long rounds)
 {
     for (long r = 0; r < rounds; ++r)
-        twelve_sites();
+        for (int d = 0; d < 4; ++d)
+            at_depth(d);
     printf("sites mutex %p\n", (void *)&site_mutex);
     return 0;
 }
