@@ -3,10 +3,10 @@
 // compares the JSON it writes.  ns/op is wall-clock time divided by the ops
 // of all threads (UseRealTime), so blocking and hand-offs are counted.
 //
-// --floor=rdtsc / --floor=gettime runs, under the same names, only the
-// workloads that have a floor, each lock call preceded by one rdtsc or one
-// clock_gettime: the floor under any tracer that stamps every call, measured
-// in the loop.
+// --floor=rdtsc / --floor=gettime / --floor=rdtscp runs, under the same
+// names, only the workloads that have a floor, each lock call preceded by one
+// rdtsc, one clock_gettime or one rdtscp: the floor under any tracer that
+// stamps every call, measured in the loop.
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -30,9 +30,10 @@ void register_all(const char *floor) {
     for (const auto &w : ltbench::kWorkloads)
         for (int n : w.threads) {
             if (n == 0) break;
-            void (*op)(int) = !floor                          ? w.op
-                              : std::strcmp(floor, "rdtsc") == 0 ? w.floor_rdtsc
-                                                                 : w.floor_gettime;
+            void (*op)(int) = !floor                            ? w.op
+                              : std::strcmp(floor, "rdtsc") == 0   ? w.floor_rdtsc
+                              : std::strcmp(floor, "rdtscp") == 0  ? w.floor_rdtscp
+                                                                   : w.floor_gettime;
             if (op) configure(benchmark::RegisterBenchmark(w.name, run_op, op), n);
         }
 }
@@ -44,8 +45,9 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; ++i)
         if (std::strncmp(argv[i], "--floor=", 8) == 0) {
             floor = argv[i] + 8;
-            if (std::strcmp(floor, "rdtsc") != 0 && std::strcmp(floor, "gettime") != 0) {
-                std::fprintf(stderr, "lt_bench: --floor=rdtsc or --floor=gettime\n");
+            if (std::strcmp(floor, "rdtsc") != 0 && std::strcmp(floor, "gettime") != 0 &&
+                std::strcmp(floor, "rdtscp") != 0) {
+                std::fprintf(stderr, "lt_bench: --floor=rdtsc, --floor=gettime or --floor=rdtscp\n");
                 return 2;
             }
             for (int j = i; j < argc; ++j) argv[j] = argv[j + 1];

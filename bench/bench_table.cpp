@@ -6,8 +6,8 @@
 //                  --column NAME F.json... [--column NAME F.json...]...
 //                  [--events NAME EVENTS.tsv]...
 //
-// The first column is the baseline (untraced); the columns floor-rdtsc and
-// floor-gettime are the in-loop floors (lt_bench --floor=...).  Each cell is
+// The first column is the baseline (untraced); the columns floor-rdtsc,
+// floor-gettime and floor-rdtscp are the in-loop floors (lt_bench --floor=...).  Each cell is
 // the median of every repetition in every file of its column.  Each column
 // shows its ns/op and the ratio to untraced (xU); a tracer's also the ratio
 // to the rdtsc floor (xF).
@@ -175,23 +175,25 @@ int main(int argc, char **argv) {
                 if (std::isnan(u)) continue;
                 double pass = median("unrecorded", k), nost = median("nostacks", k),
                        st = median("stacks", k), lttng = median("lttng", k);
-                double fl = median("floor-rdtsc", k), flg = median("floor-gettime", k);
+                double fl = median("floor-rdtsc", k), flg = median("floor-gettime", k),
+                       flp = median("floor-rdtscp", k);
                 auto ev = lt.find(k);
                 double e = ev == lt.end() ? NAN : ev->second;
                 auto lev = lg.find(k);
                 double le = lev == lg.end() ? NAN : lev->second;
                 if (!w.floor_rdtsc || (std::isnan(e) && std::isnan(le))) continue;
-                double clock = (fl - u) / w.calls_per_op, clock_g = (flg - u) / w.calls_per_op;
+                double clock = (fl - u) / w.calls_per_op, clock_g = (flg - u) / w.calls_per_op,
+                       clock_p = (flp - u) / w.calls_per_op;
                 double interp = (pass - u) / e;
                 double record = (nost - pass) / e - clock;
                 rows.push_back({w.name, std::to_string(n), fmt("%.2f", e), fmt("%.1f", (st - u) / e),
                                 fmt("%.1f", interp), fmt("%.1f", clock), fmt("%.1f", record),
-                                fmt("%.1f", (st - nost) / e), fmt("%.1f", clock_g),
+                                fmt("%.1f", (st - nost) / e), fmt("%.1f", clock_p), fmt("%.1f", clock_g),
                                 fmt("%.2f", le), fmt("%.1f", (lttng - u) / le)});
             }
         print_table({"workload", "thr", "records/op", "ns/record (stacks)", "interposition",
                      "+ clock (rdtsc in loop)", "+ record, no stacks", "+ stacks",
-                     "clock_gettime in loop", "LTTng events/op", "LTTng ns/event"},
+                     "rdtscp in loop", "clock_gettime in loop", "LTTng events/op", "LTTng ns/event"},
                     rows, markdown);
         return 0;
     }

@@ -114,6 +114,16 @@ struct RdtscStamp {
         asm volatile("" ::"r"(v));
     }
 };
+// rdtscp waits for every earlier instruction to finish before it reads the
+// counter: the "fenced" stamp a tracer would need for stamps that order
+// themselves without help from the decoder.
+struct RdtscpStamp {
+    static void stamp() {
+        unsigned aux;
+        unsigned long long v = __rdtscp(&aux);
+        asm volatile("" ::"r"(v), "r"(aux));
+    }
+};
 struct GettimeStamp {
     static void stamp() {
         timespec ts;
@@ -220,10 +230,12 @@ struct Workload {
     // counted only where they must happen.
     double min_events_per_op;
     const char *what;
-    // The same op with one rdtsc / one clock_gettime before each call (the
-    // in-loop floors); null where `make bench` does not measure one.
+    // The same op with one rdtsc / one clock_gettime / one rdtscp before
+    // each call (the in-loop floors); null where `make bench` does not
+    // measure one.
     void (*floor_rdtsc)(int t) = nullptr;
     void (*floor_gettime)(int t) = nullptr;
+    void (*floor_rdtscp)(int t) = nullptr;
 };
 
 inline LockSet &own(int t) { return objects().own[t % kMaxThreads]; }
@@ -233,11 +245,13 @@ inline const Workload kWorkloads[] = {
     {"reference", Sharing::own, [](int t) { op_reference(own(t)); }, {1, 4, 0}, 9, 9,
      "THE loop: rdlock;rdlock;unlock;unlock;wrlock;unlock;lock;cond_signal;unlock (own objects)",
      [](int t) { op_reference<RdtscStamp>(own(t)); },
-     [](int t) { op_reference<GettimeStamp>(own(t)); }},
+     [](int t) { op_reference<GettimeStamp>(own(t)); },
+     [](int t) { op_reference<RdtscpStamp>(own(t)); }},
     {"mix", Sharing::shared, [](int t) { (void)t; op_mix(objects().shared); }, {1, 4, 0}, 2.25, 2.25,
      "hammer mix: rdlock, rdlock, wrlock, lock+cond_signal in turn, one rwlock/mutex/cond for all",
      [](int t) { (void)t; op_mix<RdtscStamp>(objects().shared); },
-     [](int t) { (void)t; op_mix<GettimeStamp>(objects().shared); }},
+     [](int t) { (void)t; op_mix<GettimeStamp>(objects().shared); },
+     [](int t) { (void)t; op_mix<RdtscpStamp>(objects().shared); }},
     {"reference_shared", Sharing::shared, [](int t) { (void)t; op_reference(objects().shared); },
      {4, 0, 0}, 9, 9, "the same loop, every thread on the same rwlock/mutex/cond"},
     {"rwlock_rd", Sharing::own, [](int t) { op_rwlock_rd(own(t)); }, {1, 4, 0}, 2, 2,

@@ -111,7 +111,7 @@ gb_args=(--benchmark_format=json --benchmark_repetitions="$REPS" --benchmark_min
 # futex family recorded): interposition alone, on the loops that are taken apart.
 unrecorded_filter=$FILTER
 [ "$FILTER" = . ] && unrecorded_filter='^(reference|mix)/'
-configs=(untraced floor-rdtsc floor-gettime)
+configs=(untraced floor-rdtsc floor-rdtscp floor-gettime)
 have_shim && configs+=(unrecorded nostacks stacks)
 [ -n "$lttng_ready" ] && configs+=(lttng)
 have_shim || skip "liblocktrace.so not built: timing the untraced side only"
@@ -226,9 +226,11 @@ clk=$("$B/lt_clock_cost" --benchmark_min_time="$MIN_TIME" --benchmark_format=csv
 cost() { echo "$clk" | awk -F, -v n="\"$1\"" '$1 == n { printf "%.1f", $4 }'; }
 cat <<EOF
 
-columns: untraced; floor rdtsc / floor gettime = the same loop with one bare
-  rdtsc / one clock_gettime(CLOCK_MONOTONIC) before each lock call (measured in
-  the loop, where the clock read overlaps the work around it); unrecorded = the
+columns: untraced; floor rdtsc / floor rdtscp / floor gettime = the same loop
+  with one bare rdtsc / one rdtscp (which waits for the instructions before it:
+  a stamp ordered without the decoder's help) / one clock_gettime(CLOCK_MONOTONIC)
+  before each lock call (measured in the loop, where the clock read overlaps the
+  work around it); unrecorded = the
   shim loaded, the loop's calls passed through unrecorded (LOCKTRACE_FAMILIES=futex,
   reference and mix only); nostacks = locktrace with LOCKTRACE_STACK_DEPTH=0;
   stacks = locktrace's defaults; lttng = LTTng-UST's pthread wrapper recording to
@@ -239,7 +241,9 @@ xU = column / untraced, xF = column / floor rdtsc.  spread = largest
   (LOW = fewer than the calls made imply: something went unrecorded).
 ns per record: interposition = (unrecorded - untraced) / records; clock =
   (floor rdtsc - untraced) / calls; record = (nostacks - unrecorded) / records
-  - clock; stacks = (stacks - nostacks) / records.
+  - clock; stacks = (stacks - nostacks) / records; rdtscp and clock_gettime in
+  the loop = (their floor - untraced) / calls, what the shim's unfenced rdtsc
+  would cost instead.
 Back to back (lt_clock_cost), for comparison: rdtsc $(cost clock_rdtsc) ns, lfence+rdtsc
   $(cost clock_lfence_rdtsc) ns, clock_gettime $(cost clock_gettime_monotonic) ns.
 reference = one iteration of: rdlock(L); rdlock(L); unlock(L); unlock(L);
