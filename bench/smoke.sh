@@ -15,13 +15,13 @@ rc=$?
 fail() { echo "bench smoke: $*"; cat "$out"; exit 1; }
 [ $rc = 0 ] || fail "bench.sh exited with $rc"
 num='[0-9]+(\.[0-9]+)?'
-# The CPU table's reference row: untraced, 2 floors (ns, xU), then
-# unrecorded, nostacks, stacks (ns, xU, xF): 14 numbers, the spread and 9.00 events/op.
+# The CPU table's reference row: untraced, 3 floors (ns, xU), then
+# unrecorded, nostacks, stacks (ns, xU, xF): 16 numbers, the spread and 9.00 events/op.
 row=$(sed -n '/^== results: CPU time/,/^== /p' "$out" | grep -E '^reference +1 ')
 [ -n "$row" ] || fail "no reference row in the CPU table"
-echo "$row" | grep -Eq "^reference +1( +$num){14} +$num% +9\.00$" || fail "reference row not complete: $row"
+echo "$row" | grep -Eq "^reference +1( +$num){16} +$num% +9\.00$" || fail "reference row not complete: $row"
 parts=$(sed -n "/^== locktrace's ns per record/,/^== /p" "$out" | grep -E '^reference +1 ')
-echo "$parts" | grep -Eq "^reference +1 +9\.00( +-?$num){6}" || fail "ns per record not complete: $parts"
+echo "$parts" | grep -Eq "^reference +1 +9\.00( +-?$num){7}" || fail "ns per record not complete: $parts"
 grep -q 'default stacks: .*x the in-loop rdtsc floor' "$out" || fail "no verdict against the floor"
 grep -q '^WARNING' "$out" && fail "a traced run did not record what it did"
 echo "bench smoke: ok"
