@@ -3,7 +3,7 @@
 # sets, totals and inherited locks), on real zoo programs under the real shim
 # with the default ring size:
 #
-#   check_whole_run.sh BUILD_DIR leaked_read_lock|counted_mutex|fork_inherited|small_ring
+#   check_whole_run.sh BUILD_DIR leaked_read_lock|counted_mutex|many_locks|fork_inherited|small_ring
 #
 # leaked_read_lock  blocked_leaked_read_lock: a read lock leaked, then 10 M
 #                   lock calls on the same thread, then a writer blocks.  The
@@ -14,6 +14,10 @@
 # fork_inherited    blocked_fork_inherited_lock: the child's report says the
 #                   mutex was inherited locked from the parent's loader thread
 #                   (its tid) and quotes the line where it took it.
+# many_locks        healthy_many_locks: 1000 mutexes taken 100 times each by one
+#                   thread.  Every mutex LOCKS counts over the whole run has
+#                   exactly 100 acquisitions (at least 200 of them: a thread's
+#                   table holds 256); the text notes the calls not counted.
 # small_ring        healthy lock-heavy programs with LOCKTRACE_RING_SIZE=64: no
 #                   unlock-not-held, unlock-not-owner or owner-exited, not even info.
 set -u
@@ -106,6 +110,30 @@ counted_mutex)
     "$lt" report --json "$work/count.ltb" >"$work/packed.json"
     jq_ok '[.locks[] | select(.symbol == "counter_lock" and .acquisitions == 5000000)] | length == 1' \
         "$work/packed.json" >/dev/null || fail "the bundle does not carry the whole-run totals"
+    ;;
+many_locks)
+    trace="$work/many.trace"
+    LD_PRELOAD="$shim" LOCKTRACE_OUTPUT="$trace" LOCKTRACE_QUIET=1 "$zoo/healthy_many_locks" >"$work/out" 2>&1 ||
+        fail "the program failed: $(cat "$work/out")"
+    base=$(sed -n 's/^many 0x\([0-9a-f]*\) size \([0-9]*\)$/\1/p' "$work/out")
+    size=$(sed -n 's/^many 0x\([0-9a-f]*\) size \([0-9]*\)$/\2/p' "$work/out")
+    [ -n "$base" ] && [ -n "$size" ] || fail "no address in the program's output: $(cat "$work/out")"
+    "$lt" report "$trace" >"$work/report.txt" || fail "report exit status $?"
+    "$lt" report --json "$trace" >"$work/report.json"
+    lo=$((16#$base)) hi=$((16#$base + size))
+    jq --argjson lo "$lo" --argjson hi "$hi" '[.locks[] | (.address | ltrimstr("0x") | explode
+        | reduce .[] as $c (0; . * 16 + (if $c >= 97 then $c - 87 else $c - 48 end))) as $a
+        | select($a >= $lo and $a < $hi and .counts_cover == "whole run")]' "$work/report.json" >"$work/counted.json"
+    counted=$(jq 'length' "$work/counted.json")
+    wrong=$(jq '[.[] | select(.acquisitions != 100)] | length' "$work/counted.json")
+    [ "$counted" -ge 200 ] && [ "$counted" -le 256 ] ||
+        fail "$counted of the 1000 mutexes counted over the whole run (the table holds 256)"
+    [ "$wrong" = 0 ] || fail "$wrong mutexes counted over the whole run with other than 100 acquisitions"
+    grep -qE "note: thread [0-9]+: [0-9]+ lock call\(s\) on locks beyond its totals table are not counted in LOCKS" \
+        "$work/report.txt" || fail "the text does not say that calls were not counted"
+    jq_ok '[.findings[] | select(.severity != "info")] | length == 0' "$work/report.json" >/dev/null ||
+        fail "findings on a healthy program"
+    echo "many_locks: $counted of 1000 mutexes counted exactly"
     ;;
 fork_inherited)
     LD_PRELOAD="$shim" LOCKTRACE_OUTPUT="$work/f.%p.trace" LOCKTRACE_QUIET=1 "$zoo/blocked_fork_inherited_lock" \
