@@ -70,6 +70,7 @@ struct PendingWait {
 };
 
 struct ThreadWork {
+    uint64_t seen = 0;                     // its events so far
     std::vector<PendingWait> open_waits;   // innermost last (signal handlers nest)
     // The hold closed by this thread's last RELEASE, to reopen on RELEASE_FAILED.
     size_t last_release_lock = SIZE_MAX, last_release_hold = SIZE_MAX;
@@ -121,20 +122,34 @@ struct LockWork {
     }
 };
 
+// How far the events have come, for make_room: overall and in the thread
+// of the event at hand.
+struct Progress {
+    uint64_t events_so_far, events_total;    // events_total: at most this many in all
+    uint64_t thread_so_far, thread_total;    // the same, counted in the event's thread
+};
+
 // Makes room for one more element in a per-lock vector.  One hot lock can
 // have millions of events or holds: growing it by doubling copied them ~20
 // times over into fresh pages.  Once a vector is big, its share of the
 // events read so far predicts its final size, which is reserved at once;
-// reserved pages that are never used are never touched.
-template <class T> void make_room(std::vector<T>& v, uint64_t events_so_far, uint64_t events_total)
+// reserved pages that are never used are never touched.  The share of its
+// thread's events predicts better for a lock of one thread that started
+// late (its share of all events grows as the others' fall): that one is
+// believed up to 8 times the overall one.  Every event adds at most one
+// element, which bounds both.
+template <class T> void make_room(std::vector<T>& v, const Progress& p)
 {
     if (v.size() < v.capacity()) return;
     size_t n = v.size();
     size_t want = std::max<size_t>(8, 2 * n);
-    if (n >= 4096 && events_so_far) {
-        uint64_t est = uint64_t(n) * events_total / events_so_far;
+    if (n >= 4096 && p.events_so_far) {
+        uint64_t est = uint64_t(n) * p.events_total / p.events_so_far;
+        if (p.thread_so_far >= 4096)
+            est = std::max(est, std::min(8 * est, uint64_t(n) * p.thread_total / p.thread_so_far));
         est += est / 8;  // a margin for a lock whose share grows
-        if (est > want) want = size_t(std::min<uint64_t>(est, std::max<uint64_t>(events_total, want)));
+        const uint64_t bound = n + (p.events_total > p.events_so_far ? p.events_total - p.events_so_far : 0) + 1;
+        want = size_t(std::min<uint64_t>(std::max<uint64_t>(est, want), std::max<uint64_t>(bound, n + 1)));
     }
     v.reserve(want);
     if (want * sizeof(T) >= (8u << 20)) {
@@ -200,7 +215,7 @@ struct Step {
     const Event& e;
     EventIx ix;
     size_t li;
-    uint64_t upper_bound;  // the reader's: for make_room
+    const Progress& progress;  // for make_room
     bool owned;
     Mode mode;
 
@@ -237,7 +252,7 @@ struct Step {
                 }
         }
         th.open_waits.push_back({li, L.waits.size()});
-        make_room(L.waits, ix, upper_bound);
+        make_room(L.waits, progress);
         Wait& w = L.waits.emplace_back();  // in place, as holds below
         w.thread = e.thread;
         w.mode = mode;
@@ -283,7 +298,7 @@ struct Step {
         th.cond_release_unmatched = false;
         if (!owned) return;
         W.open_holds.push_back(L.holds.size());
-        make_room(L.holds, ix, upper_bound);
+        make_room(L.holds, progress);
         // Filled in place: a copy of one built on the stack was read back 16
         // bytes at a time from its 1- to 8-byte stores, which cannot be
         // forwarded (a fifth of the build's time).
@@ -625,6 +640,12 @@ Model Model::build(Trace& trace)
     // the held sets, merged into the events at their time.
     std::vector<Event> held = held_set_acquisitions(trace);
     size_t next_held = 0;
+    // At most this many events in all, and in each thread (for make_room).
+    const uint64_t events_total = reader.upper_bound() + held.size();
+    std::vector<uint64_t> thread_total(tinfo.size());
+    for (uint32_t i = 0; i < tinfo.size(); i++)
+        thread_total[i] = std::min(events_total, tinfo[i].head - std::min(tinfo[i].head, tinfo[i].first_index));
+    for (const Event& e : held) thread_total[e.thread]++;
     for (EventIx ix = 0;; ix++) {
         if (ix == ready) {
             size_t before = m.events.size();
@@ -645,6 +666,7 @@ Model Model::build(Trace& trace)
         if (!held.empty() && e.arg == kHeldSetArg && e.type == LT_EV_ACQUIRED && e.result == kHeldSetResult)
             m.held_set_events.push_back(ix);
         ThreadWork& th = tw[e.thread];
+        th.seen++;
         m.threads[e.thread].last_event = ix;
 
         if (e.type == LT_EV_THREAD_EXIT && !th.exited) th.exited = true, th.exit_event = ix;
@@ -652,10 +674,11 @@ Model Model::build(Trace& trace)
 
         const size_t li = finder.find(m, lw, e, ix);
         Lock& L = m.locks[li];
-        make_room(L.events, ix, reader.upper_bound());
+        const Progress progress{ix, events_total, th.seen, thread_total[e.thread]};
+        make_room(L.events, progress);
         L.events.push_back(ix);
         L.last_event = ix;
-        Step{L, lw[li], th, e, ix, li, reader.upper_bound(), L.has_owners(), event_mode(e)}.apply();
+        Step{L, lw[li], th, e, ix, li, progress, L.has_owners(), event_mode(e)}.apply();
     }
     note_extent(m, trace);
     find_longest_holds(m, lw);
