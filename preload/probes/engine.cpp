@@ -123,6 +123,19 @@ struct emitter {
 
 enum frame_kind { FRAME_CALL, FRAME_SYSCALL };
 
+// The light save (site::scalar_abi): xmm0-15 at 16N(%rsp), MXCSR at 256,
+// rounded up to the 64-byte alignment of the area.
+const uint32_t k_light_save_size = 320;
+
+// movaps between %xmmN and 16N(%rsp): op 0x29 stores, 0x28 loads.
+void emit_xmm_slot(emitter &e, uint8_t op, uint8_t x)
+{
+    if (x >= 8)
+        e.byte(0x44); // REX.R: xmm8-15
+    e.b({0x0f, op, (uint8_t)(0x84 | (x & 7) << 3), 0x24});
+    e.u32(16u * x);
+}
+
 // Save everything, call `dispatch(regs *, site *)`, restore everything.
 // FRAME_SYSCALL: `resume_ip` is the address right after the original syscall
 // instruction, the "return address" through which unwinders (ltp_syscall_pad's
@@ -154,8 +167,14 @@ void emit_hook(emitter &e, frame_kind kind, uint64_t dispatch, site *s, uint64_t
     }
     e.b({0x48, 0x83, 0xe4, 0xc0}); // and $-64,%rsp
     e.b({0x48, 0x81, 0xec});       // sub $size,%rsp
-    e.u32(g_xsave_size);
-    if (g_xsave) {
+    bool light = kind == FRAME_CALL && s->scalar_abi;
+    e.u32(light ? k_light_save_size : g_xsave_size);
+    if (light) {
+        for (uint8_t x = 0; x < 16; ++x)
+            emit_xmm_slot(e, 0x29, x); // movaps %xmmN,16N(%rsp)
+        e.b({0x0f, 0xae, 0x9c, 0x24}); // stmxcsr 256(%rsp)
+        e.u32(256);
+    } else if (g_xsave) {
         e.b({0x31, 0xc0}); // xor %eax,%eax: XRSTOR wants a clean XSAVE header
         for (uint32_t off = 512; off < 576; off += 8) {
             e.b({0x48, 0x89, 0x84, 0x24});
@@ -185,7 +204,12 @@ void emit_hook(emitter &e, frame_kind kind, uint64_t dispatch, site *s, uint64_t
     e.b({0xff, 0xe0}); // jmp *%rax
     int32_t rel = (int32_t)(e.n - after_lea);
     memcpy(e.buf + fix, &rel, 4);
-    if (g_xsave) {
+    if (light) {
+        for (uint8_t x = 0; x < 16; ++x)
+            emit_xmm_slot(e, 0x28, x); // movaps 16N(%rsp),%xmmN
+        e.b({0x0f, 0xae, 0x94, 0x24}); // ldmxcsr 256(%rsp)
+        e.u32(256);
+    } else if (g_xsave) {
         e.byte(0xb8);
         e.u32((uint32_t)g_xsave_mask);
         e.byte(0xba);

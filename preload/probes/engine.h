@@ -49,6 +49,15 @@ struct site {
     syscall_hook after_syscall = nullptr;
     void *user = nullptr;
     uint32_t id = 0;
+    // Function probes only: the function's arguments and return value are
+    // integers or pointers (no 256/512-bit vectors, no long double), so the
+    // vector registers live across its entry and return are xmm0-7 at most.
+    // Its trampolines then keep xmm0-15 and MXCSR instead of XSAVE's whole
+    // extended state (XSAVE + XRSTOR cost about 280 ns on a KVM guest with
+    // AVX-512, several times the hook itself).  What the hook's slow paths
+    // may run (libunwind, glibc's string functions) clobbers only registers
+    // that the ABI leaves dead at a call boundary.
+    bool scalar_abi = false;
     // filled by the engine
     uint64_t addr = 0;      // first patched byte
     uint64_t patched = 0;   // bytes of whole instructions moved

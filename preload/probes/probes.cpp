@@ -436,6 +436,9 @@ probe *builtin_probe(const builtin &b)
     p->bool_result = b.bool_result;
     p->timeout_in_rdx = b.timeout_in_rdx;
     p->entry_stack = g_entry_stacks < 0 ? b.entry_stack : g_entry_stacks != 0;
+    // parking_lot's functions take and return integers and pointers (locks,
+    // Option<Instant>, Duration, tokens, bools): the light register save.
+    p->s.scalar_abi = true;
     return p;
 }
 

@@ -6,6 +6,7 @@ reader independent of the decoder.
 
   check_probes.py custom  SHIM PROGRAM        custom spin/futex locks
   check_probes.py asm     SHIM PROGRAM        relocation cases + refusals
+  check_probes.py xmm     SHIM PROGRAM        xmm0-15 and MXCSR across a parking_lot probe
   check_probes.py futex   SHIM PROGRAM        libc's inline futex calls vs pthread-level records
   check_probes.py cancel  SHIM PROGRAM        pthread_cancel inside a patched condvar wait
 """
@@ -161,6 +162,21 @@ def cmd_asm(shim, prog):
     check(n["ACQUIRED"] == 22, "22 ACQUIRED events (got %d)" % n["ACQUIRED"])
 
 
+def cmd_xmm(shim, prog):
+    p, trace = run(shim, [prog], {})
+    check(p.returncode == 0 and "ok" in p.stdout, "xmm0-15 and MXCSR kept across the parking_lot probe")
+    check(re.search(r"probe \d+ placed parking_lot parking_lot::raw_rwlock::RawRwLock::unlock_shared_slow\b", p.stderr),
+          "the built-in unlock_shared_slow probe placed on the program's function of that name")
+    m = re.search(r"word=(0x[0-9a-f]+)", p.stdout)
+    if not check(m, "program printed its lock word's address"):
+        return
+    word = int(m.group(1), 16)
+    t = ltfile.Trace(trace)
+    wakes = sum(1 for th, evs in all_events(t) for e in evs
+                if e.prim == PRIM["PROBE"] and e.name == "WAKE" and e.addr == word and e.s0 == 0x8 and e.s1 == 0x8)
+    check(wakes == 3, "3 parking_lot WAKE events on the word, 0x8 before and after (got %d)" % wakes)
+
+
 def cmd_futex(shim, prog):
     # Rings big enough for every event: the per-thread consistency check below
     # needs each thread's whole history (a ping-pong thread records ~36 events
@@ -239,7 +255,7 @@ def cmd_cancel(shim, prog):
 
 
 if __name__ == "__main__":
-    cmds = {"custom": cmd_custom, "asm": cmd_asm, "futex": cmd_futex, "cancel": cmd_cancel}
+    cmds = {"custom": cmd_custom, "asm": cmd_asm, "futex": cmd_futex, "cancel": cmd_cancel, "xmm": cmd_xmm}
     if len(sys.argv) != 4 or sys.argv[1] not in cmds:
         print(__doc__)
         sys.exit(2)

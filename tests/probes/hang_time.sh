@@ -53,8 +53,12 @@ median_line() { # mode times
         { v[NR] = ($0 ~ /^>/) ? 1e18 : $0 + 0; if ($0 !~ /^>/) hung++ }
         END {
             n = NR; for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
-            m = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-            med = (m >= 1e18) ? ("> " max) : sprintf("%.1f", m)
+            lo = (n % 2) ? v[(n + 1) / 2] : v[n / 2]; hi = (n % 2) ? lo : v[n / 2 + 1]
+            # A censored run in the middle makes the median a lower bound
+            # (a censored run counts as max there).
+            if (lo >= 1e18) med = "> " max
+            else if (hi >= 1e18) med = sprintf("> %.1f", (lo + max) / 2)
+            else med = sprintf("%.1f", (lo + hi) / 2)
             printf "%-9s %d/%d hung, median %s s (times:%s)\n", mode ":", hung, n, med, all
         }'
 }
