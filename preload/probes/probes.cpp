@@ -77,9 +77,10 @@ inline uint64_t class_word(const probe *p) { return p->cls | (uint64_t)p->word_s
 
 /* ---- function probes --------------------------------------------------- */
 
-uint64_t on_entry(regs *r, site *s, uint64_t, uint64_t *extra)
+uint64_t on_entry(regs *r, site *s, uint64_t sp, uint64_t *extra)
 {
     probe *p = static_cast<probe *>(s->user);
+    lt_tls.caller = *(const uint64_t *)sp; // the probed function's return address: the stack cache's set
     uint64_t lock = r->rdi;
     uint64_t w = read_word(lock, p->word_size);
     *extra = 0;
@@ -153,6 +154,7 @@ void return_hook_fn(regs *r, site *s, uint64_t before, uint64_t stack)
     uint64_t lock = t_pending[--t_pending_n].lock;
     if (!lt_want(LT_PRIM_PROBE))
         return;
+    lt_tls.caller = *(const uint64_t *)sp; // as at entry (or the engine's return pad): the stack cache's set
     uint64_t after = read_word(lock, p->word_size);
     uint32_t st = (uint32_t)stack;
     uint32_t fl = p->flags;
