@@ -357,7 +357,7 @@ static __attribute__((noinline)) uint32_t stack_miss(lt_stack_cache *cache, uint
     // Return addresses above fp: ours (they pin which hook called) and the
     // program's.
     uint32_t chain = skip + n - 1;
-    if (!cache || !id || chain > LT_CACHE_FRAMES)
+    if (!cache || !id || chain == 0 || chain > LT_CACHE_FRAMES)
         return id;
     uint64_t slot[LT_CACHE_FRAMES];
     if (!find_slots(cache, fp, pc + 1, slot, chain) || slot[chain - 1] - fp > UINT32_MAX)
