@@ -63,13 +63,21 @@ static inline uint64_t lt_tsc_to_ns(uint64_t tsc)
     return lt_tsc.ns0 + (uint64_t)(int64_t)ns;
 }
 
-/* A stamp for a record (or any time the shim writes into the file). */
-static inline uint64_t lt_now(void)
+/* A stamp in two steps, so that the recorder can read the counter early
+ * and convert it late: the raw counter (0 where stamps are clock_gettime's,
+ * and rdtsc is then never executed: the process may have made it fault) ... */
+static inline uint64_t lt_now_raw(void) { return __builtin_expect(lt_tsc.mult != 0, 1) ? __rdtsc() : 0; }
+
+/* ... and its stamp. */
+static inline uint64_t lt_now_of(uint64_t raw)
 {
     if (__builtin_expect(lt_tsc.mult == 0, 0))
         return lt_now_mono();
-    return lt_tsc_to_ns(__rdtsc());
+    return lt_tsc_to_ns(raw);
 }
+
+/* A stamp for a record (or any time the shim writes into the file). */
+static inline uint64_t lt_now(void) { return lt_now_of(lt_now_raw()); }
 
 /* An anchor is due: cheap enough for paths about to make a system call. */
 static inline void lt_clock_anchor_if_due(uint64_t now)

@@ -144,9 +144,8 @@ uint32_t lt_record(lt_event_type type, lt_prim prim, uint32_t flags, const void 
     uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
     // The counter is read first, so that its latency (tens of cycles, and
     // unfenced) overlaps the checks and the stack lookup below instead of
-    // holding up the stores of the record.  (Not read at all where the
-    // stamps are clock_gettime's: the process may have made rdtsc fault.)
-    uint64_t tsc = LT_LIKELY(lt_tsc.mult) ? __rdtsc() : 0;
+    // holding up the stores of the record.
+    uint64_t raw = lt_now_raw();
     if (LT_UNLIKELY(t.mute | t.off) && !lt_want_slow(frame))
         return 0;
     lt_tctl *c = t.ctl;
@@ -154,7 +153,7 @@ uint32_t lt_record(lt_event_type type, lt_prim prim, uint32_t flags, const void 
         c = thread_setup();
         if (!c)
             return 0;
-        tsc = LT_LIKELY(lt_tsc.mult) ? __rdtsc() : 0; // after the thread's start record
+        raw = lt_now_raw(); // after the thread's start record
     }
     if (LT_UNLIKELY(t.depth) && record_abandoned(t, frame))
         heal(t);
@@ -174,14 +173,14 @@ uint32_t lt_record(lt_event_type type, lt_prim prim, uint32_t flags, const void 
     } else {
         if (LT_UNLIKELY(__atomic_load_n(&lt_modules_stale, __ATOMIC_RELAXED))) {
             refresh_modules(c);
-            tsc = LT_LIKELY(lt_tsc.mult) ? __rdtsc() : 0; // after the DLOPEN record
+            raw = lt_now_raw(); // after the DLOPEN record
         }
         if (stack == LT_STACK_HERE)
             stack = LT_LIKELY(lt_g.stack_depth)
                         ? lt_stack_here(c->stack_cache, (uint64_t)(uintptr_t)__builtin_return_address(0), t.caller)
                         : 0;
     }
-    uint64_t now = LT_LIKELY(lt_tsc.mult) ? lt_tsc_to_ns(tsc) : lt_now_mono();
+    uint64_t now = lt_now_of(raw);
     // An anchor now and then (clock.h): before a wait the clock read is
     // lost in it; elsewhere only where CLOCK_MONOTONIC is read in the vDSO.
     if (!depth)

@@ -182,7 +182,7 @@ EXPORT long syscall(long number, ...)
         lt_pages_forget_for_syscall(number, a1, a2, a3);
         return LT_REAL(syscall)(number, a1, a2, a3, a4, a5, a6);
     }
-    lt_tls.caller = (uint64_t)(uintptr_t)__builtin_return_address(0); /* stack cache set (stacks.h) */
+    NOTE_CALLER();
     if (number == SYS_futex)
         return futex_hook(a1, a2, a3, a4, a5, a6);
     return futex_waitv_hook(a1, a2, a3, a4, a5, a6);

@@ -15,12 +15,15 @@
 #include <time.h>
 
 #define EXPORT __attribute__((visibility("default")))
+/* Tells the stack cache the hook's return address into the program (its set,
+ * stacks.h): every path that records with LT_STACK_HERE says it first. */
+#define NOTE_CALLER() (lt_tls.caller = (uint64_t)(uintptr_t)__builtin_return_address(0))
 /* The snapshot is taken once (its loads are atomics: the compiler would not
  * merge three copies of them). */
 #define REC(type, prim, fl, addr, sn, res, arg, stack)                                                        \
     __extension__({                                                                                           \
         struct lt_snap sn_ = (sn);                                                                            \
-        lt_tls.caller = (uint64_t)(uintptr_t)__builtin_return_address(0);                                     \
+        NOTE_CALLER();                                                                                        \
         lt_record((type), (prim), (fl), (addr), sn_.addr2, sn_.s0, sn_.s1, (res), (arg), (stack));            \
     })
 

@@ -30,7 +30,7 @@ EXPORT int dlclose(void *handle)
     if (lt_want(LT_PRIM_PROCESS)) {
         // dlerror state must survive: refresh does not touch it.
         uint32_t added = lt_modules_refresh();
-        lt_tls.caller = (uint64_t)(uintptr_t)__builtin_return_address(0);
+        NOTE_CALLER();
         lt_record(LT_EV_DLOPEN, LT_PRIM_PROCESS, 0, handle, 0, 0, 0, (int32_t)added, 1, LT_STACK_HERE);
     }
     return r;

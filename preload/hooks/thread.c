@@ -144,7 +144,7 @@ struct join_wait {
 
 static void join_before(struct join_wait *w)
 {
-    lt_tls.caller = (uint64_t)(uintptr_t)__builtin_return_address(0); /* stack cache set (stacks.h) */
+    NOTE_CALLER();
     w->stack = lt_record(LT_EV_WAIT_BEGIN, LT_PRIM_THREAD, w->flags, (const void *)w->th, 0, 0, 0, 0, w->arg,
                          LT_STACK_HERE);
 }
