@@ -75,6 +75,16 @@ int main(int argc, char **argv) {
                 stacks += e.state == LT_SLOT_READY;
             }
     }
+    // The lock-order table: pairs kept, and nested acquisitions that found
+    // no room (memcached-like programs with thousands of locks fill it).
+    uint64_t pairs = 0;
+    const uint64_t ocap = h.order_table_capacity;
+    if (ocap && h.order_entry_size == sizeof(lt_order_pair) && h.order_table_offset <= size &&
+        ocap <= (size - h.order_table_offset) / sizeof(lt_order_pair)) {
+        std::vector<lt_order_pair> order(ocap);
+        if (read_at(fd, order.data(), ocap * sizeof(lt_order_pair), h.order_table_offset))
+            for (const auto &e : order) pairs += e.key != 0;
+    }
     close(fd);
 
     std::printf("file_bytes %" PRIu64 "\n", size);
@@ -92,5 +102,8 @@ int main(int argc, char **argv) {
     std::printf("stacks_stored %" PRIu64 "\n", stacks);
     std::printf("stacks_dropped %" PRIu64 "\n", h.stacks_dropped);
     std::printf("stack_walks %" PRIu64 "\n", h.stack_walks);
+    std::printf("order_pairs %" PRIu64 "\n", pairs);
+    std::printf("order_capacity %" PRIu64 "\n", ocap);
+    std::printf("order_overflow %" PRIu64 "\n", h.order_overflow);
     return 0;
 }

@@ -76,12 +76,25 @@ static const uint32_t k_order_probes = 32;
  * order is about; a thread holding more pairs only its newest. */
 static const uint32_t k_order_depth = 8;
 
-static void order_note(const lt_held *held, uint64_t addr, uint8_t prim, uint8_t mode, uint32_t stack, uint64_t now,
-                       int32_t tid, uint32_t gate)
+/* Adds n to a complete entry's count (saturating).  An atomic add: it
+ * happens once per pair new to a thread and once per k_order_pending_max
+ * repeats, so the counts of threads that ended are exact. */
+static void order_count(uint32_t entry, uint32_t n)
 {
-    bool lives = __atomic_load_n(&g_lives_used, __ATOMIC_RELAXED);
-    uint32_t held_life = lives ? life_of(held->addr) : 0, taken_life = lives ? life_of(addr) : 0;
-    uint64_t hs = lt_order_hash(held->addr, addr, held_life, taken_life, held->prim, prim);
+    uint32_t *count = &lt_g.order[entry].count;
+    if (__atomic_load_n(count, __ATOMIC_RELAXED) <= UINT32_MAX - n)
+        __atomic_fetch_add(count, n, __ATOMIC_RELAXED);
+    else
+        __atomic_store_n(count, UINT32_MAX, __ATOMIC_RELAXED);
+}
+
+static const uint32_t k_order_busy = LT_ORDER_NONE - 1; /* another thread is writing the entry */
+
+/* The pair's entry in the shared table, claimed and filled if it is new;
+ * LT_ORDER_NONE if there is no room near its hash. */
+static uint32_t order_entry(uint64_t hs, const lt_held *held, uint64_t addr, uint32_t held_life, uint32_t taken_life,
+                            uint8_t prim, uint8_t mode, uint32_t stack, uint64_t now, int32_t tid, uint32_t gate)
+{
     uint64_t busy = (hs & ~UINT64_C(3)) | 2u, done = busy | 1u;
     lt_file_header *h = lt_g.hdr;
     uint32_t cap = h->order_table_capacity, i = (uint32_t)(hs >> 20) & (cap - 1);
@@ -103,19 +116,83 @@ static void order_note(const lt_held *held, uint64_t addr, uint8_t prim, uint8_t
             e->held_stack = held->stack_id;
             e->taken_stack = stack;
             __atomic_store_n(&e->key, done, __ATOMIC_RELEASE);
-            return;
+            return i;
         }
         if (k == busy)
-            return; // another thread is recording this very pair now
+            return k_order_busy; // another thread is recording this very pair now
         if (k == done && e->held == held->addr && e->taken == addr && e->held_life == held_life &&
             e->taken_life == taken_life && e->held_prim == held->prim && e->taken_prim == prim) {
-            uint32_t n = __atomic_load_n(&e->count, __ATOMIC_RELAXED);
-            if (n != UINT32_MAX)
-                __atomic_store_n(&e->count, n + 1, __ATOMIC_RELAXED);
-            return;
+            order_count(i, 1);
+            return i;
         }
     }
     __atomic_fetch_add(&h->order_overflow, 1, __ATOMIC_RELAXED);
+    return LT_ORDER_NONE;
+}
+
+/* Counts what the thread held back into its entry now.  The pending count
+ * is taken with one instruction, so a signal handler's note on the same pair
+ * (lt_book_flush runs outside the recorder) is not counted twice. */
+static void seen_flush(lt_order_seen *s)
+{
+    uint32_t entry = s->entry, n = __atomic_exchange_n(&s->pending, 0u, __ATOMIC_RELAXED) & ~LT_ORDER_USED;
+    if (n && entry < k_order_busy)
+        order_count(entry, n);
+}
+
+/* A pair's count is brought up to date at least this often. */
+static const uint32_t k_order_pending_max = 4096;
+
+/* Lock `addr` is taken while `held` is held.  A pair the thread noted lately
+ * is counted in its own memory (lt_tctl.order_seen); the shared table is
+ * read and written only for a pair new to the thread, so threads that take
+ * the same pairs all the time do not pass its cache lines back and forth.
+ * A signal handler that interrupted the recorder (nested) goes straight to
+ * the table: the entry it would use may be half-written. */
+static void order_note(lt_tctl *c, bool nested, const lt_held *held, uint64_t addr, uint8_t prim, uint8_t mode,
+                       uint32_t stack, uint64_t now, uint32_t gate)
+{
+    bool lives = __atomic_load_n(&g_lives_used, __ATOMIC_RELAXED);
+    uint32_t held_life = lives ? life_of(held->addr) : 0, taken_life = lives ? life_of(addr) : 0;
+    uint64_t hs = lt_order_hash(held->addr, addr, held_life, taken_life, held->prim, prim);
+    if (nested) {
+        order_entry(hs, held, addr, held_life, taken_life, prim, mode, stack, now, c->tid, gate);
+        return;
+    }
+    uint64_t tag = hs | 1u;
+    lt_order_seen *s = &c->order_seen[(uint32_t)(hs >> 4) & (LT_ORDER_SEEN - 1)];
+    if (LT_LIKELY(s->tag == tag)) {
+        uint32_t n = s->pending + 1;
+        s->pending = n | LT_ORDER_USED;
+        if ((n & ~LT_ORDER_USED) >= k_order_pending_max)
+            seen_flush(s);
+        return;
+    }
+    // Second chance: a pair taken again since the last look keeps its place,
+    // so that pairs seen once or twice do not push out the ones taken all
+    // the time.
+    if (s->pending & LT_ORDER_USED) {
+        s->pending &= ~LT_ORDER_USED;
+        order_entry(hs, held, addr, held_life, taken_life, prim, mode, stack, now, c->tid, gate);
+        return;
+    }
+    seen_flush(s);
+    uint32_t entry = order_entry(hs, held, addr, held_life, taken_life, prim, mode, stack, now, c->tid, gate);
+    if (entry == k_order_busy)
+        return;
+    // A handler nesting here does not use the filter: plain stores will do.
+    s->tag = 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    s->entry = entry;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    s->tag = tag;
+}
+
+void lt_book_flush(lt_tctl *c)
+{
+    for (uint32_t k = 0; k < LT_ORDER_SEEN; ++k)
+        if (c->order_seen[k].pending)
+            seen_flush(&c->order_seen[k]);
 }
 
 /* ----- totals ----- */
@@ -174,7 +251,7 @@ static void held_take(lt_tctl *c, lt_book *b, uint64_t index, uint64_t now, uint
             const lt_held *h = &b->held[k];
             if (committed(h->seq) && h->addr != addr) {
                 uint32_t gate = k != gate_k && gate_k < n ? lt_order_gate(b->held[gate_k].addr) : 0;
-                order_note(h, addr, prim, mode, stack, now, c->tid, gate);
+                order_note(c, (flags & LT_FL_NESTED) != 0, h, addr, prim, mode, stack, now, gate);
                 ++seen;
             }
         }

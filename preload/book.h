@@ -23,6 +23,9 @@ void lt_book_note(struct lt_tctl *c, uint64_t index, uint64_t now, uint16_t type
                   uint64_t addr, uint64_t s0, int32_t result, uint32_t stack) LT_HIDDEN;
 /* A RELEASE: out of the held set, into the totals; enum lt_release_match. */
 int32_t lt_book_release(struct lt_tctl *c, uint64_t now, uint8_t prim, uint64_t addr) LT_HIDDEN;
+/* The thread's lock-order counts held back (order_seen) go into the shared
+ * table: at its end, and at exit or exec. */
+void lt_book_flush(struct lt_tctl *c) LT_HIDDEN;
 /* A lock at addr is destroyed: a later lock there is another node of the
  * lock-order graph. */
 void lt_life_bump(uint64_t addr) LT_HIDDEN;

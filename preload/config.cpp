@@ -132,7 +132,7 @@ static const char *const known_settings[] = {
     "LOCKTRACE_DECODER",       "LOCKTRACE_PROBES",          "LOCKTRACE_PROBES_BUILTIN",
     "LOCKTRACE_PROBES_VERBOSE", "LOCKTRACE_PROBES_ENTRY_STACKS", "LOCKTRACE_LIBC_FUTEX",
     "LOCKTRACE_PATH_FD",       "LOCKTRACE_PACK_TIMING",     "LOCKTRACE_BUILD",
-    "LOCKTRACE_KEEP_EMPTY",
+    "LOCKTRACE_KEEP_EMPTY",    "LOCKTRACE_ORDER_PAIRS",
 };
 
 /* Edit distance of two short names, with one row on the stack (no allocation:
@@ -210,6 +210,7 @@ void lt_config_load(lt_config *cfg)
     cfg->ring_size = parse_number("LOCKTRACE_RING_SIZE", LT_DEFAULT_RING_SIZE, 64, 1u << 26, true);
     cfg->stack_depth = (uint32_t)parse_number("LOCKTRACE_STACK_DEPTH", LT_DEFAULT_STACK_DEPTH, 0, LT_MAX_STACK_DEPTH, false);
     cfg->max_threads = (uint32_t)parse_number("LOCKTRACE_MAX_THREADS", LT_DEFAULT_MAX_THREADS, 1, 1u << 20, false);
+    cfg->order_pairs = (uint32_t)parse_number("LOCKTRACE_ORDER_PAIRS", LT_DEFAULT_ORDER_PAIRS, 256, 1u << 24, true);
     cfg->families = parse_families();
     cfg->follow_fork = parse_bool("LOCKTRACE_FOLLOW_FORK", true);
     cfg->follow_exec = parse_bool("LOCKTRACE_FOLLOW_EXEC", true);

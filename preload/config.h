@@ -9,6 +9,7 @@
 #define LT_DEFAULT_STACK_DEPTH 8u
 #define LT_MAX_STACK_DEPTH 64u
 #define LT_DEFAULT_MAX_THREADS 1024u
+#define LT_DEFAULT_ORDER_PAIRS 16384u
 #define LT_FAMILIES_ALL                                                                                   \
     ((1u << LT_PRIM_MUTEX) | (1u << LT_PRIM_RWLOCK) | (1u << LT_PRIM_COND) | (1u << LT_PRIM_SEM) |       \
      (1u << LT_PRIM_FUTEX) | (1u << LT_PRIM_BARRIER) | (1u << LT_PRIM_SPIN) |     \
@@ -22,6 +23,7 @@ struct lt_config {
     uint32_t stack_depth; /* 0 = no stacks */
     uint32_t families;    /* bit (1 << enum lt_prim) */
     uint32_t max_threads;
+    uint32_t order_pairs; /* lock-order table entries, power of two */
     bool follow_fork;
     bool follow_exec;
     bool sparse;          /* LOCKTRACE_SPARSE: leave trace files sparse (see reserve()) */

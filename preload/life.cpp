@@ -1,5 +1,6 @@
 #include "life.h"
 
+#include "book.h"
 #include "clock.h"
 #include "config.h"
 #include "env.h"
@@ -148,6 +149,8 @@ bool lt_exec_hand_over(const char *next_argv0)
         return false;
     lt_mute_guard mute;
     lt_errno_guard keep_errno;
+    if (lt_tls.ctl)
+        lt_book_flush(lt_tls.ctl);
     g_handed_over = lt_trace_hand_over(next_argv0);
     return g_handed_over;
 }
@@ -172,6 +175,8 @@ void lt_stamp_end(void)
         if (lt_trace_remove_if_silent())
             return;
     }
+    if (lt_tls.ctl)
+        lt_book_flush(lt_tls.ctl); // the other threads' few held-back counts are lost with them
     lt_g.hdr->exit_status = g_exit_status;
     lt_clock_anchor(true);
     __atomic_store_n(&lt_g.hdr->end_monotonic_ns, lt_now(), __ATOMIC_RELEASE);

@@ -213,6 +213,7 @@ void lt_thread_end(void)
     if (!c || c->ended)
         return;
     lt_record(LT_EV_THREAD_EXIT, LT_PRIM_THREAD, 0, (const void *)pthread_self(), 0, 0, 0, c->tid, 0, LT_STACK_NONE);
+    lt_book_flush(c);
     uint64_t now = lt_now();
     lt_clock_anchor_if_due(now);
     lt_slot_release(c, now);

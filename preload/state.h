@@ -17,6 +17,21 @@
 #define LT_LIKELY(x) __builtin_expect(!!(x), 1)
 #define LT_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
+/* The lock-order pairs a thread noted lately (book.cpp): a nested
+ * acquisition it made before goes no further than here, instead of to a
+ * shared table entry that every thread taking that pair writes.  `tag` is
+ * the pair's hash (0 = empty), `entry` its index in the shared table
+ * (LT_ORDER_NONE: the table had no room for it), `pending` the times taken
+ * since its count there was last brought up to date (and LT_ORDER_USED). */
+#define LT_ORDER_SEEN 256
+#define LT_ORDER_USED 0x80000000u /* in pending: taken again since the last look */
+#define LT_ORDER_NONE 0xffffffffu
+struct lt_order_seen {
+    uint64_t tag;
+    uint32_t entry;
+    uint32_t pending;
+};
+
 /* Per thread slot, in private memory (never in the file): where this
  * process mapped the slot's ring.  Mappings stay after the thread exits so a
  * recycled slot needs no new mapping. */
@@ -39,6 +54,10 @@ struct lt_tctl {
     struct lt_book *book;   /* right after the ring, in the same mapping */
     uint64_t attempt_addr;  /* the lock of the acquire call in progress, 0 if none */
     uint64_t attempt_ns;    /* its ATTEMPT's time */
+    /* 4 KiB, touched only as pairs are noted; zero in a fork child (the
+     * whole array is dropped there) and kept by a recycled slot (the table
+     * it points into is the same). */
+    struct lt_order_seen order_seen[LT_ORDER_SEEN];
 };
 
 struct lt_trace {

@@ -299,9 +299,8 @@ struct layout {
 };
 
 /* The whole-run tables (man/locktrace-format.5 and liblocktrace.7 give
- * their sizes): 256 KiB of lock-order pairs, 64 KiB of lock lives, 8 KiB
+ * their sizes): lock-order pairs (LOCKTRACE_ORDER_PAIRS x 64 bytes, 1 MiB by default), 64 KiB of lock lives, 8 KiB
  * of locks inherited at fork. */
-static const uint32_t k_order_capacity = 4096;
 static const uint32_t k_lives_capacity = 4096;
 static const uint32_t k_inherited_capacity = 256;
 /* 256 KiB of clock anchors (clock.h): ~1000 in the first second, then
@@ -324,7 +323,7 @@ static layout plan_layout(const lt_config &cfg)
     l.stack_off = align_up(l.module_off + (uint64_t)l.module_cap * sizeof(lt_module), 64);
     l.stack_entry = (uint32_t)(sizeof(lt_stack_entry) + 8u * l.depth);
     l.order_off = align_up(l.stack_off + (uint64_t)l.stack_cap * l.stack_entry, 64);
-    l.lives_off = l.order_off + (uint64_t)k_order_capacity * sizeof(lt_order_pair);
+    l.lives_off = l.order_off + (uint64_t)cfg.order_pairs * sizeof(lt_order_pair);
     l.inherited_off = l.lives_off + (uint64_t)k_lives_capacity * sizeof(lt_lock_life);
     l.anchors_off = l.inherited_off + (uint64_t)k_inherited_capacity * sizeof(lt_inherited_lock);
     l.rings_off = align_up(l.anchors_off + (uint64_t)k_anchors_capacity * sizeof(lt_clock_anchor), 4096);
@@ -358,7 +357,7 @@ static void fill_header(lt_file_header *h, const layout &l, const lt_config &cfg
     h->book_size = sizeof(lt_book);
     h->order_entry_size = sizeof(lt_order_pair);
     h->order_table_offset = l.order_off;
-    h->order_table_capacity = k_order_capacity;
+    h->order_table_capacity = cfg.order_pairs;
     h->lives_offset = l.lives_off;
     h->lives_capacity = k_lives_capacity;
     h->inherited_offset = l.inherited_off;
@@ -427,7 +426,8 @@ bool lt_slots_prepare(void)
     if (lt_g.ctl)
         return true;
     size_t ctl_len = align_up((uint64_t)lt_g.cfg.max_threads * sizeof(lt_tctl), 4096);
-    void *ctl = mmap(nullptr, ctl_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    // ~4 KiB a slot (lt_tctl.order_seen), pages touched only by threads that use them.
+    void *ctl = mmap(nullptr, ctl_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (ctl == MAP_FAILED)
         return false;
     lt_g.ctl = (lt_tctl *)ctl;

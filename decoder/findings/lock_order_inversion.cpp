@@ -229,6 +229,18 @@ Text pair_lock(const Model& m, uint64_t addr, uint8_t prim)
     return Text({Text::Piece::Kind::lock, "", addr, prim});
 }
 
+// Each thread adds its repeats of a pair to the shared count every few
+// thousand and as it ends (and the thread that calls exit, as it exits): the
+// counts are exact when the process exited with at most that one thread
+// still running, and lower bounds otherwise.
+bool order_counts_exact(const Model& m)
+{
+    if (!m.trace->process_ended()) return false;
+    size_t running = 0;
+    for (const auto& t : m.trace->threads()) running += !t.exited();
+    return running <= 1;
+}
+
 Finding whole_run_inversion(const Model& m, const OrderPair& ab, const OrderPair& ba)
 {
     Finding f;
@@ -237,10 +249,11 @@ Finding whole_run_inversion(const Model& m, const OrderPair& ab, const OrderPair
     f.locks = {ab.held, ab.taken};
     f.threads = {ab.tid, ba.tid};
     Text A = pair_lock(m, ab.held, ab.held_prim), B = pair_lock(m, ab.taken, ab.taken_prim);
+    const char* at_least = order_counts_exact(m) ? " (" : " (at least ";
     auto side = [&](const OrderPair& p, const Text& first, const Text& second) {
         return pair_thread(m, p.tid) + " took " + first + stack_site_ref(p.held_stack) + ", then " + second +
                " at " + time_ref(p.first_ns) + stack_site_ref(p.taken_stack) +
-               (p.count > 1 ? " (" + std::to_string(p.count) + " times in this order)" : "");
+               (p.count > 1 ? at_least + std::to_string(p.count) + " times in this order)" : "");
     };
     f.summary = side(ab, A, B) + ", and " + side(ba, B, A) +
                 ". This run did not hang, but if the two ever overlap each can hold one lock and wait for the "

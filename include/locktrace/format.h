@@ -291,7 +291,8 @@ struct lt_order_pair {
     uint64_t held, taken;        /* the two locks */
     uint32_t held_life, taken_life;
     uint64_t first_ns;           /* when this order was first taken */
-    uint32_t count;              /* times taken in this order (saturates; threads racing may miss a few) */
+    uint32_t count;              /* times taken in this order (saturates; each thread adds its repeats
+                                    every 4096 and as it ends: a lower bound while it runs) */
     uint32_t gate;               /* the first time: lt_order_gate() of the oldest other lock the
                                     thread held, 0 = none (a common gate makes an inversion harmless) */
     int32_t tid;                 /* the thread that took it first */

@@ -3,7 +3,7 @@
 # sets, totals and inherited locks), on real zoo programs under the real shim
 # with the default ring size:
 #
-#   check_whole_run.sh BUILD_DIR leaked_read_lock|counted_mutex|many_locks|fork_inherited|small_ring
+#   check_whole_run.sh BUILD_DIR leaked_read_lock|counted_mutex|many_locks|fork_inherited|order_counts|order_table|small_ring
 #
 # leaked_read_lock  blocked_leaked_read_lock: a read lock leaked, then 10 M
 #                   lock calls on the same thread, then a writer blocks.  The
@@ -18,6 +18,14 @@
 #                   thread.  Every mutex LOCKS counts over the whole run has
 #                   exactly 100 acquisitions (at least 200 of them: a thread's
 #                   table holds 256); the text notes the calls not counted.
+# order_counts      inversion_counted: users then sessions 45000 times over
+#                   three threads, then sessions then users once.  The warning
+#                   counts users then sessions exactly (every thread ended;
+#                   each adds its repeats to the shared count as it ends).
+# order_table       healthy_many_pairs: 2000 pairs under one lock.  The
+#                   default table keeps them all (no note); with
+#                   LOCKTRACE_ORDER_PAIRS=256 the report says the table was
+#                   full, how big it was and which setting sizes it.
 # small_ring        healthy lock-heavy programs with LOCKTRACE_RING_SIZE=64: no
 #                   unlock-not-held, unlock-not-owner or owner-exited, not even info.
 set -u
@@ -161,6 +169,42 @@ fork_inherited)
     jq_ok --argjson t "$loader" '[.blocked[].holders[]? | select(.thread == $t and .inherited_from_parent == true
         and ([.stack[] | select(.function == "loader")] | length) > 0)] | length == 1' "$work/report.json" \
         >/dev/null || fail "--json does not list the parent's loader thread as the holder"
+    ;;
+order_counts)
+    trace="$work/counted.trace"
+    LD_PRELOAD="$shim" LOCKTRACE_OUTPUT="$trace" LOCKTRACE_QUIET=1 "$zoo/inversion_counted" >"$work/out" 2>&1 ||
+        fail "the program failed: $(cat "$work/out")"
+    "$lt" report "$trace" >"$work/report.txt"
+    "$lt" report --json "$trace" >"$work/report.json"
+    jq_ok '[.findings[] | select(.kind == "lock-order-inversion")
+        | select(.summary | test("users_lock\\).*then mutex [0-9a-fx]+ \\(sessions_lock\\)[^,]*\\(45000 times in this order\\)")
+                 and (test("at least") | not))] | length == 1' "$work/report.json" >/dev/null ||
+        fail "the warning does not count users then sessions exactly 45000 times"
+    # A bundle says the same.
+    "$lt" pack "$trace" -o "$work/counted.ltb" >/dev/null 2>"$work/pack.err" || fail "pack: $(cat "$work/pack.err")"
+    "$lt" report "$work/counted.ltb" >"$work/packed.txt"
+    grep -q "(45000 times in this order)" "$work/packed.txt" || fail "the bundle does not count 45000"
+    ;;
+order_table)
+    trace="$work/pairs.trace"
+    LD_PRELOAD="$shim" LOCKTRACE_OUTPUT="$trace" LOCKTRACE_QUIET=1 "$zoo/healthy_many_pairs" >"$work/out" 2>&1 ||
+        fail "the program failed: $(cat "$work/out")"
+    "$lt" report "$trace" >"$work/report.txt"
+    "$lt" report --json "$trace" >"$work/report.json"
+    grep -q "lock-order table was full" "$work/report.txt" && fail "2000 pairs filled the default table"
+    jq_ok '[.findings[] | select(.severity != "info")] | length == 0' "$work/report.json" >/dev/null ||
+        fail "findings on a healthy program"
+    trace="$work/small.trace"
+    LD_PRELOAD="$shim" LOCKTRACE_OUTPUT="$trace" LOCKTRACE_QUIET=1 LOCKTRACE_ORDER_PAIRS=256 "$zoo/healthy_many_pairs" \
+        >"$work/out" 2>&1 || fail "the program failed: $(cat "$work/out")"
+    "$lt" report "$trace" >"$work/report.txt"
+    grep -qE "note: the lock-order table was full \(256 pairs\): [0-9]+ order pair\(s\) not kept.*LOCKTRACE_ORDER_PAIRS sets its size" \
+        "$work/report.txt" || fail "the text does not say the 256-pair table was full and how to size it"
+    "$lt" report --json "$trace" >"$work/report.json"
+    jq_ok '.whole_run.order_capacity == 256 and .whole_run.order_pairs <= 256 and .whole_run.order_overflow > 0' \
+        "$work/report.json" >/dev/null || fail "--json does not give the table's capacity, pairs and overflow"
+    jq_ok '[.findings[] | select(.severity != "info")] | length == 0' "$work/report.json" >/dev/null ||
+        fail "findings on a healthy program with a full order table"
     ;;
 small_ring)
     # Healthy lock-heavy programs with a 64-record ring: releases whose
