@@ -101,8 +101,7 @@ static bool make_trace(void)
     lt_clock_anchor(true);
     lt_modules_refresh();
     write_inherited_table();
-    lt_trace_publish();
-    return true;
+    return lt_trace_publish();
 }
 
 static bool init_body(void)

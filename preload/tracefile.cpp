@@ -367,24 +367,92 @@ static void fill_header(lt_file_header *h, const layout &l, const lt_config &cfg
     fill_identity(h);
 }
 
+/* The file is made without a name where the file system can (O_TMPFILE) and
+ * linked under its name only once it is complete (lt_trace_publish): a
+ * process killed while making it (another thread called _exit, a kill
+ * during start-up) leaves no half-made file behind.  Elsewhere it is created
+ * under its name, and the magic, written last, tells readers it is ready. */
+static bool g_unnamed;
+static char g_base[sizeof lt_g.path];
+
+static int create_unnamed(const char *base)
+{
+    char dir[sizeof lt_g.path];
+    snprintf(dir, sizeof dir, "%s", base);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = 0;
+    else
+        *slash = 0;
+    return open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+}
+
+/* Gives the unnamed file the first free name for base (as create_unique
+ * would have); false if none could be made. */
+static bool link_unnamed(int fd, const char *base, char *chosen, size_t n)
+{
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    for (int i = 0; i < 1000; ++i) {
+        candidate_name(base, i, chosen, n);
+        if (linkat(AT_FDCWD, proc, AT_FDCWD, chosen, AT_SYMLINK_FOLLOW) == 0)
+            return true;
+        // No /proc: linking the descriptor itself needs CAP_DAC_READ_SEARCH.
+        if (errno == ENOENT && linkat(fd, "", AT_FDCWD, chosen, AT_EMPTY_PATH) == 0)
+            return true;
+        if (errno != EEXIST)
+            return false;
+    }
+    errno = EEXIST;
+    return false;
+}
+
+/* Frees the name a handed-over file holds (create_unique does the same as
+ * it goes): the first of base, base.1 ... that is not someone else's. */
+static void take_over_any(const char *base)
+{
+    char name[sizeof lt_g.path];
+    struct stat st;
+    for (int i = 0; i < 1000; ++i) {
+        candidate_name(base, i, name, sizeof name);
+        if (lstat(name, &st) != 0 || take_over(name))
+            return;
+    }
+}
+
+static void unmap_trace(void)
+{
+    munmap(lt_g.hdr, lt_g.map_len);
+    close(lt_g.fd);
+    lt_g.fd = -1;
+    lt_g.hdr = nullptr;
+}
+
 bool lt_trace_create(void)
 {
     lt_trace &g = lt_g;
     const lt_config &cfg = g.cfg;
-    char base[1100];
-    if (!expand_template(cfg.output, base, sizeof base, getpid(), program_invocation_name)) {
+    char *base = g_base;
+    if (!expand_template(cfg.output, base, sizeof g_base, getpid(), program_invocation_name)) {
         lt_warn("LOCKTRACE_OUTPUT=%s expands to a too long path; running untraced", cfg.output);
         return false;
     }
-    int fd = create_unique(base, g.path, sizeof g.path);
-    if (fd < 0) {
-        lt_warn("cannot create %s: %s; running untraced", base, strerror(errno));
-        return false;
+    int fd = create_unnamed(base);
+    g_unnamed = fd >= 0;
+    if (g_unnamed) {
+        // An earlier program of this pid that handed its file over: its
+        // exec chain is ours to carry on, and its name is ours to take.
+        take_over_any(base);
+        snprintf(g.path, sizeof g.path, "%s", base);
+    } else {
+        fd = create_unique(base, g.path, sizeof g.path);
+        if (fd < 0) {
+            lt_warn("cannot create %s: %s; running untraced", base, strerror(errno));
+            return false;
+        }
     }
-    // Taken by an earlier image of this pid (exec) or a stale file: say
-    // where this trace goes instead.
-    if (strcmp(base, g.path))
-        lt_warn("%s exists; writing %s", base, g.path);
     layout l = plan_layout(cfg);
     void *map = MAP_FAILED;
     if (reserve(fd, 0, l.rings_off))
@@ -393,7 +461,8 @@ bool lt_trace_create(void)
         no_readahead(map, l.rings_off);
     if (map == MAP_FAILED) {
         lt_warn("cannot allocate %s: %s; running untraced", g.path, strerror(errno));
-        unlink(g.path);
+        if (!g_unnamed)
+            unlink(g.path);
         close(fd);
         return false;
     }
@@ -412,11 +481,23 @@ bool lt_trace_create(void)
     return true;
 }
 
-void lt_trace_publish(void)
+bool lt_trace_publish(void)
 {
     // The magic goes last: a reader polling a new file sees all or nothing.
     __atomic_store_n(&lt_g.hdr->magic, LT_MAGIC, __ATOMIC_RELEASE);
+    if (g_unnamed) {
+        if (!link_unnamed(lt_g.fd, g_base, lt_g.path, sizeof lt_g.path)) {
+            lt_warn("cannot create %s: %s; running untraced", g_base, strerror(errno));
+            unmap_trace();
+            return false;
+        }
+        g_unnamed = false;
+    }
+    // Taken by a stale file or someone else's: say where this trace goes.
+    if (strcmp(g_base, lt_g.path))
+        lt_warn("%s exists; writing %s", g_base, lt_g.path);
     tell_path(lt_g.path);
+    return true;
 }
 
 void lt_trace_give_up(void) { tell_path(nullptr); }

@@ -19,9 +19,10 @@ void lt_rings_reserve(void) LT_HIDDEN;
 /* Creates and lays out a fresh trace file for this process from lt_g.cfg:
  * header, tables, identity.  Readers cannot see it before lt_trace_publish. */
 bool lt_trace_create(void) LT_HIDDEN;
-/* Makes the file valid for readers (its magic, written last) and tells
- * `locktrace run` its name. */
-void lt_trace_publish(void) LT_HIDDEN;
+/* Makes the file valid for readers (its magic, written last), gives it its
+ * name if it was made without one, and tells `locktrace run` the name.
+ * False: no name could be made (the file is gone; run untraced). */
+bool lt_trace_publish(void) LT_HIDDEN;
 /* This process runs untraced: tells `locktrace run` there is no file. */
 void lt_trace_give_up(void) LT_HIDDEN;
 /* Claims a thread slot and maps its ring for the calling thread, and marks it

@@ -53,6 +53,31 @@ case_first_event_malloc() {
     all_decode_clean "$T/tr"
 }
 
+# A process killed while its trace file is being made (another thread's
+# _exit, a kill during start-up) leaves no half-made file that no reader
+# could open: the file gets its name only once it is complete.  A library
+# preloaded before ours holds the shim's first fallocate (reserving the new
+# file's tables) for 30 s; the process is killed then.  The same without the
+# wait makes one trace that decodes.
+case_killed_while_creating() {
+    local slow="$PROGS/liblife_slow_create.so"
+    [ -f "$slow" ] || fail "$slow not built"
+    mkdir -p "$T/kw" "$T/ok"
+    LD_PRELOAD="$slow $LIB" LOCKTRACE_OUTPUT="$T/kw/%e.%p.trace" LIFE_SLOW_MARK="$T/mark" LIFE_SLOW_SECONDS=30 \
+        "$PROGS/life_churn" 20 >/dev/null 2>&1 &
+    local pid=$!
+    LEFT_RUNNING="$pid"
+    for _ in $(seq 1 300); do [ -e "$T/mark" ] && break; sleep 0.05; done
+    [ -e "$T/mark" ] || fail "the shim never reserved its file (no fallocate seen)"
+    kill -KILL "$pid"; wait "$pid" 2>/dev/null
+    LEFT_RUNNING=""
+    count_traces "$T/kw" '*' 0
+    traced whole "$T/ok" LD_PRELOAD="$slow $LIB" LIFE_SLOW_SECONDS=0 -- "$PROGS/life_churn" 20
+    ok whole
+    count_traces "$T/ok" 'life_churn.*.trace' 1
+    all_decode_clean "$T/ok"
+}
+
 # fork from a thread holding locks, and while another thread holds one: each
 # child writes its own trace, the parent's is intact and decodes.
 case_fork() {
