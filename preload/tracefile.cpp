@@ -422,6 +422,28 @@ static void take_over_any(const char *base)
     }
 }
 
+/* The mappings of a file made unnamed show in /proc/PID/maps as
+ * "/dir/#inode (deleted)" even once it has a name, and that is where
+ * `locktrace snapshot` and live readers look for it: the header is mapped
+ * again, and the rings will be, through a descriptor opened by the name
+ * (the same file: checked by inode). */
+static void reopen_named(void)
+{
+    lt_trace &g = lt_g;
+    int fd = open(g.path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    struct stat a, b;
+    if (fstat(fd, &a) != 0 || fstat(g.fd, &b) != 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev ||
+        mmap(g.hdr, g.map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) != (void *)g.hdr) {
+        close(fd);
+        return;
+    }
+    no_readahead(g.hdr, g.map_len);
+    close(g.fd);
+    g.fd = fd;
+}
+
 static void unmap_trace(void)
 {
     munmap(lt_g.hdr, lt_g.map_len);
@@ -492,6 +514,7 @@ bool lt_trace_publish(void)
             return false;
         }
         g_unnamed = false;
+        reopen_named();
     }
     // Taken by a stale file or someone else's: say where this trace goes.
     if (strcmp(g_base, lt_g.path))

@@ -41,7 +41,6 @@ void what_was_traced(const Report& r, json& j)
         j["whole_run"] = {{"holders_exact", m.holders_exact},
                           {"rings_cover_from_ns", m.rel(std::max(m.rings_cover_from_ns, m.start_ns))},
                           {"order_pairs", trace.order_pairs().size()},
-                          {"order_capacity", h.order_table_capacity},
                           {"order_overflow", h.order_overflow},
                           {"inherited_locks", h.inherited_count}};
     else

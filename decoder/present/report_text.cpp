@@ -95,10 +95,9 @@ void what_was_traced(const Report& r, const Line& line)
                      " lock call(s) on locks beyond its totals table are not counted in LOCKS");
         }
         if (h.order_overflow)
-            line("  note: the lock-order table was full (" + std::to_string(h.order_table_capacity) +
-                 " pairs): " + std::to_string(h.order_overflow) +
+            line("  note: the lock-order table was full: " + std::to_string(h.order_overflow) +
                  " order pair(s) not kept (inversions among them are found only in the recorded events; "
-                 "LOCKTRACE_ORDER_PAIRS sets its size)");
+                 "LOCKTRACE_ORDER_PAIRS sets its size, 16384 pairs by default)");
         if (trace.order_torn())
             line("  note: " + std::to_string(trace.order_torn()) + " lock-order entr(ies) torn");
         if (h.lives_overflow)

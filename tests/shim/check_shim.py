@@ -8,14 +8,12 @@ import os
 import re
 import subprocess
 import sys
-import struct
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ltfile  # noqa: E402
 
 EV = {n: i for i, n in enumerate(ltfile.EV_NAMES)}
-STACK_WALKS_OFFSET = 3248  # struct lt_file_header.stack_walks
 PRIM = {n: i for i, n in enumerate(ltfile.PRIM_NAMES)}
 FL_READ, FL_WRITE, FL_TRY, FL_INTERNAL, FL_NESTED = 0x01, 0x02, 0x04, 0x10, 0x20
 
@@ -439,7 +437,7 @@ def case_sites(c):
         check(len(ids) == 48 and set(ids.values()) == {rounds},
               "%s: want 48 stacks of %d calls each, got %s" % (name, rounds, sorted(ids.values())))
         check(len({tr.stack(i)[0] for i in ids}) == 12, "%s: the stacks do not start at 12 call sites" % name)
-    walks = struct.unpack_from("<Q", tr.data, STACK_WALKS_OFFSET)[0]
+    walks = tr.stack_walks
     # One walk per call chain, plus a few: thread start, the first calls.
     check(0 < walks <= 96 + 16, "%d stack walks for 96 call chains (%d calls)" % (walks, 96 * rounds))
     print("sites: 96 call chains x %d calls, %d stack walks" % (rounds, walks))

@@ -27,6 +27,8 @@ EXEC_CHAIN_OFFSET = 3328
 EXEC_CHAIN = struct.Struct("<II")
 EXEC_IMAGE = struct.Struct("<128s56s")
 EXEC_HANDOVER = 0x524E5448
+# struct lt_file_header.stack_walks (format.h pins it with a static_assert)
+STACK_WALKS_OFFSET = 3248
 
 
 class Event:
@@ -55,6 +57,7 @@ class Trace:
         self.h = dict(zip(HDR_FIELDS, h))
         if self.h["magic"] != MAGIC:
             raise ValueError("bad magic")
+        self.stack_walks = struct.unpack_from("<Q", self.data, STACK_WALKS_OFFSET)[0]
         self.handover, self.exec_count = EXEC_CHAIN.unpack_from(self.data, EXEC_CHAIN_OFFSET)
         self.exec_chain = []
         for i in range(min(self.exec_count, 4)):
