@@ -175,7 +175,7 @@ void lt_stamp_end(void)
             return;
     }
     if (lt_tls.ctl)
-        lt_book_flush(lt_tls.ctl); // the other threads' few held-back counts are lost with them
+        lt_book_flush(lt_tls.ctl); // other threads still running lose theirs: their counts are lower bounds
     lt_g.hdr->exit_status = g_exit_status;
     lt_clock_anchor(true);
     __atomic_store_n(&lt_g.hdr->end_monotonic_ns, lt_now(), __ATOMIC_RELEASE);

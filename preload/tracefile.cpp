@@ -797,10 +797,7 @@ void lt_trace_drop_after_fork(void)
     // copying the parent's (a store would copy each page first).
     if (madvise(g.ctl, g.ctl_len, MADV_DONTNEED) != 0)
         memset(g.ctl, 0, g.ctl_len);
-    munmap(g.hdr, g.map_len);
-    close(g.fd);
-    g.fd = -1;
-    g.hdr = nullptr;
+    unmap_trace();
 }
 
 /* Events that say nothing about locks: a trace holding only these (and no
