@@ -80,12 +80,13 @@ check_trace() { # label dir [count_dump]
     rec=$(stat_of "$s" events_recorded); kept=$(stat_of "$s" events_kept)
     drop=$(stat_of "$s" threads_dropped); thr=$(stat_of "$s" threads_used)
     recyc=$(stat_of "$s" threads_recycled); stacks=$(stat_of "$s" stacks_stored)
-    local walks; walks=$(stat_of "$s" stack_walks)
+    local walks pairs over; walks=$(stat_of "$s" stack_walks)
+    pairs=$(stat_of "$s" order_pairs); over=$(stat_of "$s" order_overflow)
     if [ -n "$dump" ] && have_decoder; then
         lines=$("$LT" dump "$t" 2>/dev/null | wc -l)
         lines=", dump: $lines lines"
     fi
-    echo "  $label: $(mb "$(stat_of "$s" file_bytes)") file ($(mb "$(stat_of "$s" disk_bytes)") on disk), $thr thread slots ($recyc recycled, $drop dropped), $(mil "$rec") events recorded, $(mil "$kept") kept, $stacks stacks, ${walks:-0} stack walks$lines"
+    echo "  $label: $(mb "$(stat_of "$s" file_bytes)") file ($(mb "$(stat_of "$s" disk_bytes)") on disk), $thr thread slots ($recyc recycled, $drop dropped), $(mil "$rec") events recorded, $(mil "$kept") kept, $stacks stacks, ${walks:-0} stack walks, ${pairs:-0} lock-order pairs (${over:-0} not kept)$lines"
     [ "${rec:-0}" -gt 0 ] || { echo "    ^ NO EVENTS: the shim recorded nothing"; ok=1; }
     [ "${drop:-0}" -eq 0 ] || { echo "    ^ $drop THREADS NOT TRACED: those threads' ops ran untraced, ratios understate the cost"; ok=1; }
     return $ok
