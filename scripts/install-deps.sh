@@ -25,6 +25,9 @@ if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUD
     echo "locktrace: need root to run: apt-get install -y$missing" >&2; exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
+# A fresh machine often runs its own apt at boot (unattended-upgrades), and a
+# second install may be under way: wait for dpkg's lock instead of failing.
+wait_lock=(-o DPkg::Lock::Timeout=600)
+$SUDO apt-get "${wait_lock[@]}" update -qq
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -q --no-install-recommends $missing
+$SUDO apt-get "${wait_lock[@]}" install -y -q --no-install-recommends $missing
