@@ -27,7 +27,6 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 # A fresh machine often runs its own apt at boot (unattended-upgrades), and a
 # second install may be under way: wait for dpkg's lock instead of failing.
-wait_lock=(-o DPkg::Lock::Timeout=600)
-$SUDO apt-get "${wait_lock[@]}" update -qq
+$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
 # shellcheck disable=SC2086
-$SUDO apt-get "${wait_lock[@]}" install -y -q --no-install-recommends $missing
+$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends $missing
