@@ -8,7 +8,6 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
-#include <sys/mman.h>
 
 namespace lt {
 
@@ -106,7 +105,7 @@ struct LockWork {
     uint64_t longest_closed_ns = 0;
     size_t longest_closed = SIZE_MAX;
     bool rescan = false;
-    void closed(const std::vector<Hold>& holds, size_t i)
+    void closed(const BigVector<Hold>& holds, size_t i)
     {
         const Hold& hd = holds[i];
         uint64_t d = hd.end_ns - std::min(hd.end_ns, hd.begin_ns);
@@ -138,7 +137,7 @@ struct Progress {
 // late (its share of all events grows as the others' fall): that one is
 // believed up to 8 times the overall one.  Every event adds at most one
 // element, which bounds both.
-template <class T> void make_room(std::vector<T>& v, const Progress& p)
+template <class T> void make_room(BigVector<T>& v, const Progress& p)
 {
     if (v.size() < v.capacity()) return;
     size_t n = v.size();
@@ -151,12 +150,7 @@ template <class T> void make_room(std::vector<T>& v, const Progress& p)
         const uint64_t bound = n + (p.events_total > p.events_so_far ? p.events_total - p.events_so_far : 0) + 1;
         want = size_t(std::min<uint64_t>(std::max<uint64_t>(est, want), std::max<uint64_t>(bound, n + 1)));
     }
-    v.reserve(want);
-    if (want * sizeof(T) >= (8u << 20)) {
-        uintptr_t b = (reinterpret_cast<uintptr_t>(v.data()) + 4095) & ~uintptr_t(4095);
-        uintptr_t e = reinterpret_cast<uintptr_t>(v.data() + want) & ~uintptr_t(4095);
-        if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_HUGEPAGE);
-    }
+    v.reserve(want);  // a big one in huge pages (huge_pages.h)
 }
 
 } // namespace

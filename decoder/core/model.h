@@ -6,6 +6,7 @@
 // dropped or recycled), `history_complete` is false and owners are never invented.
 #pragma once
 
+#include "huge_pages.h"
 #include "live_view.h"
 #include "trace_reader.h"
 
@@ -112,9 +113,9 @@ struct RunTotals {
 struct Lock {
     uint64_t addr = 0;
     uint8_t prim = LT_PRIM_NONE;
-    std::vector<EventIx> events;    // every event about this object, in time order
-    std::vector<Hold> holds;        // in order of acquisition (empty for futex/sem/cond)
-    std::vector<Wait> waits;        // in order of beginning
+    BigVector<EventIx> events;      // every event about this object, in time order
+    BigVector<Hold> holds;          // in order of acquisition (empty for futex/sem/cond)
+    BigVector<Wait> waits;          // in order of beginning
     std::vector<size_t> unmatched_releases; // indices into events
     LockStats stats;               // of the events in the rings
     RunTotals run;                  // of the whole run, when the trace keeps them

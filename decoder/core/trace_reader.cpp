@@ -1,6 +1,7 @@
 #include "trace_reader.h"
 
 #include "handover.h"
+#include "huge_pages.h"
 
 #include <algorithm>
 #include <atomic>
@@ -876,12 +877,8 @@ void EventReader::reserve(std::vector<Event>& out, size_t extra) const
     size_t total = out.size() + upper_bound_ + extra;
     out.reserve(total);
     // Millions of events: ask for huge pages so that filling the output costs
-    // a page fault per 2 MiB instead of per 4 KiB.
-    if (total * sizeof(Event) >= (8u << 20)) {
-        uintptr_t b = (reinterpret_cast<uintptr_t>(out.data()) + 4095) & ~uintptr_t(4095);
-        uintptr_t e = (reinterpret_cast<uintptr_t>(out.data() + total)) & ~uintptr_t(4095);
-        if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_HUGEPAGE);
-    }
+    // a page fault per 2 MiB instead of per 4 KiB (huge_pages.h).
+    if (total * sizeof(Event) >= 4 * kHugePage) advise_huge(out.data(), total * sizeof(Event));
 }
 
 size_t EventReader::read(std::vector<Event>& out, size_t max)
