@@ -41,13 +41,17 @@ TEST(HugePages, BigArraysAreAlignedAndAdvised)
     lt::BigVector<uint32_t> v;
     v.reserve(lt::kHugePage / sizeof(uint32_t) + 1);  // just over 2 MiB: two huge pages
     ASSERT_EQ(reinterpret_cast<uintptr_t>(v.data()) % lt::kHugePage, 0u);
-    if (thp_configured()) EXPECT_NE(vm_flags_at(v.data()).find(" hg"), std::string::npos) << vm_flags_at(v.data());
+    if (thp_configured()) {
+        EXPECT_NE(vm_flags_at(v.data()).find(" hg"), std::string::npos) << vm_flags_at(v.data());
+    }
 }
 
 TEST(HugePages, SmallArraysComeFromTheHeapAsUsual)
 {
     lt::BigVector<uint32_t> v(1000, 7);
-    if (thp_configured()) EXPECT_EQ(vm_flags_at(v.data()).find(" hg"), std::string::npos) << vm_flags_at(v.data());
+    if (thp_configured()) {
+        EXPECT_EQ(vm_flags_at(v.data()).find(" hg"), std::string::npos) << vm_flags_at(v.data());
+    }
     EXPECT_EQ(v[999], 7u);
 }
 
