@@ -48,6 +48,16 @@ fail() {
 }
 line_of() { grep -n "site: $2\b" "$src/$1" | cut -d: -f1; }
 
+# record TRACE PROG [ENV=VALUE...]: runs zoo program PROG to its end under the
+# shim, then writes its report, text and --json, into $work.
+record() {
+    local trace=$1 prog=$2; shift 2
+    env LD_PRELOAD="$shim" LOCKTRACE_OUTPUT="$trace" LOCKTRACE_QUIET=1 "$@" "$zoo/$prog" >"$work/out" 2>&1 ||
+        fail "$prog failed: $(cat "$work/out")"
+    "$lt" report "$trace" >"$work/report.txt"
+    "$lt" report --json "$trace" >"$work/report.json"
+}
+
 # Waits until $1 (a trace) stops growing while process $2 lives.
 wait_quiet() {
     local last=-1 quiet=0 n
@@ -172,10 +182,7 @@ fork_inherited)
     ;;
 order_counts)
     trace="$work/counted.trace"
-    LD_PRELOAD="$shim" LOCKTRACE_OUTPUT="$trace" LOCKTRACE_QUIET=1 "$zoo/inversion_counted" >"$work/out" 2>&1 ||
-        fail "the program failed: $(cat "$work/out")"
-    "$lt" report "$trace" >"$work/report.txt"
-    "$lt" report --json "$trace" >"$work/report.json"
+    record "$trace" inversion_counted
     jq_ok '[.findings[] | select(.kind == "lock-order-inversion")
         | select(.summary | test("users_lock\\).*then mutex [0-9a-fx]+ \\(sessions_lock\\)[^,]*\\(45000 times in this order\\)")
                  and (test("at least") | not))] | length == 1' "$work/report.json" >/dev/null ||
@@ -186,21 +193,13 @@ order_counts)
     grep -q "(45000 times in this order)" "$work/packed.txt" || fail "the bundle does not count 45000"
     ;;
 order_table)
-    trace="$work/pairs.trace"
-    LD_PRELOAD="$shim" LOCKTRACE_OUTPUT="$trace" LOCKTRACE_QUIET=1 "$zoo/healthy_many_pairs" >"$work/out" 2>&1 ||
-        fail "the program failed: $(cat "$work/out")"
-    "$lt" report "$trace" >"$work/report.txt"
-    "$lt" report --json "$trace" >"$work/report.json"
+    record "$work/pairs.trace" healthy_many_pairs
     grep -q "lock-order table was full" "$work/report.txt" && fail "2000 pairs filled the default table"
     jq_ok '[.findings[] | select(.severity != "info")] | length == 0' "$work/report.json" >/dev/null ||
         fail "findings on a healthy program"
-    trace="$work/small.trace"
-    LD_PRELOAD="$shim" LOCKTRACE_OUTPUT="$trace" LOCKTRACE_QUIET=1 LOCKTRACE_ORDER_PAIRS=256 "$zoo/healthy_many_pairs" \
-        >"$work/out" 2>&1 || fail "the program failed: $(cat "$work/out")"
-    "$lt" report "$trace" >"$work/report.txt"
+    record "$work/small.trace" healthy_many_pairs LOCKTRACE_ORDER_PAIRS=256
     grep -qE "note: the lock-order table was full: [0-9]+ order pair\(s\) not kept.*LOCKTRACE_ORDER_PAIRS sets its size" \
         "$work/report.txt" || fail "the text does not say the 256-pair table was full and how to size it"
-    "$lt" report --json "$trace" >"$work/report.json"
     jq_ok '.whole_run.order_pairs <= 256 and .whole_run.order_overflow > 0' \
         "$work/report.json" >/dev/null || fail "--json does not give the pairs kept and not kept"
     jq_ok '[.findings[] | select(.severity != "info")] | length == 0' "$work/report.json" >/dev/null ||
