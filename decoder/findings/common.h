@@ -141,6 +141,12 @@ constexpr uint64_t kLiveWaitGraceNs = 200 * 1000 * 1000;
 // True when the wait that began at begin_ns was younger than the grace period
 // at `at` (judged_at; 0: never).
 bool wait_may_be_in_flight(const Model& m, uint64_t begin_ns, uint64_t at);
+// An uncontended acquisition records one ACQUIRED after the real call: a
+// thread still running when the trace ends (killed, or read live) may hold a
+// lock it has not recorded yet, if it was descheduled in between.  True when
+// at_ns is close enough to that end (the last record of a killed process, or
+// the moment it was last seen running) for that to be.
+bool unrecorded_acquisition_possible(const Model& m, uint64_t at_ns);
 
 } // namespace fx
 using namespace fx;

@@ -68,7 +68,9 @@ bool has_snapshot(const Event& e)
 //    it ended), from threads whose history is complete;
 //  - `hi`: those plus every read hold or read wait (glibc counts a reader
 //    that waits out a write phase) of another thread that may have been
-//    between its real call and its record during that window;
+//    between its real call and its record during that window, and, close
+//    to the end of a killed or live trace, every thread that recorded
+//    nothing since (an uncontended rdlock not yet recorded);
 //  - `history`: the read holds open at e by the recorded order alone.
 struct ReaderBounds {
     uint32_t lo = 0, hi = 0, history = 0;
@@ -98,6 +100,13 @@ ReaderBounds reader_bounds(const Model& m, const Lock& L, const ThreadOrder& ord
         uint64_t may_to = h.released == kNoEvent ? kOpenEnd : order.next_time(m, h.released);
         if (may_from <= to && may_to >= from) b.hi++;
     }
+    // A thread that recorded nothing more up to the end may have taken a read
+    // lock by the uncontended path and not written its ACQUIRED yet.
+    if (unrecorded_acquisition_possible(m, to))
+        for (const ThreadState& t : m.threads)
+            if (t.thread != e.thread && t.status == ThreadStatus::running &&
+                (t.last_event == kNoEvent || m.events[t.last_event].time_ns <= to))
+                b.hi++;
     for (const Wait& w : L.waits) {
         if (w.mode != kModeRead || w.thread == e.thread) continue;
         // A wait that ended in ACQUIRED is counted by its hold from then on.

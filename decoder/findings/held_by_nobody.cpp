@@ -63,14 +63,19 @@ bool word_says_taken(const Lock& L, const Event& want)
 // In a killed process, a thread killed inside its own lock or unlock call
 // holds the lock without its ACQUIRED on record (the real lock had returned),
 // or still holds it after its RELEASE record (the real unlock had not run):
-// its last event is that ATTEMPT or RELEASE of L.  Is the word that `want`
-// found explained by such threads (the owner the word names, or as many
-// readers as it counts)?
+// its last event is that ATTEMPT or RELEASE of L.  An uncontended acquisition
+// records nothing before the real call (one ACQUIRED after it), so any thread
+// not waiting elsewhere may hold L unrecorded too, if the kill came soon
+// enough after `want` that it had no time to write its ACQUIRED (a thread
+// descheduled between the two).  Is the word that `want` found explained by
+// such threads (the owner the word names, or as many readers as it counts)?
 bool explained_by_calls_in_flight(const Model& m, const Lock& L, const ThreadState& victim, const Event& want)
 {
     if (!m.trace || m.trace->process_ended() || judged_at(m) != 0) return false;  // only killed ones
+    const bool soon = unrecorded_acquisition_possible(m, want.time_ns);
     auto in_call_on_L = [&](const ThreadState& t, bool read_only) {
         if (t.last_event == kNoEvent || &t == &victim) return false;
+        if (soon && t.status == ThreadStatus::running) return true;
         const Event& e = m.events[t.last_event];
         if (e.addr != L.addr || e.prim != L.prim) return false;
         return e.type == LT_EV_RELEASE || (e.type == LT_EV_ATTEMPT && (!read_only || (e.flags & LT_FL_READ)));

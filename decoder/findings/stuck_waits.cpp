@@ -247,6 +247,13 @@ bool wait_may_be_in_flight(const Model& m, uint64_t begin_ns, uint64_t at)
     return at - std::min(at, begin_ns) < kLiveWaitGraceNs;
 }
 
+bool unrecorded_acquisition_possible(const Model& m, uint64_t at_ns)
+{
+    if (!m.trace || m.trace->process_ended()) return false;
+    uint64_t end = judged_at(m) ? judged_at(m) : m.end_ns;
+    return end - std::min(end, at_ns) < kLiveWaitGraceNs;
+}
+
 // A futex wait of pthread_join (seen with LOCKTRACE_LIBC_FUTEX=1): glibc sleeps
 // on the joined thread's tid field, inside its struct pthread, expecting the
 // tid; the kernel clears the field and wakes it when that thread ends

@@ -141,6 +141,32 @@ TEST(Verdict, KilledDuringAHandoverIsNoHang)
     EXPECT_NE(verdict(r).state, "hung");
 }
 
+// Killed right after T2 found rwlock RW read-locked once and began to wait
+// to write: nobody holds RW by the history, but T1, whose last event was an
+// unlock of M, may have taken its read lock by the uncontended path (one
+// ACQUIRED, written after the real call) and been descheduled before writing
+// it.  With the kill a moment later that explains the word; a second later,
+// with other threads recording meanwhile, it does not.
+TEST(Verdict, KilledDuringAnUnrecordedFastAcquisitionIsNoHeldByNobody)
+{
+    constexpr uint64_t RW = 0x6000;
+    auto run = [](uint64_t kill_after) {
+        TraceBuilder b;
+        uint32_t t1 = b.add_thread(1), t2 = b.add_thread(2), t3 = b.add_thread(3);
+        busy(b, t1, 10);
+        b.add(t2, 20, LT_EV_ACQUIRED, LT_PRIM_RWLOCK, RW, LT_FL_READ).state[0] = 8;
+        b.add(t2, 21, LT_EV_RELEASE, LT_PRIM_RWLOCK, RW, LT_FL_READ).state[0] = 8;
+        b.add(t2, 22, LT_EV_ATTEMPT, LT_PRIM_RWLOCK, RW, LT_FL_WRITE).state[0] = 8;  // 1 reader
+        b.add(t3, 22 + kill_after, LT_EV_ACQUIRED, LT_PRIM_MUTEX, OTHER, LT_FL_WRITE);
+        return build(b);
+    };
+    Built soon = run(1000);
+    EXPECT_EQ(first(soon, "held-by-nobody"), nullptr) << list(soon);
+    EXPECT_FALSE(has_error_or_warning(soon)) << list(soon);
+    Built late = run(1000 * 1000 * 1000);
+    EXPECT_NE(first(late, "held-by-nobody"), nullptr) << list(late);
+}
+
 // --- binary semaphores used as locks -------------------------------------------
 
 // Python's threading.Lock: sem_init(1), sem_trywait takes the unit, sem_wait
