@@ -31,7 +31,7 @@ bool handover_releases(const Event& e, bool* shared)
     return true;
 }
 
-HandoverOrder::HandoverOrder() : recent_(kSlots + kProbe, Recent{0, 0, 0}) {}
+HandoverOrder::HandoverOrder() : recent_(kSlots + kProbe, Recent{0, 0, 0, 0, 0}) {}
 
 void HandoverOrder::note_acquired(const Event& e)
 {
@@ -39,9 +39,18 @@ void HandoverOrder::note_acquired(const Event& e)
     const size_t s = slot_of(e.addr);
     for (size_t k = 0; k < kProbe; k++) {
         Recent& r = recent_[s + k];
-        // Free, the same lock, or too old to matter any more.
-        if (r.addr == 0 || r.addr == e.addr || r.time_ns + kToleranceNs < e.time_ns) {
-            r = {e.addr, e.time_ns, e.thread};
+        if (r.addr == e.addr) {
+            if (r.thread != e.thread) {
+                r.other_time_ns = r.time_ns;
+                r.other_thread = r.thread;
+            }
+            r.time_ns = e.time_ns;
+            r.thread = e.thread;
+            return;
+        }
+        // Free, or too old to matter any more.
+        if (r.addr == 0 || r.time_ns + kToleranceNs < e.time_ns) {
+            r = {e.addr, e.time_ns, 0, e.thread, e.thread};
             return;
         }
     }
@@ -55,7 +64,8 @@ bool HandoverOrder::maybe_conflict(const Event& rel) const
     for (size_t k = 0; k < kProbe; k++) {
         const Recent& r = recent_[s + k];
         if (r.addr == rel.addr)
-            return r.thread != rel.thread && r.time_ns + kToleranceNs >= rel.time_ns;
+            return (r.thread != rel.thread && r.time_ns + kToleranceNs >= rel.time_ns) ||
+                   (r.other_thread != rel.thread && r.other_time_ns + kToleranceNs >= rel.time_ns);
     }
     return false;
 }

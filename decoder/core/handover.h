@@ -41,9 +41,13 @@ public:
     uint64_t moved() const { return moved_; }
 
 private:
-    struct Recent {  // the newest acquisition of a lock address
-        uint64_t addr, time_ns;
-        uint32_t thread;
+    // The newest acquisition of a lock address, and the newest before it by
+    // another thread: a RELEASE conflicts with an earlier-stamped acquisition
+    // by another thread even when its own thread's (a condition wait's
+    // re-take, recorded after the wait returned) is stamped later.
+    struct Recent {
+        uint64_t addr, time_ns, other_time_ns;
+        uint32_t thread, other_thread;
     };
     static constexpr size_t kSlots = 4096, kProbe = 4;
     void note_acquired(const Event& e);

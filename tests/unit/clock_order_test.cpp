@@ -121,6 +121,33 @@ TEST(HandoverOrder, TheAcquirersLaterEventsMoveWithItInOrder)
     expect_times_grow(ev);
 }
 
+TEST(HandoverOrder, AnEarlyStampBehindTheReleasersOwnLaterAcquisitionMoves)
+{
+    // Thread 2's condition wait re-took M inside libc (its ACQUIRED, written
+    // after the wait returned, is stamped 380) and gave it back at 430;
+    // thread 1's ACQUIRED, stamped early at 370, came after that release.
+    // The newest acquisition of M before the RELEASE is thread 2's own: the
+    // earlier one by thread 1 must still be found.
+    TraceBuilder b;
+    b.make_v3(false);
+    uint32_t a = b.add_thread(1), c = b.add_thread(2);
+    b.add(c, 290, LT_EV_WAIT_END, LT_PRIM_COND, M + 64).addr2 = M;
+    b.add(a, 370, LT_EV_ACQUIRED, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    b.add(c, 380, LT_EV_ACQUIRED, LT_PRIM_MUTEX, M, LT_FL_WRITE | LT_FL_INTERNAL);
+    b.add(c, 430, LT_EV_RELEASE, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    b.add(a, 2000, LT_EV_RELEASE, LT_PRIM_MUTEX, M, LT_FL_WRITE);
+    lt::Trace t(b.write());
+    std::vector<lt::Event> ev = t.read_events();
+    ASSERT_EQ(ev.size(), 5u);
+    EXPECT_LT(where(ev, 2, LT_EV_RELEASE), where(ev, 1, LT_EV_ACQUIRED));
+    expect_times_grow(ev);
+    lt::Model m = lt::Model::build(t);
+    const lt::Lock* L = m.find_lock(M, LT_PRIM_MUTEX);
+    ASSERT_NE(L, nullptr);
+    ASSERT_EQ(L->holds.size(), 2u);
+    EXPECT_LE(L->holds[0].end_ns, L->holds[1].begin_ns);
+}
+
 TEST(HandoverOrder, ReadersDoNotExcludeReaders)
 {
     TraceBuilder b;
