@@ -131,9 +131,10 @@ def check_report_debug(decoder, trace, left, right, tids, label):
 def healthy(build, debug):
     """The --healthy run: exits 0, and `locktrace report` finds nothing wrong.
     On a loaded machine the threads can happen to run one after another and
-    never meet in a slow path; such a run proves nothing, so it is run again
-    (up to 3 times) until some wait is on record."""
-    for attempt in range(3):
+    never meet in a slow path (3 such runs in a row were seen while the whole
+    suite ran); such a run proves nothing, so it is run again (up to 8 times,
+    under a second each) until some wait is on record."""
+    for attempt in range(8):
         failures_before = len(failures)
         waits = healthy_once(build, debug)
         if waits > 0 or len(failures) > failures_before:
