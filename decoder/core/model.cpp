@@ -559,13 +559,21 @@ void add_whole_run(Model& m, const Trace& trace)
     m.whole_run = true;
     const lt_file_header& hdr = trace.header();
     bool exact = !hdr.threads_dropped && !hdr.threads_recycled;
+    // Threads that may have called any lock uncounted: dropped ones (no
+    // slot), ones whose book is missing, ones whose totals table was full
+    // (for every lock it has no entry for).
+    uint32_t books_missing = uint32_t(std::min<uint64_t>(hdr.threads_dropped, UINT32_MAX)), full_tables = 0;
     for (size_t i = 0; i < trace.books().size() && i < trace.threads().size(); i++) {
         const ThreadBook& b = trace.books()[i];
         const ThreadInfo& ti = trace.threads()[i];
         if (!b.present) {
-            if (ti.ring_capacity) exact = false;
+            if (ti.ring_capacity) {
+                exact = false;
+                books_missing++;
+            }
             continue;
         }
+        if (b.totals_overflow) full_tables++;
         if (b.held_torn || b.held_overflow) exact = false;
         for (const lt_lock_totals& t : b.totals) {
             auto it = m.lock_index.find(LockKey{t.addr, t.prim});
@@ -593,8 +601,11 @@ void add_whole_run(Model& m, const Trace& trace)
             r.try_failures += t.try_failures;
             r.failures += t.failures;
             r.unmatched_releases += t.unmatched_releases;
+            if (b.totals_overflow) r.full_tables_counting++;
         }
     }
+    for (Lock& L : m.locks)
+        if (L.run.known) L.run.threads_not_counted = books_missing + (full_tables - L.run.full_tables_counting);
     // A lock handed between threads leaves a stale entry in its locker's held set.
     if (!locks_released_by_non_holders(trace).empty()) exact = false;
     m.holders_exact = exact;

@@ -107,7 +107,13 @@ struct RunTotals {
     int32_t hold_longest_tid = 0;
     uint32_t hold_longest_stack = 0;
     uint64_t timeouts = 0, try_failures = 0, failures = 0, unmatched_releases = 0;
+    // Threads whose calls on the lock may be missing: their totals table was
+    // full and holds no entry for it, or their totals are not in the trace.
+    // Then the counts are a lower bound.
+    uint32_t threads_not_counted = 0;
+    uint32_t full_tables_counting = 0; // (while adding up) full tables with an entry for it
     uint64_t acquisitions() const { return acquired_read + acquired_write; }
+    bool exact() const { return threads_not_counted == 0; }
 };
 
 struct Lock {

@@ -37,8 +37,16 @@ void what_was_traced(const Report& r, json& j)
     j["file_truncated"] = trace.file_truncated();
     j["history_complete"] = m.history_complete;
     // What outlives the rings (format version 2), or null.
+    uint64_t totals_not_counted = 0, totals_full_threads = 0;
+    for (const ThreadBook& b : trace.books())
+        if (b.present && b.totals_overflow) {
+            totals_not_counted += b.totals_overflow;
+            totals_full_threads++;
+        }
     if (m.whole_run)
         j["whole_run"] = {{"holders_exact", m.holders_exact},
+                          {"totals_full_threads", totals_full_threads},
+                          {"totals_not_counted", totals_not_counted},
                           {"rings_cover_from_ns", m.rel(std::max(m.rings_cover_from_ns, m.start_ns))},
                           {"order_pairs", trace.order_pairs().size()},
                           {"order_overflow", h.order_overflow},
@@ -156,7 +164,8 @@ json lock_summary(const Report& r, const LockSummary& ls)
               {"woken", s.woken},
               {"holders_at_end", L.has_owners() ? holders : json(nullptr)}};
     const RunTotals& t = L.run;
-    l["counts_cover"] = t.known && L.has_owners() ? "whole run" : "recorded events";
+    l["counts_cover"] = !(t.known && L.has_owners()) ? "recorded events" : t.exact() ? "whole run" : "whole run, at least";
+    if (t.known && L.has_owners() && !t.exact()) l["threads_not_counted"] = t.threads_not_counted;
     if (t.known && L.has_owners()) {
         // The whole run's numbers; the recorded events' own under "recorded".
         l["recorded"] = {{"acquisitions", s.acquisitions},         {"read_acquisitions", s.read_acquisitions},

@@ -79,8 +79,21 @@ void what_was_traced(const Report& r, const Line& line)
         std::string cover = gaps.empty() ? "every event of the " + duration(m.end_ns - m.start_ns) + " run"
                                          : "events of the last " + duration(m.end_ns - from) + " of a " +
                                                duration(m.end_ns - m.start_ns) + " run (" + gaps + ")";
+        // What did not fit in its table is named here, and the notes below say how much.
+        std::vector<std::string> partial;
+        if (!m.holders_exact) partial.push_back("some held sets are incomplete");
+        std::string unfit;
+        if (h.order_overflow) unfit = "part of the lock order";
+        if (std::any_of(trace.books().begin(), trace.books().end(),
+                        [](const ThreadBook& b) { return b.present && b.totals_overflow; }))
+            unfit += (unfit.empty() ? "" : " and ") + std::string("some threads' totals");
+        if (!unfit.empty()) partial.push_back(unfit + " did not fit");
         line("  history: " + cover + "; held locks, lock order and totals cover the whole run" +
-             (m.holders_exact ? "" : " (some held sets are incomplete: see the notes)"));
+             (partial.empty() ? "" : " (" + partial[0] + (partial.size() > 1 ? "; " + partial[1] : "") +
+                                         ": see the notes)"));
+        size_t full_tables = 0;
+        uint64_t not_counted = 0;
+        std::string full_tids;
         for (size_t i = 0; i < trace.books().size() && i < trace.threads().size(); i++) {
             const ThreadBook& b = trace.books()[i];
             const int32_t tid = trace.threads()[i].tid;
@@ -90,10 +103,18 @@ void what_was_traced(const Report& r, const Line& line)
             if (b.held_torn)
                 line("  note: thread " + std::to_string(tid) + ": " + std::to_string(b.held_torn) +
                      " held-set entr(ies) torn (killed, or being written while read)");
-            if (b.totals_overflow)
-                line("  note: thread " + std::to_string(tid) + ": " + std::to_string(b.totals_overflow) +
-                     " lock call(s) on locks beyond its totals table are not counted in LOCKS");
+            if (b.totals_overflow) {
+                full_tables++;
+                not_counted += b.totals_overflow;
+                if (full_tables <= 8) full_tids += (full_tables > 1 ? ", " : "") + std::to_string(tid);
+            }
         }
+        if (full_tables)
+            line("  note: " + std::to_string(not_counted) + " lock call(s) by " + std::to_string(full_tables) +
+                 (full_tables == 1 ? " thread (" : " threads (") + full_tids + (full_tables > 8 ? ", ..." : "") +
+                 ") on locks beyond " + (full_tables == 1 ? "its" : "their") + " totals table" +
+                 (full_tables == 1 ? "" : "s") + " (" + std::to_string(LT_TOTALS_CAPACITY) +
+                 " locks a thread) are not counted in LOCKS; a lock they called counts at least what is shown");
         if (h.order_overflow)
             line("  note: the lock-order table was full: " + std::to_string(h.order_overflow) +
                  " order pair(s) not kept (inversions among them are found only in the recorded events; "
@@ -298,6 +319,9 @@ std::string run_line(const Report& r, const LockSummary& ls)
     if (t.failures) l += ", " + std::to_string(t.failures) + " failures";
     if (t.try_failures) l += ", " + std::to_string(t.try_failures) + " busy trylocks";
     if (t.unmatched_releases) l += ", " + std::to_string(t.unmatched_releases) + " unlocks by a non-holder";
+    if (!t.exact())
+        return l + " (whole run, at least: " + std::to_string(t.threads_not_counted) +
+               (t.threads_not_counted == 1 ? " thread" : " threads") + " could not count it, see the notes)";
     return l + " (whole run)";
 }
 
