@@ -93,7 +93,7 @@ int main(int argc, char** argv)
         th.ring_offset = ring_off[t];
         th.ring_capacity = ring;
         if (book_off[t])
-            memcpy(out.data() + book_off[t], at(threads[t].book_offset, sizeof(lt_book)), sizeof(lt_book));
+            memcpy(out.data() + book_off[t], at(threads[t].book_offset, o.book_size), o.book_size);
         th.book_offset = book_off[t];
         memcpy(out.data() + o.thread_table_offset + t * sizeof(lt_thread), &th, sizeof th);
         memcpy(out.data() + th.ring_offset, rings[t].data(), ring * sizeof(lt_event));

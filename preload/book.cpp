@@ -201,8 +201,9 @@ static const uint32_t k_totals_probes = 16;
 
 static lt_lock_totals *totals_of(lt_book *b, uint64_t addr, uint8_t prim)
 {
-    uint32_t i = (uint32_t)(((addr >> 3) * UINT64_C(0x9e3779b97f4a7c15)) >> 48) & (LT_TOTALS_CAPACITY - 1);
-    for (uint32_t p = 0; p < k_totals_probes; ++p, i = (i + 1) & (LT_TOTALS_CAPACITY - 1)) {
+    const uint32_t mask = lt_g.totals_mask;
+    uint32_t i = (uint32_t)(((addr >> 3) * UINT64_C(0x9e3779b97f4a7c15)) >> 48) & mask;
+    for (uint32_t p = 0; p < k_totals_probes; ++p, i = (i + 1) & mask) {
         lt_lock_totals *t = &b->totals[i];
         uint64_t a = __atomic_load_n(&t->addr, __ATOMIC_RELAXED);
         if (LT_LIKELY(a == addr))

@@ -132,7 +132,7 @@ static const char *const known_settings[] = {
     "LOCKTRACE_DECODER",       "LOCKTRACE_PROBES",          "LOCKTRACE_PROBES_BUILTIN",
     "LOCKTRACE_PROBES_VERBOSE", "LOCKTRACE_PROBES_ENTRY_STACKS", "LOCKTRACE_LIBC_FUTEX",
     "LOCKTRACE_PATH_FD",       "LOCKTRACE_PACK_TIMING",     "LOCKTRACE_BUILD",
-    "LOCKTRACE_KEEP_EMPTY",    "LOCKTRACE_ORDER_PAIRS",
+    "LOCKTRACE_KEEP_EMPTY",    "LOCKTRACE_ORDER_PAIRS",     "LOCKTRACE_TOTALS_LOCKS",
 };
 
 /* Edit distance of two short names, with one row on the stack (no allocation:
@@ -211,6 +211,8 @@ void lt_config_load(lt_config *cfg)
     cfg->stack_depth = (uint32_t)parse_number("LOCKTRACE_STACK_DEPTH", LT_DEFAULT_STACK_DEPTH, 0, LT_MAX_STACK_DEPTH, false);
     cfg->max_threads = (uint32_t)parse_number("LOCKTRACE_MAX_THREADS", LT_DEFAULT_MAX_THREADS, 1, 1u << 20, false);
     cfg->order_pairs = (uint32_t)parse_number("LOCKTRACE_ORDER_PAIRS", LT_DEFAULT_ORDER_PAIRS, 256, 1u << 24, true);
+    cfg->totals_locks =
+        (uint32_t)parse_number("LOCKTRACE_TOTALS_LOCKS", LT_TOTALS_DEFAULT, LT_TOTALS_MIN, LT_TOTALS_MAX, true);
     cfg->families = parse_families();
     cfg->follow_fork = parse_bool("LOCKTRACE_FOLLOW_FORK", true);
     cfg->follow_exec = parse_bool("LOCKTRACE_FOLLOW_EXEC", true);

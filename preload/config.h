@@ -24,6 +24,7 @@ struct lt_config {
     uint32_t families;    /* bit (1 << enum lt_prim) */
     uint32_t max_threads;
     uint32_t order_pairs; /* lock-order table entries, power of two */
+    uint32_t totals_locks; /* entries of each thread's totals table, power of two */
     bool follow_fork;
     bool follow_exec;
     bool sparse;          /* LOCKTRACE_SPARSE: leave trace files sparse (see reserve()) */

@@ -307,9 +307,9 @@ static const uint32_t k_inherited_capacity = 256;
  * ~1000 per tenfold of the run's age. */
 static const uint32_t k_anchors_capacity = 8192;
 
-uint64_t lt_slot_bytes(uint64_t ring_size)
+uint64_t lt_slot_bytes(const lt_config *cfg)
 {
-    return ring_size * sizeof(lt_event) + align_up(sizeof(lt_book), 4096);
+    return cfg->ring_size * sizeof(lt_event) + align_up(lt_book_bytes(cfg->totals_locks), 4096);
 }
 
 static layout plan_layout(const lt_config &cfg)
@@ -354,7 +354,7 @@ static void fill_header(lt_file_header *h, const layout &l, const lt_config &cfg
     h->rings_offset = l.rings_off;
     h->file_end = l.rings_off;
     h->ring_capacity = cfg.ring_size;
-    h->book_size = sizeof(lt_book);
+    h->book_size = (uint32_t)lt_book_bytes(cfg.totals_locks);
     h->order_entry_size = sizeof(lt_order_pair);
     h->order_table_offset = l.order_off;
     h->order_table_capacity = cfg.order_pairs;
@@ -496,7 +496,8 @@ bool lt_trace_create(void)
     g.stacks = (uint8_t *)map + l.stack_off;
     g.stack_entry_size = l.stack_entry;
     g.stack_depth = l.depth;
-    g.ring_bytes = lt_slot_bytes(cfg.ring_size);
+    g.ring_bytes = lt_slot_bytes(&cfg);
+    g.totals_mask = cfg.totals_locks - 1;
     g.order = (lt_order_pair *)((char *)map + l.order_off);
     g.lives = (lt_lock_life *)((char *)map + l.lives_off);
     fill_header(g.hdr, l, cfg);
@@ -551,7 +552,7 @@ void lt_rings_reserve(void)
     struct rlimit as;
     bool unlimited = getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur == RLIM_INFINITY;
     uint32_t n = lt_g.cfg.max_threads < k_ring_area_threads ? lt_g.cfg.max_threads : k_ring_area_threads;
-    size_t ring = lt_slot_bytes(lt_g.cfg.ring_size);
+    size_t ring = lt_slot_bytes(&lt_g.cfg);
     void *area = MAP_FAILED;
     if (unlimited && (uint64_t)lt_g.cfg.max_threads * ring <= k_ring_area_max) {
         area = mmap(nullptr, (size_t)lt_g.cfg.max_threads * ring, PROT_NONE,

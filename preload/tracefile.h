@@ -11,7 +11,7 @@
 LT_C_BEGIN
 /* Bytes of one thread slot's part of the file: its ring, then its book
  * (struct lt_book), page-aligned. */
-uint64_t lt_slot_bytes(uint64_t ring_size) LT_HIDDEN;
+uint64_t lt_slot_bytes(const struct lt_config *cfg) LT_HIDDEN;
 /* The private control array of thread slots (lt_g.ctl), once per process. */
 bool lt_slots_prepare(void) LT_HIDDEN;
 /* Reserves address space for the rings (lt_g.ring_area), once per process. */

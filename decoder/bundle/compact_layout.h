@@ -39,7 +39,8 @@ public:
             h.order_table_offset = end;
             h.order_table_capacity = order;
             h.order_entry_size = sizeof(lt_order_pair);
-            h.book_size = sizeof(lt_book);
+            // Books keep the size they had (their totals tables' size).
+            if (!lt_book_totals_capacity(h.book_size)) h.book_size = uint32_t(lt_book_bytes(LT_TOTALS_DEFAULT));
             h.lives_offset = 0;
             h.lives_capacity = 0;
             end = align64(end + uint64_t(order) * sizeof(lt_order_pair));
@@ -54,7 +55,7 @@ public:
     uint64_t add_book()
     {
         uint64_t off = h_.file_end;
-        h_.file_end = align64(off + sizeof(lt_book));
+        h_.file_end = align64(off + h_.book_size);
         return off;
     }
     // Places a ring of `capacity` records after the last one; returns its offset.

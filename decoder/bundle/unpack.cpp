@@ -345,7 +345,7 @@ std::vector<uint8_t> rebuild(const std::string& path, const Payload& p)
         for (auto it = br.first; it != br.second; ++it) {
             const Section& s = it->second;
             uint32_t slot;
-            if (s.len != 8 + sizeof(lt_book)) corrupt(path, "BOOK section is not one thread's book");
+            if (s.len != 8 + uint64_t(hdr.book_size)) corrupt(path, "BOOK section is not one thread's book");
             memcpy(&slot, s.data, 4);
             if (slot >= nthreads) corrupt(path, "BOOK for a thread slot that is not in the table");
             if (has_book[slot]++) corrupt(path, "two BOOK sections for one thread");
@@ -382,7 +382,7 @@ std::vector<uint8_t> rebuild(const std::string& path, const Payload& p)
     for (const auto& [s, off] : books) {
         uint32_t slot;
         memcpy(&slot, s->data, 4);
-        memcpy(img.data() + off, s->data + 8, sizeof(lt_book));
+        memcpy(img.data() + off, s->data + 8, hdr.book_size);
         threads[slot].book_offset = off;
     }
     if (norder) memcpy(img.data() + hdr.order_table_offset, ordr->data, ordr->len);

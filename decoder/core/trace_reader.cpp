@@ -406,7 +406,7 @@ void Trace::read_book(ThreadInfo& ti, uint64_t off, ThreadBook& out)
     // A book lies after the tables (in the ring area), whole in the file; one
     // cut off (a truncated copy) or misplaced is left out, not trusted.
     uint64_t end;
-    if (off < hdr_.rings_offset || off % 8 || !span_end(off, 1, sizeof(lt_book), &end) || end > size_) return;
+    if (off < hdr_.rings_offset || off % 8 || !span_end(off, 1, hdr_.book_size, &end) || end > size_) return;
     if (ti.ring_capacity && off < ti.ring_offset + ti.ring_capacity * sizeof(lt_event) &&
         ti.ring_offset < end)
         return; // overlaps its own ring: corrupt
@@ -443,7 +443,7 @@ void Trace::read_book(ThreadInfo& ti, uint64_t off, ThreadBook& out)
         hl.mode = c.mode;
         out.held.push_back(hl);
     }
-    for (uint32_t k = 0; k < LT_TOTALS_CAPACITY; k++) {
+    for (uint32_t k = 0; k < totals_capacity_; k++) {
         lt_lock_totals t;
         memcpy(&t, &b->totals[k], sizeof t);
         if (!t.addr) continue;
@@ -458,8 +458,12 @@ void Trace::read_whole_run()
     books_.assign(threads_.size(), ThreadBook{});
     if (hdr_.version < 2) return;
     const char* p = path_.c_str();
-    if (hdr_.book_size != sizeof(lt_book))
-        throw TraceError(fmt("%s: corrupt header: book_size %u, expected %zu", p, hdr_.book_size, sizeof(lt_book)));
+    totals_capacity_ = lt_book_totals_capacity(hdr_.book_size);
+    if (!totals_capacity_)
+        throw TraceError(fmt("%s: corrupt header: book_size %u is no book (%zu bytes and a totals table of %u to %u "
+                             "entries, a power of two, of %zu bytes each)",
+                             p, hdr_.book_size, sizeof(lt_book), LT_TOTALS_MIN, LT_TOTALS_MAX,
+                             sizeof(lt_lock_totals)));
     if (hdr_.order_entry_size != sizeof(lt_order_pair))
         throw TraceError(fmt("%s: corrupt header: order_entry_size %u, expected %zu", p, hdr_.order_entry_size,
                              sizeof(lt_order_pair)));

@@ -164,6 +164,8 @@ public:
     bool has_whole_run() const { return whole_run_; }
     // Parallel to threads(): each slot's held set and totals.
     const std::vector<ThreadBook>& books() const { return books_; }
+    // Entries of each thread's totals table (version 2 and later).
+    uint32_t totals_capacity() const { return totals_capacity_; }
     // Complete lock-order pairs; torn ones are counted.
     const std::vector<OrderPair>& order_pairs() const { return order_; }
     uint64_t order_torn() const { return order_torn_; }
@@ -230,6 +232,7 @@ private:
     bool whole_run_ = false;
     std::vector<uint64_t> book_offsets_;  // parallel to threads_, 0 = none
     std::vector<ThreadBook> books_;
+    uint32_t totals_capacity_ = 0;
     std::vector<OrderPair> order_;
     uint64_t order_torn_ = 0;
     std::vector<lt_inherited_lock> inherited_;

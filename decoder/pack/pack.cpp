@@ -64,7 +64,7 @@ void whole_run_sections(const Trace& t, std::vector<std::string>& books, std::st
     for (size_t i = 0; i < t.books().size() && i < t.threads().size(); i++) {
         const ThreadBook& b = t.books()[i];
         if (!b.present) continue;
-        std::string sec(8 + sizeof(lt_book), '\0');
+        std::string sec(8 + size_t(t.header().book_size), '\0');
         uint32_t slot = t.threads()[i].slot;
         memcpy(&sec[0], &slot, 4);
         lt_book* out = reinterpret_cast<lt_book*>(&sec[8]);
@@ -83,7 +83,7 @@ void whole_run_sections(const Trace& t, std::vector<std::string>& books, std::st
             e.mode = h.mode;
         }
         out->held_count = n;
-        for (size_t k = 0; k < b.totals.size() && k < LT_TOTALS_CAPACITY; k++) out->totals[k] = b.totals[k];
+        for (size_t k = 0; k < b.totals.size() && k < t.totals_capacity(); k++) out->totals[k] = b.totals[k];
         books.push_back(std::move(sec));
     }
     for (const OrderPair& o : t.order_pairs()) {

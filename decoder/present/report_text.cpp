@@ -113,8 +113,9 @@ void what_was_traced(const Report& r, const Line& line)
             line("  note: " + std::to_string(not_counted) + " lock call(s) by " + std::to_string(full_tables) +
                  (full_tables == 1 ? " thread (" : " threads (") + full_tids + (full_tables > 8 ? ", ..." : "") +
                  ") on locks beyond " + (full_tables == 1 ? "its" : "their") + " totals table" +
-                 (full_tables == 1 ? "" : "s") + " (" + std::to_string(LT_TOTALS_CAPACITY) +
-                 " locks a thread) are not counted in LOCKS; a lock they called counts at least what is shown");
+                 (full_tables == 1 ? "" : "s") + " (" + std::to_string(trace.totals_capacity()) +
+                 " locks a thread; LOCKTRACE_TOTALS_LOCKS sets it) are not counted in LOCKS; a lock they called "
+                 "counts at least what is shown");
         if (h.order_overflow)
             line("  note: the lock-order table was full: " + std::to_string(h.order_overflow) +
                  " order pair(s) not kept (inversions among them are found only in the recorded events; "

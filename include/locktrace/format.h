@@ -244,7 +244,9 @@ struct lt_held {
  * A wait is the time from the ATTEMPT to the call's outcome; it is
  * contended when the ATTEMPT's snapshot of the lock word showed it taken
  * (write-locked, for a read acquisition). */
-#define LT_TOTALS_CAPACITY 256u
+#define LT_TOTALS_DEFAULT 256u   /* entries a thread's table has unless LOCKTRACE_TOTALS_LOCKS says */
+#define LT_TOTALS_MIN 64u
+#define LT_TOTALS_MAX 65536u
 struct lt_lock_totals {
     uint64_t addr;               /* 0 = empty */
     uint8_t prim;
@@ -268,7 +270,9 @@ struct lt_lock_totals {
 };
 
 /* One per thread slot, right after its ring.  A recycled slot keeps its
- * totals (they are per lock, not per thread) and starts an empty held set. */
+ * totals (they are per lock, not per thread) and starts an empty held set.
+ * Every book of a file has the header's book_size bytes: the totals table
+ * has lt_book_totals_capacity(book_size) entries, a power of two. */
 struct lt_book {
     uint32_t held_count;         /* entries [0, held_count) may be in use */
     uint32_t reserved0;
@@ -276,8 +280,24 @@ struct lt_book {
     uint64_t totals_overflow;    /* events of locks not counted: the totals table was full */
     uint64_t reserved[5];
     struct lt_held held[LT_HELD_MAX];
-    struct lt_lock_totals totals[LT_TOTALS_CAPACITY];
+    struct lt_lock_totals totals[]; /* see lt_book_totals_capacity */
 };
+
+static inline uint64_t lt_book_bytes(uint32_t totals_capacity)
+{
+    return sizeof(struct lt_book) + (uint64_t)totals_capacity * sizeof(struct lt_lock_totals);
+}
+
+/* Entries of each book's totals table in a file whose header says
+ * book_size; 0 if no valid table has that size. */
+static inline uint32_t lt_book_totals_capacity(uint64_t book_size)
+{
+    if (book_size < lt_book_bytes(LT_TOTALS_MIN) || book_size > lt_book_bytes(LT_TOTALS_MAX) ||
+        (book_size - sizeof(struct lt_book)) % sizeof(struct lt_lock_totals))
+        return 0;
+    uint64_t n = (book_size - sizeof(struct lt_book)) / sizeof(struct lt_lock_totals);
+    return (n & (n - 1)) ? 0 : (uint32_t)n;
+}
 
 /* Lock order: the first time any thread takes lock `taken` while it holds
  * `held`.  Shared by all threads: an entry is claimed by a CAS of `key` from
@@ -475,7 +495,7 @@ struct lt_file_header {
     char cmdline[LT_CMDLINE_MAX];
 
     /* Version 2 (all 0 in version 1). */
-    uint32_t book_size;             /* sizeof(struct lt_book) */
+    uint32_t book_size;             /* lt_book_bytes(totals entries), the same for every book */
     uint32_t order_entry_size;      /* sizeof(struct lt_order_pair) */
     uint64_t order_table_offset;
     uint32_t order_table_capacity;  /* entries, a power of two */
@@ -508,6 +528,7 @@ static_assert(sizeof(struct lt_stack_entry) == 16, "lt_stack_entry size is part 
 static_assert(sizeof(struct lt_file_header) <= LT_HEADER_SIZE, "header fits its page");
 static_assert(sizeof(struct lt_held) == 32, "lt_held size is part of the format");
 static_assert(sizeof(struct lt_lock_totals) == 128, "lt_lock_totals size is part of the format");
+static_assert(sizeof(struct lt_book) == 2112, "lt_book's size before its totals is part of the format");
 static_assert(sizeof(struct lt_order_pair) == 64, "lt_order_pair size is part of the format");
 static_assert(sizeof(struct lt_lock_life) == 16, "lt_lock_life size is part of the format");
 static_assert(sizeof(struct lt_inherited_lock) == 32, "lt_inherited_lock size is part of the format");

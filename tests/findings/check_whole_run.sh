@@ -21,6 +21,8 @@
 #                   32 more taken 100 times by that thread (its table full)
 #                   and 50 by a second: each is 150 over the whole run, or
 #                   50 marked "whole run, at least" (never a plain 50).
+#                   With LOCKTRACE_TOTALS_LOCKS=2048 (and from its bundle):
+#                   all 1032 exact over the whole run, no note.
 # order_counts      inversion_counted: users then sessions 45000 times over
 #                   three threads, then sessions then users once.  The warning
 #                   counts users then sessions exactly (every thread ended;
@@ -150,7 +152,7 @@ many_locks)
     [ "$counted" -ge 200 ] && [ "$counted" -le 256 ] ||
         fail "$counted of the 1000 mutexes counted over the whole run (the table holds 256)"
     [ "$wrong" = 0 ] || fail "$wrong mutexes counted over the whole run with other than 100 acquisitions"
-    grep -qE "note: [0-9]+ lock call\(s\) by 1 thread \([0-9]+\) on locks beyond its totals table \(256 locks a thread\) are not counted in LOCKS" \
+    grep -qE "note: [0-9]+ lock call\(s\) by 1 thread \([0-9]+\) on locks beyond its totals table \(256 locks a thread; LOCKTRACE_TOTALS_LOCKS sets it\) are not counted in LOCKS" \
         "$work/report.txt" || fail "the text does not say that calls were not counted"
     grep -q "some threads' totals did not fit: see the notes" "$work/report.txt" ||
         fail "the history line does not say that some totals did not fit"
@@ -175,7 +177,28 @@ many_locks)
         fail "the text does not mark a lower-bound count"
     jq_ok '[.findings[] | select(.severity != "info")] | length == 0' "$work/report.json" >/dev/null ||
         fail "findings on a healthy program"
-    echo "many_locks: $counted of 1000 mutexes counted exactly; $lower of 32 late ones a lower bound (50), the rest exact (150)"
+    # With room for every lock (LOCKTRACE_TOTALS_LOCKS), every count is exact
+    # and whole-run, no note; a bundle keeps the bigger tables.
+    trace="$work/many2k.trace"
+    LD_PRELOAD="$shim" LOCKTRACE_OUTPUT="$trace" LOCKTRACE_QUIET=1 LOCKTRACE_TOTALS_LOCKS=2048 \
+        "$zoo/healthy_many_locks" >"$work/out2" 2>&1 || fail "the program failed with 2048 totals: $(cat "$work/out2")"
+    "$lt" pack "$trace" -o "$work/many2k.ltb" >/dev/null 2>"$work/pack.err" || fail "pack: $(cat "$work/pack.err")"
+    for t in "$trace" "$work/many2k.ltb"; do
+        "$lt" report "$t" >"$work/report2.txt" || fail "report exit status $? ($t)"
+        ! grep -q "totals table" "$work/report2.txt" || fail "a totals note with room for every lock ($t)"
+        "$lt" report --json "$t" >"$work/report2.json"
+        for spec in "many 100 1000" "late 150 32"; do
+            set -- $spec
+            r=$(sed -n "s/^$1 0x\([0-9a-f]*\) size \([0-9]*\)\$/\1 \2/p" "$work/out2")
+            lo=$((16#${r% *})) hi=$((16#${r% *} + ${r#* }))
+            n=$(jq --argjson lo "$lo" --argjson hi "$hi" --argjson want "$2" '[.locks[] | (.address | ltrimstr("0x")
+                | explode | reduce .[] as $c (0; . * 16 + (if $c >= 97 then $c - 87 else $c - 48 end))) as $a
+                | select($a >= $lo and $a < $hi and .counts_cover == "whole run" and .acquisitions == $want)]
+                | length' "$work/report2.json")
+            [ "$n" = "$3" ] || fail "$n of the $3 $1 mutexes counted $2 times over the whole run with 2048 totals ($t)"
+        done
+    done
+    echo "many_locks: $counted of 1000 mutexes counted exactly; $lower of 32 late ones a lower bound (50), the rest exact (150); with LOCKTRACE_TOTALS_LOCKS=2048 all 1032 exact, also from a bundle"
     ;;
 fork_inherited)
     LD_PRELOAD="$shim" LOCKTRACE_OUTPUT="$work/f.%p.trace" LOCKTRACE_QUIET=1 "$zoo/blocked_fork_inherited_lock" \

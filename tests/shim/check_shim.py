@@ -263,7 +263,7 @@ def case_silent(c):
 
 def case_config_errors(c):
     env = {"LOCKTRACE_RING_SIZE": "abc", "LOCKTRACE_STACK_DEPTH": "lots", "LOCKTRACE_FAMILIES": "mutex,bogus",
-           "LOCKTRACE_MAX_THREADS": "0", "LOCKTRACE_ORDER_PAIRS": "1000"}
+           "LOCKTRACE_MAX_THREADS": "0", "LOCKTRACE_ORDER_PAIRS": "1000", "LOCKTRACE_TOTALS_LOCKS": "100000"}
     p = c.run([c.args.workload, "threads", "1", "10"], env=env, expect_rc=7)
     lines = p.stderr.splitlines()
     check("locktrace: LOCKTRACE_RING_SIZE=abc is not a number; using 16384" in lines, "ring size message: %r" % p.stderr)
@@ -272,7 +272,9 @@ def case_config_errors(c):
     check(any(l.startswith("locktrace: LOCKTRACE_MAX_THREADS=0") for l in lines), "max threads message")
     check(any(l.startswith("locktrace: LOCKTRACE_ORDER_PAIRS=1000") and "16384" in l for l in lines),
           "order pairs message: %r" % p.stderr)
-    check(len(lines) == 5, "one line per wrong value: %r" % p.stderr)
+    check(any(l.startswith("locktrace: LOCKTRACE_TOTALS_LOCKS=100000") and "256" in l for l in lines),
+          "totals locks message: %r" % p.stderr)
+    check(len(lines) == 6, "one line per wrong value: %r" % p.stderr)
     tr = c.only_trace()
     check(tr.h["ring_capacity"] == 16384 and tr.h["stack_depth_max"] == 8, "defaults used")
     p = c.run([c.args.workload, "threads", "1", "10"], env={"LOCKTRACE_RING_SIZE": "1000", "LOCKTRACE_QUIET": "1"},

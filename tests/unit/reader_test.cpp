@@ -528,6 +528,34 @@ TEST(ReaderWholeRun, RejectsTablesOutsideTheFile)
         b.hdr().book_size = 12;
         expect_error(b.write(), "book_size");
     }
+    {
+        TraceBuilder b = v2_two_threads();
+        b.hdr().book_size = uint32_t(lt_book_bytes(300));  // not a power of two
+        expect_error(b.write(), "book_size");
+    }
+}
+
+// LOCKTRACE_TOTALS_LOCKS: every book has the header's book_size, and its
+// totals table as many entries as that size holds.
+TEST(ReaderWholeRun, ReadsTotalsTablesOfTheSizeTheHeaderSays)
+{
+    TraceBuilder b = two_threads();
+    b.make_v2();
+    b.hdr().book_size = uint32_t(lt_book_bytes(1024));
+    b.add_book(0);
+    b.add_book(1);
+    for (uint32_t k : {0u, 255u, 256u, 1023u}) {
+        lt_lock_totals& tt = b.book(1).totals[k];
+        tt.addr = 0x1000 + 64 * k;
+        tt.prim = LT_PRIM_MUTEX;
+        tt.acquired_write = k + 1;
+    }
+    lt::Trace t(b.write());
+    EXPECT_EQ(t.totals_capacity(), 1024u);
+    ASSERT_EQ(t.books()[1].totals.size(), 4u);
+    EXPECT_EQ(t.books()[1].totals[3].addr, 0x1000u + 64 * 1023);
+    EXPECT_EQ(t.books()[1].totals[3].acquired_write, 1024u);
+    EXPECT_TRUE(t.books()[0].present);
 }
 
 TEST(ReaderWholeRun, InheritedLocksAreRead)

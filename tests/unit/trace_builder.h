@@ -130,7 +130,7 @@ public:
     {
         lt_file_header& h = hdr();
         h.version = 2;
-        h.book_size = sizeof(lt_book);
+        h.book_size = uint32_t(lt_book_bytes(LT_TOTALS_DEFAULT));
         h.order_entry_size = sizeof(lt_order_pair);
         h.order_table_offset = kOrderTable;
         h.order_table_capacity = kOrderCap;
@@ -141,7 +141,7 @@ public:
     lt_book& add_book(uint32_t slot)
     {
         uint64_t off = hdr().file_end;
-        buf_.resize(off + sizeof(lt_book), 0);
+        buf_.resize(off + hdr().book_size, 0);
         hdr().file_end = buf_.size();
         thread(slot).book_offset = off;
         return book(slot);
