@@ -573,7 +573,10 @@ void add_whole_run(Model& m, const Trace& trace)
             }
             continue;
         }
-        if (b.totals_overflow) full_tables++;
+        if (b.totals_overflow) {
+            full_tables++;
+            m.totals_not_counted += b.totals_overflow;
+        }
         if (b.held_torn || b.held_overflow) exact = false;
         for (const lt_lock_totals& t : b.totals) {
             auto it = m.lock_index.find(LockKey{t.addr, t.prim});
@@ -604,6 +607,7 @@ void add_whole_run(Model& m, const Trace& trace)
             if (b.totals_overflow) r.full_tables_counting++;
         }
     }
+    m.totals_full_threads = full_tables;
     for (Lock& L : m.locks)
         if (L.run.known) L.run.threads_not_counted = books_missing + (full_tables - L.run.full_tables_counting);
     // A lock handed between threads leaves a stale entry in its locker's held set.

@@ -194,6 +194,11 @@ public:
     // dropped or recycled): the holders at the end are exact, however much
     // the rings lost.
     bool holders_exact = false;
+    // Threads whose totals table was full, and their lock calls it had no
+    // room for: the counts of a lock such a thread may have called are a
+    // lower bound (RunTotals::threads_not_counted).
+    uint32_t totals_full_threads = 0;
+    uint64_t totals_not_counted = 0;
     // ACQUIRED events made from held sets for locks still held whose own
     // record the ring no longer has (ascending).  Their time and stack are
     // the acquisition's; their lock-word snapshot is unknown (zero).

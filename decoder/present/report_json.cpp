@@ -37,16 +37,10 @@ void what_was_traced(const Report& r, json& j)
     j["file_truncated"] = trace.file_truncated();
     j["history_complete"] = m.history_complete;
     // What outlives the rings (format version 2), or null.
-    uint64_t totals_not_counted = 0, totals_full_threads = 0;
-    for (const ThreadBook& b : trace.books())
-        if (b.present && b.totals_overflow) {
-            totals_not_counted += b.totals_overflow;
-            totals_full_threads++;
-        }
     if (m.whole_run)
         j["whole_run"] = {{"holders_exact", m.holders_exact},
-                          {"totals_full_threads", totals_full_threads},
-                          {"totals_not_counted", totals_not_counted},
+                          {"totals_full_threads", m.totals_full_threads},
+                          {"totals_not_counted", m.totals_not_counted},
                           {"rings_cover_from_ns", m.rel(std::max(m.rings_cover_from_ns, m.start_ns))},
                           {"order_pairs", trace.order_pairs().size()},
                           {"order_overflow", h.order_overflow},

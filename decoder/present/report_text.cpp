@@ -84,16 +84,13 @@ void what_was_traced(const Report& r, const Line& line)
         if (!m.holders_exact) partial.push_back("some held sets are incomplete");
         std::string unfit;
         if (h.order_overflow) unfit = "part of the lock order";
-        if (std::any_of(trace.books().begin(), trace.books().end(),
-                        [](const ThreadBook& b) { return b.present && b.totals_overflow; }))
-            unfit += (unfit.empty() ? "" : " and ") + std::string("some threads' totals");
+        if (m.totals_full_threads) unfit += (unfit.empty() ? "" : " and ") + std::string("some threads' totals");
         if (!unfit.empty()) partial.push_back(unfit + " did not fit");
         line("  history: " + cover + "; held locks, lock order and totals cover the whole run" +
              (partial.empty() ? "" : " (" + partial[0] + (partial.size() > 1 ? "; " + partial[1] : "") +
                                          ": see the notes)"));
-        size_t full_tables = 0;
-        uint64_t not_counted = 0;
-        std::string full_tids;
+        std::string full_tids;  // the first 8 threads with a full totals table
+        uint32_t full_listed = 0;
         for (size_t i = 0; i < trace.books().size() && i < trace.threads().size(); i++) {
             const ThreadBook& b = trace.books()[i];
             const int32_t tid = trace.threads()[i].tid;
@@ -103,17 +100,15 @@ void what_was_traced(const Report& r, const Line& line)
             if (b.held_torn)
                 line("  note: thread " + std::to_string(tid) + ": " + std::to_string(b.held_torn) +
                      " held-set entr(ies) torn (killed, or being written while read)");
-            if (b.totals_overflow) {
-                full_tables++;
-                not_counted += b.totals_overflow;
-                if (full_tables <= 8) full_tids += (full_tables > 1 ? ", " : "") + std::to_string(tid);
-            }
+            if (b.present && b.totals_overflow && ++full_listed <= 8)
+                full_tids += (full_listed > 1 ? ", " : "") + std::to_string(tid);
         }
-        if (full_tables)
-            line("  note: " + std::to_string(not_counted) + " lock call(s) by " + std::to_string(full_tables) +
-                 (full_tables == 1 ? " thread (" : " threads (") + full_tids + (full_tables > 8 ? ", ..." : "") +
-                 ") on locks beyond " + (full_tables == 1 ? "its" : "their") + " totals table" +
-                 (full_tables == 1 ? "" : "s") + " (" + std::to_string(trace.totals_capacity()) +
+        const uint32_t full = m.totals_full_threads;
+        if (full)
+            line("  note: " + std::to_string(m.totals_not_counted) + " lock call(s) by " + std::to_string(full) +
+                 (full == 1 ? " thread (" : " threads (") + full_tids + (full > 8 ? ", ..." : "") +
+                 ") on locks beyond " + (full == 1 ? "its" : "their") + " totals table" +
+                 (full == 1 ? "" : "s") + " (" + std::to_string(trace.totals_capacity()) +
                  " locks a thread; LOCKTRACE_TOTALS_LOCKS sets it) are not counted in LOCKS; a lock they called "
                  "counts at least what is shown");
         if (h.order_overflow)
