@@ -454,3 +454,41 @@ TEST(ModelWholeRun, UnlockNotHeldOnlyWhereTheHeldSetProvesIt)
     EXPECT_EQ(bad[0].kind, "unlock-not-held");
     EXPECT_EQ(bad[0].severity, lt::Finding::error);
 }
+
+// Whole-run counts are exact only when every thread could count the lock:
+// a thread whose totals table was full and has no entry for it, a thread
+// without a book and a thread never traced (dropped) make them a lower bound.
+TEST(ModelWholeRun, CountsAreALowerBoundWhereAThreadCouldNotCount)
+{
+    auto counts = [](bool full_without, bool full_with, bool book_missing, bool dropped) {
+        TraceBuilder b;
+        b.make_v2();
+        uint32_t a = b.add_thread(400, 4, "counts");
+        uint32_t f = b.add_thread(401, 4, "full");
+        uint32_t n = b.add_thread(402, 4, "nobook");
+        b.add_book(a);
+        b.add_book(f);
+        if (!book_missing) b.add_book(n);
+        if (dropped) b.hdr().threads_dropped = 1;
+        for (uint32_t s : {a, f, n}) {
+            b.add(s, 10, LT_EV_ACQUIRED, LT_PRIM_MUTEX, 0x9000, LT_FL_WRITE);
+            b.add(s, 20, LT_EV_RELEASE, LT_PRIM_MUTEX, 0x9000, LT_FL_WRITE, LT_RELEASE_HELD);
+        }
+        lt_lock_totals& t = b.book(a).totals[5];
+        t.addr = 0x9000;
+        t.prim = LT_PRIM_MUTEX;
+        t.acquired_write = 7;
+        if (full_without || full_with) b.book(f).totals_overflow = 3;
+        if (full_with) b.book(f).totals[9] = t;  // its table has the lock: all its calls counted
+        lt::Trace tr(b.write());
+        lt::Model m = lt::Model::build(tr);
+        const lt::Lock* L = m.find_lock(0x9000, LT_PRIM_MUTEX);
+        EXPECT_NE(L, nullptr);
+        return L ? L->run.threads_not_counted : ~0u;
+    };
+    EXPECT_EQ(counts(false, false, false, false), 0u);
+    EXPECT_EQ(counts(true, false, false, false), 1u);   // full, no entry: may have called it
+    EXPECT_EQ(counts(false, true, false, false), 0u);   // full, with its entry: counted
+    EXPECT_EQ(counts(false, false, true, false), 1u);   // no book
+    EXPECT_EQ(counts(true, false, true, true), 3u);     // all three
+}
