@@ -201,7 +201,7 @@ static const uint32_t k_totals_probes = 16;
 
 static lt_lock_totals *totals_of(lt_book *b, uint64_t addr, uint8_t prim)
 {
-    const uint32_t mask = lt_g.totals_mask;
+    const uint32_t mask = lt_g.cfg.totals_locks - 1;
     uint32_t i = (uint32_t)(((addr >> 3) * UINT64_C(0x9e3779b97f4a7c15)) >> 48) & mask;
     for (uint32_t p = 0; p < k_totals_probes; ++p, i = (i + 1) & mask) {
         lt_lock_totals *t = &b->totals[i];

@@ -70,7 +70,6 @@ struct lt_trace {
     uint32_t stack_entry_size;
     uint32_t stack_depth;
     uint64_t ring_bytes; /* a slot's ring and its book (lt_slot_bytes) */
-    uint32_t totals_mask; /* entries of a book's totals table - 1 */
     struct lt_order_pair *order; /* order_table_capacity entries */
     struct lt_lock_life *lives;  /* lives_capacity entries */
     struct lt_tctl *ctl; /* max_threads entries, anonymous private mapping */

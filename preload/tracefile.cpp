@@ -497,7 +497,6 @@ bool lt_trace_create(void)
     g.stack_entry_size = l.stack_entry;
     g.stack_depth = l.depth;
     g.ring_bytes = lt_slot_bytes(&cfg);
-    g.totals_mask = cfg.totals_locks - 1;
     g.order = (lt_order_pair *)((char *)map + l.order_off);
     g.lives = (lt_lock_life *)((char *)map + l.lives_off);
     fill_header(g.hdr, l, cfg);

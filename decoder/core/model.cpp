@@ -563,6 +563,7 @@ void add_whole_run(Model& m, const Trace& trace)
     // slot), ones whose book is missing, ones whose totals table was full
     // (for every lock it has no entry for).
     uint32_t books_missing = uint32_t(std::min<uint64_t>(hdr.threads_dropped, UINT32_MAX)), full_tables = 0;
+    std::vector<uint32_t> counted_by_full(m.locks.size(), 0);  // full tables that have the lock
     for (size_t i = 0; i < trace.books().size() && i < trace.threads().size(); i++) {
         const ThreadBook& b = trace.books()[i];
         const ThreadInfo& ti = trace.threads()[i];
@@ -604,12 +605,12 @@ void add_whole_run(Model& m, const Trace& trace)
             r.try_failures += t.try_failures;
             r.failures += t.failures;
             r.unmatched_releases += t.unmatched_releases;
-            if (b.totals_overflow) r.full_tables_counting++;
+            if (b.totals_overflow) counted_by_full[it->second]++;
         }
     }
     m.totals_full_threads = full_tables;
-    for (Lock& L : m.locks)
-        if (L.run.known) L.run.threads_not_counted = books_missing + (full_tables - L.run.full_tables_counting);
+    for (size_t i = 0; i < m.locks.size(); i++)
+        if (m.locks[i].run.known) m.locks[i].run.threads_not_counted = books_missing + (full_tables - counted_by_full[i]);
     // A lock handed between threads leaves a stale entry in its locker's held set.
     if (!locks_released_by_non_holders(trace).empty()) exact = false;
     m.holders_exact = exact;

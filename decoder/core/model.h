@@ -111,7 +111,6 @@ struct RunTotals {
     // full and holds no entry for it, or their totals are not in the trace.
     // Then the counts are a lower bound.
     uint32_t threads_not_counted = 0;
-    uint32_t full_tables_counting = 0; // (while adding up) full tables with an entry for it
     uint64_t acquisitions() const { return acquired_read + acquired_write; }
     bool exact() const { return threads_not_counted == 0; }
 };
